@@ -1,0 +1,53 @@
+"""The small value types that travel between the modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["Message", "Row", "Status"]
+
+
+class Status(StrEnum):
+    """The fate of one message (and, aggregated, of one input row)."""
+
+    READY = "ready"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    SUPPRESSED = "suppressed"
+    PENDING = "pending"
+    INFLIGHT = "inflight"  # journal only: the request may be on its way; never in a report
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CAPPED = "capped"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One data row of the input: its spreadsheet row number (header = 1) and its cells as text."""
+
+    number: int
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One recipient of one row after pre-flight: what would be sent, and whether it may be.
+
+    A phone cell may hold several numbers; each is its own message with `index` 0, 1, ….
+    """
+
+    row: int
+    index: int
+    raw_phone: str
+    phone: str  # E.164 digits without "+"; "" when the number is unusable
+    content: str
+    segments: int  # billed segments for this recipient (country rules included)
+    encoding: str  # "GSM-7" or "UCS-2"
+    country_code: int | None
+    status: Status  # READY, INVALID, DUPLICATE or SUPPRESSED
+    error: str = ""
+    warnings: tuple[str, ...] = ()
