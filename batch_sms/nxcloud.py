@@ -1,0 +1,325 @@
+"""The NXCloud SMS protocol: sign, build the exact request, classify answers; an async client.
+
+Everything above `Client` is pure. The side calls (§4 of nxcloud-api.md) authenticate with the
+form fields `appkey` (the app key) and `secretkey` (the access secret); the sandbox does the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+
+import aiohttp
+
+__all__ = [
+    "ACTION",
+    "BALANCE_PATH",
+    "BIZ_TYPE",
+    "DAY_RECORDS_PATH",
+    "DEFAULT_BASE_URL",
+    "RECORD_PATH",
+    "SEND_PATH",
+    "Balance",
+    "Client",
+    "Credentials",
+    "Kind",
+    "Outcome",
+    "SendRequest",
+    "build_send",
+    "classify",
+    "describe",
+    "parse_http_date",
+    "sign",
+]
+
+DEFAULT_BASE_URL = "https://api2.nxcloud.com"
+SEND_PATH = "/api/sms/mtsend_v2"
+BALANCE_PATH = "/api/common/getBalance"
+RECORD_PATH = "/api/sms/get"
+DAY_RECORDS_PATH = "/api/sms/getSmsCdr"
+BIZ_TYPE = "3"
+ACTION = "mtsend"
+SIGNED_HEADERS = ("accessKey", "action", "bizType", "ts")
+_RAW_KEEP = 500  # characters of an odd answer kept for the report; enough to diagnose, not a dump
+
+
+def sign(headers: Mapping[str, str], body: str | bytes, secret: str) -> str:
+    """Return the §2 signature of the signed headers (`sign` excluded) and the exact body text."""
+    pairs = sorted((k, v) for k, v in headers.items() if k in SIGNED_HEADERS)
+    text = "&".join(f"{k}={v}" for k, v in pairs).encode()
+    raw = body.encode() if isinstance(body, str) else body
+    if raw:
+        text += b"&body=" + raw
+    text += b"&accessSecret=" + secret.encode()
+    return hashlib.md5(text, usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The account's access key and secret and the SMS application's app key (repr hides all)."""
+
+    access_key: str = field(repr=False)
+    access_secret: str = field(repr=False)
+    app_key: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Credentials(<hidden>)"
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One mtsend_v2 call: phone (or comma-joined phones), content; empty optionals omitted."""
+
+    phone: str
+    content: str
+    sender: str = ""
+    sys_message_id: str = ""
+    dr_url: str = ""
+    ext: str = ""
+
+
+def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[str, str], bytes]:
+    """Return the headers and the exact body bytes of a send, signed over those very bytes."""
+    body: dict[str, str] = {"appKey": creds.app_key, "phone": req.phone, "content": req.content}
+    for key, value in (
+        ("sourceAddress", req.sender),
+        ("sysMessageId", req.sys_message_id),
+        ("drUrl", req.dr_url),
+        ("ext", req.ext),
+    ):
+        if value:
+            body[key] = value
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    headers = {"accessKey": creds.access_key, "ts": str(ts_ms), "bizType": BIZ_TYPE}
+    headers["action"] = ACTION
+    headers["sign"] = sign(headers, text, creds.access_secret)
+    headers["Content-Type"] = "application/json"
+    return headers, text.encode()
+
+
+class Kind(StrEnum):
+    """What a sender should do with an answer."""
+
+    ACCEPTED = "accepted"  # code 0: record the messageid
+    ROW_FATAL = "row_fatal"  # this row fails for good
+    RUN_FATAL = "run_fatal"  # every row would fail: stop the run
+    THROTTLED = "throttled"  # code 28: slow down, send again; nothing was sent
+    CAPPED = "capped"  # code 27: this number's hourly cap; defer
+    TRANSIENT = "transient"  # certainly not accepted: retry with back-off
+    CLOCK = "clock"  # code 1004: re-sign with a corrected ts
+    UNCERTAIN = "uncertain"  # may have been accepted: resending may deliver twice
+
+
+_CODES: dict[str, tuple[Kind, str]] = {
+    "0": (Kind.ACCEPTED, "accepted"),
+    "1": (Kind.RUN_FATAL, "application unavailable or wrong app key"),
+    "2": (Kind.ROW_FATAL, "parameter error or empty"),
+    "3": (Kind.RUN_FATAL, "insufficient balance"),
+    "4": (Kind.ROW_FATAL, "content empty or contains forbidden keywords"),
+    "5": (Kind.ROW_FATAL, "content too long"),
+    "6": (Kind.ROW_FATAL, "invalid number"),
+    "8": (Kind.ROW_FATAL, "sender id must be 1-20 letters or digits"),
+    "9": (Kind.RUN_FATAL, "caller's IP address not allowed"),
+    "27": (Kind.CAPPED, "per-number hourly cap reached"),
+    "28": (Kind.THROTTLED, "account TPS limit reached"),
+    "88": (Kind.TRANSIENT, "request failed"),
+    "99": (Kind.TRANSIENT, "provider system error"),
+    "102": (Kind.RUN_FATAL, "account deactivated"),
+    "104": (Kind.ROW_FATAL, "more than 5 numbers on a verification-code application"),
+    "1001": (Kind.RUN_FATAL, "a required header is missing"),
+    "1002": (Kind.RUN_FATAL, "wrong bizType/action or bad body"),
+    "1003": (Kind.RUN_FATAL, "invalid signature"),
+    "1004": (Kind.CLOCK, "timestamp more than 60 s away from the provider's clock"),
+    "1005": (Kind.RUN_FATAL, "wrong access key or no SMS permission"),
+}
+_LOCAL_CODES = {
+    "connect": "could not connect to the provider; nothing was sent",
+    "timeout": "no answer in time; the message may have been accepted",
+    "disconnected": "connection lost after sending; the message may have been accepted",
+    "malformed": "the provider's answer was not the documented JSON",
+}
+
+
+def describe(code: str) -> str:
+    """Return the human meaning of a provider code (or of one of this client's own codes)."""
+    if code in _CODES:
+        return _CODES[code][1]
+    if code in _LOCAL_CODES:
+        return _LOCAL_CODES[code]
+    if code.startswith("http-"):
+        return f"HTTP status {code[5:]} from the provider"
+    return f"unknown provider code {code}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A classified answer; `code` is the provider's or 'http-N', 'connect', 'timeout', …."""
+
+    kind: Kind
+    code: str
+    result: str
+    messageid: str = ""
+    raw: str = ""  # the answer's text, kept when it is odd (unknown code, malformed)
+    server_date: float | None = None  # the answer's Date header as epoch seconds
+
+
+def _raw(body: bytes) -> str:
+    return body.decode("utf-8", "replace")[:_RAW_KEEP]
+
+
+def classify(http_status: int, body: bytes, server_date: float | None = None) -> Outcome:
+    """Classify one HTTP answer of mtsend_v2."""
+    if http_status >= 500:
+        hcode = f"http-{http_status}"
+        return Outcome(
+            Kind.TRANSIENT, hcode, describe(hcode), raw=_raw(body), server_date=server_date
+        )
+    try:
+        data = json.loads(body)
+    except ValueError:  # UnicodeDecodeError is one too
+        data = None
+    code = data.get("code") if isinstance(data, dict) else None
+    if isinstance(code, int | str) and not isinstance(code, bool) and str(code) != "":
+        code = str(code)
+        result = str(data.get("result") or describe(code)) if isinstance(data, dict) else ""
+        if code in _CODES:
+            kind = _CODES[code][0]
+            messageid = str(data.get("messageid") or "") if isinstance(data, dict) else ""
+            return Outcome(kind, code, result, messageid, server_date=server_date)
+        return Outcome(Kind.TRANSIENT, code, result, raw=_raw(body), server_date=server_date)
+    if http_status != 200:
+        hcode = f"http-{http_status}"
+        # 4xx other than 408/429 means a wrong base URL or endpoint: every row would fail alike.
+        kind = Kind.TRANSIENT
+        if http_status == 429:
+            kind = Kind.THROTTLED
+        elif 400 <= http_status < 500 and http_status != 408:
+            kind = Kind.RUN_FATAL
+        return Outcome(kind, hcode, describe(hcode), raw=_raw(body), server_date=server_date)
+    return Outcome(
+        Kind.TRANSIENT, "malformed", describe("malformed"), raw=_raw(body), server_date=server_date
+    )
+
+
+def parse_http_date(value: str | None) -> float | None:
+    """Return an HTTP Date header as epoch seconds, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The account balance; `code` is '0' when known, else why not (provider or local code)."""
+
+    code: str
+    balance: float | None = None
+    credit_balance: float | None = None
+    result: str = ""
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Client:
+    """Sends through mtsend_v2 and makes the side calls, over a session the caller owns."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        creds: Credentials,
+        *,
+        timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        balance_url: str | None = None,
+    ) -> None:
+        """Point the client at `base_url`; `balance_url` defaults to the same base."""
+        self._session = session
+        self.base_url = base_url.rstrip("/")
+        self.balance_url = (balance_url or base_url).rstrip("/")
+        self._creds = creds
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._clock = clock
+        self.clock_offset = 0.0
+
+    async def send(self, req: SendRequest) -> Outcome:
+        """Send one request; on 1004 correct the clock from the answer's Date and retry once."""
+        outcome = await self._send_once(req)
+        if outcome.kind is Kind.CLOCK:
+            if outcome.server_date is not None:
+                # Date has one-second resolution: aim at the middle of that second.
+                self.clock_offset = outcome.server_date + 0.5 - self._clock()
+            outcome = await self._send_once(req)
+        return outcome
+
+    async def _send_once(self, req: SendRequest) -> Outcome:
+        # ts and signature are made here, just before the bytes leave, never when queued.
+        ts_ms = int((self._clock() + self.clock_offset) * 1000)
+        headers, body = build_send(req, self._creds, ts_ms)
+        url = self.base_url + SEND_PATH
+        try:
+            async with self._session.post(
+                url, data=body, headers=headers, timeout=self._timeout
+            ) as resp:
+                raw = await resp.read()
+                date = parse_http_date(resp.headers.get("Date"))
+                return classify(resp.status, raw, date)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # The connection was never made: the request certainly did not reach the server.
+            return Outcome(Kind.TRANSIENT, "connect", f"{describe('connect')}: {exc}")
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            return Outcome(Kind.UNCERTAIN, "timeout", describe("timeout"))
+        except aiohttp.ClientError as exc:
+            # Disconnected, reset or a broken answer after the body went out: fate unknown.
+            return Outcome(Kind.UNCERTAIN, "disconnected", f"{describe('disconnected')}: {exc}")
+
+    async def _form(self, url: str, fields: dict[str, str]) -> dict[str, Any]:
+        form = {"appkey": self._creds.app_key, "secretkey": self._creds.access_secret, **fields}
+        try:
+            async with self._session.post(url, data=form, timeout=self._timeout) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+            return {"code": "connect", "result": describe("connect")}
+        except (TimeoutError, aiohttp.ClientError):
+            return {"code": "timeout", "result": describe("timeout")}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or "code" not in data:
+            code = f"http-{status}" if status != 200 else "malformed"
+            return {"code": code, "result": describe(code), "raw": _raw(raw)}
+        data["code"] = str(data["code"])
+        return data
+
+    async def balance(self) -> Balance:
+        """Ask for the account balance (never raises for provider or network trouble)."""
+        data = await self._form(self.balance_url + BALANCE_PATH, {})
+        code = data["code"]
+        if code != "0":
+            return Balance(code, result=str(data.get("result") or describe(code)))
+        return Balance(code, _float(data.get("balance")), _float(data.get("credit_balance")))
+
+    async def record(self, date: str, messageid: str) -> dict[str, Any]:
+        """Look up one message by send date (yyyyMMdd) and messageid; the parsed answer."""
+        return await self._form(self.base_url + RECORD_PATH, {"date": date, "messageid": messageid})
+
+    async def day_records(self, date: str, page: int = 1, page_size: int = 500) -> dict[str, Any]:
+        """List one day's records (yyyyMMdd), one page; the parsed answer."""
+        fields = {"date": date, "page": str(page), "page_size": str(page_size)}
+        return await self._form(self.base_url + DAY_RECORDS_PATH, fields)
