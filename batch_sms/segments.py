@@ -22,6 +22,7 @@ __all__ = [
     "UCS2_SINGLE",
     "Segmentation",
     "char_name",
+    "describe_chars",
     "lookalikes",
     "plain",
     "segment",
@@ -114,3 +115,15 @@ def char_name(char: str) -> str:
     if char.isprintable() and not char.isspace() and char != "\u00ad":
         return f"{code} {char}"
     return f"{code} ({unicodedata.name(char, 'control character').lower()})"
+
+
+def describe_chars(chars: Iterable[str]) -> str:
+    """Name characters for a warning: `“ ” (U+201C, U+201D)`, invisible ones by their name."""
+    chars = tuple(chars)
+    visible = [c for c in chars if c.isprintable() and not c.isspace() and c != "\u00ad"]
+    parts = []
+    if visible:
+        codes = ", ".join(f"U+{ord(c):04X}" for c in visible)
+        parts.append(f"{' '.join(visible)} ({codes})")
+    parts.extend(char_name(c) for c in chars if c not in visible)
+    return " and ".join(parts)
