@@ -1,0 +1,271 @@
+"""Settings: defaults < batch-sms.toml < environment < command-line options. Secrets live here only.
+
+The config file (`--config FILE`, else `./batch-sms.toml` when present) holds the same names as
+the command-line options, with `_` for `-`, plus two tables:
+
+    tps = 20
+    sender = "ACME"
+    default_region = "CN"
+
+    [credentials]           # better kept in the environment: NXCLOUD_ACCESS_KEY, …
+    access_key = "…"
+    access_secret = "…"
+    app_key = "…"
+
+    [prices]                # price per billed segment, by country calling code
+    currency = "USD"
+    default = 0.05
+    "86" = 0.03
+
+Every setting can also come from the environment as `BATCH_SMS_<NAME>` (e.g. `BATCH_SMS_TPS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from batch_sms.errors import ConfigError
+
+__all__ = ["DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings"]
+
+DEFAULT_BASE_URL = "https://api2.nxcloud.com"
+CONFIG_NAME = "batch-sms.toml"
+SECRET_ENV = {
+    "access_key": "NXCLOUD_ACCESS_KEY",
+    "access_secret": "NXCLOUD_ACCESS_SECRET",
+    "app_key": "NXCLOUD_APP_KEY",
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The account's keys; never printed, logged or stored."""
+
+    access_key: str = field(default="", repr=False)
+    access_secret: str = field(default="", repr=False)
+    app_key: str = field(default="", repr=False)
+
+    def missing(self) -> list[str]:
+        """Names of the environment variables still needed."""
+        return [SECRET_ENV[f.name] for f in fields(self) if not getattr(self, f.name)]
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Price per billed segment by country calling code, with a default and a currency label."""
+
+    by_country: Mapping[str, float] = field(default_factory=dict)
+    default: float | None = None
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know, after all sources are merged."""
+
+    input: Path | None = None
+    phone_column: str | None = None
+    content_column: str | None = None
+    template: str | None = None
+    template_file: Path | None = None
+    sheet: str | None = None
+    default_region: str | None = None
+    sender: str = ""
+    suppress: Path | None = None
+    allow_duplicates: bool = False
+    max_segments: int | None = None
+    tps: float | None = 10.0
+    hourly_cap: int = 5
+    concurrency: int = 20
+    max_attempts: int = 5
+    timeout: float = 30.0
+    base_url: str = DEFAULT_BASE_URL
+    dr_url: str = ""
+    sandbox: bool = False
+    dry_run: bool = False
+    yes: bool = False
+    out: Path = Path("reports")
+    state: Path | None = None
+    credentials: Credentials = field(default_factory=Credentials, repr=False)
+    prices: Prices = field(default_factory=Prices)
+
+    @property
+    def state_path(self) -> Path:
+        """The state db: `--state`, else `<out>/batch-sms.sqlite3`."""
+        return self.state if self.state is not None else self.out / "batch-sms.sqlite3"
+
+    def public(self) -> dict[str, Any]:
+        """The settings worth recording with a run: JSON-able, never a secret."""
+        skip = {"credentials", "prices", "yes", "dry_run", "out", "state"}
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in skip:
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+_PATHS = {"input", "template_file", "suppress", "out", "state"}
+_CONVERT: dict[str, type] = {
+    "tps": float,
+    "hourly_cap": int,
+    "concurrency": int,
+    "max_attempts": int,
+    "max_segments": int,
+    "timeout": float,
+}
+_BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
+_NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices"}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """Turn a raw value from a file or the environment into the setting's type."""
+    if value is None:
+        return None
+    try:
+        if name in _PATHS:
+            return Path(str(value))
+        if name in _BOOLS:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(value)
+        if name == "tps" and str(value).strip().lower() in {"0", "none", "unlimited"}:
+            return None
+        if name in _CONVERT:
+            return _CONVERT[name](value)
+        return str(value)
+    except ValueError:
+        raise ConfigError(f"{source}: {value!r} is not a valid value for {name}") from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The config file's contents, with a clear error when it cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _prices(table: Mapping[str, Any], source: str) -> Prices:
+    """Read the [prices] table."""
+    by_country: dict[str, float] = {}
+    default: float | None = None
+    currency = ""
+    for key, value in table.items():
+        if key == "currency":
+            currency = str(value)
+            continue
+        try:
+            price = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: prices.{key} = {value!r} is not a number") from None
+        if key == "default":
+            default = price
+        elif key.lstrip("+").isdigit():
+            by_country[key.lstrip("+")] = price
+        else:
+            raise ConfigError(
+                f'{source}: prices.{key}: use a country calling code such as "86", or default'
+            )
+    return Prices(by_country=by_country, default=default, currency=currency)
+
+
+def load_settings(
+    options: Mapping[str, Any],
+    *,
+    config: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge defaults, the config file, the environment and the given options (None = not given)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+    prices = Prices()
+
+    path = config
+    if path is None:
+        candidate = (cwd or Path.cwd()) / CONFIG_NAME
+        path = candidate if candidate.is_file() else None
+    if path is not None:
+        data = _read_file(path)
+        for key, value in data.items():
+            name = key.replace("-", "_")
+            if name == "credentials" and isinstance(value, dict):
+                unknown = set(value) - set(SECRET_ENV)
+                if unknown:
+                    raise ConfigError(f"{path}: unknown credentials key(s): {sorted(unknown)}")
+                secrets.update({k: str(v) for k, v in value.items()})
+            elif name == "prices" and isinstance(value, dict):
+                prices = _prices(value, str(path))
+            elif name in _NAMES:
+                values[name] = _coerce(name, value, str(path))
+            else:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+
+    for name in _NAMES:
+        raw = env.get(f"BATCH_SMS_{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(name, raw, f"BATCH_SMS_{name.upper()}")
+    for name, var in SECRET_ENV.items():
+        if env.get(var):
+            secrets[name] = env[var]
+
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name == "app_key":
+            secrets["app_key"] = str(value)
+        elif name in _NAMES:
+            values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+        else:
+            raise ValueError(f"unknown option {name}")
+
+    settings = Settings(**values, credentials=Credentials(**secrets), prices=prices)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    """Refuse values that can only end badly."""
+    if settings.tps is not None and settings.tps <= 0:
+        raise ConfigError("tps must be positive (or 'unlimited')")
+    for name in ("hourly_cap", "concurrency", "max_attempts"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+    if settings.template is not None and settings.template_file is not None:
+        raise ConfigError("give --template or --template-file, not both")
+
+
+def override(settings: Settings, **changes: Any) -> Settings:
+    """A copy with some settings replaced (None values are ignored)."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    result = replace(settings, **given)
+    _check(result)
+    return result
+
+
+def from_public(public: Mapping[str, Any], base: Settings) -> Settings:
+    """Rebuild settings recorded with a run, on top of `base` (which brings the secrets)."""
+    known = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {
+        k: _coerce(k, v, "run settings") if v is not None else None
+        for k, v in public.items()
+        if k in known and k not in {"credentials", "prices"}
+    }
+    return replace(base, **values)

@@ -1,0 +1,113 @@
+"""Settings: defaults < batch-sms.toml < environment < options, and secrets kept out of sight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batch_sms.config import Settings, from_public, load_settings, override
+from batch_sms.errors import ConfigError
+
+TOML = """
+tps = 20
+sender = "ACME"
+default-region = "CN"
+hourly_cap = 3
+
+[credentials]
+access_key = "file-key"
+access_secret = "file-secret"
+
+[prices]
+currency = "USD"
+default = 0.05
+"86" = 0.03
+"+60" = 0.02
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "batch-sms.toml"
+    path.write_text(TOML, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_any_source(tmp_path: Path) -> None:
+    settings = load_settings({}, environ={}, cwd=tmp_path)
+    assert settings.tps == 10.0
+    assert settings.hourly_cap == 5
+    assert settings.state_path == Path("reports/batch-sms.sqlite3")
+    assert settings.credentials.missing() == [
+        "NXCLOUD_ACCESS_KEY", "NXCLOUD_ACCESS_SECRET", "NXCLOUD_APP_KEY"
+    ]
+
+
+def test_layers_override_in_order(config_file: Path) -> None:
+    env = {"BATCH_SMS_TPS": "30", "NXCLOUD_ACCESS_SECRET": "env-secret", "NXCLOUD_APP_KEY": "app"}
+    settings = load_settings({"hourly_cap": 2, "sender": None}, config=config_file, environ=env)
+    assert settings.tps == 30.0  # environment beats the file
+    assert settings.hourly_cap == 2  # an option beats both
+    assert settings.sender == "ACME"  # an option not given (None) leaves the file's value
+    assert settings.default_region == "CN"
+    assert settings.credentials.access_key == "file-key"
+    assert settings.credentials.access_secret == "env-secret"
+    assert settings.credentials.missing() == []
+    assert settings.prices.by_country == {"86": 0.03, "60": 0.02}
+    assert settings.prices.default == 0.05
+    assert settings.prices.currency == "USD"
+
+
+def test_config_file_found_in_working_directory(config_file: Path) -> None:
+    settings = load_settings({}, environ={}, cwd=config_file.parent)
+    assert settings.sender == "ACME"
+
+
+def test_secrets_never_in_repr_or_public_settings(config_file: Path) -> None:
+    settings = load_settings({"app_key": "app-from-option"}, config=config_file, environ={})
+    text = repr(settings) + repr(settings.public())
+    for secret in ("file-key", "file-secret", "app-from-option"):
+        assert secret not in text
+    assert "credentials" not in settings.public()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"tps": "-1"}, "tps must be positive"),
+        ({"hourly_cap": 0}, "hourly-cap must be at least 1"),
+        ({"concurrency": 0}, "concurrency must be at least 1"),
+        ({"tps": "fast"}, "--tps: 'fast' is not a valid value for tps"),
+        ({"template": "x", "template_file": "t.txt"}, "not both"),
+    ],
+)
+def test_bad_values_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(options, environ={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("tps = ", "not valid TOML"),
+        ("speed = 3", "unknown setting 'speed'"),
+        ("[prices]\nchina = 1", "use a country calling code"),
+        ("[credentials]\npassword = 'x'", "unknown credentials key"),
+    ],
+)
+def test_bad_config_files_name_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings({}, config=path, environ={})
+    assert str(path) in info.value.message
+
+
+def test_unlimited_tps_and_round_trip_through_public(tmp_path: Path) -> None:
+    settings = load_settings({"tps": "unlimited", "sender": "X1"}, environ={}, cwd=tmp_path)
+    assert settings.tps is None
+    again = from_public(settings.public(), Settings())
+    assert again.tps is None
+    assert again.sender == "X1"
+    assert override(again, tps=5.0, sender=None).tps == 5.0
