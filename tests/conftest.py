@@ -1,0 +1,56 @@
+"""Shared fixtures: a running NXCloud sandbox (background thread) and a settable clock.
+
+def test_x(sandbox): sandbox.url, sandbox.sandbox.accepted, sandbox.credentials
+@pytest.mark.parametrize("sandbox", [{"tps_limit": 5}], indirect=True)   # configure it
+def test_y(make_sandbox): one = make_sandbox(hourly_cap=1); two = make_sandbox(price=0.5)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from batch_sms.sandbox import SandboxConfig, SandboxHandle, running
+
+
+class FakeClock:
+    """A clock that only moves when told to; starts at the real time unless given a start."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A settable clock starting at the real time (so signed `ts` values stay plausible)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., SandboxHandle]]:
+    """A factory: `make_sandbox(**SandboxConfig fields)` starts one; all stop after the test."""
+    with ExitStack() as stack:
+
+        def make(**config: Any) -> SandboxHandle:
+            return stack.enter_context(running(SandboxConfig(**config)))
+
+        yield make
+
+
+@pytest.fixture
+def sandbox(
+    request: pytest.FixtureRequest, make_sandbox: Callable[..., SandboxHandle]
+) -> SandboxHandle:
+    """A running sandbox; configure it with an indirect parametrize dict of SandboxConfig fields."""
+    config: dict[str, Any] = getattr(request, "param", {})
+    return make_sandbox(**config)
