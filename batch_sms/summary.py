@@ -1,0 +1,340 @@
+"""The Summary sheet: run totals gathered while the rows stream, laid out, then written."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from batch_sms.models import Status
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    from batch_sms.report import ResultRow
+
+__all__ = [
+    "STATUS_ORDER",
+    "CostLike",
+    "SummaryInfo",
+    "Tally",
+    "public_settings",
+    "summary_lines",
+    "write_summary",
+]
+
+# The order of DESIGN.md's status table: the Summary lists statuses in it.
+STATUS_ORDER = (
+    Status.READY,
+    Status.INVALID,
+    Status.DUPLICATE,
+    Status.SUPPRESSED,
+    Status.PENDING,
+    Status.SENT,
+    Status.DELIVERED,
+    Status.UNDELIVERED,
+    Status.FAILED,
+    Status.CAPPED,
+    Status.UNKNOWN,
+)
+ACCEPTED = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED})
+TOP_REASONS, EXAMPLES = 10, 5
+# Error texts often name a row or number, so distinct reasons can be as many as rows; beyond this
+# many a new reason only adds to "other reasons" to keep memory flat on a million-row run.
+MAX_REASONS = 10_000
+_SECRET_KEY = re.compile(r"key|secret|token|passw|credential|sign", re.IGNORECASE)
+
+
+class CountryLike(Protocol):
+    """One country's line of a cost estimate (validate.CountryCost fits)."""
+
+    @property
+    def country_code(self) -> str: ...
+    @property
+    def messages(self) -> int: ...
+    @property
+    def segments(self) -> int: ...
+    @property
+    def cost(self) -> float | None: ...
+
+
+class CostLike(Protocol):
+    """A cost estimate (validate.CostEstimate fits)."""
+
+    @property
+    def countries(self) -> Sequence[CountryLike]: ...
+    @property
+    def messages(self) -> int: ...
+    @property
+    def segments(self) -> int: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def unpriced(self) -> Sequence[str]: ...
+
+
+@dataclass
+class SummaryInfo:
+    """What the Summary sheet says about the run beyond the rows themselves."""
+
+    run_id: str
+    title: str = "Campaign report"
+    input_name: str = ""
+    parent: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    settings: Mapping[str, object] = field(default_factory=dict)
+    cost: CostLike | None = None
+    currency: str = ""
+    describe: Callable[[str], str] | None = None  # provider code → meaning (nxcloud.describe)
+
+
+@dataclass
+class Tally:
+    """Counts over the result rows, updated one row at a time."""
+
+    rows: int = 0
+    messages: int = 0
+    segments: int = 0
+    accepted: int = 0  # messages with a provider message id
+    accepted_segments: int = 0
+    statuses: Counter[Status] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
+    meanings: dict[str, str] = field(default_factory=dict)
+    reasons: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[int]] = field(default_factory=dict)
+    other_reasons: int = 0
+
+    def add(self, row: ResultRow) -> None:
+        """Count one row."""
+        self.rows += 1
+        self.messages += row.messages
+        self.segments += row.segments or 0
+        self.statuses[row.status] += 1
+        if row.status in ACCEPTED:
+            self.accepted_segments += row.segments or 0
+        if row.messageid:
+            self.accepted += sum(1 for part in row.messageid.split(", ") if part)
+        if row.code:
+            self._add_codes(row)
+        if row.error and row.status not in ACCEPTED | {Status.READY, Status.DELIVERED}:
+            self._add_reason(row.error, row.number)
+
+    def _add_codes(self, row: ResultRow) -> None:
+        codes = row.code.split(", ") if row.messages > 1 else [row.code]
+        self.codes.update(code for code in codes if code)
+        if len(codes) == 1 and row.result and row.code not in self.meanings:
+            self.meanings[row.code] = row.result  # a one-message row's result is that code's
+
+    def _add_reason(self, reason: str, number: int) -> None:
+        examples = self.examples.get(reason)
+        if examples is None:
+            if len(self.examples) >= MAX_REASONS:
+                self.other_reasons += 1
+                return
+            examples = self.examples[reason] = []
+        self.reasons[reason] += 1
+        if len(examples) < EXAMPLES:
+            examples.append(number)
+
+
+# A line of the Summary sheet: its kind (how it is styled) and its cell values.
+Line = tuple[str, tuple[object, ...]]
+
+
+def summary_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
+    """The Summary sheet as lines; "status" lines hold the chart's data."""
+    lines: list[Line] = [("title", (info.title,)), ("blank", ())]
+    lines += _run_lines(info, tally, sheet_rows)
+    lines += [
+        ("blank", ()),
+        ("section", ("Rows by status",)),
+        ("header", ("Status", "Rows", "Share")),
+    ]
+    for status in STATUS_ORDER:
+        if tally.statuses[status]:
+            count = tally.statuses[status]
+            lines.append(("status", (status.value, count, count / tally.rows)))
+    lines.append(("status_total", ("Total", tally.rows, 1.0 if tally.rows else 0.0)))
+    lines += [
+        ("blank", ()),
+        ("section", ("Messages",)),
+        ("data", ("Rows", tally.rows)),
+        ("data", ("Messages (recipients)", tally.messages)),
+        ("data", ("Segments (all rows)", tally.segments)),
+        ("data", ("Messages accepted by the provider", tally.accepted)),
+        ("data", ("Segments of accepted rows", tally.accepted_segments)),
+    ]
+    lines += _cost_lines(info)
+    if tally.codes:
+        lines += [("blank", ()), ("section", ("Provider codes",))]
+        lines.append(("header", ("Code", "Meaning", "Messages")))
+        for code, count in sorted(tally.codes.items(), key=lambda kv: (-kv[1], kv[0])):
+            meaning = info.describe(code) if info.describe else tally.meanings.get(code, "")
+            lines.append(("data", (code, meaning, count)))
+    lines += _reason_lines(tally)
+    settings = public_settings(info.settings)
+    if settings:
+        lines += [("blank", ()), ("section", ("Settings",))]
+        lines += [("data", (key, value)) for key, value in settings.items()]
+    return lines
+
+
+def _run_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
+    lines: list[Line] = [("data", ("Run", info.run_id))]
+    if info.parent:
+        lines.append(("data", ("Retry of run", info.parent)))
+    if info.input_name:
+        lines.append(("data", ("Input", info.input_name)))
+    if info.started_at is not None:
+        lines.append(("data", ("Started (UTC)", utc_text(info.started_at))))
+    if info.finished_at is not None:
+        lines.append(("data", ("Finished (UTC)", utc_text(info.finished_at))))
+    if info.started_at is not None and info.finished_at is not None:
+        seconds = max(info.finished_at - info.started_at, 0.0)
+        lines.append(("data", ("Duration", _duration(seconds))))
+        if seconds > 0:
+            rate = f"{tally.accepted / seconds:.1f} accepted messages per second"
+            lines.append(("data", ("Achieved rate", rate)))
+    if sheet_rows < tally.rows:
+        note = (
+            f"The Results sheet holds the first {sheet_rows:,} of {tally.rows:,} rows (a worksheet "
+            "holds no more); results.csv beside this file has every row."
+        )
+        lines.append(("note", ("Note", note)))
+    return lines
+
+
+def _cost_lines(info: SummaryInfo) -> list[Line]:
+    cost = info.cost
+    if cost is None:
+        return []
+    unit = f" ({info.currency})" if info.currency else ""
+    lines: list[Line] = [("blank", ()), ("section", (f"Estimated cost{unit}",))]
+    lines.append(("header", ("Country code", "Messages", "Segments", "Cost")))
+    for country in cost.countries:
+        lines.append(
+            ("money", (country.country_code, country.messages, country.segments, country.cost))
+        )
+    lines.append(("money_total", ("Total", cost.messages, cost.segments, cost.cost)))
+    if cost.unpriced:
+        unpriced = ", ".join(cost.unpriced)
+        lines.append(("note", ("Note", f"No price for country codes {unpriced}: not in the total")))
+    return lines
+
+
+def _reason_lines(tally: Tally) -> list[Line]:
+    if not tally.reasons:
+        return []
+    lines: list[Line] = [("blank", ()), ("section", ("Top error reasons",))]
+    lines.append(("header", ("Reason", "Rows", "Example rows")))
+    ranked = tally.reasons.most_common()  # ties keep first-seen order
+    for reason, count in ranked[:TOP_REASONS]:
+        lines.append(("data", (reason, count, ", ".join(map(str, tally.examples[reason])))))
+    others = sum(count for _, count in ranked[TOP_REASONS:]) + tally.other_reasons
+    if others:
+        lines.append(("data", ("(other reasons)", others, "")))
+    return lines
+
+
+def public_settings(settings: Mapping[str, object]) -> dict[str, str]:
+    """Settings as text, without any key that looks secret and without credentials in URLs."""
+    return {
+        str(key): _setting_text(value)
+        for key, value in settings.items()
+        if not _SECRET_KEY.search(str(key))
+    }
+
+
+def _setting_text(value: object) -> str:
+    if isinstance(value, Mapping):
+        return json.dumps(public_settings(value), ensure_ascii=False)
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(_setting_text(item) for item in value)
+    if value is None:
+        return ""
+    return _scrub_url(str(value))
+
+
+def _scrub_url(text: str) -> str:
+    """Hide a password or secret-looking query parameters in a URL (a dr_url may carry them)."""
+    if "://" not in text:
+        return text
+    try:
+        parts = urlsplit(text)
+        query = [
+            (k, "***" if _SECRET_KEY.search(k) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
+    except ValueError:
+        return text
+
+
+def utc_text(ts: float) -> str:
+    """A POSIX time as "YYYY-MM-DD HH:MM:SS" in UTC."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return (
+        f"{hours}h {rest // 60:02d}m {rest % 60:02d}s"
+        if hours
+        else f"{rest // 60}m {rest % 60:02d}s"
+    )
+
+
+def write_summary(
+    ws: WriteOnlyWorksheet, lines: Iterable[Line], cell: Callable[[object], Any]
+) -> None:
+    """Write the lines into a write-only sheet, styled by kind, with a chart of status counts."""
+    from openpyxl.cell import Cell, WriteOnlyCell
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    for letter, width in zip("ABCD", (34, 48, 14, 14), strict=True):
+        ws.column_dimensions[letter].width = width
+    bold, big = Font(bold=True), Font(bold=True, size=14)
+    percent, money = (None, None, "0.0%"), (None, None, None, "#,##0.00##")
+    formats = {"status": percent, "status_total": percent, "money": money, "money_total": money}
+    bold_kinds = {"section", "header", "status_total", "money_total"}
+    first = last = 0
+    for number, (kind, values) in enumerate(lines, 1):
+        fmt = formats.get(kind, ())
+        cells = []
+        for column, value in enumerate(values):
+            c = cell(value)
+            strong = kind in bold_kinds or kind == "title" or (kind == "note" and column == 0)
+            number_format = fmt[column] if column < len(fmt) else None
+            if strong or number_format:
+                if not isinstance(c, Cell):
+                    c = WriteOnlyCell(ws, c)
+                if strong:
+                    c.font = big if kind == "title" else bold
+                if number_format:
+                    c.number_format = number_format
+            cells.append(c)
+        ws.append(cells)
+        if kind == "status":
+            first, last = first or number, number
+    if first:
+        chart = BarChart()
+        chart.title = "Rows by status"
+        chart.legend = None
+        chart.height, chart.width = 7.5, 15
+        chart.add_data(
+            Reference(ws, min_col=2, min_row=first, max_row=last), titles_from_data=False
+        )
+        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+        chart.y_axis.title = "Rows"
+        ws.add_chart(chart, "F3")
