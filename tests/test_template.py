@@ -1,0 +1,191 @@
+"""Tests for batch_sms.template: column detection and per-row content rendering."""
+
+from __future__ import annotations
+
+import pytest
+
+from batch_sms.errors import InputError, RenderError
+from batch_sms.template import (
+    CONTENT_NAMES,
+    PHONE_NAMES,
+    Template,
+    detect_column,
+    variable_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        pytest.param(("name", "phone", "content"), 1, id="phone"),
+        pytest.param(("Name", " Mobile Number "), 1, id="case-and-spaces"),
+        pytest.param(("name", "Phone_Number"), 1, id="underscore"),
+        pytest.param(("MSISDN", "text"), 0, id="msisdn"),
+        pytest.param(("姓名", "手机号码", "内容"), 1, id="chinese"),
+        pytest.param(("姓名", "電話"), 1, id="traditional-chinese"),
+        pytest.param(("order number", "number", "tel"), 2, id="tel-beats-vague-number"),
+        pytest.param(("number", "mobile"), 1, id="mobile-beats-number"),
+        pytest.param(("id", "Number"), 1, id="number-last-resort"),
+        pytest.param(("telephone", "phone"), 1, id="priority-not-position"),
+    ],
+)
+def test_detect_phone_column(columns: tuple[str, ...], expected: int) -> None:
+    assert detect_column(columns, None, PHONE_NAMES, "phone") == expected
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        pytest.param(("phone", "content"), 1, id="content"),
+        pytest.param(("phone", "Message"), 1, id="message"),
+        pytest.param(("phone", "SMS Text", "text"), 1, id="specific-first"),
+        pytest.param(("手机", "短信内容"), 1, id="chinese"),
+        pytest.param(("手机", "备注", "内容"), 2, id="chinese-content"),
+    ],
+)
+def test_detect_content_column(columns: tuple[str, ...], expected: int) -> None:
+    assert detect_column(columns, None, CONTENT_NAMES, "content") == expected
+
+
+def test_explicit_column_wins() -> None:
+    assert detect_column(("phone", "Backup Phone"), " backup phone", PHONE_NAMES, "phone") == 1
+
+
+def test_explicit_column_unknown_names_the_option() -> None:
+    with pytest.raises(InputError) as info:
+        detect_column(("phone", "name"), "mobile", PHONE_NAMES, "phone")
+    assert info.value.message == '--phone-column: column "mobile" not found; columns: phone, name'
+    assert "--phone-column" in info.value.hint
+
+
+def test_no_column_found_lists_columns_and_option() -> None:
+    with pytest.raises(InputError) as info:
+        detect_column(("name", "city"), None, PHONE_NAMES, "phone")
+    assert info.value.message == "no phone column found; columns: name, city"
+    assert info.value.hint == "name the column with --phone-column NAME"
+    with pytest.raises(InputError) as info:
+        detect_column(("name", "city"), None, CONTENT_NAMES, "content")
+    assert info.value.hint == "name the column with --content-column NAME or --template"
+
+
+def test_duplicate_candidates_are_an_error() -> None:
+    with pytest.raises(
+        InputError, match=r'several phone columns: "phone" \(column 1\) and "Phone"'
+    ):
+        detect_column(("phone", "Phone", "name"), None, PHONE_NAMES, "phone")
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("First Name", "first_name"),
+        ("  Phone-No. ", "phone_no"),
+        ("手机号", "手机号"),
+        ("2024 Price", "_2024_price"),
+        ("code", "code"),
+        ("Amount (USD)", "amount_usd"),
+    ],
+)
+def test_variable_name(header: str, name: str) -> None:
+    assert variable_name(header) == name
+
+
+COLUMNS = ("First Name", "phone", "code", "手机号", "Amount (USD)")
+CELLS = ("Ann", "8613800138000", "1234", "13812345678", "12.5")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Hi {{ first_name }}, code {{ code }}", "Hi Ann, code 1234", id="plain"),
+        pytest.param('Hi {{ row["First Name"] }}', "Hi Ann", id="row-by-header"),
+        pytest.param("您好 {{ 手机号 }}", "您好 13812345678", id="chinese-header"),
+        pytest.param("{{ amount_usd }} USD {}", "12.5 USD {}", id="braces-kept"),
+        pytest.param("Code: {{ code }}\n", "Code: 1234", id="trailing-newline-dropped"),
+        pytest.param("{{ first_name|upper }} {{ code|int + 1 }}", "ANN 1235", id="filters"),
+        pytest.param(
+            "{% if code %}Code {{ code }}{% else %}none{% endif %}", "Code 1234", id="statements"
+        ),
+        pytest.param('{{ row.get("Missing", "-") }}', "-", id="row-get-default"),
+        pytest.param("No variables at all 🎉", "No variables at all 🎉", id="static"),
+        pytest.param("{{ '%.2f'|format(amount_usd|float) }}", "12.50", id="format-filter"),
+    ],
+)
+def test_render(text: str, expected: str) -> None:
+    assert Template.from_text(text, COLUMNS).render(CELLS) == expected
+
+
+def test_fields_name_the_columns_used() -> None:
+    assert Template.from_text("{{ code }} {{ first_name }}", COLUMNS).fields == (0, 2)
+    assert Template.from_text("{{ code|upper }}", COLUMNS).fields == (2,)
+    assert Template.from_column(3).fields == (3,)
+
+
+def test_exact_header_beats_normalised_name() -> None:
+    template = Template.from_text("{{ name }}/{{ Name }}", ("Name", "name"))
+    assert template.render(("upper", "lower")) == "lower/upper"
+
+
+def test_from_column_returns_the_cell_as_is() -> None:
+    assert Template.from_column(1).render(("a", " {{ x }} \n")) == " {{ x }} \n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("Hi {{ nmae }}", "template names unknown column nmae; columns: ", id="name"),
+        pytest.param(
+            'Hi {{ row["first name"] }}',
+            'template names unknown column row["first name"]; columns: ',
+            id="row-key",
+        ),
+        pytest.param(
+            "{{ a }} {{ b }}", "template names unknown columns a, b; columns: ", id="several"
+        ),
+    ],
+)
+def test_unknown_column_is_an_input_error(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        Template.from_text(text, COLUMNS)
+    assert info.value.message.startswith(message)
+    # The listing shows how to write each column in a template.
+    assert "First Name ({{ first_name }})" in info.value.message
+    assert "{{ code }}" in info.value.message
+    assert "fix the name" in info.value.hint
+
+
+def test_syntax_error_names_the_line() -> None:
+    with pytest.raises(InputError, match=r"^template line 2: ") as info:
+        Template.from_text("Hi {{ first_name }}\nYour code {{ code ", COLUMNS)
+    assert "{{ name }}" in info.value.hint
+
+
+def test_duplicate_headers_are_ambiguous_in_templates() -> None:
+    columns = ("phone", "name", "name")
+    with pytest.raises(InputError, match="unknown column name"):
+        Template.from_text("{{ name }}", columns)
+    with pytest.raises(InputError, match=r'row\["name"\] is ambiguous: columns 2, 3'):
+        Template.from_text('{{ row["name"] }}', columns)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param("{{ code|int // 0 }}", "ZeroDivisionError", id="arithmetic"),
+        pytest.param("{{ first_name.nope }}", "has no attribute 'nope'", id="undefined-attr"),
+        pytest.param("{{ code.__class__ }}", "SecurityError", id="sandbox"),
+        pytest.param("{{ row[first_name] }}", "'Ann'", id="computed-row-key"),
+    ],
+)
+def test_render_failure_is_a_render_error(text: str, reason: str) -> None:
+    template = Template.from_text(text, COLUMNS)
+    with pytest.raises(RenderError, match=r"^template: ") as info:
+        template.render(CELLS)
+    assert reason in str(info.value)
+
+
+def test_render_failure_depends_on_the_row() -> None:
+    template = Template.from_text("{{ (100 / (code|int)) | round }}", COLUMNS)
+    assert template.render(CELLS) == "0.0"
+    with pytest.raises(RenderError):
+        template.render((*CELLS[:2], "0", *CELLS[3:]))
