@@ -1,0 +1,302 @@
+"""The request-rate limiter (requests per sliding second) and the per-number hourly cap."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
+
+from aiolimiter import AsyncLimiter
+
+__all__ = ["AcceptedSource", "HourlyCap", "RateLimiter", "WindowGuard"]
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[object]]
+
+
+class WindowGuard:
+    """At most `limit` starts in any window of `period + margin` seconds (pure, clock given).
+
+    The margin absorbs network jitter: starts spaced by at least period + margin still arrive
+    at most `limit` to any one-second window at the receiver while the spread of their delays
+    stays under the margin.
+    """
+
+    def __init__(self, capacity: int, period: float = 1.0, margin: float = 0.05) -> None:
+        """Remember up to `capacity` recent starts (the highest limit ever asked for)."""
+        self.period = period
+        self.margin = margin
+        self._starts: deque[float] = deque(maxlen=max(1, capacity))
+
+    def delay(self, now: float, limit: int) -> float:
+        """Seconds to wait before one more start keeps at most `limit` in the window."""
+        limit = max(1, min(limit, self._starts.maxlen or 1))
+        if len(self._starts) < limit:
+            return 0.0
+        return max(0.0, self._starts[-limit] + self.period + self.margin - now)
+
+    def note(self, now: float) -> None:
+        """Record a start."""
+        self._starts.append(now)
+
+    @property
+    def last(self) -> float | None:
+        """The latest start, if any."""
+        return self._starts[-1] if self._starts else None
+
+
+class RateLimiter:
+    """Strict pacer: at most `tps` request starts in any sliding second, from the first on.
+
+    Pacing is an aiolimiter bucket of ~10 ms of tokens (starts evenly spread at 1/rate); a window
+    guard over the last starts makes the count strict with a safety margin. `lower()` on code 28
+    halves the rate (floor 1/s) and holds it; afterwards each clean second adds back 10 % of
+    the target until the target is reached again. `tps=None` means unlimited.
+    """
+
+    def __init__(
+        self,
+        tps: float | None,
+        *,
+        margin: float = 0.05,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        factor: float = 0.5,
+        recover: float = 0.1,
+        hold: float = 1.0,
+        burst: float = 0.01,
+    ) -> None:
+        """Pace at `tps`; `clock` and `sleep` drive the window guard and the recovery.
+
+        `burst` is how many seconds' worth of starts the pacer's bucket holds (at least one):
+        the event loop's timers have a resolution of about a millisecond, so a one-token bucket
+        could not pace much above 500/s; the window guard keeps the count strict regardless.
+        """
+        if tps is not None and tps <= 0:
+            raise ValueError("tps must be positive (or None for unlimited)")
+        self.target = tps
+        self._clock = clock
+        self._sleep = sleep
+        self._factor = factor
+        self._recover = recover
+        self._hold = hold
+        self._burst = burst
+        self._floor = min(1.0, tps) if tps is not None else 1.0
+        self._rate = tps
+        self._lowered_at = -math.inf  # when lower() last cut the rate
+        self._changed_at = -math.inf  # when the rate last moved (recovery counts from here)
+        self._lock = asyncio.Lock()
+        self._guard = WindowGuard(math.ceil(tps) if tps is not None else 1, margin=margin)
+        self._pacer = self._bucket(tps) if tps is not None else None
+        self._paced_rate = tps
+        self.lowered = 0  # how many times lower() actually cut the rate
+
+    @property
+    def rate(self) -> float | None:
+        """The rate in force now (None when unlimited), after any recovery due."""
+        self._recover_to(self._clock())
+        return self._rate
+
+    def _recover_to(self, now: float) -> None:
+        """Apply the recovery earned by whole clean seconds since the last change."""
+        if self._rate is None or self.target is None or self._rate >= self.target:
+            return
+        start = max(self._changed_at, self._lowered_at + self._hold)
+        steps = math.floor(now - start) if now > start else 0
+        if steps > 0:
+            self._rate = min(self.target, self._rate + steps * self._recover * self.target)
+            self._changed_at = start + steps
+
+    def _limit(self) -> int:
+        """Starts allowed per window at the current rate."""
+        return max(1, math.floor(self._rate or 1))
+
+    def ready(self) -> bool:
+        """True when `acquire()` would return at once (without yielding to the loop)."""
+        if self._pacer is None:
+            return True
+        now = self._clock()
+        self._recover_to(now)
+        return (
+            not self._lock.locked()
+            and self._paced_rate == self._rate
+            and self._pacer.has_capacity()
+            and self._guard.delay(now, self._limit()) <= 0
+        )
+
+    async def acquire(self) -> float:
+        """Wait until one more request may start; return its start time on the clock."""
+        if self._pacer is None:
+            return self._clock()
+        async with self._lock:
+            self._recover_to(self._clock())
+            if self._paced_rate != self._rate:
+                await self._repace()
+            await self._pacer.acquire()
+            while (wait := self._guard.delay(self._clock(), self._limit())) > 0:
+                await self._sleep(wait)
+            now = self._clock()
+            self._guard.note(now)
+            return now
+
+    def _bucket(self, rate: float) -> AsyncLimiter:
+        """An aiolimiter bucket that lets `rate` starts a second through, a few at a time."""
+        tokens = max(1, math.ceil(rate * self._burst))
+        return AsyncLimiter(tokens, tokens / rate)
+
+    async def _repace(self) -> None:
+        """Swap the pacer for one at the current rate (aiolimiter's rate is fixed at creation)."""
+        assert self._rate is not None
+        self._pacer = self._bucket(self._rate)
+        self._paced_rate = self._rate
+        if self._guard.last is not None:
+            # A fresh bucket is full and would let a burst through right after the last start:
+            # empty it now (this returns at once) so the next start waits 1/rate.
+            await self._pacer.acquire(self._pacer.max_rate)
+
+    def lower(self, started_at: float | None = None) -> bool:
+        """Code 28: cut the rate and hold it; True when the rate was actually cut.
+
+        A 28 for a request that started before the last cut says nothing new about the current
+        rate (it was paced under the old one), so it is ignored; without `started_at`, 28s
+        within `hold` seconds of the last cut count as one.
+        """
+        if self._rate is None or self.target is None:
+            return False
+        now = self._clock()
+        if started_at is not None:
+            if started_at < self._lowered_at:
+                return False
+        elif now - self._lowered_at < self._hold:
+            return False
+        self._recover_to(now)
+        self._rate = max(self._floor, self._rate * self._factor)
+        self._lowered_at = self._changed_at = now
+        self.lowered += 1
+        return True
+
+
+class AcceptedSource(Protocol):
+    """Where the hourly cap learns earlier sends (the journal)."""
+
+    def accepted_since(self, phones: Iterable[str], since: float) -> dict[str, list[float]]:
+        """Accepted messages' times at or after `since`, sorted, by phone, over all runs."""
+        ...
+
+
+class HourlyCap:
+    """At most `cap` accepted messages per number in any sliding hour, across all runs.
+
+    Numbers are looked up in the journal lazily, a batch at a time (`seed`); this process's
+    accepts are added as they happen (`note_accepted`). A request in flight holds a reserved
+    slot (`reserve`/`release`), so two concurrent messages to a number at cap-1 don't both go.
+    The cache forgets numbers the journal can tell again: those with no reservation and no
+    accept that the journal has not stored yet (`flushed`).
+    """
+
+    def __init__(
+        self,
+        cap: int | None,
+        source: AcceptedSource,
+        *,
+        clock: Clock = time.time,
+        window: float = 3600.0,
+        max_cached: int = 50_000,
+    ) -> None:
+        """Cap at `cap` per `window` seconds (None: no cap); earlier sends come from `source`."""
+        self.cap = cap
+        self.window = window
+        self._source = source
+        self._clock = clock
+        self._max_cached = max_cached
+        self._times: dict[str, list[float]] = {}
+        self._reserved: Counter[str] = Counter()
+        self._unflushed: Counter[str] = Counter()
+
+    def seed(self, phones: Iterable[str]) -> None:
+        """Look up the numbers not known yet in one query (call once per batch of messages)."""
+        if self.cap is None:
+            return
+        if len(self._times) > self._max_cached:
+            self._prune()
+        wanted = [p for p in dict.fromkeys(phones) if p not in self._times]
+        if not wanted:
+            return
+        found = self._source.accepted_since(wanted, self._clock() - self.window)
+        for phone in wanted:
+            self._times[phone] = list(found.get(phone, ()))
+
+    def _prune(self) -> None:
+        """Forget numbers whose state the journal holds in full (no reservation, all flushed)."""
+        keep = self._reserved.keys() | self._unflushed.keys()
+        self._times = {p: t for p, t in self._times.items() if p in keep}
+
+    def _recent(self, phone: str, now: float) -> list[float]:
+        """This number's accepts within the window ending now (seeding it if unknown)."""
+        if phone not in self._times:
+            self.seed((phone,))
+        times = self._times[phone]
+        edge = now - self.window
+        if times and times[0] <= edge:
+            times[:] = [t for t in times if t > edge]
+        return times
+
+    def used(self, phone: str) -> int:
+        """Slots taken now: accepts within the hour plus requests in flight."""
+        if self.cap is None:
+            return 0
+        return len(self._recent(phone, self._clock())) + self._reserved[phone]
+
+    def allow(self, phone: str) -> bool:
+        """True when one more message to this number fits in its hour now."""
+        return self.cap is None or self.used(phone) < self.cap
+
+    def next_free(self, phone: str) -> float:
+        """When a slot for this number frees (now if one is free).
+
+        A reserved slot counts as taken now, so it frees an hour from now at the latest; the
+        caller should rather wait for the request in flight to finish (see `reserved`).
+        """
+        now = self._clock()
+        if self.cap is None:
+            return now
+        times = sorted([*self._recent(phone, now), *([now] * self._reserved[phone])])
+        excess = len(times) - self.cap
+        if excess < 0:
+            return now
+        return times[excess] + self.window
+
+    def reserved(self, phone: str) -> int:
+        """Requests to this number in flight."""
+        return self._reserved[phone]
+
+    def reserve(self, phone: str) -> bool:
+        """Take a slot for a request about to leave; False (nothing taken) when none is free."""
+        if not self.allow(phone):
+            return False
+        if self.cap is not None:
+            self._reserved[phone] += 1
+        return True
+
+    def release(self, phone: str) -> None:
+        """Give back a reserved slot (the request is answered; note an accept separately)."""
+        if self._reserved[phone] > 1:
+            self._reserved[phone] -= 1
+        else:
+            self._reserved.pop(phone, None)
+
+    def note_accepted(self, phone: str, at: float) -> None:
+        """Count an accepted message at `at` (until `flushed()`, the journal may not know it)."""
+        if self.cap is None:
+            return
+        times = self._recent(phone, self._clock())
+        times.append(at)
+        times.sort()
+        self._unflushed[phone] += 1
+
+    def flushed(self) -> None:
+        """Every accept noted so far is now stored in the journal."""
+        self._unflushed.clear()
