@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
+from phonenumbers import (
+    NumberParseException,
+    PhoneMetadata,
+    PhoneNumber,
+    ValidationResult,
+    phonenumberutil,
+)
 
 from batch_sms.models import Message, Status
 from batch_sms.segments import UCS2, describe_chars, lookalikes, plain, segment
@@ -74,6 +80,64 @@ def _parse(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
         return None, _PARSE_REASONS.get(exc.error_type, "is not a phone number")
+    if phonenumbers.is_valid_number(number):
+        return number, ""
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    return None, _POSSIBLE_REASONS.get(reason, "is not a valid number")
+
+
+# phonenumbers.parse spends most of its time on what a spreadsheet number never has (letters,
+# extensions, RFC 3966 URIs). For plain "+digits" we take only its steps that apply: the calling
+# code, the national-prefix strip and the leading zeros. Its private helpers are used so the
+# strip stays exact; if a release renames them, every number goes through parse() as before.
+_STRIP_PREFIX = getattr(phonenumberutil, "_maybe_strip_national_prefix_carrier_code", None)
+_TEST_LENGTH = getattr(phonenumberutil, "_test_number_length", None)
+_NO_STRIP = (
+    ValidationResult.TOO_SHORT,
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+    ValidationResult.INVALID_LENGTH,
+)
+_CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
+_METADATA: dict[int, PhoneMetadata | None] = {}
+
+
+def _parse_plus_digits(digits: str) -> PhoneNumber | None:
+    """What phonenumbers.parse("+" + digits) returns for ASCII digits, or None to ask it."""
+    if _STRIP_PREFIX is None or _TEST_LENGTH is None or len(digits) <= 2:
+        return None
+    code = (
+        _CALLING_CODES.get(digits[:1]) or _CALLING_CODES.get(digits[:2])
+        or _CALLING_CODES.get(digits[:3])
+    )  # fmt: skip
+    if code is None:
+        return None
+    metadata = _METADATA.get(code, False)
+    if metadata is False:
+        region = phonenumbers.region_code_for_country_code(code)
+        metadata = _METADATA[code] = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    if metadata is None:
+        return None
+    national = digits[len(str(code)) :]
+    _, stripped, _ = _STRIP_PREFIX(national, metadata)
+    if stripped != national and _TEST_LENGTH(stripped, metadata) not in _NO_STRIP:
+        national = stripped
+    if not 2 <= len(national) <= 17:
+        return None
+    number = PhoneNumber(country_code=code, national_number=int(national))
+    if len(national) > 1 and national[0] == "0":
+        number.italian_leading_zero = True
+        zeros = len(national) - len(national.lstrip("0"))
+        zeros = min(zeros, len(national) - 1)  # an all-zero number keeps its last zero
+        if zeros != 1:
+            number.number_of_leading_zeros = zeros
+    return number
+
+
+def _parse_international(digits: str) -> tuple[PhoneNumber | None, str]:
+    """`digits` read as country code + number: the valid number, or None and why."""
+    number = _parse_plus_digits(digits)
+    if number is None:
+        return _parse(f"+{digits}", None)
     if phonenumbers.is_valid_number(number):
         return number, ""
     reason = phonenumbers.is_possible_number_with_reason(number)
@@ -144,7 +208,7 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
             ),
         )
     if plus or not default_region:
-        number, reason = _parse(f"+{digits}", None)
+        number, reason = _parse_international(digits)
         if number is not None:
             return _e164(number), number.country_code, ""
         if not plus and digits.startswith("0"):
@@ -153,7 +217,7 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
     region_code, trunk = _region_info(default_region)
     international: PhoneNumber | None = None
     if not (trunk and digits.startswith(trunk)):
-        international, _ = _parse(f"+{digits}", None)
+        international, _ = _parse_international(digits)
         if international is not None and international.country_code == region_code:
             return _e164(international), region_code, ""
     national, reason = _parse(digits, default_region)
