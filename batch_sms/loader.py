@@ -7,6 +7,7 @@ import csv
 import gc
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ _FORMATS_HINT = "batch-sms reads .csv, .xlsx, .xlsm, .xls and .ods files"
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
 _SNIFF_RECORDS = 50
+_SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n", re.IGNORECASE)
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
@@ -87,7 +89,12 @@ def _load(path: Path, sheet: str | None) -> Table:
         if sheet is not None:
             raise InputError(f"{path}: --sheet applies to spreadsheets, not CSV files")
         text, encoding = _decode(path, path.read_bytes())
-        delimiter = _sniff_delimiter(text)
+        hint = _SEP_LINE.match(text)
+        if hint:
+            # Excel's "sep=;" first line names the delimiter and is hidden when Excel opens the
+            # file, so the header below it is what the user sees as row 1.
+            text = text[hint.end() :]
+        delimiter = hint.group(1) if hint else _sniff_delimiter(text)
         records: Iterable[Sequence[str]] = csv.reader(io.StringIO(text), delimiter=delimiter)
         return _build(path, fmt, enumerate(records, 1), encoding, delimiter, None)
     name, first_row, cells = _read_sheet(path, sheet)
@@ -140,6 +147,13 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
             f"{path}: this is a spreadsheet, not a CSV file",
             "rename it to .xlsx (or .xls), or save it from Excel as CSV UTF-8",
         )
+    if b"\x00" in data[:4096]:
+        guessed = _bomless_utf16(data[:4096])
+        if guessed:
+            try:
+                return data.decode(guessed), guessed
+            except UnicodeDecodeError as exc:
+                raise _encoding_error(path, f"is not valid {guessed.upper()}", exc) from None
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -153,6 +167,20 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
             return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
             raise _encoding_error(path, "is not UTF-8, UTF-16 or GBK/GB18030", utf8_error) from None
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """Guess UTF-16 without a BOM from where the zero bytes of ASCII text fall, else None."""
+    if head.startswith(tuple(bom for bom, _ in _BOMS)):
+        return None
+    even = head[0::2].count(0)
+    odd = head[1::2].count(0)
+    half = len(head) // 4  # ASCII-heavy text puts a zero in at least about half the pairs
+    if odd >= half and even == 0:
+        return "utf-16-le"
+    if even >= half and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def _encoding_error(path: Path, what: str, exc: UnicodeDecodeError) -> InputError:

@@ -407,3 +407,34 @@ def test_find_column_ambiguous_names_the_clash() -> None:
 def test_rows_are_model_rows() -> None:
     table = load(DATA / "pipe.csv")
     assert table.rows[0] == Row(2, ("919876543210", "Asha"))
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text("sep=;\r\nphone;name\r\n8613800138000;Ann, Bob\r\n")
+    table = load(path)
+    assert (table.columns, table.delimiter) == (("phone", "name"), ";")
+    # Excel hides the sep= line, so the header is row 1 there and here.
+    assert cells(table) == [(2, ("8613800138000", "Ann, Bob"))]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes("phone\tname\n8613800138000\t王芳\n".encode(encoding))
+    table = load(path)
+    assert (table.encoding, table.delimiter) == (encoding, "\t")
+    assert cells(table) == [(2, ("8613800138000", "王芳"))]
+
+
+def test_samples_csv_and_xlsx_hold_the_same_rows() -> None:
+    samples = Path(__file__).parent.parent / "samples"
+    csv_table = load(samples / "campaign.csv")
+    xlsx_table = load(samples / "campaign.xlsx")
+    assert (
+        csv_table.columns == xlsx_table.columns == ("name", "phone", "country", "code", "content")
+    )
+    assert cells(csv_table) == cells(xlsx_table)
+    phones = [r.cells[1] for r in xlsx_table.rows]
+    assert "8.61509E+12" in phones
+    assert "13812345678" in phones  # stored as a number in the xlsx; its digits survive

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from batch_sms.errors import InputError, RenderError
+from batch_sms.loader import load
 from batch_sms.template import (
     CONTENT_NAMES,
     PHONE_NAMES,
@@ -189,3 +192,12 @@ def test_render_failure_depends_on_the_row() -> None:
     assert template.render(CELLS) == "0.0"
     with pytest.raises(RenderError):
         template.render((*CELLS[:2], "0", *CELLS[3:]))
+
+
+def test_sample_template_fits_the_sample_campaign() -> None:
+    samples = Path(__file__).parent.parent / "samples"
+    table = load(samples / "campaign.csv")
+    template = Template.from_text((samples / "template.txt").read_text("utf-8"), table.columns)
+    texts = [template.render(row.cells) for row in table.rows]
+    assert texts[0] == "Alice Chen您好，您的验证码是4821，5分钟内有效。回复TD退订"
+    assert texts[3] == "Hi Bob Smith, your code is 1180. Reply STOP to opt out."
