@@ -224,6 +224,11 @@ class Sandbox:
         if self._session is not None:
             await self._session.close()
 
+    async def drain(self) -> None:
+        """Wait until every receipt scheduled so far has been decided and pushed."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def __aenter__(self) -> Sandbox:
         await self.start()
         return self
@@ -255,6 +260,10 @@ class Sandbox:
         delay = cfg.latency + cfg.jitter * extra
         if delay > 0:
             await self._pause(delay)
+        if self._stopping.is_set():  # shutting down mid-latency: the request is never processed
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=503)
         date = {"Date": formatdate(cfg.clock(), usegmt=True)}
         if fault == "http-500":
             self.answers[fault] += 1
@@ -506,6 +515,11 @@ class SandboxHandle:
     url: str
     sandbox: Sandbox
     credentials: Credentials
+    loop: asyncio.AbstractEventLoop = field(repr=False)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Block until every receipt scheduled so far has been decided and pushed."""
+        asyncio.run_coroutine_threadsafe(self.sandbox.drain(), self.loop).result(timeout)
 
 
 @contextmanager
@@ -519,7 +533,7 @@ def running(
     thread.start()
     try:
         url = asyncio.run_coroutine_threadsafe(sandbox.start(host, port), loop).result(30)
-        yield SandboxHandle(url, sandbox, sandbox.config.credentials)
+        yield SandboxHandle(url, sandbox, sandbox.config.credentials, loop)
     finally:
         try:
             asyncio.run_coroutine_threadsafe(sandbox.stop(), loop).result(30)
