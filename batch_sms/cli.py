@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from batch_sms import __version__
+from batch_sms import __version__, campaign
+from batch_sms.config import Settings, load_settings
+from batch_sms.console import Screen
+from batch_sms.errors import BatchSmsError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +26,199 @@ def cli() -> None:
 def main() -> None:
     """Run the command line."""
     cli()
+
+
+def _fail(error: BatchSmsError) -> None:
+    """Print a user-facing error and its hint; exit with its code."""
+    click.echo(f"Error: {error.message}", err=True)
+    if error.hint:
+        click.echo(f"Hint: {error.hint}", err=True)
+    raise SystemExit(error.exit_code)
+
+
+def _outputs(func: F) -> F:
+    """Options every command that writes reports takes."""
+    for option in reversed([
+        click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports]."),
+        click.option("--state", type=click.Path(path_type=Path),
+                     help="State db [<out>/batch-sms.sqlite3]."),
+        click.option("--config", "config_file", type=click.Path(path_type=Path),
+                     help="Config file [./batch-sms.toml when present]."),
+        click.option("--json", "as_json", is_flag=True,
+                     help="Print one JSON object on stdout as the last line."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only errors (and --json)."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _rate(func: F) -> F:
+    """Options that shape the sending (send, resume, retry)."""
+    for option in reversed([
+        click.option("--tps", type=str, help="Requests started per second at most, or "
+                     "'unlimited' [10]."),
+        click.option("--hourly-cap", type=int, help="Accepted messages per number per sliding "
+                     "hour [5]."),
+        click.option("--concurrency", type=int, help="Requests in flight at most [20]."),
+        click.option("--max-attempts", type=int, help="Attempts per message on transient "
+                     "failures [5]."),
+        click.option("--timeout", type=float, help="Seconds to wait for an answer [30]."),
+        click.option("--base-url", help="Provider base URL [https://api2.nxcloud.com]."),
+        click.option("--app-key", help="Application key (better: NXCLOUD_APP_KEY)."),
+        click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+        click.option("--sandbox", is_flag=True, default=None,
+                     help="Send to the built-in NXCloud simulator instead (no account needed)."),
+        click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _preflight(func: F) -> F:
+    """Options that describe the input and its checks (validate, send)."""
+    for option in reversed([
+        click.argument("input", type=click.Path(path_type=Path)),
+        click.option("--phone-column", help="Column with the phone numbers [auto-detected]."),
+        click.option("--content-column", help="Column with the message text [auto-detected]."),
+        click.option("--template", help="Message template, e.g. 'Hi {{ name }}'."),
+        click.option("--template-file", type=click.Path(path_type=Path),
+                     help="File holding the message template (UTF-8)."),
+        click.option("--sheet", help="Worksheet to read [the first non-empty one]."),
+        click.option("--default-region",
+                     help="Country of numbers written without country code, e.g. CN."),
+        click.option("--sender", help="Sender id (sourceAddress): 1-20 letters or digits."),
+        click.option("--suppress", type=click.Path(path_type=Path),
+                     help="File of numbers never to message (opt-outs)."),
+        click.option("--allow-duplicates", is_flag=True, default=None,
+                     help="Send the same text to the same number again."),
+        click.option("--max-segments", type=int, help="Refuse texts longer than N messages."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _settings(options: dict[str, Any]) -> tuple[Settings, Screen]:
+    """Split out the printing options, merge the rest into settings."""
+    screen = Screen(quiet=options.pop("quiet", False), as_json=options.pop("as_json", False),
+                    assume_yes=bool(options.get("yes")))
+    config_file = options.pop("config_file", None)
+    settings = load_settings(options, config=config_file)
+    screen.assume_yes = settings.yes
+    return settings, screen
+
+
+def _run(options: dict[str, Any], action: Callable[[Settings, Screen], campaign.Outcome]) -> None:
+    """Build settings, run the use case, print its outcome, exit with its code."""
+    try:
+        settings, screen = _settings(options)
+        outcome = action(settings, screen)
+    except BatchSmsError as error:
+        _fail(error)
+        return
+    screen.show_outcome(outcome)
+    raise SystemExit(outcome.exit_code)
+
+
+@cli.command()
+@_preflight
+@_outputs
+def validate(**options: Any) -> None:
+    """Check INPUT before sending: a report of every row; nothing is sent."""
+    _run(options, lambda s, ui: campaign.validate(s))
+
+
+@cli.command()
+@_preflight
+@_rate
+@click.option("--dry-run", is_flag=True, default=None, help="Build and sign every request; "
+              "send none.")
+@_outputs
+def send(**options: Any) -> None:
+    """Check, plan, confirm and send the campaign in INPUT, then write its report."""
+    _run(options, campaign.send)
+
+
+@cli.command()
+@click.argument("run_id")
+@_rate
+@click.option("--resend-unknown", is_flag=True,
+              help="Also send messages whose fate is unknown (they may arrive twice).")
+@_outputs
+def resume(run_id: str, resend_unknown: bool, **options: Any) -> None:
+    """Continue a stopped or interrupted run."""
+    _run(options, lambda s, ui: campaign.resume(
+        campaign.require_run(run_id), s, ui, resend_unknown=resend_unknown))
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--status", "statuses", default="failed,capped,unknown,pending",
+              show_default=True, help="Which rows of RUN_ID to send again.")
+@_rate
+@_outputs
+def retry(run_id: str, statuses: str, **options: Any) -> None:
+    """Send again, as a new run, the rows of RUN_ID that did not succeed."""
+    _run(options, lambda s, ui: campaign.retry(
+        campaign.require_run(run_id), s, ui, statuses=campaign.parse_statuses(statuses)))
+
+
+@cli.command()
+@click.argument("run_id")
+@_outputs
+def report(run_id: str, **options: Any) -> None:
+    """Write RUN_ID's report again from the state db (with receipts received since)."""
+    _run(options, lambda s, ui: campaign.rewrite_report(campaign.require_run(run_id), s))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports].")
+@click.option("--state", type=click.Path(path_type=Path), help="State db.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+def runs(**options: Any) -> None:
+    """List the runs in the state db with their counts."""
+    as_json = options.pop("as_json")
+    try:
+        settings = load_settings(options, config=options.pop("config_file", None))
+        found = campaign.list_runs(settings)
+    except BatchSmsError as error:
+        _fail(error)
+        return
+    if as_json:
+        click.echo(json.dumps({"runs": found}, ensure_ascii=False))
+        return
+    Screen().show_runs(found)
+
+
+@cli.group()
+def receipts() -> None:
+    """Delivery receipts pushed by the provider."""
+
+
+@receipts.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8090, show_default=True, type=int, help="Port to listen on.")
+@click.option("--path", default="/dr", show_default=True, help="URL path of the endpoint.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports].")
+@click.option("--state", type=click.Path(path_type=Path), help="State db.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file.")
+def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
+    """Store delivery receipts in the state db until stopped (Ctrl-C)."""
+    import asyncio
+
+    from batch_sms import receipts as receiver
+
+    try:
+        settings = load_settings(options, config=options.pop("config_file", None))
+    except BatchSmsError as error:
+        _fail(error)
+        return
+    click.echo(f"receiving delivery receipts at http://{host}:{port}{path} "
+               f"into {settings.state_path}; Ctrl-C stops")
+    try:
+        asyncio.run(receiver.serve(settings.state_path, host, port, path))
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 # --- batch-sms sandbox: the NXCloud simulator as a standalone server ---------------------------

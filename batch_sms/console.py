@@ -1,0 +1,184 @@
+"""What the commands print: plan and summary tables, progress, the `--json` line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from batch_sms.campaign import Outcome
+from batch_sms.models import Status
+from batch_sms.preflight import Plan
+
+__all__ = ["Screen"]
+
+STATUS_ORDER = [s.value for s in Status if s is not Status.INFLIGHT]
+STYLE = {
+    "ready": "green", "sent": "green", "delivered": "bold green", "invalid": "red",
+    "failed": "red", "undelivered": "red", "unknown": "yellow", "capped": "yellow",
+    "pending": "yellow", "duplicate": "dim", "suppressed": "dim",
+}
+
+
+def _money(value: float | None, currency: str) -> str:
+    if value is None:
+        return "unknown (no price)"
+    return f"{value:,.4f} {currency}".strip()
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "as fast as the provider answers"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+class Screen:
+    """The CLI's Ui: rich on a terminal, plain lines otherwise, nothing but errors when quiet."""
+
+    def __init__(self, *, quiet: bool = False, as_json: bool = False, assume_yes: bool = False):
+        self.quiet = quiet
+        self.as_json = as_json
+        self.assume_yes = assume_yes
+        # With --json, stdout carries only the JSON line; everything else goes to stderr.
+        self.out = Console(stderr=as_json, highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.interactive = sys.stdin.isatty() and self.out.is_terminal
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._last_line = 0.0
+
+    # Ui protocol -------------------------------------------------------------------------
+    def note(self, text: str) -> None:
+        """A line of information."""
+        if not self.quiet:
+            self.out.print(text)
+
+    def confirm(self, plan: Plan) -> bool:
+        """Show the plan and ask; without a terminal, refuse unless --yes was given."""
+        if not self.quiet or not self.assume_yes:
+            self.show_plan(plan)
+        if self.assume_yes:
+            return True
+        if not self.interactive:
+            raise click.UsageError(
+                "not asking for confirmation without a terminal; add --yes to send"
+            )
+        return click.confirm("Send now?", default=False)
+
+    def progress(self, update: Any) -> None:
+        """Dispatch progress: a live bar on a terminal, a line every few seconds otherwise."""
+        if self.quiet:
+            return
+        counts = dict(getattr(update, "counts", {}) or {})
+        done, total = int(update.done), int(update.total)
+        text = " ".join(f"{k} {v}" for k, v in counts.items() if v)
+        rate = getattr(update, "rate", 0.0) or 0.0
+        if self.out.is_terminal:
+            if self._progress is None:
+                self._progress = Progress(
+                    TextColumn("sending"), BarColumn(), TaskProgressColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[info]}"),
+                    TimeRemainingColumn(), console=self.out, transient=False,
+                )
+                self._progress.start()
+                self._task = self._progress.add_task("send", total=total, info="")
+            self._progress.update(
+                self._task, completed=done, total=total, info=f"{rate:,.0f}/s {text}"
+            )
+            if done >= total:
+                self._stop_progress()
+        else:
+            now = time.monotonic()
+            if now - self._last_line >= 2.0 or done >= total:
+                self._last_line = now
+                self.out.print(f"sent {done}/{total} ({rate:,.0f}/s) {text}")
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    # Printing ----------------------------------------------------------------------------
+    def show_plan(self, plan: Plan) -> None:
+        """The plan a user confirms."""
+        table = Table(title="Plan", show_header=False, title_justify="left")
+        table.add_column("what")
+        table.add_column("value", justify="right")
+        table.add_row("rows", f"{plan.rows:,}")
+        for status in STATUS_ORDER:
+            if plan.rows_by_status.get(status):
+                table.add_row(f"  {status}", f"[{STYLE.get(status, '')}]"
+                              f"{plan.rows_by_status[status]:,}[/]")
+        table.add_row("messages to send", f"{plan.messages_ready:,}")
+        table.add_row("billed segments", f"{plan.segments_ready:,}")
+        cost = plan.cost
+        priced = None if cost.unpriced and not cost.cost else cost.cost
+        table.add_row("estimated cost", _money(priced, plan.currency))
+        if cost.unpriced and cost.cost:
+            table.add_row("  not priced", ", ".join(f"+{c}" for c in cost.unpriced))
+        table.add_row("estimated duration", _duration(plan.seconds))
+        self.out.print(table)
+        for note in plan.notes:
+            self.out.print(f"[yellow]note:[/] {note}")
+
+    def show_outcome(self, outcome: Outcome) -> None:
+        """The summary at the end of a command, and the next command to run."""
+        self._stop_progress()
+        if self.as_json:
+            click.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
+        if self.quiet:
+            return
+        if outcome.plan is not None and outcome.command == "validate":
+            self.show_plan(outcome.plan)
+        self.show_problems(outcome)
+        table = Table(title=f"{outcome.command} {outcome.run_id}: {outcome.status}",
+                      title_justify="left")
+        table.add_column("status")
+        table.add_column("rows", justify="right")
+        for status in STATUS_ORDER:
+            if outcome.counts.get(status):
+                table.add_row(f"[{STYLE.get(status, '')}]{status}[/]",
+                              f"{outcome.counts[status]:,}")
+        self.out.print(table)
+        if outcome.stop_reason:
+            self.out.print(f"[red]stopped:[/] {outcome.stop_reason}")
+        if outcome.report is not None:
+            self.out.print(f"report: {outcome.report}")
+        for step in outcome.next_steps:
+            self.out.print(f"next: {step}")
+
+    def show_problems(self, outcome: Outcome, limit: int = 30) -> None:
+        """The rows that will not be sent, and why (the report has them all)."""
+        if not outcome.problems:
+            return
+        table = Table(title="Rows that will not be sent", title_justify="left")
+        for name in ("row", "phone", "status", "why"):
+            table.add_column(name)
+        for row, phone, status, why in outcome.problems[:limit]:
+            table.add_row(str(row), phone, f"[{STYLE.get(status, '')}]{status}[/]", why)
+        self.out.print(table)
+        more = len(outcome.problems) - limit
+        if more > 0:
+            self.out.print(f"… and {more:,} more rows: see the report")
+
+    def show_runs(self, runs: list[dict[str, Any]]) -> None:
+        """The `runs` table."""
+        if not runs:
+            self.out.print("no runs yet")
+            return
+        table = Table(title="Runs", title_justify="left")
+        for name in ("run", "created (UTC)", "input", "status", "counts", "parent"):
+            table.add_column(name)
+        for run in runs:
+            counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v)
+            table.add_row(run["run_id"], run["created"], run["input"], run["status"], counts,
+                          run["parent"] or "")
+        self.out.print(table)

@@ -1,0 +1,226 @@
+"""`send`, `resume`, `retry`, `report` and `runs` through the CLI, against a sandbox on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import (
+    accepted_counts,
+    cn_numbers,
+    env_for,
+    last_json,
+    read_results,
+    run_cli,
+    write_csv,
+)
+
+from batch_sms.sandbox import SandboxHandle
+
+Make = Callable[..., SandboxHandle]
+
+
+def campaign(tmp_path: Path, count: int, text: str = "Hello {n}", start: int = 0) -> Path:
+    """A CSV of `count` distinct numbers, each with its own text."""
+    rows = [[str(i), phone, text.format(n=i)] for i, phone in enumerate(cn_numbers(count, start))]
+    return write_csv(tmp_path / "campaign.csv", ["name", "phone", "content"], rows)
+
+
+def send(tmp_path: Path, handle: SandboxHandle, path: Path, *extra: str) -> tuple[int, dict]:
+    """`batch-sms send` against the sandbox; returns the exit code and the --json object."""
+    result = run_cli(
+        ["send", str(path), "--base-url", handle.url, "--yes", "--json", "--out",
+         str(tmp_path / "reports"), "--tps", "unlimited", *extra],
+        env=env_for(handle),
+    )
+    return result.exit_code, last_json(result)
+
+
+def follow(tmp_path: Path, handle: SandboxHandle, *args: str) -> tuple[int, dict]:
+    """`resume`/`retry` against the sandbox."""
+    result = run_cli(
+        [*args, "--base-url", handle.url, "--json", "--out", str(tmp_path / "reports")],
+        env=env_for(handle),
+    )
+    return result.exit_code, last_json(result)
+
+
+def test_clean_run_sends_every_row_once_and_reports_it(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox()
+    code, out = send(tmp_path, handle, campaign(tmp_path, 12))
+    assert code == 0
+    assert out["status"] == "finished"
+    assert out["counts"] == {"sent": 12}
+    assert sorted(accepted_counts(handle).values()) == [1] * 12
+    rows = read_results(Path(out["report"]))
+    assert [r["name"] for r in rows] == [str(i) for i in range(12)]
+    assert {r["sms_status"] for r in rows} == {"sent"}
+    run_id = out["run_id"]
+    assert rows[3]["sms_sys_message_id"] == f"{run_id}-5-0"  # header is row 1
+    by_sys = {a.sys_message_id: a for a in handle.sandbox.accepted}
+    assert by_sys[f"{run_id}-5-0"].ext == f"{run_id}:5:0"
+    assert rows[3]["sms_messageid"] == by_sys[f"{run_id}-5-0"].messageid
+
+
+def test_row_fatal_answers_fail_only_their_rows(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox(forbidden=("casino",))
+    path = write_csv(
+        tmp_path / "c.csv",
+        ["phone", "content"],
+        [[p, "Win at the casino" if i == 1 else f"Hi {i}"] for i, p in enumerate(cn_numbers(4))],
+    )
+    code, out = send(tmp_path, handle, path)
+    assert code == 1
+    assert out["counts"] == {"sent": 3, "failed": 1}
+    failed = [r for r in read_results(Path(out["report"])) if r["sms_status"] == "failed"]
+    assert failed[0]["sms_code"] == "4"
+    assert "forbidden" in failed[0]["sms_result"].lower() or "content" in failed[0]["sms_result"]
+    assert Path(out["failed"]).name == "failed.csv"
+
+
+def test_transient_faults_are_retried_to_success(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox(fail_88=0.2, fail_99=0.1, fail_500=0.1, seed=7)
+    code, out = send(tmp_path, handle, campaign(tmp_path, 30), "--max-attempts", "10")
+    assert code == 0
+    assert out["counts"] == {"sent": 30}
+    assert sorted(accepted_counts(handle).values()) == [1] * 30
+    assert handle.sandbox.answers["88"] + handle.sandbox.answers["99"] > 0
+
+
+def test_storm_of_28s_slows_down_and_sends_each_once(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox(tps_limit=20)
+    code, out = send(tmp_path, handle, campaign(tmp_path, 40))
+    assert code == 0
+    assert out["counts"] == {"sent": 40}
+    assert handle.sandbox.answers["28"] > 0
+    assert sorted(accepted_counts(handle).values()) == [1] * 40
+
+
+def test_hourly_cap_holds_across_two_runs(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox(hourly_cap=None)
+    phone = cn_numbers(1)[0]
+    first = write_csv(tmp_path / "a.csv", ["phone", "content"], [[phone, "one"], [phone, "two"],
+                                                                 [phone, "three"]])
+    code, out = send(tmp_path, handle, first, "--hourly-cap", "2")
+    assert code == 1
+    assert out["counts"] == {"sent": 2, "capped": 1}
+    second = write_csv(tmp_path / "b.csv", ["phone", "content"], [[phone, "four"]])
+    code, out = send(tmp_path, handle, second, "--hourly-cap", "2")
+    assert code == 1
+    assert out["counts"] == {"capped": 1}
+    assert len(handle.sandbox.accepted) == 2
+    capped = read_results(Path(out["report"]))[0]
+    assert "hourly cap" in capped["sms_error"]
+
+
+def test_balance_runs_out_then_top_up_and_resume(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox(balance=0.10, price=0.01)  # ten one-segment messages
+    code, out = send(tmp_path, handle, campaign(tmp_path, 25), "--concurrency", "1")
+    assert code == 3
+    assert out["status"] == "stopped"
+    assert out["counts"]["sent"] == 10
+    assert out["counts"]["pending"] == 15
+    assert f"batch-sms resume {out['run_id']}" in " ".join(out["next"])
+    handle.sandbox.top_up(1.0)
+    code, out = follow(tmp_path, handle, "resume", out["run_id"])
+    assert code == 0
+    assert out["counts"] == {"sent": 25}
+    assert sorted(accepted_counts(handle).values()) == [1] * 25
+
+
+def test_retry_sends_only_what_failed_and_never_twice(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox(forbidden=("blocked",))
+    rows = [[p, "blocked offer" if i % 3 == 0 else f"Hi {i}"] for i, p in enumerate(cn_numbers(9))]
+    path = write_csv(tmp_path / "c.csv", ["phone", "content"], rows)
+    code, out = send(tmp_path, handle, path)
+    assert out["counts"] == {"sent": 6, "failed": 3}
+    parent = out["run_id"]
+    handle.sandbox.config.forbidden = ()
+    code, out = follow(tmp_path, handle, "retry", parent)
+    assert code == 0
+    assert out["counts"] == {"sent": 3}
+    assert out["parent"] == parent
+    code, again = follow(tmp_path, handle, "retry", out["run_id"], "--status",
+                         "failed,capped,unknown,pending,undelivered")
+    assert sum(again["counts"].values()) == 0
+    assert sorted(accepted_counts(handle).values()) == [1] * 9
+
+
+def test_report_is_idempotent_and_runs_lists_the_family(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox()
+    code, out = send(tmp_path, handle, campaign(tmp_path, 3))
+    first = read_results(Path(out["report"]))
+    again = run_cli(["report", out["run_id"], "--json", "--out", str(tmp_path / "reports")])
+    assert again.exit_code == 0
+    assert read_results(Path(last_json(again)["report"])) == first
+    listed = run_cli(["runs", "--json", "--out", str(tmp_path / "reports")])
+    runs = last_json(listed)["runs"]
+    assert runs[0]["run_id"] == out["run_id"]
+    assert runs[0]["counts"] == {"sent": 3}
+
+
+def test_secrets_never_reach_output_report_or_state(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox()
+    result = run_cli(
+        ["send", str(campaign(tmp_path, 3)), "--base-url", handle.url, "--yes", "--out",
+         str(tmp_path / "reports")],
+        env=env_for(handle),
+    )
+    assert result.exit_code == 0
+    secrets = [handle.credentials.access_secret, handle.credentials.access_key,
+               handle.credentials.app_key]
+    for secret in secrets:
+        assert secret not in result.output
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, path
+
+
+def test_without_a_terminal_send_refuses_unless_yes(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox()
+    result = run_cli(["send", str(campaign(tmp_path, 2)), "--base-url", handle.url, "--out",
+                      str(tmp_path / "reports")], env=env_for(handle))
+    assert result.exit_code == 2
+    assert "add --yes" in result.output
+    assert handle.sandbox.accepted == []
+
+
+def test_dry_run_signs_everything_and_sends_nothing(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox()
+    code, out = send(tmp_path, handle, campaign(tmp_path, 5), "--dry-run")
+    assert code == 0
+    assert out["status"] == "dry-run"
+    assert out["counts"] == {"ready": 5}
+    assert handle.sandbox.accepted == []
+
+
+def test_missing_credentials_is_a_clear_usage_error(tmp_path: Path) -> None:
+    result = run_cli(["send", str(campaign(tmp_path, 1)), "--yes", "--out", str(tmp_path)],
+                     env={"NXCLOUD_ACCESS_KEY": "", "NXCLOUD_ACCESS_SECRET": "",
+                          "NXCLOUD_APP_KEY": ""})
+    assert result.exit_code == 2
+    assert "Error: missing credentials: NXCLOUD_ACCESS_KEY" in result.output
+    assert "--sandbox" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_failed_file_feeds_back_into_send(tmp_path: Path, make_sandbox: Make, fmt: str) -> None:
+    handle = make_sandbox(forbidden=("nope",))
+    rows = [[p, "nope" if i < 2 else f"Hi {i}"] for i, p in enumerate(cn_numbers(4))]
+    path = write_csv(tmp_path / "c.csv", ["phone", "content"], rows)
+    if fmt == "xlsx":
+        import pandas as pd
+
+        frame = pd.read_csv(path, dtype=str)
+        path = tmp_path / "c.xlsx"
+        frame.to_excel(path, index=False)
+    code, out = send(tmp_path, handle, path)
+    failed = Path(out["failed"])
+    assert failed.suffix == f".{fmt}"
+    handle.sandbox.config.forbidden = ()
+    code, again = send(tmp_path, handle, failed)
+    assert code == 0
+    assert again["counts"] == {"sent": 2}
