@@ -50,6 +50,7 @@ __all__ = ["Accepted", "Receipt", "Sandbox", "SandboxConfig", "SandboxHandle", "
 _PHONES = re.compile(r"[0-9]+(,[0-9]+)*")
 _SYS_ID = re.compile(r"[0-9a-zA-Z-]{10,50}")
 _SENDER = re.compile(r"[A-Za-z0-9]{1,20}")
+_TS = re.compile(r"[0-9]{1,16}")
 _OPTIONAL = ("sourceAddress", "sysMessageId", "shortLink", "linkVerbose", "drUrl", "ext")
 _FAULTS = ("http-500", "malformed", "88", "99", "dropped", "hung")
 
@@ -314,9 +315,13 @@ class Sandbox:
             return "1002", ""
         if headers["accessKey"] != creds.access_key:
             return "1005", ""
-        if not headers["ts"].isdigit() or abs(int(headers["ts"]) - cfg.clock() * 1000) > 60_000:
+        if (
+            not _TS.fullmatch(headers["ts"])
+            or abs(int(headers["ts"]) - cfg.clock() * 1000) > 60_000
+        ):
             return "1004", ""
-        if not secrets.compare_digest(sign(headers, raw, creds.access_secret), headers["sign"]):
+        expected = sign(headers, raw, creds.access_secret).encode()
+        if not secrets.compare_digest(expected, headers["sign"].encode()):
             return "1003", ""
         if cfg.allowed_ips is not None and request.remote not in cfg.allowed_ips:
             return "9", ""

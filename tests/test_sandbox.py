@@ -173,6 +173,19 @@ def test_header_codes(change: dict[str, str | None], code: str) -> None:
     run(main())
 
 
+@pytest.mark.parametrize("bad", ["0" * 32, "é" * 32, "", "not-a-signature"])
+def test_wrong_signatures(bad: str) -> None:
+    async def main() -> None:
+        async with serve() as sandbox:
+            headers, body = build_send(SendRequest(CN, "Hi"), sandbox.config.credentials, 1)
+            headers["ts"] = str(int(time.time() * 1000))
+            headers["sign"] = bad
+            expected = "1001" if not bad else "1003"
+            assert (await _post_raw(sandbox.url, headers, body)).code == expected
+
+    run(main())
+
+
 def test_missing_sign_header_is_1001() -> None:
     async def main() -> None:
         async with serve() as sandbox:
