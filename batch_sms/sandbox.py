@@ -172,6 +172,7 @@ class Sandbox:
         self.app.router.add_post(RECORD_PATH, self._record_call)
         self.app.router.add_post(DAY_RECORDS_PATH, self._day_call)
         self.accepted: list[Accepted] = []
+        # One entry per send: its provider code, or "http-500", "malformed", "dropped", "hung".
         self.answers: Counter[str] = Counter()
         self.arrivals: list[float] = []
         self.receipts: list[Receipt] = []
@@ -283,9 +284,8 @@ class Sandbox:
         if fault == "hung":
             await self._pause(cfg.hang_seconds)
             # Answer if the client is still listening: what the lost answer would have said.
-            return web.json_response(
-                {"result": describe(code), "code": code, "messageid": messageid}
-            )
+            body = {"result": describe(code), "code": code, "messageid": messageid}
+            return web.json_response(body, headers=date)
         if request.transport is not None:
             request.transport.abort()
         return web.Response()
