@@ -62,6 +62,7 @@ LOOKALIKES: dict[str, str] = {
 }  # fmt: skip
 # Full-width ASCII forms (common in text typed with a Chinese input method).
 LOOKALIKES.update({chr(0xFF01 + i): chr(0x21 + i) for i in range(0x5E)})
+LOOKALIKES["\uff40"] = "'"  # the full-width backtick: "`" itself is not GSM-7 either
 _PLAIN = str.maketrans(LOOKALIKES)
 
 
