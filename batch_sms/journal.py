@@ -358,10 +358,11 @@ class Journal:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # COMMIT itself may fail (disk full, busy)
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the connection."""
@@ -614,19 +615,19 @@ class Journal:
 
     def _stream_records(self, key: int, run_id: str) -> Iterator[MessageRecord]:
         """Yield MessageRecords a thousand rows per fetch."""
-        cur = self._db.execute(
+        cur = self._db.cursor()
+        cur.row_factory = None  # plain tuples: a million rows build noticeably faster
+        cur.execute(
             f"SELECT {_RECORD_COLUMNS} FROM messages WHERE run = ? ORDER BY row, idx", (key,)
         )
         try:
             while rows := cur.fetchmany(1000):
                 for r in rows:
+                    warnings = tuple(json.loads(r[16])) if r[16] != "[]" else ()
                     yield MessageRecord(
-                        *(r["row"], r["idx"], r["raw_phone"], r["phone"], r["content"]),
-                        *(r["segments"], r["encoding"], r["country_code"], Status(r["status"])),
-                        *(r["code"], r["result"], r["messageid"], r["attempts"], r["sent_at"]),
-                        *(r["next_at"], r["error"], tuple(json.loads(r["warnings"]))),
-                        *(r["dr_status"], r["dr_result"], r["dr_time"]),
-                        f"{run_id}-{r['row']}-{r['idx']}",
+                        *(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Status(r[8]), r[9]),
+                        *(r[10], r[11], r[12], r[13], r[14], r[15], warnings, r[17], r[18]),
+                        *(r[19], f"{run_id}-{r[0]}-{r[1]}"),
                     )
         finally:
             cur.close()
@@ -723,7 +724,9 @@ class Journal:
                 return int(found[0])
         for messageid in dict.fromkeys((receipt.messageid, receipt.base)):
             rows = self._db.execute(
-                "SELECT id, phone FROM messages WHERE messageid = ?", (messageid,)
+                # "!= ''" lets SQLite use the partial index on messageid.
+                "SELECT id, phone FROM messages WHERE messageid = ? AND messageid != ''",
+                (messageid,),
             ).fetchall()
             if len(rows) == 1:
                 return int(rows[0]["id"])
