@@ -13,7 +13,7 @@ from typing import IO, Protocol
 
 from batch_sms.errors import UsageError
 from batch_sms.models import Message, Row, Status
-from batch_sms.sheets import TextSheet, csv_safe
+from batch_sms.sheets import TextSheet, csv_safe, save, text_cell
 from batch_sms.summary import SummaryInfo, Tally, summary_lines, utc_text, write_summary
 
 __all__ = [
@@ -254,7 +254,8 @@ def _fit(cells: tuple[str, ...], width: int) -> list[str | int | None]:
 
 
 def _csv_file(path: Path) -> tuple[IO[str], Callable[[Iterable[object]], object]]:
-    handle = path.open("w", encoding="utf-8-sig", newline="")  # the BOM makes Excel read UTF-8
+    # The BOM makes Excel read UTF-8; a lone surrogate (never from a decoded file) becomes "?".
+    handle = path.open("w", encoding="utf-8-sig", errors="replace", newline="")
     return handle, csv.writer(handle).writerow
 
 
@@ -282,7 +283,7 @@ def write_report(
     header = [*columns, *RESULT_COLUMNS]
     failed_header = [*columns, "sms_status", "sms_error"]
     book = Workbook(write_only=True)
-    results = TextSheet(book.create_sheet("Results"), header, status_column=width)
+    results = TextSheet(book.create_sheet("Results"), header, out_dir, status_column=width)
     tally = Tally()
     failed_book: Workbook | None = None
     failed_sheet: TextSheet | None = None
@@ -312,23 +313,22 @@ def write_report(
                     if failed_sheet is None:
                         failed_book = Workbook(write_only=True)
                         sheet = failed_book.create_sheet("Rows")
-                        failed_sheet = TextSheet(sheet, failed_header, status_column=width)
+                        failed_sheet = TextSheet(sheet, failed_header, out_dir, width)
                     failed_sheet.add(values + extra)
         if failed_csv is not None:
             failed_csv.close()
-        results.close()
-        write_summary(
-            book.create_sheet("Summary"),
-            summary_lines(summary, tally, results.rows),
-            results.cell,
-        )
-        book.save(temp["report"])
+        sheet = book.create_sheet("Summary")
+        lines = summary_lines(summary, tally, results.rows)
+        write_summary(sheet, lines, lambda value: text_cell(sheet, value))
+        save(book, [results], temp["report"])
         if failed_book is not None and failed_sheet is not None:
-            failed_sheet.close()
-            failed_book.save(temp["failed"])
+            save(failed_book, [failed_sheet], temp["failed"])
     except BaseException:
         if failed_csv is not None:
             failed_csv.close()
+        for text_sheet in (results, failed_sheet):
+            if text_sheet is not None:
+                text_sheet.discard()
         for path in temp.values():
             path.unlink(missing_ok=True)
         raise

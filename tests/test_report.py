@@ -1,0 +1,460 @@
+"""The report: Results/Summary workbook, results.csv and the failed-rows file, read back."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl.worksheet.worksheet import Worksheet
+
+from batch_sms import loader
+from batch_sms.models import Message, Row, Status
+from batch_sms.report import (
+    RESULT_COLUMNS,
+    ReportFiles,
+    ResultRow,
+    SummaryInfo,
+    result_rows,
+    row_status,
+    validation_rows,
+    write_report,
+)
+from batch_sms.sheets import STATUS_FILLS
+
+COLUMNS = ("phone", "name", "code")
+
+
+def rows_of(
+    *statuses: Status, cells: tuple[str, ...] = ("+8613800000000", "王小明", "007")
+) -> list[ResultRow]:
+    """One result row per status, numbered from 2 like a spreadsheet."""
+    return [
+        ResultRow(
+            number=i + 2,
+            cells=cells,
+            status=status,
+            code="6" if status is Status.FAILED else "0",
+            result="invalid number" if status is Status.FAILED else "accepted",
+            messageid="" if status is Status.FAILED else f"m{i}",
+            sys_message_id=f"run-{i + 2}-0",
+            phone="8613800000000",
+            segments=1,
+            attempts=1,
+            sent_at="2026-11-25 00:15:00",
+            error="invalid number" if status is Status.FAILED else "",
+        )
+        for i, status in enumerate(statuses)
+    ]
+
+
+def write(
+    out: Path, rows: list[ResultRow], fmt: str = "csv", max_sheet_rows: int = 100
+) -> ReportFiles:
+    info = SummaryInfo(run_id="20261125-001500-a1b2", input_name="list.csv")
+    return write_report(out, COLUMNS, rows, info, fmt, max_sheet_rows=max_sheet_rows)
+
+
+def sheet_values(ws: Worksheet) -> list[tuple[object, ...]]:
+    return list(ws.iter_rows(values_only=True))
+
+
+def summary_pairs(path: Path) -> dict[str, object]:
+    """Column A → column B of the Summary sheet."""
+    ws = openpyxl.load_workbook(path)["Summary"]
+    return {row[0]: row[1] for row in ws.iter_rows(values_only=True) if row and row[0] is not None}
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+# Text a user's cell may hold: anything but what an xlsx cannot store (tested separately).
+cell_text = st.one_of(
+    st.sampled_from(
+        ["=1+1", "+8613800000000", "-5", "@x", "007", "2024-01-05", "中文", "🎉", " pad "]
+    ),
+    st.text(
+        st.characters(
+            blacklist_categories=("Cs",),
+            blacklist_characters="\r\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10"
+            "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\ufffe\uffff",
+        ),
+        max_size=12,
+    ),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(cell_text, cell_text, cell_text), min_size=1, max_size=5))
+def test_input_cells_read_back_exactly_as_text(cells: list[tuple[str, str, str]]) -> None:
+    rows = [ResultRow(i + 2, c, Status.SENT) for i, c in enumerate(cells)]
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write(Path(tmp), rows)
+        ws = openpyxl.load_workbook(files.report)["Results"]
+        for row, written in zip(ws.iter_rows(min_row=2, max_col=3), cells, strict=True):
+            for cell, text in zip(row, written, strict=True):
+                assert (cell.value or "") == text
+                if text:
+                    assert cell.data_type == "s"
+                    assert cell.quotePrefix == text.startswith(("=", "+", "-", "@"))
+        assert [r[:3] for r in read_csv(files.results_csv)[1:]] == [list(c) for c in cells]
+
+
+def test_results_sheet_layout(tmp_path: Path) -> None:
+    files = write(tmp_path, rows_of(Status.SENT, Status.FAILED, Status.DUPLICATE, Status.CAPPED))
+    ws = openpyxl.load_workbook(files.report)["Results"]
+    assert openpyxl.load_workbook(files.report).sheetnames == ["Results", "Summary"]
+    values = sheet_values(ws)
+    assert values[0] == (*COLUMNS, *RESULT_COLUMNS)
+    assert all(cell.font.bold for cell in ws[1])
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:O5"
+    first = dict(zip(values[0], values[1], strict=True))
+    assert first == {
+        "phone": "+8613800000000", "name": "王小明", "code": "007", "sms_status": "sent",
+        "sms_code": "0", "sms_result": "accepted", "sms_messageid": "m0",
+        "sms_sys_message_id": "run-2-0", "sms_phone": "8613800000000", "sms_segments": 1,
+        "sms_attempts": 1, "sms_sent_at": "2026-11-25 00:15:00", "sms_dr_status": None,
+        "sms_dr_time": None, "sms_error": None,
+    }  # fmt: skip
+    assert ws["J2"].data_type == "n"
+    assert ws["K2"].data_type == "n"
+    for row in ws.iter_rows(min_row=2, min_col=4, max_col=4):
+        fill = STATUS_FILLS[row[0].value]
+        assert row[0].fill.fgColor.rgb == fill.fgColor.rgb
+    assert {ws.cell(2, 4).fill.fgColor.rgb, ws.cell(3, 4).fill.fgColor.rgb} == {
+        "00C6EFCE",
+        "00FFC7CE",
+    }
+    assert 6 <= ws.column_dimensions["A"].width <= 50
+
+
+def test_summary_counts_codes_reasons_and_chart(tmp_path: Path) -> None:
+    statuses = [Status.SENT] * 3 + [Status.FAILED] * 7 + [Status.DELIVERED]
+    files = write(tmp_path, rows_of(*statuses))
+    assert files.counts == {"sent": 3, "failed": 7, "delivered": 1}
+    assert files.rows == 11
+    ws = openpyxl.load_workbook(files.report)["Summary"]
+    values = sheet_values(ws)
+    status_rows = [tuple(r[:2]) for r in values if r[0] in {s.value for s in Status}]
+    assert status_rows == [("sent", 3), ("delivered", 1), ("failed", 7)]  # DESIGN.md's order
+    assert ("6", "invalid number", 7) in [r[:3] for r in values]
+    reason = next(r for r in values if r[0] == "invalid number")
+    assert reason[1:3] == (7, "5, 6, 7, 8, 9")  # the first five rows with it
+    assert len(ws._charts) == 1
+    with zipfile.ZipFile(files.report) as book:
+        assert any(name.startswith("xl/charts/chart") for name in book.namelist())
+
+
+def test_summary_run_details_and_cost(tmp_path: Path) -> None:
+    @dataclass
+    class Country:
+        country_code: str
+        messages: int
+        segments: int
+        cost: float | None
+
+    @dataclass
+    class Cost:
+        countries: tuple[Country, ...]
+        messages: int
+        segments: int
+        cost: float
+        unpriced: tuple[str, ...]
+
+    cost = Cost((Country("86", 3, 6, 0.3), Country("60", 1, 1, None)), 4, 7, 0.3, ("60",))
+    info = SummaryInfo(
+        run_id="child", parent="parent-run", input_name="list.csv", started_at=0.0,
+        finished_at=100.0, cost=cost, currency="USD", title="Retry report",
+    )  # fmt: skip
+    write_report(tmp_path, COLUMNS, rows_of(Status.SENT, Status.SENT), info, "csv")
+    pairs = summary_pairs(tmp_path / "report.xlsx")
+    assert pairs["Retry report"] is None
+    assert pairs["Retry of run"] == "parent-run"
+    assert pairs["Started (UTC)"] == "1970-01-01 00:00:00"
+    assert pairs["Finished (UTC)"] == "1970-01-01 00:01:40"
+    assert pairs["Achieved rate"] == "0.0 accepted messages per second"  # 2 in 100 s
+    assert pairs["Estimated cost (USD)"] is None
+    assert pairs["86"] == 3
+    assert pairs["60"] == 1
+    assert "60" in str(pairs["Note"])
+
+
+def test_settings_never_show_secrets(tmp_path: Path) -> None:
+    info = SummaryInfo(
+        run_id="r",
+        settings={
+            "tps": 20, "app_key": "AK-9f3e", "access_secret": "S3-77aa", "ApiToken": "T-0b1c",
+            "password": "P-5d5d", "sender": "SHOP", "dr_url": "https://u:pw-1@host/dr?token=tk-2&x=1",
+            "nested": {"accessKey": "K2-8c8c", "region": "CN"},
+        },
+    )  # fmt: skip
+    write_report(tmp_path, COLUMNS, rows_of(Status.SENT), info, "csv")
+    pairs = summary_pairs(tmp_path / "report.xlsx")
+    assert pairs["tps"] == "20"
+    assert pairs["sender"] == "SHOP"
+    assert pairs["dr_url"] == "https://u:***@host/dr?token=***&x=1"
+    assert not {"app_key", "access_secret", "ApiToken", "password"} & set(pairs)
+    assert pairs["nested"] == '{"region": "CN"}'
+    with zipfile.ZipFile(tmp_path / "report.xlsx") as book:
+        text = b"".join(book.read(name) for name in book.namelist())
+    text += (tmp_path / "results.csv").read_bytes()
+    for secret in (b"AK-9f3e", b"S3-77aa", b"T-0b1c", b"P-5d5d", b"pw-1", b"tk-2", b"K2-8c8c"):
+        assert secret not in text
+
+
+def test_csv_input_gets_results_csv_with_bom_and_exact_cells(tmp_path: Path) -> None:
+    rows = rows_of(Status.SENT, cells=("+8613800000000", "=HYPERLINK()", "007"))
+    rows[0] = replace(rows[0], result="=bad")
+    files = write(tmp_path, rows)
+    assert files.results_csv == tmp_path / "results.csv"
+    assert files.results_csv.read_bytes().startswith(b"\xef\xbb\xbf")
+    table = read_csv(files.results_csv)
+    assert table[0] == [*COLUMNS, *RESULT_COLUMNS]
+    assert table[1][:3] == ["+8613800000000", "=HYPERLINK()", "007"]  # the user's own cells: exact
+    assert table[1][5] == "'=bad"  # text from outside the file can't become a formula
+
+
+def test_xlsx_input_has_no_results_csv_and_a_stale_one_goes(tmp_path: Path) -> None:
+    (tmp_path / "results.csv").write_text("old")
+    (tmp_path / "failed.csv").write_text("old")
+    files = write(tmp_path, rows_of(Status.SENT), fmt="xlsx")
+    assert files.results_csv is None
+    assert not (tmp_path / "results.csv").exists()
+    assert not (tmp_path / "failed.csv").exists()
+
+
+def test_overflow_keeps_every_row_in_results_csv(tmp_path: Path) -> None:
+    rows = rows_of(*[Status.SENT] * 5 + [Status.FAILED] * 2)
+    files = write(tmp_path, rows, fmt="xlsx", max_sheet_rows=3)
+    assert files.rows == 7
+    ws = openpyxl.load_workbook(files.report)["Results"]
+    assert ws.max_row == 4
+    assert ws.auto_filter.ref == "A1:O4"
+    assert files.results_csv is not None
+    assert [r[3] for r in read_csv(files.results_csv)[1:]] == ["sent"] * 5 + ["failed"] * 2
+    assert "results.csv" in str(summary_pairs(files.report)["Note"])
+    assert files.failed is not None  # rows past the sheet still reach the failed file
+    assert openpyxl.load_workbook(files.failed).active.max_row == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_failed_file_holds_rows_to_send_again_and_loads_as_input(tmp_path: Path, fmt: str) -> None:
+    statuses = [
+        Status.SENT, Status.FAILED, Status.DELIVERED, Status.CAPPED, Status.DUPLICATE,
+        Status.UNKNOWN, Status.SUPPRESSED, Status.PENDING, Status.INVALID, Status.UNDELIVERED,
+    ]  # fmt: skip
+    rows = [
+        ResultRow(i + 2, (f"+86138{i:08d}", "=2*3", f"00{i}"), s, error=f"e{i}" if i % 2 else "")
+        for i, s in enumerate(statuses)
+    ]
+    files = write_report(tmp_path / "out", COLUMNS, rows, SummaryInfo(run_id="r"), fmt)
+    assert files.failed == tmp_path / "out" / f"failed.{fmt}"
+    expected = [
+        r
+        for r in rows
+        if r.status.value in {"failed", "capped", "unknown", "pending", "invalid", "undelivered"}
+    ]
+    if fmt == "csv":
+        table = read_csv(files.failed)
+        assert files.failed.read_bytes().startswith(b"\xef\xbb\xbf")
+    else:
+        table = [
+            [v or "" for v in r]
+            for r in openpyxl.load_workbook(files.failed).active.iter_rows(values_only=True)
+        ]
+    assert table[0] == [*COLUMNS, "sms_status", "sms_error"]
+    assert table[1:] == [[*r.cells, r.status.value, r.error] for r in expected]
+    again = loader.load(files.failed)
+    assert again.columns == COLUMNS
+    assert [r.cells for r in again.rows] == [r.cells for r in expected]
+
+
+def test_no_failed_rows_means_no_failed_file(tmp_path: Path) -> None:
+    write(tmp_path, rows_of(Status.FAILED))
+    assert (tmp_path / "failed.csv").exists()
+    files = write(tmp_path, rows_of(Status.SENT, Status.DELIVERED, Status.DUPLICATE))
+    assert files.failed is None
+    assert not (tmp_path / "failed.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx", "results.csv"]
+
+
+def test_rewrite_gives_the_same_cells(tmp_path: Path) -> None:
+    rows = rows_of(Status.SENT, Status.FAILED, Status.UNKNOWN)
+    first = write(tmp_path, rows)
+    before = {ws.title: sheet_values(ws) for ws in openpyxl.load_workbook(first.report)}
+    failed_before = first.failed.read_bytes() if first.failed else b""
+    second = write(tmp_path, rows)
+    after = {ws.title: sheet_values(ws) for ws in openpyxl.load_workbook(second.report)}
+    assert before == after
+    assert second.failed is not None
+    assert second.failed.read_bytes() == failed_before
+
+
+def test_control_characters_become_replacement_characters(tmp_path: Path) -> None:
+    cells = ("+86\x00138", "bell\x07 and\x1b esc", "a\r\nb\rc\ud800")
+    files = write(tmp_path, [ResultRow(2, cells, Status.FAILED, error="bad\x0b byte")])
+    ws = openpyxl.load_workbook(files.report)["Results"]
+    assert [c.value for c in ws[2][:3]] == [
+        "+86\ufffd138",
+        "bell\ufffd and\ufffd esc",
+        "a\nb\nc\ufffd",
+    ]
+    assert ws["O2"].value == "bad\ufffd byte"
+    assert read_csv(files.results_csv)[1][:3] == [
+        "+86\x00138",
+        "bell\x07 and\x1b esc",
+        "a\r\nb\rc?",
+    ]
+
+
+def test_header_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
+    info = SummaryInfo(run_id="r")
+    files = write_report(
+        tmp_path, ("=phone", "-x"), [ResultRow(2, ("1", "2"), Status.SENT)], info, "xlsx"
+    )
+    ws = openpyxl.load_workbook(files.report)["Results"]
+    assert (ws["A1"].value, ws["A1"].data_type) == ("=phone", "s")
+
+
+def test_short_rows_are_padded(tmp_path: Path) -> None:
+    files = write(tmp_path, [ResultRow(2, ("+1",), Status.SENT)])
+    assert read_csv(files.results_csv)[1][:4] == ["+1", "", "", "sent"]
+
+
+# ---- combining messages into rows -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([Status.SENT, Status.FAILED], Status.FAILED),
+        ([Status.INVALID, Status.FAILED], Status.INVALID),
+        ([Status.DELIVERED, Status.SENT], Status.SENT),
+        ([Status.DELIVERED, Status.UNDELIVERED], Status.UNDELIVERED),
+        ([Status.PENDING, Status.CAPPED], Status.CAPPED),
+        ([Status.CAPPED, Status.UNKNOWN], Status.UNKNOWN),
+        ([Status.SENT, Status.DUPLICATE], Status.SENT),
+        ([Status.READY, Status.SUPPRESSED], Status.READY),
+        ([Status.DUPLICATE, Status.SUPPRESSED], Status.SUPPRESSED),
+        ([Status.DUPLICATE, Status.DUPLICATE], Status.DUPLICATE),
+        ([Status.INFLIGHT], Status.UNKNOWN),
+        ([Status.DELIVERED], Status.DELIVERED),
+    ],
+)
+def test_row_status_is_the_least_successful(statuses: list[Status], expected: Status) -> None:
+    assert row_status(statuses) is expected
+
+
+@dataclass(frozen=True)
+class Record:
+    row: int
+    index: int
+    status: Status
+    raw_phone: str = "13800000000"
+    phone: str = "8613800000000"
+    segments: int = 1
+    code: str = ""
+    result: str = ""
+    messageid: str = ""
+    attempts: int = 0
+    sent_at: float | None = None
+    next_at: float | None = None
+    error: str = ""
+    dr_status: str = ""
+    dr_time: str = ""
+    sys_message_id: str = ""
+
+
+def describe(code: str) -> str:
+    return {"0": "accepted", "6": "invalid number"}.get(code, "")
+
+
+def test_result_rows_merge_records_with_their_input_rows() -> None:
+    inputs = [Row(n, (f"c{n}",)) for n in (2, 3, 4, 5)]
+    records = [
+        Record(2, 0, Status.SENT, "a", "861", 2, "0", "ok", "m1", 1, 86400.0,
+               sys_message_id="r-2-0"),
+        Record(2, 1, Status.FAILED, "b", "862", 2, "6", "bad", "", 3, error="invalid number",
+               sys_message_id="r-2-1"),
+        Record(4, 0, Status.CAPPED, next_at=3600.0, error="hourly cap"),
+        Record(5, 0, Status.DELIVERED, code="0", result="whatever", dr_status="DELIVRD",
+               dr_time="2026-11-25 00:16:00"),
+    ]  # fmt: skip
+    got = list(result_rows(inputs, records, describe))
+    assert [r.number for r in got] == [2, 4, 5]  # row 3 is not part of this run
+    two = got[0]
+    assert (two.cells, two.status, two.messages) == (("c2",), Status.FAILED, 2)
+    assert (two.code, two.result, two.messageid) == ("0, 6", "accepted, invalid number", "m1, ")
+    assert (two.phone, two.segments, two.attempts) == ("861, 862", 4, 3)
+    assert two.sent_at == "1970-01-02 00:00:00, "
+    assert two.sys_message_id == "r-2-0, r-2-1"
+    assert two.error == "b: invalid number"
+    assert got[1].error == "hourly cap; may be sent after 1970-01-01 01:00:00 UTC"
+    assert got[1].code == ""
+    assert got[1].result == ""
+    assert (got[2].result, got[2].dr_status, got[2].dr_time) == (
+        "accepted",
+        "DELIVRD",
+        "2026-11-25 00:16:00",
+    )
+
+
+def test_result_rows_keep_a_record_whose_input_row_is_missing() -> None:
+    got = list(
+        result_rows(
+            [Row(3, ("x",))], [Record(2, 0, Status.SENT), Record(3, 0, Status.SENT)], describe
+        )
+    )
+    assert [(r.number, r.cells) for r in got] == [(2, ()), (3, ("x",))]
+
+
+def message(row: int, index: int, status: Status, **kw: object) -> Message:
+    fields: dict[str, object] = {
+        "raw_phone": f"138{row}{index}", "phone": f"86138{row}{index}", "content": "hi",
+        "segments": 1, "encoding": "GSM-7", "country_code": 86,
+    }  # fmt: skip
+    fields.update(kw)
+    return Message(row=row, index=index, status=status, **fields)
+
+
+def test_validation_rows() -> None:
+    inputs = [Row(2, ("a",)), Row(3, ("b",)), Row(4, ("c",)), Row(5, ("d",))]
+    messages = [
+        message(3, 1, Status.SUPPRESSED, error="on the suppression list"),
+        message(3, 0, Status.READY, warnings=("uses “quotes”",)),
+        message(2, 0, Status.READY, segments=2, warnings=("w",)),
+        message(4, 0, Status.INVALID, phone="", segments=0, error="not a phone number"),
+        message(5, 0, Status.DUPLICATE, error="same as row 2"),
+    ]
+    got = list(validation_rows(inputs, messages))
+    assert [(r.number, r.status) for r in got] == [
+        (2, Status.READY), (3, Status.READY), (4, Status.INVALID), (5, Status.DUPLICATE),
+    ]  # fmt: skip
+    assert (got[0].segments, got[0].error, got[0].phone) == (2, "warning: w", "8613820")
+    assert got[1].phone == "8613830, 8613831"
+    assert got[1].segments == 1  # the suppressed recipient is not billed
+    assert got[1].error == "13831: on the suppression list; warning: uses “quotes”"
+    assert got[2].error == "not a phone number"
+
+
+def test_validation_report_end_to_end(tmp_path: Path) -> None:
+    inputs = [Row(2, ("+86 138", "x", "1")), Row(3, ("bad", "y", "2"))]
+    messages = [
+        message(2, 0, Status.READY),
+        message(3, 0, Status.INVALID, error="not a phone number"),
+    ]
+    info = SummaryInfo(run_id="v", title="Validation report")
+    files = write_report(tmp_path, COLUMNS, validation_rows(inputs, messages), info, "xlsx")
+    assert files.counts == {"ready": 1, "invalid": 1}
+    values = sheet_values(openpyxl.load_workbook(files.report)["Results"])
+    assert values[2][:4] == ("bad", "y", "2", "invalid")
+    assert files.failed is not None
