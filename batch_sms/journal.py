@@ -570,6 +570,15 @@ class Journal:
             )
             self._map_waiting_receipts([r.messageid for r in results if r.messageid])
 
+    def attempts(self, message_id: int) -> list[Attempt]:
+        """The attempts log of one message, oldest first."""
+        rows = self._db.execute(
+            "SELECT message_id, at, code, kind, result FROM attempts WHERE message_id = ? "
+            "ORDER BY at, id",
+            (message_id,),
+        )
+        return [Attempt(*row) for row in rows]
+
     def inflight_to_unknown(self, run_id: str) -> int:
         """Turn a run's leftover `inflight` messages into `unknown`; return how many."""
         return self.set_status(run_id, (Status.INFLIGHT,), Status.UNKNOWN)
