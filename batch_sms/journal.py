@@ -648,7 +648,11 @@ class Journal:
     def copy_for_retry_detail(
         self, parent_id: str, new_run_id: str, statuses: Sequence[Status]
     ) -> RetryCopy:
-        """Like copy_for_retry, and also say how many were skipped as accepted in the family."""
+        """Copy for a retry, and say how many were skipped as already accepted in the family.
+
+        Skipped: messages whose (phone, content) was accepted (sent, delivered, undelivered) in
+        any run of the family, except that undelivered copies don't block an undelivered one.
+        """
         values = [Status(s).value for s in statuses]
         refused = sorted(set(values) & {s.value for s in _NOT_RETRYABLE})
         if refused:
@@ -662,7 +666,9 @@ class Journal:
             total = db.execute(
                 f"SELECT COUNT(*) FROM messages m WHERE {wanted}", (parent, *values)
             ).fetchone()[0]
-            # (phone, content) accepted anywhere in the family was delivered to that person once.
+            # (phone, content) accepted anywhere in the family reached the provider once: skip.
+            # An undelivered message is retried unless a copy was sent or delivered since;
+            # its own (and other copies') "undelivered" proves the person never got it.
             cur = db.execute(
                 "INSERT INTO messages (run, row, idx, raw_phone, phone, content, segments, "
                 "encoding, country_code, status, warnings) "
@@ -670,7 +676,8 @@ class Journal:
                 f"m.country_code, 'pending', m.warnings FROM messages m WHERE {wanted} "
                 "AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.phone = m.phone "
                 f"AND a.status IN {_ACCEPTED_SQL} AND a.content = m.content "
-                f"AND a.run IN ({_marks(len(family))})) ORDER BY m.id",
+                f"AND a.run IN ({_marks(len(family))}) "
+                "AND (a.status != 'undelivered' OR m.status != 'undelivered')) ORDER BY m.id",
                 (new, parent, *values, *family),
             )
             return RetryCopy(cur.rowcount, total - cur.rowcount)

@@ -580,3 +580,20 @@ def test_copy_for_retry_refuses_unsendable_statuses(journal: Journal, status: St
     journal.create_run(run_info("b", parent="a"))
     with pytest.raises(ValueError, match="cannot be sent again"):
         journal.copy_for_retry("a", "b", [Status.FAILED, status])
+
+
+def test_copy_for_retry_of_undelivered(journal: Journal) -> None:
+    a = new_run(journal, "a", msg(2, "111"), msg(3, "222"), msg(4, "333"), created_at=1.0)
+    send(journal, a, at=1.0)
+    for i in a:
+        journal.add_receipt({"messageid": f"M{i}", "status": "5"}, 2.0)
+    journal.create_run(run_info("b", 2.0, parent="a"))
+    assert journal.copy_for_retry_detail("a", "b", [Status.UNDELIVERED]) == RetryCopy(3, 0)
+    b = [q.id for q in journal.next_batch("b", 0, 10)]
+    send(journal, b, at=3.0, messageid="B")
+    journal.add_receipt({"messageid": "B1", "ext": "b:2:0", "status": "2"}, 4.0)
+    journal.add_receipt({"messageid": "B2", "ext": "b:3:0", "status": "5"}, 4.0)
+    # row 2 was delivered by b, row 4 may still be (sent, no receipt): only row 3 goes again
+    journal.create_run(run_info("c", 3.0, parent="a"))
+    assert journal.copy_for_retry_detail("a", "c", [Status.UNDELIVERED]) == RetryCopy(1, 2)
+    assert [r.row for r in journal.report_rows("c")] == [3]
