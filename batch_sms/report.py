@@ -1,4 +1,14 @@
-"""report.xlsx (Results + Summary), results.csv and the failed-rows file of a run."""
+"""report.xlsx (Results + Summary), results.csv and the failed-rows file of a run.
+
+Choices a user of the files may want to know:
+- sms_sent_at is text "YYYY-MM-DD HH:MM:SS" in UTC (the same in the sheet and the CSV, and it
+  sorts as text); sms_segments and sms_attempts are numbers; every input cell is text.
+- In the xlsx files a cell holds at most 32,767 characters (Excel's limit), characters an xlsx
+  cannot hold become U+FFFD and CR LF becomes LF; the CSV files keep the input's cells exact.
+- In the CSV files the sms_* values that begin like a formula get a leading "'" (they come from
+  the provider or this tool); the input's own cells are never changed, so failed.csv and
+  results.csv go back into `send` as they are.
+"""
 
 from __future__ import annotations
 
@@ -334,6 +344,8 @@ def write_report(
         raise
     keep_csv = is_csv or results.rows < tally.rows
     _install(temp["report"], final["report"])
+    if not keep_csv:
+        temp["results"].unlink()
     _install(temp["results"] if keep_csv else None, final["results"])
     wrote_failed = failed_sheet is not None or failed_row is not None
     _install(temp["failed"] if wrote_failed else None, final["failed"])

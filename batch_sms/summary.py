@@ -199,8 +199,12 @@ def _run_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
         seconds = max(info.finished_at - info.started_at, 0.0)
         lines.append(("data", ("Duration", _duration(seconds))))
         if seconds > 0:
-            rate = f"{tally.accepted / seconds:.1f} accepted messages per second"
+            per_second = tally.accepted / seconds
+            digits = 1 if per_second >= 10 else 2
+            rate = f"{per_second:.{digits}f} accepted messages per second"
             lines.append(("data", ("Achieved rate", rate)))
+    zone = "UTC: sms_sent_at and the times above; sms_dr_time is as the provider sent it"
+    lines.append(("data", ("Time zone", zone)))
     if sheet_rows < tally.rows:
         note = (
             f"The Results sheet holds the first {sheet_rows:,} of {tally.rows:,} rows (a worksheet "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -181,7 +182,7 @@ def test_summary_run_details_and_cost(tmp_path: Path) -> None:
     assert pairs["Retry of run"] == "parent-run"
     assert pairs["Started (UTC)"] == "1970-01-01 00:00:00"
     assert pairs["Finished (UTC)"] == "1970-01-01 00:01:40"
-    assert pairs["Achieved rate"] == "0.0 accepted messages per second"  # 2 in 100 s
+    assert pairs["Achieved rate"] == "0.02 accepted messages per second"  # 2 in 100 s
     assert pairs["Estimated cost (USD)"] is None
     assert pairs["86"] == 3
     assert pairs["60"] == 1
@@ -230,6 +231,7 @@ def test_xlsx_input_has_no_results_csv_and_a_stale_one_goes(tmp_path: Path) -> N
     assert files.results_csv is None
     assert not (tmp_path / "results.csv").exists()
     assert not (tmp_path / "failed.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx"]  # no scratch files left
 
 
 def test_overflow_keeps_every_row_in_results_csv(tmp_path: Path) -> None:
@@ -458,3 +460,16 @@ def test_validation_report_end_to_end(tmp_path: Path) -> None:
     values = sheet_values(openpyxl.load_workbook(files.report)["Results"])
     assert values[2][:4] == ("bad", "y", "2", "invalid")
     assert files.failed is not None
+
+
+def test_a_failure_mid_stream_leaves_the_previous_report_alone(tmp_path: Path) -> None:
+    write(tmp_path, rows_of(Status.SENT, Status.FAILED))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def broken() -> Iterator[ResultRow]:
+        yield from rows_of(Status.SENT)
+        raise OSError("journal went away")
+
+    with pytest.raises(OSError, match="journal went away"):
+        write_report(tmp_path, COLUMNS, broken(), SummaryInfo(run_id="r"), "csv")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
