@@ -14,17 +14,24 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
-from operator import attrgetter
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 from batch_sms.errors import UsageError
-from batch_sms.models import Message, Row, Status
-from batch_sms.sheets import TextSheet, csv_safe, save, text_cell
-from batch_sms.summary import SummaryInfo, Tally, summary_lines, utc_text, write_summary
+from batch_sms.models import Status
+from batch_sms.results import (
+    MessageResult,
+    RecordLike,
+    ResultRow,
+    aggregate,
+    result_rows,
+    row_status,
+    validation_rows,
+)
+from batch_sms.sheets import TextSheet, csv_safe, save, text_cell, write_summary
+from batch_sms.summary import SummaryInfo, Tally, summary_lines
 
 __all__ = [
     "FAILED_STATUSES",
@@ -50,56 +57,7 @@ FAILED_STATUSES = frozenset(
     {Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
      Status.UNDELIVERED}
 )  # fmt: skip
-# A row's status is its least successful message's; duplicate/suppressed only when all are.
-SEVERITY = (
-    Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-    Status.UNDELIVERED, Status.SENT, Status.DELIVERED, Status.READY, Status.SUPPRESSED,
-    Status.DUPLICATE,
-)  # fmt: skip
-_RANK = {status: rank for rank, status in enumerate(SEVERITY)}
-_NOT_SENT = frozenset({Status.DUPLICATE, Status.SUPPRESSED})
 SHEET_ROWS = 1_048_575  # an Excel worksheet holds 1,048,576 rows, one of them the header
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRow:
-    """One input row with its fate: the Results sheet's row."""
-
-    number: int  # the input's spreadsheet row number (header = 1)
-    cells: tuple[str, ...]
-    status: Status
-    code: str = ""
-    result: str = ""
-    messageid: str = ""
-    sys_message_id: str = ""
-    phone: str = ""
-    segments: int | None = None
-    attempts: int = 0
-    sent_at: str = ""  # "YYYY-MM-DD HH:MM:SS", UTC
-    dr_status: str = ""
-    dr_time: str = ""
-    error: str = ""
-    messages: int = 1  # recipients in the row's phone cell
-
-
-@dataclass(frozen=True, slots=True)
-class MessageResult:
-    """One recipient's part of a row's result, before the row's messages are combined."""
-
-    raw_phone: str
-    status: Status
-    phone: str = ""
-    segments: int = 0
-    code: str = ""
-    result: str = ""
-    messageid: str = ""
-    sys_message_id: str = ""
-    attempts: int = 0
-    sent_at: str = ""
-    dr_status: str = ""
-    dr_time: str = ""
-    error: str = ""
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,142 +69,6 @@ class ReportFiles:
     failed: Path | None
     rows: int
     counts: dict[str, int]
-
-
-class RecordLike(Protocol):
-    """The fields of journal.MessageRecord a report reads."""
-
-    @property
-    def row(self) -> int: ...
-    @property
-    def raw_phone(self) -> str: ...
-    @property
-    def phone(self) -> str: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def result(self) -> str: ...
-    @property
-    def messageid(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def sent_at(self) -> float | None: ...
-    @property
-    def next_at(self) -> float | None: ...
-    @property
-    def error(self) -> str: ...
-    @property
-    def dr_status(self) -> str: ...
-    @property
-    def dr_time(self) -> str: ...
-    @property
-    def sys_message_id(self) -> str: ...
-
-
-def row_status(statuses: Iterable[Status]) -> Status:
-    """The least successful status by SEVERITY (an `inflight` leftover counts as unknown)."""
-    ranked = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in statuses]
-    return min(ranked, key=_RANK.__getitem__) if ranked else Status.INVALID
-
-
-def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult]) -> ResultRow:
-    """Combine a row's messages into one result row (fields joined with ", " by position)."""
-    if len(parts) == 1:
-        p = parts[0]
-        error = "; ".join(filter(None, (p.error, *(f"warning: {w}" for w in p.warnings))))
-        return ResultRow(
-            number, cells, row_status([p.status]), p.code, p.result, p.messageid,
-            p.sys_message_id, p.phone, p.segments, p.attempts, p.sent_at, p.dr_status, p.dr_time,
-            error,
-        )  # fmt: skip
-
-    def join(name: str) -> str:
-        values = [getattr(p, name) for p in parts]
-        return ", ".join(values) if any(values) else ""
-
-    # Recipients that are not sent (duplicate, suppressed) are not billed: leave them out unless
-    # the row has nothing else, so sms_segments says what the row costs.
-    billed = [p for p in parts if p.status not in _NOT_SENT] or parts
-    errors = [f"{p.raw_phone}: {p.error}" for p in parts if p.error]
-    warnings = dict.fromkeys(w for p in parts for w in p.warnings)
-    return ResultRow(
-        number=number,
-        cells=cells,
-        status=row_status(p.status for p in parts),
-        code=join("code"),
-        result=join("result"),
-        messageid=join("messageid"),
-        sys_message_id=join("sys_message_id"),
-        phone=join("phone"),
-        segments=sum(p.segments for p in billed),
-        attempts=max(p.attempts for p in parts),
-        sent_at=join("sent_at"),
-        dr_status=join("dr_status"),
-        dr_time=join("dr_time"),
-        error="; ".join(errors + [f"warning: {w}" for w in warnings]),
-        messages=len(parts),
-    )
-
-
-def _from_record(record: RecordLike, describe: Callable[[str], str]) -> MessageResult:
-    error = record.error
-    if record.status is Status.CAPPED and record.next_at is not None:
-        later = f"may be sent after {utc_text(record.next_at)} UTC"
-        error = f"{error}; {later}" if error else later
-    return MessageResult(
-        raw_phone=record.raw_phone,
-        status=record.status,
-        phone=record.phone,
-        segments=record.segments,
-        code=record.code,
-        result=(describe(record.code) if record.code else "") or record.result,
-        messageid=record.messageid,
-        sys_message_id=record.sys_message_id,
-        attempts=record.attempts,
-        sent_at=utc_text(record.sent_at) if record.sent_at is not None else "",
-        dr_status=record.dr_status,
-        dr_time=record.dr_time,
-        error=error,
-    )
-
-
-def result_rows(
-    input_rows: Iterable[Row], records: Iterable[RecordLike], describe: Callable[[str], str]
-) -> Iterator[ResultRow]:
-    """Merge input rows (by number) with message records (by row, index) in one pass.
-
-    Rows without records (not part of this run) are skipped; a record whose row is missing from
-    the input still gets a result row, with empty cells.
-    """
-    rows = iter(input_rows)
-    current = next(rows, None)
-    for number, group in groupby(records, key=attrgetter("row")):
-        while current is not None and current.number < number:
-            current = next(rows, None)
-        cells = current.cells if current is not None and current.number == number else ()
-        yield aggregate(number, cells, [_from_record(r, describe) for r in group])
-
-
-def validation_rows(input_rows: Iterable[Row], messages: Iterable[Message]) -> Iterator[ResultRow]:
-    """The pre-flight result of each input row (ready/invalid/duplicate/suppressed)."""
-    by_row: dict[int, list[Message]] = {}
-    for message in messages:
-        by_row.setdefault(message.row, []).append(message)
-    for row in input_rows:
-        found = by_row.pop(row.number, None)
-        if found:
-            found.sort(key=attrgetter("index"))
-            parts = [
-                MessageResult(m.raw_phone, m.status, m.phone, m.segments, error=m.error,
-                              warnings=m.warnings)
-                for m in found
-            ]  # fmt: skip
-            yield aggregate(row.number, row.cells, parts)
 
 
 def _sms_values(row: ResultRow) -> list[str | int | None]:

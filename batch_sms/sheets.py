@@ -1,4 +1,4 @@
-"""Streaming worksheets of text: exact cell values, never formulas, status colours."""
+"""The workbook writing: streamed text sheets (exact values, never formulas) and the Summary."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    from batch_sms.summary import Line
 
 __all__ = [
     "FORMULA_START",
@@ -222,3 +225,45 @@ def save(book: Workbook, sheets: Sequence[TextSheet], path: Path) -> None:
         plain.unlink(missing_ok=True)
         for sheet in sheets:
             sheet.discard()
+
+
+def write_summary(
+    ws: WriteOnlyWorksheet, lines: Iterable[Line], cell: Callable[[object], Any]
+) -> None:
+    """Write the lines into a write-only sheet, styled by kind, with a chart of status counts."""
+    for letter, width in zip("ABCD", (34, 48, 14, 14), strict=True):
+        ws.column_dimensions[letter].width = width
+    bold, big = Font(bold=True), Font(bold=True, size=14)
+    percent, money = (None, None, "0.0%"), (None, None, None, "#,##0.00##")
+    formats = {"status": percent, "status_total": percent, "money": money, "money_total": money}
+    bold_kinds = {"section", "header", "status_total", "money_total"}
+    first = last = 0
+    for number, (kind, values) in enumerate(lines, 1):
+        fmt = formats.get(kind, ())
+        cells = []
+        for column, value in enumerate(values):
+            c = cell(value)
+            strong = kind in bold_kinds or kind == "title" or (kind == "note" and column == 0)
+            number_format = fmt[column] if column < len(fmt) else None
+            if strong or number_format:
+                if not isinstance(c, Cell):
+                    c = WriteOnlyCell(ws, c)
+                if strong:
+                    c.font = big if kind == "title" else bold
+                if number_format:
+                    c.number_format = number_format
+            cells.append(c)
+        ws.append(cells)
+        if kind == "status":
+            first, last = first or number, number
+    if first:
+        chart = BarChart()
+        chart.title = "Rows by status"
+        chart.legend = None
+        chart.height, chart.width = 7.5, 15
+        chart.add_data(
+            Reference(ws, min_col=2, min_row=first, max_row=last), titles_from_data=False
+        )
+        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+        chart.y_axis.title = "Rows"
+        ws.add_chart(chart, "F3")

@@ -6,17 +6,15 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batch_sms.models import Status
 
 if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
-    from batch_sms.report import ResultRow
+    from batch_sms.results import ResultRow
 
 __all__ = [
     "STATUS_ORDER",
@@ -25,7 +23,6 @@ __all__ = [
     "Tally",
     "public_settings",
     "summary_lines",
-    "write_summary",
 ]
 
 # The order of DESIGN.md's status table: the Summary lists statuses in it.
@@ -296,49 +293,3 @@ def _duration(seconds: float) -> str:
         if hours
         else f"{rest // 60}m {rest % 60:02d}s"
     )
-
-
-def write_summary(
-    ws: WriteOnlyWorksheet, lines: Iterable[Line], cell: Callable[[object], Any]
-) -> None:
-    """Write the lines into a write-only sheet, styled by kind, with a chart of status counts."""
-    from openpyxl.cell import Cell, WriteOnlyCell
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Font
-
-    for letter, width in zip("ABCD", (34, 48, 14, 14), strict=True):
-        ws.column_dimensions[letter].width = width
-    bold, big = Font(bold=True), Font(bold=True, size=14)
-    percent, money = (None, None, "0.0%"), (None, None, None, "#,##0.00##")
-    formats = {"status": percent, "status_total": percent, "money": money, "money_total": money}
-    bold_kinds = {"section", "header", "status_total", "money_total"}
-    first = last = 0
-    for number, (kind, values) in enumerate(lines, 1):
-        fmt = formats.get(kind, ())
-        cells = []
-        for column, value in enumerate(values):
-            c = cell(value)
-            strong = kind in bold_kinds or kind == "title" or (kind == "note" and column == 0)
-            number_format = fmt[column] if column < len(fmt) else None
-            if strong or number_format:
-                if not isinstance(c, Cell):
-                    c = WriteOnlyCell(ws, c)
-                if strong:
-                    c.font = big if kind == "title" else bold
-                if number_format:
-                    c.number_format = number_format
-            cells.append(c)
-        ws.append(cells)
-        if kind == "status":
-            first, last = first or number, number
-    if first:
-        chart = BarChart()
-        chart.title = "Rows by status"
-        chart.legend = None
-        chart.height, chart.width = 7.5, 15
-        chart.add_data(
-            Reference(ws, min_col=2, min_row=first, max_row=last), titles_from_data=False
-        )
-        chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-        chart.y_axis.title = "Rows"
-        ws.add_chart(chart, "F3")
