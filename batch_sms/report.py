@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import IO
 
 from batch_sms.errors import UsageError
-from batch_sms.models import Status
 from batch_sms.results import (
     MessageResult,
     RecordLike,
@@ -31,7 +30,7 @@ from batch_sms.results import (
     validation_rows,
 )
 from batch_sms.sheets import TextSheet, csv_safe, save, text_cell, write_summary
-from batch_sms.summary import SummaryInfo, Tally, summary_lines
+from batch_sms.summary import FAILED_STATUSES, SummaryInfo, Tally, summary_lines
 
 __all__ = [
     "FAILED_STATUSES",
@@ -51,11 +50,6 @@ __all__ = [
 RESULT_COLUMNS = (
     "sms_status", "sms_code", "sms_result", "sms_messageid", "sms_sys_message_id", "sms_phone",
     "sms_segments", "sms_attempts", "sms_sent_at", "sms_dr_status", "sms_dr_time", "sms_error",
-)  # fmt: skip
-# Rows worth sending again (after a fix): they go into failed.csv / failed.xlsx.
-FAILED_STATUSES = frozenset(
-    {Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-     Status.UNDELIVERED}
 )  # fmt: skip
 SHEET_ROWS = 1_048_575  # an Excel worksheet holds 1,048,576 rows, one of them the header
 
@@ -150,7 +144,7 @@ def write_report(
         if failed_csv is not None:
             failed_csv.close()
         sheet = book.create_sheet("Summary")
-        lines = summary_lines(summary, tally, results.rows)
+        lines = summary_lines(summary, tally, results.rows, failed_name)
         write_summary(sheet, lines, lambda value: text_cell(sheet, value))
         save(book, [results], temp["report"])
         if failed_book is not None and failed_sheet is not None:

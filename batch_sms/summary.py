@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from batch_sms.results import ResultRow
 
 __all__ = [
+    "FAILED_STATUSES",
     "STATUS_ORDER",
     "CostLike",
     "SummaryInfo",
@@ -40,6 +41,11 @@ STATUS_ORDER = (
     Status.UNKNOWN,
 )
 ACCEPTED = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED})
+# Rows worth sending again (after a fix): they go into failed.csv / failed.xlsx.
+FAILED_STATUSES = frozenset(
+    {Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
+     Status.UNDELIVERED}
+)  # fmt: skip
 TOP_REASONS, EXAMPLES = 10, 5
 # Error texts often name a row or number, so distinct reasons can be as many as rows; beyond this
 # many a new reason only adds to "other reasons" to keep memory flat on a million-row run.
@@ -144,10 +150,15 @@ class Tally:
 Line = tuple[str, tuple[object, ...]]
 
 
-def summary_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
+def summary_lines(
+    info: SummaryInfo, tally: Tally, sheet_rows: int, failed_name: str = "failed.csv"
+) -> list[Line]:
     """The Summary sheet as lines; "status" lines hold the chart's data."""
     lines: list[Line] = [("title", (info.title,)), ("blank", ())]
     lines += _run_lines(info, tally, sheet_rows)
+    failed = sum(tally.statuses[status] for status in FAILED_STATUSES)
+    if failed:
+        lines.append(("data", ("Rows to fix or send again", f"{failed:,}: {failed_name}")))
     lines += [
         ("blank", ()),
         ("section", ("Rows by status",)),

@@ -187,6 +187,7 @@ def test_summary_run_details_and_cost(tmp_path: Path) -> None:
     assert pairs["86"] == 3
     assert pairs["60"] == 1
     assert "60" in str(pairs["Note"])
+    assert "Rows to fix or send again" not in pairs
 
 
 def test_settings_never_show_secrets(tmp_path: Path) -> None:
@@ -243,7 +244,9 @@ def test_overflow_keeps_every_row_in_results_csv(tmp_path: Path) -> None:
     assert ws.auto_filter.ref == "A1:O4"
     assert files.results_csv is not None
     assert [r[3] for r in read_csv(files.results_csv)[1:]] == ["sent"] * 5 + ["failed"] * 2
-    assert "results.csv" in str(summary_pairs(files.report)["Note"])
+    pairs = summary_pairs(files.report)
+    assert "results.csv" in str(pairs["Note"])
+    assert pairs["Rows to fix or send again"] == "2: failed.xlsx"
     assert files.failed is not None  # rows past the sheet still reach the failed file
     assert openpyxl.load_workbook(files.failed).active.max_row == 3
 
