@@ -31,6 +31,7 @@ __all__ = [
     "Attempt",
     "Journal",
     "MessageRecord",
+    "Migration",
     "Queued",
     "Result",
     "RetryCopy",
@@ -501,15 +502,18 @@ class Journal:
             for m in messages
         )
         count = 0
-        with self._tx() as db:
-            for chunk in _chunks(rows, _CHUNK):
-                db.executemany(
-                    "INSERT INTO messages (run, row, idx, raw_phone, phone, content, segments, "
-                    "encoding, country_code, status, error, warnings) "
-                    f"VALUES ({_marks(12)})",
-                    chunk,
-                )
-                count += len(chunk)
+        try:
+            with self._tx() as db:
+                for chunk in _chunks(rows, _CHUNK):
+                    db.executemany(
+                        "INSERT INTO messages (run, row, idx, raw_phone, phone, content, segments, "
+                        "encoding, country_code, status, error, warnings) "
+                        f"VALUES ({_marks(12)})",
+                        chunk,
+                    )
+                    count += len(chunk)
+        except sqlite3.IntegrityError as exc:
+            raise StateError(f"run {run_id!r} already holds one of these rows ({exc})") from exc
         return count
 
     def next_batch(
@@ -521,6 +525,8 @@ class Journal:
     ) -> list[Queued]:
         """Up to `limit` messages with id > after_id in the given statuses, by id."""
         key = self._run_key(run_id)
+        if limit <= 0:
+            return []  # SQLite reads a negative LIMIT as "no limit"
         found: list[sqlite3.Row] = []
         # One indexed range scan per status: `status IN (…) ORDER BY id` would sort the whole run.
         for status in dict.fromkeys(statuses):

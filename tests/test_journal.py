@@ -234,6 +234,13 @@ def test_add_messages_in_chunks(journal: Journal) -> None:
     assert journal.counts("r1") == {"pending": n}
 
 
+def test_add_messages_refuses_a_row_twice(journal: Journal) -> None:
+    new_run(journal, "r1", msg(2, "1"))
+    with pytest.raises(StateError, match="already holds"):
+        journal.add_messages("r1", [msg(3, "2"), msg(2, "1")])
+    assert journal.counts("r1") == {"pending": 1}  # all or nothing
+
+
 def test_next_batch_orders_and_pages(journal: Journal) -> None:
     journal.create_run(run_info("r1"))
     journal.add_messages("r1", [msg(r, str(r)) for r in range(2, 12)])
@@ -254,6 +261,7 @@ def test_next_batch_orders_and_pages(journal: Journal) -> None:
     ]  # fmt: skip
     assert [q.row for q in journal.next_batch("r1", again[-1].id, 100)] == [8, 9, 10, 11]
     assert journal.next_batch("r1", again[-1].id + 100, 10) == []
+    assert journal.next_batch("r1", 0, 0) == []
     capped = journal.next_batch("r1", 0, 10, statuses=(Status.CAPPED,))
     assert [q.row for q in capped] == [3, 4]
     q = again[0]
