@@ -16,9 +16,11 @@ from typing import Any, Protocol
 from batch_sms import config, loader, nxcloud, report
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
-from batch_sms.journal import Journal, RunInfo
-from batch_sms.models import Status
+from batch_sms.journal import Journal, RetryCopy, RunInfo
+from batch_sms.models import Message, Status
 from batch_sms.preflight import Plan, Preflight, run_preflight
+from batch_sms.report import ReportFiles
+from batch_sms.validate import CostEstimate, estimate_cost
 from batch_sms.sending import SendResult, run_dispatch
 
 __all__ = [
@@ -64,7 +66,7 @@ class Outcome:
     parent: str | None = None
     next_steps: list[str] = field(default_factory=list)
     stop_reason: str = ""
-    files: report.ReportFiles | None = None
+    files: ReportFiles | None = None
     sent: SendResult | None = None
     problems: list[tuple[int, str, str, str]] = field(default_factory=list)
 
@@ -131,7 +133,7 @@ def problems(checked: Preflight) -> list[tuple[int, str, str, str]]:
 
 def _preflight_report(
     checked: Preflight, settings: Settings, run_id: str, title: str
-) -> report.ReportFiles:
+) -> ReportFiles:
     """The report of a pre-flight (validate, dry run): statuses before sending."""
     rows = report.validation_rows(checked.table.rows, checked.messages)
     summary = _summary(
@@ -266,7 +268,7 @@ def _dispatch_and_report(
     else:
         state, reason = "finished", ""
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
-    files = write_run_report(journal, journal.get_run(run.id))
+    files = write_run_report(journal, journal.get_run(run.id), settings)
     resume_cmd = f"batch-sms resume {run.id}" + (" --sandbox" if settings.sandbox else "")
     steps: list[str] = []
     if state == "finished":
@@ -294,7 +296,7 @@ def _dispatch_and_report(
     )
 
 
-def write_run_report(journal: Journal, run: RunInfo) -> report.ReportFiles:
+def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
     """The report as a pure function of the run's input copy and the state db."""
     table = loader.load(Path(run.input_copy), run.sheet)
     rows = report.result_rows(table.rows, journal.report_rows(run.id), nxcloud.describe)
@@ -306,11 +308,25 @@ def write_run_report(journal: Journal, run: RunInfo) -> report.ReportFiles:
         input_name=run.input_name,
         started_at=run.started_at,
         finished_at=run.finished_at,
-        currency="",
+        cost=_run_cost(journal, run.id, settings),
+        currency=settings.prices.currency,
+        describe=nxcloud.describe,
     )
     return report.write_report(
         Path(run.input_copy).parent, table.columns, rows, summary, run.input_format
     )
+
+
+def _run_cost(journal: Journal, run_id: str, settings: Settings) -> CostEstimate:
+    """The estimated cost of the run's sendable messages, at the configured prices."""
+    sendable = (
+        Message(r.row, r.index, r.raw_phone, r.phone, r.content, r.segments, r.encoding,
+                r.country_code, Status.READY)
+        for r in journal.report_rows(run_id)
+        if r.status not in NOT_SENDABLE
+    )  # fmt: skip
+    prices = settings.prices
+    return estimate_cost(sendable, dict(prices.by_country), prices.default)
 
 
 def _run_settings(run: RunInfo, base: Settings, overrides: dict[str, Any]) -> Settings:
@@ -364,18 +380,16 @@ def retry(
             settings=settings.public(),
         )
         journal.create_run(run)
-        copied = journal.copy_for_retry(parent.id, new_id, statuses)
+        copied = journal.copy_for_retry_detail(parent.id, new_id, statuses)
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
         return _dispatch_and_report(journal, run, settings, ui, "retry")
 
 
-def _copied_text(copied: object) -> str:
+def _copied_text(copied: RetryCopy) -> str:
     """Describe what copy_for_retry took over."""
-    count = getattr(copied, "copied", copied)
-    skipped = getattr(copied, "skipped", 0)
-    text = f"{count} messages to send"
-    if skipped:
-        text += f"; {skipped} skipped because the same text already reached that number"
+    text = f"{copied.copied} messages to send"
+    if copied.skipped:
+        text += f"; {copied.skipped} skipped because the same text already reached that number"
     return text
 
 
@@ -389,7 +403,7 @@ def rewrite_report(run_id: str, base: Settings) -> Outcome:
     """Write the report again from the state db (idempotent; picks up new receipts)."""
     with _journal(base) as journal:
         run = journal.get_run(run_id)
-        files = write_run_report(journal, run)
+        files = write_run_report(journal, run, base)
         return Outcome(
             "report",
             run_id,

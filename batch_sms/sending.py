@@ -8,9 +8,11 @@ import contextlib
 import math
 import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -103,19 +105,30 @@ def _install_signals(stop: asyncio.Event) -> Callable[[], None]:
 
 
 @contextlib.asynccontextmanager
-async def _receipt_listener(journal: Journal) -> AsyncIterator[str]:
-    """A receipts endpoint on loopback in this event loop, so sandbox runs show deliveries."""
+async def _receipt_listener(state: Path) -> AsyncIterator[str]:
+    """A receipts endpoint on loopback in this event loop, so sandbox runs show deliveries.
+
+    It has its own connection to the state db: the dispatcher's stays on the main thread."""
+    journal = Journal(state)
     runner = web.AppRunner(receipts.make_app(journal))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
+        await runner.setup()
+        site = web.SockSite(runner, _loopback_socket())
+        await site.start()
+        port = site._sock.getsockname()[1]
         yield f"http://127.0.0.1:{port}/dr"
     finally:
         await runner.cleanup()
+        journal.close()
+
+
+def _loopback_socket() -> socket.socket:
+    """A listening socket on a free loopback port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
 
 
 async def _wait_for_receipts(journal: Journal, run_id: str, deadline: float) -> None:
@@ -139,7 +152,7 @@ async def _run(
         async with contextlib.AsyncExitStack() as stack:
             dr_url = settings.dr_url
             if provider.simulated and not dr_url:
-                dr_url = await stack.enter_async_context(_receipt_listener(journal))
+                dr_url = await stack.enter_async_context(_receipt_listener(settings.state_path))
             timeout = aiohttp.ClientTimeout(total=None)
             session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
             client = nxcloud.Client(

@@ -88,9 +88,12 @@ def test_transient_faults_are_retried_to_success(tmp_path: Path, make_sandbox: M
     assert handle.sandbox.answers["88"] + handle.sandbox.answers["99"] > 0
 
 
-def test_storm_of_28s_slows_down_and_sends_each_once(tmp_path: Path, make_sandbox: Make) -> None:
+@pytest.mark.parametrize("tps", ["100", "unlimited"])
+def test_storm_of_28s_slows_down_and_sends_each_once(
+    tmp_path: Path, make_sandbox: Make, tps: str
+) -> None:
     handle = make_sandbox(tps_limit=20)
-    code, out = send(tmp_path, handle, campaign(tmp_path, 40))
+    code, out = send(tmp_path, handle, campaign(tmp_path, 40), "--tps", tps)
     assert code == 0
     assert out["counts"] == {"sent": 40}
     assert handle.sandbox.answers["28"] > 0
