@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from batch_sms.journal import Attempt, Journal, Queued, Result
-from batch_sms.limits import HourlyCap, RateLimiter
+from batch_sms.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.models import Status
 from batch_sms.nxcloud import Kind, Outcome, SendRequest, describe
 
@@ -93,7 +93,7 @@ class _Item:
     q: Queued
     attempts: int  # requests that got a verdict other than 28/27 (stored in the journal)
     requeues: int = 0  # answers 28 and 27
-    started: float = 0.0  # when the limiter let its last request start (monotonic)
+    start: Ticket | None = None  # its last request's start, for the limiter
     capped: bool = False  # waiting for its number's hour, not for a back-off
     code: str = ""
     result: str = ""
@@ -207,7 +207,7 @@ class _Dispatcher:
             if not self._admit(item):
                 continue
             group = [item]
-            item.started = await self.limiter.acquire()
+            item.start = await self.limiter.acquire()
             if self._halted():
                 self.cap.release(item.q.phone)  # never sent: the row is still pending
                 return
@@ -217,7 +217,7 @@ class _Dispatcher:
                 if more is None:
                     break
                 if self._admit(more):
-                    more.started = await self.limiter.acquire()  # ready(): returns at once
+                    more.start = await self.limiter.acquire()  # ready(): returns at once
                     group.append(more)
             self._launch(group)
 
@@ -294,6 +294,8 @@ class _Dispatcher:
     async def _request(self, item: _Item) -> None:
         q, s = item.q, self.s
         req = SendRequest(q.phone, q.content, s.sender, q.sys_message_id, s.dr_url, q.ext)
+        if item.start is not None:
+            self.limiter.sent(item.start)  # the loop may have been busy since it was let through
         try:
             outcome = await self.client.send(req)
         except Exception as exc:  # the client classifies network trouble; this is a surprise
@@ -344,7 +346,7 @@ class _Dispatcher:
         item.requeues += 1
         if outcome.kind is Kind.THROTTLED:
             self.throttled += 1
-            self.limiter.lower(item.started)
+            self.limiter.lower(item.start.at if item.start else None)
         if item.requeues > self.s.max_requeues:
             error = f"gave up after {item.requeues} answers {_reason(outcome)}"
             self._final(item, Status.FAILED, item.attempts, error=error)

@@ -7,14 +7,23 @@ import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
-__all__ = ["AcceptedSource", "HourlyCap", "RateLimiter", "WindowGuard"]
+__all__ = ["AcceptedSource", "HourlyCap", "RateLimiter", "Ticket", "WindowGuard"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One request's start: when the limiter let it through, moved to when it really left."""
+
+    at: float
 
 
 class WindowGuard:
@@ -22,30 +31,37 @@ class WindowGuard:
 
     The margin absorbs network jitter: starts spaced by at least period + margin still arrive
     at most `limit` to any one-second window at the receiver while the spread of their delays
-    stays under the margin.
+    stays under the margin. A start that leaves later than it was let through (the event loop
+    was busy) is moved forward with `Ticket.at`, and later starts keep their distance from it.
     """
 
     def __init__(self, capacity: int, period: float = 1.0, margin: float = 0.05) -> None:
         """Remember up to `capacity` recent starts (the highest limit ever asked for)."""
         self.period = period
         self.margin = margin
-        self._starts: deque[float] = deque(maxlen=max(1, capacity))
+        self._starts: deque[Ticket] = deque(maxlen=max(1, capacity))
 
     def delay(self, now: float, limit: int) -> float:
         """Seconds to wait before one more start keeps at most `limit` in the window."""
         limit = max(1, min(limit, self._starts.maxlen or 1))
-        if len(self._starts) < limit:
+        older = len(self._starts) - limit + 1
+        if older <= 0:
             return 0.0
-        return max(0.0, self._starts[-limit] + self.period + self.margin - now)
+        # Every start but the latest limit - 1 must have left the window; one moved forward
+        # may now be later than its successors, so take the latest of them, not the limit-th.
+        edge = max(t.at for t in islice(self._starts, older))
+        return max(0.0, edge + self.period + self.margin - now)
 
-    def note(self, now: float) -> None:
+    def note(self, now: float) -> Ticket:
         """Record a start."""
-        self._starts.append(now)
+        ticket = Ticket(now)
+        self._starts.append(ticket)
+        return ticket
 
     @property
     def last(self) -> float | None:
         """The latest start, if any."""
-        return self._starts[-1] if self._starts else None
+        return self._starts[-1].at if self._starts else None
 
 
 class RateLimiter:
@@ -127,10 +143,10 @@ class RateLimiter:
             and self._guard.delay(now, self._limit()) <= 0
         )
 
-    async def acquire(self) -> float:
-        """Wait until one more request may start; return its start time on the clock."""
+    async def acquire(self) -> Ticket:
+        """Wait until one more request may start; call `sent()` with the ticket as it leaves."""
         if self._pacer is None:
-            return self._clock()
+            return Ticket(self._clock())
         async with self._lock:
             self._recover_to(self._clock())
             if self._paced_rate != self._rate:
@@ -138,13 +154,17 @@ class RateLimiter:
             await self._pacer.acquire()
             while (wait := self._guard.delay(self._clock(), self._limit())) > 0:
                 await self._sleep(wait)
-            now = self._clock()
-            self._guard.note(now)
-            return now
+            return self._guard.note(self._clock())
+
+    def sent(self, ticket: Ticket) -> None:
+        """The request is leaving now: if that is later than it was let through, say so."""
+        ticket.at = max(ticket.at, self._clock())
 
     def _bucket(self, rate: float) -> AsyncLimiter:
         """An aiolimiter bucket that lets `rate` starts a second through, a few at a time."""
-        tokens = max(1, math.ceil(rate * self._burst))
+        # Two tokens at least (from 2/s up): a timer that fires late is made up for by the
+        # next start instead of slowing every start down; the window guard keeps it strict.
+        tokens = max(1 if rate < 2 else 2, math.ceil(rate * self._burst))
         return AsyncLimiter(tokens, tokens / rate)
 
     async def _repace(self) -> None:

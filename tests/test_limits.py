@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
-from batch_sms.limits import HourlyCap, RateLimiter, WindowGuard
+from batch_sms.limits import HourlyCap, RateLimiter, Ticket, WindowGuard
 
 
 class FakeClock:
@@ -62,6 +62,17 @@ def test_guard_margin_spreads_a_window_beyond_one_second() -> None:
     assert guard.delay(1.05, 3) == 0.0
     assert guard.delay(0.2, 4) == pytest.approx(0.85)  # held to its capacity, 3
     assert guard.last == 0.2
+
+
+def test_guard_keeps_its_distance_from_a_start_that_left_late() -> None:
+    guard = WindowGuard(3, margin=0.0)
+    first = guard.note(0.0)
+    guard.note(0.1)
+    guard.note(0.2)
+    assert guard.delay(0.5, 3) == pytest.approx(0.5)
+    first.at = 0.3  # the loop was busy: the first request really left after the other two
+    assert guard.delay(0.5, 3) == pytest.approx(0.8)
+    assert guard.delay(0.5, 2) == pytest.approx(0.8)  # the latest of the older ones counts
 
 
 def test_guard_with_a_lower_limit_looks_further_back() -> None:
@@ -126,7 +137,7 @@ def test_unlimited_limiter_never_waits() -> None:
     limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)
 
     async def go() -> list[float]:
-        return [await limiter.acquire() for _ in range(1000)]
+        return [(await limiter.acquire()).at for _ in range(1000)]
 
     assert asyncio.run(go()) == [clock.now] * 1000
     assert limiter.ready() is True
@@ -148,7 +159,7 @@ def test_acquire_holds_the_window_from_the_first_second_where_a_bucket_would_not
     limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep, margin=0.05, burst=3.0)
 
     async def go() -> list[float]:
-        return [await limiter.acquire() for _ in range(2500)]
+        return [(await limiter.acquire()).at for _ in range(2500)]
 
     starts = asyncio.run(go())
     assert sum(1 for t in starts if t < 1.0) == 1000
@@ -163,7 +174,7 @@ def test_acquire_after_a_cut_paces_at_the_lower_rate() -> None:
 
     async def go() -> list[float]:
         limiter.lower()
-        return [await limiter.acquire() for _ in range(1200)]
+        return [(await limiter.acquire()).at for _ in range(1200)]
 
     starts = asyncio.run(go())
     assert sum(1 for t in starts if t < 1.0) == 500
@@ -174,7 +185,7 @@ def test_acquire_in_real_time_keeps_every_sliding_second_under_the_limit() -> No
     limiter = RateLimiter(1000)
 
     async def go() -> list[float]:
-        return [await limiter.acquire() for _ in range(1300)]
+        return [(await limiter.acquire()).at for _ in range(1300)]
 
     starts = asyncio.run(go())
     assert most_in_window(starts, 1.0) <= 1000
@@ -299,3 +310,22 @@ def test_prune_keeps_what_the_journal_does_not_know_yet() -> None:
     cap.release(A)
     cap.seed(["8613800000005"])
     assert not cap.allow(B)  # the journal tells it now
+
+
+def test_sent_moves_a_late_start_forward_and_later_starts_keep_their_distance() -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep, burst=3.0)
+
+    async def go() -> tuple[Ticket, Ticket]:
+        first = await limiter.acquire()
+        for _ in range(999):
+            await limiter.acquire()
+        clock.now = 0.04
+        limiter.sent(first)  # the first request only left 40 ms after it was let through
+        return first, await limiter.acquire()
+
+    first, after = asyncio.run(go())
+    assert first.at == 0.04
+    assert after.at == pytest.approx(0.04 + 1.05)
+    limiter.sent(after)  # never moved back
+    assert after.at == pytest.approx(1.09)
