@@ -124,8 +124,11 @@ class _Dispatcher:
         on_progress: Callable[[Progress], None] | None,
         stop: asyncio.Event | None,
     ) -> None:
-        if settings.concurrency < 1 or settings.max_attempts < 1 or settings.batch_size < 1:
-            raise ValueError("concurrency, max_attempts and batch_size must be at least 1")
+        least = (settings.concurrency, settings.max_attempts, settings.batch_size)
+        if min(least) < 1 or (settings.hourly_cap is not None and settings.hourly_cap < 1):
+            raise ValueError(
+                "concurrency, max_attempts, batch_size and hourly_cap must be at least 1"
+            )
         self.run_id, self.journal, self.client, self.s = run_id, journal, client, settings
         self.clock, self.sleep, self.on_progress, self.stop = clock, sleep, on_progress, stop
         self.limiter = RateLimiter(settings.tps, margin=settings.rate_margin)
@@ -146,6 +149,8 @@ class _Dispatcher:
         self._unwritten: set[int] = set()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None  # a request task or timed flush that broke
+        self._set_aside = 0
         self._wake = asyncio.Event()
         self._t0 = time.monotonic()
         self._last_progress = -math.inf
@@ -176,7 +181,7 @@ class _Dispatcher:
         self._progress(force=True)
         elapsed = max(time.monotonic() - self._t0, 1e-9)
         left = self.total - self.done
-        out = {k: v for k, v in self.counts.items() if v} | ({"pending": left} if left else {})
+        out = {str(k): v for k, v in self.counts.items() if v} | ({"pending": left} if left else {})
         return DispatchResult(
             counts=out,
             stopped_by=self.stopped_by,
@@ -194,6 +199,8 @@ class _Dispatcher:
 
     async def _loop(self) -> None:
         while not self._halted():
+            if self._failure is not None:
+                raise self._failure
             if self.inflight >= self.s.concurrency:
                 await self._wait(None)
                 continue
@@ -205,6 +212,9 @@ class _Dispatcher:
                 await self._wait(self._later[0][0] if self._later else None)
                 continue
             if not self._admit(item):
+                self._set_aside += 1
+                if self._set_aside % 1000 == 0:
+                    await asyncio.sleep(0)  # many set aside in a row: let the requests run
                 continue
             group = [item]
             item.start = await self.limiter.acquire()
@@ -276,6 +286,8 @@ class _Dispatcher:
         """Let the requests in flight finish; their answers are recorded as usual."""
         while self._tasks:
             await asyncio.wait(set(self._tasks))
+        if self._failure is not None:
+            raise self._failure
 
     # --- one request ---------------------------------------------------------------------
 
@@ -289,7 +301,18 @@ class _Dispatcher:
         for item in group:
             task = asyncio.ensure_future(self._request(item))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._fail(task.exception())
+
+    def _fail(self, exc: BaseException | None) -> None:
+        """Remember the first failure (a journal write, a bug) for the loop to raise."""
+        if self._failure is None:
+            self._failure = exc
+        self._wake.set()
 
     async def _request(self, item: _Item) -> None:
         q, s = item.q, self.s
@@ -406,7 +429,14 @@ class _Dispatcher:
             self._flush()
         elif self._flush_timer is None:
             loop = asyncio.get_running_loop()
-            self._flush_timer = loop.call_later(self.s.flush_interval, self._flush)
+            self._flush_timer = loop.call_later(self.s.flush_interval, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._flush_timer = None
+        try:
+            self._flush()
+        except Exception as exc:  # a timer callback has nobody to raise to: hand it to the loop
+            self._fail(exc)
 
     def _flush(self) -> None:
         if self._flush_timer is not None:

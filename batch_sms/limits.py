@@ -227,6 +227,8 @@ class HourlyCap:
         max_cached: int = 50_000,
     ) -> None:
         """Cap at `cap` per `window` seconds (None: no cap); earlier sends come from `source`."""
+        if cap is not None and cap < 1:
+            raise ValueError("the hourly cap must be at least 1 (or None for no cap)")
         self.cap = cap
         self.window = window
         self._source = source

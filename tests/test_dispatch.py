@@ -401,3 +401,32 @@ def test_bad_settings_are_refused(journal: Journal) -> None:
 
     with pytest.raises(ValueError, match="at least 1"):
         asyncio.run(go())
+
+
+def test_a_journal_that_cannot_write_stops_the_dispatch_without_double_sends(
+    make_sandbox: SandboxMaker, tmp_path: Path
+) -> None:
+    class FullDisk(Journal):
+        def record(self, results: Any, attempts: Any = ()) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    handle = make_sandbox(hourly_cap=None)
+    with FullDisk(tmp_path / "full.db") as journal:
+        make_run(journal, "run-full-00001", [(p, "Hi") for p in numbers(50)])
+        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+            send(handle, journal, "run-full-00001", DispatchSettings(concurrency=5))
+        # Every answer went unwritten: those rows stay inflight, and a resume makes them unknown.
+        inflight = statuses(journal, "run-full-00001")["inflight"]
+        assert inflight == len(handle.sandbox.accepted) > 0
+        assert journal.inflight_to_unknown("run-full-00001") == inflight
+        assert statuses(journal, "run-full-00001")["pending"] == 50 - inflight
+
+
+def test_a_zero_hourly_cap_is_refused(journal: Journal) -> None:
+    make_run(journal, "run-settings-2", [])
+
+    async def go() -> None:
+        await dispatch("run-settings-2", journal, None, DispatchSettings(hourly_cap=0))  # type: ignore[arg-type]
+
+    with pytest.raises(ValueError, match="hourly_cap"):
+        asyncio.run(go())
