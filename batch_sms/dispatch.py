@@ -28,8 +28,6 @@ from batch_sms.nxcloud import Kind, Outcome, SendRequest, describe
 
 __all__ = ["DispatchResult", "DispatchSettings", "Progress", "Sender", "dispatch"]
 
-_FINAL = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CAPPED)
-
 
 @dataclass(frozen=True)
 class DispatchSettings:
@@ -113,6 +111,8 @@ def _reason(outcome: Outcome) -> str:
 
 
 class _Dispatcher:
+    """One dispatch of one run: a coordinator loop that launches request tasks."""
+
     def __init__(
         self,
         run_id: str,
@@ -161,6 +161,7 @@ class _Dispatcher:
         return self.stopped_by is not None or (self.stop is not None and self.stop.is_set())
 
     async def run(self) -> DispatchResult:
+        """Send until done, stopped or interrupted; write every answer before returning."""
         started_at = self.clock()
         counts = self.journal.counts(self.run_id)
         self.total = counts.get(Status.PENDING, 0) + counts.get(Status.CAPPED, 0)
@@ -346,7 +347,7 @@ class _Dispatcher:
         elif kind is Kind.ROW_FATAL:
             self._final(item, Status.FAILED, item.attempts + 1, error=describe(outcome.code))
         elif kind is Kind.UNCERTAIN:
-            error = f"no answer ({_reason(outcome)}): it may have been sent, so not sent again"
+            error = f"{_reason(outcome)}; not sent again unless resumed with --resend-unknown"
             self._final(item, Status.UNKNOWN, item.attempts + 1, error=error)
         elif kind is Kind.RUN_FATAL:
             if self.stopped_by is None:
