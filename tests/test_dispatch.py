@@ -431,3 +431,25 @@ def test_a_zero_hourly_cap_is_refused(journal: Journal) -> None:
 
     with pytest.raises(ValueError, match="hourly_cap"):
         asyncio.run(go())
+
+
+def test_a_27_from_the_provider_defers_and_ends_capped(
+    make_sandbox: SandboxMaker, journal: Journal
+) -> None:
+    clock = FakeClock()
+    handle = make_sandbox(clock=clock, hourly_cap=1)  # the provider counts sends we don't know
+    phone = numbers(1)[0]
+    make_run(journal, "run-cap-000005", [(phone, "one"), (phone, "two")])
+    result = send(
+        handle,
+        journal,
+        "run-cap-000005",
+        DispatchSettings(hourly_cap=5, concurrency=1),
+        clock=clock,
+    )
+    assert result.counts == {"sent": 1, "capped": 1}
+    assert handle.sandbox.answers["27"] == 1
+    capped = [r for r in journal.report_rows("run-cap-000005") if r.status is Status.CAPPED]
+    assert capped[0].code == "27"
+    assert capped[0].next_at == pytest.approx(clock.now + 300)
+    assert capped[0].attempts == 0  # a 27 is not a failed attempt
