@@ -8,28 +8,28 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from batch_sms import config, loader, nxcloud, report
+from batch_sms import config, loader, nxcloud, reconcile, report, sending
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
-from batch_sms.journal import Journal, RetryCopy, RunInfo
+from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
 from batch_sms.models import Message, Status
 from batch_sms.preflight import Plan, Preflight, run_preflight
 from batch_sms.report import ReportFiles
+from batch_sms.sending import Provider, SendResult
 from batch_sms.validate import CostEstimate, estimate_cost
-from batch_sms.sending import SendResult, run_dispatch
 
 __all__ = [
     "Outcome",
     "Ui",
     "list_runs",
-    "rewrite_report",
     "resume",
     "retry",
+    "rewrite_report",
     "send",
     "validate",
 ]
@@ -196,8 +196,17 @@ def send(settings: Settings, ui: Ui) -> Outcome:
             "set them in the environment or in batch-sms.toml [credentials]; "
             "or try the built-in simulator with --sandbox",
         )
-    if not ui.confirm(plan):
-        return Outcome("send", run_id, "cancelled", None, plan.rows_by_status, 1, plan)
+    with sending.connect(settings) as provider:
+        plan = replace(plan, balance=provider.balance())
+        if not ui.confirm(plan):
+            return Outcome("send", run_id, "cancelled", None, plan.rows_by_status, 1, plan)
+        return _start(checked, settings, ui, run_id, provider)
+
+
+def _start(
+    checked: Preflight, settings: Settings, ui: Ui, run_id: str, provider: Provider
+) -> Outcome:
+    """Record the new run and its messages, then send them."""
     folder = settings.out / run_id
     copy, digest = _copy_input(Path(checked.table.path), folder)
     run = RunInfo(
@@ -214,7 +223,9 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     with _journal(settings) as journal:
         journal.create_run(run)
         journal.add_messages(run_id, checked.messages)
-        return _dispatch_and_report(journal, run, settings, ui, "send")
+        outcome = _dispatch_and_report(journal, run, settings, ui, "send", provider)
+        outcome.problems = problems(checked)
+        return outcome
 
 
 def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> Outcome:
@@ -256,11 +267,11 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
 
 
 def _dispatch_and_report(
-    journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str
+    journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str, provider: Provider
 ) -> Outcome:
     """Send what the run has pending, then write its report and pick the exit code."""
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
-    result = run_dispatch(journal, run.id, settings, ui.progress)
+    result = provider.dispatch(journal, run.id, settings, ui.progress)
     if result.stopped_by is not None:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
@@ -329,44 +340,84 @@ def _run_cost(journal: Journal, run_id: str, settings: Settings) -> CostEstimate
     return estimate_cost(sendable, dict(prices.by_country), prices.default)
 
 
-def _run_settings(run: RunInfo, base: Settings, overrides: dict[str, Any]) -> Settings:
-    """The run's own settings, the secrets and output paths of `base`, and rate overrides."""
+def _run_settings(run: RunInfo, base: Settings, given: Sequence[str]) -> Settings:
+    """The run's own settings, with the secrets and output paths of `base` and the options
+    the user gave on this command line (`given`) on top."""
     merged = config.from_public(run.settings, base)
-    return config.override(merged, **overrides)
+    return config.override(merged, **{name: getattr(base, name) for name in given})
 
 
 def resume(
-    run_id: str, base: Settings, ui: Ui, *, resend_unknown: bool = False, **overrides: Any
+    run_id: str,
+    base: Settings,
+    ui: Ui,
+    *,
+    resend_unknown: bool = False,
+    settle: float = reconcile.SETTLE,
+    given: Sequence[str] = (),
 ) -> Outcome:
     """Continue a stopped or interrupted run."""
     with _journal(base) as journal:
         run = journal.get_run(run_id)
         if run.state == "running":
             ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
-        settings = _run_settings(run, base, overrides)
+        settings = _run_settings(run, base, given)
         unknown = journal.inflight_to_unknown(run_id)
         if unknown:
             ui.note(
-                f"{unknown} messages were in flight when the run stopped: now 'unknown' "
-                "(they may have been delivered)"
+                f"{unknown} messages were in flight when the run stopped: their fate is unknown"
             )
-        if resend_unknown:
-            count = journal.set_status(run_id, [Status.UNKNOWN], Status.PENDING)
-            if count:
-                ui.note(
-                    f"--resend-unknown: {count} messages whose fate is unknown will be sent "
-                    "again; their recipients may get them twice"
-                )
-        return _dispatch_and_report(journal, run, settings, ui, "resume")
+        with sending.connect(settings) as provider:
+            if resend_unknown:
+                count = journal.set_status(run_id, [Status.UNKNOWN], Status.PENDING)
+                if count:
+                    ui.note(
+                        f"--resend-unknown: {count} messages whose fate is unknown will be sent "
+                        "again; their recipients may get them twice"
+                    )
+            else:
+                _settle_unknown(journal, run_id, provider, ui, settle)
+            return _dispatch_and_report(journal, run, settings, ui, "resume", provider)
+
+
+def _settle_unknown(
+    journal: Journal, run_id: str, provider: Provider, ui: Ui, settle: float
+) -> None:
+    """Ask the provider's records which unknown messages arrived (see reconcile.py)."""
+    unresolved = [reconcile.Unresolved(*row) for row in journal.unresolved(run_id)]
+    if not unresolved:
+        return
+    now = time.time()
+    records = provider.records(reconcile.days_to_ask(unresolved, now))
+    if records is None:
+        ui.note(
+            f"{len(unresolved)} messages stay 'unknown': the provider's records could not be read"
+        )
+        return
+    claimed = journal.known_messageids(r.messageid.split("-", 1)[0] for r in records)
+    claimed |= journal.known_messageids(r.messageid for r in records)
+    verdict = reconcile.reconcile(unresolved, records, claimed, now=now, settle=settle)
+    results = [
+        Result(m.id, Status.SENT, "0", "accepted (found in the provider's records)",
+               record.messageid, m.attempts, sent_at=m.inflight_at)
+        for m, record in verdict.arrived
+    ] + [Result(m.id, Status.PENDING, attempts=m.attempts) for m in verdict.never]  # fmt: skip
+    journal.record(results)
+    ui.note(
+        f"checked {len(unresolved)} unknown messages against the provider's records: "
+        f"{len(verdict.arrived)} had arrived, {len(verdict.never)} never did (sent now), "
+        f"{len(verdict.undecided)} still unknown"
+        + (" (resume again later, or use --resend-unknown)" if verdict.undecided else "")
+    )
 
 
 def retry(
-    run_id: str, base: Settings, ui: Ui, *, statuses: Sequence[Status], **overrides: Any
+    run_id: str, base: Settings, ui: Ui, *, statuses: Sequence[Status], given: Sequence[str] = ()
 ) -> Outcome:
     """A new run from the rows of RUN_ID that did not succeed."""
     with _journal(base) as journal:
         parent = journal.get_run(run_id)
-        settings = _run_settings(parent, base, overrides)
+        settings = _run_settings(parent, base, given)
         new_id = new_run_id()
         run = RunInfo(
             id=new_id,
@@ -382,7 +433,8 @@ def retry(
         journal.create_run(run)
         copied = journal.copy_for_retry_detail(parent.id, new_id, statuses)
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
-        return _dispatch_and_report(journal, run, settings, ui, "retry")
+        with sending.connect(settings) as provider:
+            return _dispatch_and_report(journal, run, settings, ui, "retry", provider)
 
 
 def _copied_text(copied: RetryCopy) -> str:

@@ -138,16 +138,30 @@ def send(**options: Any) -> None:
     _run(options, campaign.send)
 
 
+OVERRIDABLE = ("tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url",
+               "dr_url", "sandbox")
+
+
+def _given(options: dict[str, Any]) -> list[str]:
+    """The run settings this command line overrides."""
+    return [name for name in OVERRIDABLE if options.get(name) is not None]
+
+
 @cli.command()
 @click.argument("run_id")
 @_rate
 @click.option("--resend-unknown", is_flag=True,
               help="Also send messages whose fate is unknown (they may arrive twice).")
+@click.option("--settle", type=float, default=120.0, show_default=True,
+              help="Seconds after a request before its absence from the provider's records "
+              "proves it never arrived.")
 @_outputs
-def resume(run_id: str, resend_unknown: bool, **options: Any) -> None:
-    """Continue a stopped or interrupted run."""
+def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> None:
+    """Continue a stopped or interrupted run (rate options override the run's own)."""
+    given = _given(options)
     _run(options, lambda s, ui: campaign.resume(
-        campaign.require_run(run_id), s, ui, resend_unknown=resend_unknown))
+        campaign.require_run(run_id), s, ui, resend_unknown=resend_unknown, settle=settle,
+        given=given))
 
 
 @cli.command()
@@ -158,8 +172,10 @@ def resume(run_id: str, resend_unknown: bool, **options: Any) -> None:
 @_outputs
 def retry(run_id: str, statuses: str, **options: Any) -> None:
     """Send again, as a new run, the rows of RUN_ID that did not succeed."""
+    given = _given(options)
     _run(options, lambda s, ui: campaign.retry(
-        campaign.require_run(run_id), s, ui, statuses=campaign.parse_statuses(statuses)))
+        campaign.require_run(run_id), s, ui, statuses=campaign.parse_statuses(statuses),
+        given=given))
 
 
 @cli.command()

@@ -35,7 +35,7 @@ def _money(value: float | None, currency: str) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "as fast as the provider answers"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
@@ -125,6 +125,11 @@ class Screen:
         if cost.unpriced and cost.cost:
             table.add_row("  not priced", ", ".join(f"+{c}" for c in cost.unpriced))
         table.add_row("estimated duration", _duration(plan.seconds))
+        if plan.balance is not None:
+            known = plan.balance.balance
+            table.add_row("account balance", "unknown" if known is None else f"{known:,.2f}")
+            if known is not None and priced is not None and priced > known:
+                table.add_row("", "[red]the balance does not cover the estimate[/]")
         self.out.print(table)
         for note in plan.notes:
             self.out.print(f"[yellow]note:[/] {note}")

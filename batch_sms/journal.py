@@ -585,6 +585,27 @@ class Journal:
         )
         return [Attempt(*row) for row in rows]
 
+    def unresolved(self, run_id: str) -> list[tuple[int, str, float | None, int]]:
+        """A run's `unknown` messages: (id, phone, when the request left, attempts)."""
+        key = self._run_key(run_id)
+        rows = self._db.execute(
+            "SELECT id, phone, inflight_at, attempts FROM messages "
+            "WHERE run = ? AND status = 'unknown' ORDER BY id",
+            (key,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def known_messageids(self, messageids: Iterable[str]) -> set[str]:
+        """Those of the given provider messageids that some message in the db already holds."""
+        found: set[str] = set()
+        for chunk in _chunks(dict.fromkeys(messageids), _IN_CHUNK):
+            rows = self._db.execute(
+                f"SELECT messageid FROM messages WHERE messageid IN ({_marks(len(chunk))})",
+                chunk,
+            )
+            found.update(r[0] for r in rows)
+        return found
+
     def inflight_to_unknown(self, run_id: str) -> int:
         """Turn a run's leftover `inflight` messages into `unknown`; return how many."""
         return self.set_status(run_id, (Status.INFLIGHT,), Status.UNKNOWN)

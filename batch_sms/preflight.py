@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from batch_sms import loader, template, validate
+from batch_sms import loader, nxcloud, template, validate
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.models import Message, Status
@@ -26,6 +26,7 @@ class Plan:
     tps: float | None
     currency: str = ""
     notes: tuple[str, ...] = ()
+    balance: nxcloud.Balance | None = None  # the account's, when the provider tells
 
     @property
     def seconds(self) -> float | None:

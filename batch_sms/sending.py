@@ -10,21 +10,22 @@ import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 
-from batch_sms import dispatch, nxcloud, receipts, sandbox
-from batch_sms.config import Settings
+from batch_sms import dispatch, nxcloud, receipts, reconcile, sandbox
+from batch_sms.config import DEFAULT_BASE_URL, Settings
 from batch_sms.journal import Journal
 from batch_sms.models import Status
 
-__all__ = ["SendResult", "run_dispatch"]
+__all__ = ["Provider", "SendResult", "connect"]
 
+T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
 RECEIPT_WAIT = 5.0  # how long a sandbox run waits for its receipts before writing the report
 
@@ -47,36 +48,80 @@ class SendResult:
         return self.result.interrupted
 
 
-@dataclass(frozen=True)
-class _Provider:
-    base_url: str
-    credentials: nxcloud.Credentials
-    simulated: bool
+BALANCE_URL = "https://api.nxcloud.com"  # the balance call lives on another host (API doc §4)
+RECORD_PAGE = 500  # day records per page (the provider takes fewer than 1000)
+
+
+class Provider:
+    """The provider one command talks to: the real one, or a sandbox started for the command."""
+
+    def __init__(self, base_url: str, credentials: nxcloud.Credentials, *, simulated: bool,
+                 balance_url: str | None = None, timeout: float = 30.0) -> None:
+        self.base_url = base_url
+        self.simulated = simulated
+        self._credentials = credentials
+        self._balance_url = balance_url
+        self._timeout = timeout
+
+    async def _call(self, use: Callable[[nxcloud.Client], Awaitable[T]]) -> T:
+        async with aiohttp.ClientSession() as session:
+            client = nxcloud.Client(session, self.base_url, self._credentials,
+                                    timeout=self._timeout, balance_url=self._balance_url)
+            return await use(client)
+
+    def balance(self) -> nxcloud.Balance:
+        """The account balance, or why it is not known (never raises for network trouble)."""
+        return asyncio.run(self._call(lambda client: client.balance()))
+
+    def records(self, days: Sequence[str]) -> list[reconcile.ProviderRecord] | None:
+        """Every record of the given days (yyyyMMdd), or None when the provider can't tell."""
+
+        async def fetch(client: nxcloud.Client) -> list[reconcile.ProviderRecord] | None:
+            found: list[reconcile.ProviderRecord] = []
+            for day in days:
+                page = 1
+                while True:
+                    answer = await client.day_records(day, page, RECORD_PAGE)
+                    if answer.get("code") != "0":
+                        return None
+                    info = answer.get("info") or {}
+                    rows = info.get("rows") or []
+                    found.extend(reconcile.parse_records(rows))
+                    total = int(info.get("total") or 0)
+                    if not rows or page * RECORD_PAGE >= total:
+                        break
+                    page += 1
+            return found
+
+        return asyncio.run(self._call(fetch))
+
+    def dispatch(self, journal: Journal, run_id: str, settings: Settings,
+                 on_progress: Callable[[Any], None]) -> SendResult:
+        """Send the run's pending messages; returns when done, stopped or interrupted."""
+        return asyncio.run(_run(journal, run_id, settings, self, on_progress))
+
+    def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
+        """A protocol client over the given session."""
+        return nxcloud.Client(session, self.base_url, self._credentials, timeout=self._timeout,
+                              balance_url=self._balance_url)
 
 
 @contextlib.contextmanager
-def _provider(settings: Settings) -> Iterator[_Provider]:
-    """The real provider from the settings, or a sandbox started for this run."""
+def connect(settings: Settings) -> Iterator[Provider]:
+    """The real provider from the settings, or a sandbox started for this command."""
     if not settings.sandbox:
         creds = settings.credentials
-        yield _Provider(
+        balance = BALANCE_URL if settings.base_url == DEFAULT_BASE_URL else None
+        yield Provider(
             settings.base_url,
             nxcloud.Credentials(creds.access_key, creds.access_secret, creds.app_key),
-            simulated=False,
+            simulated=False, balance_url=balance, timeout=settings.timeout,
         )
         return
     limit = None if settings.tps is None else math.ceil(settings.tps)
     cfg = sandbox.SandboxConfig(tps_limit=limit, hourly_cap=5, dr_delay=SANDBOX_DR_DELAY)
     with sandbox.running(cfg) as handle:
-        yield _Provider(handle.url, handle.credentials, simulated=True)
-
-
-def run_dispatch(
-    journal: Journal, run_id: str, settings: Settings, on_progress: Callable[[Any], None]
-) -> SendResult:
-    """Send the run's pending messages; returns when done, stopped or interrupted."""
-    with _provider(settings) as provider:
-        return asyncio.run(_run(journal, run_id, settings, provider, on_progress))
+        yield Provider(handle.url, handle.credentials, simulated=True, timeout=settings.timeout)
 
 
 def _install_signals(stop: asyncio.Event) -> Callable[[], None]:
@@ -143,7 +188,7 @@ async def _run(
     journal: Journal,
     run_id: str,
     settings: Settings,
-    provider: _Provider,
+    provider: Provider,
     on_progress: Callable[[Any], None],
 ) -> SendResult:
     stop = asyncio.Event()
@@ -155,9 +200,7 @@ async def _run(
                 dr_url = await stack.enter_async_context(_receipt_listener(settings.state_path))
             timeout = aiohttp.ClientTimeout(total=None)
             session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
-            client = nxcloud.Client(
-                session, provider.base_url, provider.credentials, timeout=settings.timeout
-            )
+            client = provider.client(session)
             options = dispatch.DispatchSettings(
                 tps=settings.tps,
                 concurrency=settings.concurrency,

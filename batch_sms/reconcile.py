@@ -1,0 +1,117 @@
+"""Settle messages whose fate is unknown against the provider's own records (pure logic).
+
+A message is `unknown` when its request may have reached the provider but no answer was
+recorded (a timeout, a crash, `kill -9`). Sending it again could deliver it twice, so `resume`
+first asks the provider's day records (`/api/sms/getSmsCdr`) what it really accepted:
+
+- a record for the message's number that no message in the state db claims (its messageid is
+  unknown to us) proves the message arrived: it becomes `sent` with that messageid;
+- no such record at all, once `settle` seconds have passed since the request, proves it never
+  arrived: it goes back to `pending` and is sent;
+- anything else (more unclaimed records than unknown messages for a number, or too soon to tell)
+  leaves it `unknown`; `resume --resend-unknown` is then the user's call.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+SETTLE = 120.0  # seconds after a request before a missing record proves it never arrived
+
+__all__ = [
+    "SETTLE",
+    "ProviderRecord",
+    "Unresolved",
+    "Verdict",
+    "days_to_ask",
+    "parse_records",
+    "reconcile",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A message whose request may or may not have been accepted."""
+
+    id: int
+    phone: str
+    inflight_at: float | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRecord:
+    """One row of the provider's day records."""
+
+    messageid: str
+    phone: str
+    date: str  # as the provider wrote it
+
+
+@dataclass
+class Verdict:
+    """What the records prove about each unresolved message."""
+
+    arrived: list[tuple[Unresolved, ProviderRecord]] = field(default_factory=list)
+    never: list[Unresolved] = field(default_factory=list)
+    undecided: list[Unresolved] = field(default_factory=list)
+
+
+def days_to_ask(unresolved: Iterable[Unresolved], now: float) -> list[str]:
+    """The record days (yyyyMMdd) that may hold these messages: their UTC day and its
+    neighbours, since the provider's day boundary need not be UTC's; never a future day."""
+    today = datetime.fromtimestamp(now, UTC).date()
+    days = set()
+    for message in unresolved:
+        at = datetime.fromtimestamp(message.inflight_at or now, UTC).date()
+        for delta in (-1, 0, 1):
+            day = at + timedelta(days=delta)
+            if day <= today:
+                days.add(day.strftime("%Y%m%d"))
+    return sorted(days)
+
+
+def parse_records(rows: Iterable[Mapping[str, object]]) -> list[ProviderRecord]:
+    """Day-record rows as the provider sends them → records (rows without an id are skipped)."""
+    out = []
+    for row in rows:
+        messageid = str(row.get("msgid") or "")
+        phone = str(row.get("phone") or "")
+        if messageid and phone:
+            out.append(ProviderRecord(messageid, phone, str(row.get("date") or "")))
+    return out
+
+
+def reconcile(
+    unresolved: Iterable[Unresolved],
+    records: Iterable[ProviderRecord],
+    claimed: set[str],
+    *,
+    now: float,
+    settle: float,
+) -> Verdict:
+    """Decide each message by the records of its number that no known message claims."""
+    free: dict[str, list[ProviderRecord]] = defaultdict(list)
+    for record in records:
+        # A multi-number send's records carry "-" + 10 digits after the send's messageid.
+        base = record.messageid.split("-", 1)[0]
+        if record.messageid not in claimed and base not in claimed:
+            free[record.phone].append(record)
+    waiting: dict[str, list[Unresolved]] = defaultdict(list)
+    for message in unresolved:
+        waiting[message.phone].append(message)
+
+    verdict = Verdict()
+    for phone, messages in waiting.items():
+        messages.sort(key=lambda m: (m.inflight_at or 0.0, m.id))
+        found = sorted(free.get(phone, []), key=lambda r: (r.date, r.messageid))
+        if len(found) == len(messages):
+            verdict.arrived.extend(zip(messages, found, strict=True))
+        elif not found and all(now - (m.inflight_at or now) >= settle for m in messages):
+            verdict.never.extend(messages)
+        else:
+            verdict.undecided.extend(messages)
+    return verdict
