@@ -388,10 +388,17 @@ def test_rate_holds_the_providers_sliding_second(
 ) -> None:
     handle = make_sandbox(tps_limit=100, hourly_cap=None)
     make_run(journal, "run-rate-00001", [(p, "Hi") for p in numbers(300)])
-    result = send(handle, journal, "run-rate-00001", DispatchSettings(tps=100))
+    seen: list[Progress] = []
+    result = send(
+        handle, journal, "run-rate-00001", DispatchSettings(tps=100), on_progress=seen.append
+    )
     assert result.counts == {"sent": 300}
     assert handle.sandbox.answers["28"] == 0
     assert most_in_window(handle.sandbox.arrivals) <= 100
+    # Progress comes at most ~10 times a second (plus the last word), with a rate and an ETA.
+    assert len(seen) <= (result.finished_at - result.started_at) * 10 + 2
+    assert all(p.eta is not None and p.rate > 0 for p in seen)
+    assert seen[-1].eta == 0
 
 
 def test_bad_settings_are_refused(journal: Journal) -> None:
