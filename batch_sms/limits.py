@@ -70,7 +70,8 @@ class RateLimiter:
     Pacing is an aiolimiter bucket of ~10 ms of tokens (starts evenly spread at 1/rate); a window
     guard over the last starts makes the count strict with a safety margin. `lower()` on code 28
     halves the rate (floor 1/s) and holds it; afterwards each clean second adds back 10 % of
-    the target until the target is reached again. `tps=None` means unlimited.
+    the ceiling until the ceiling is reached again. The ceiling is `tps`; with `tps=None`
+    (unlimited) it is the rate at which the first 28 came, and reaching it lifts the limit.
     """
 
     def __init__(
@@ -100,14 +101,17 @@ class RateLimiter:
         self._recover = recover
         self._hold = hold
         self._burst = burst
+        self._margin = margin
         self._floor = min(1.0, tps) if tps is not None else 1.0
-        self._rate = tps
+        self._ceiling = tps  # what recovery climbs back to
+        self._rate = tps  # None: no limit in force
         self._lowered_at = -math.inf  # when lower() last cut the rate
         self._changed_at = -math.inf  # when the rate last moved (recovery counts from here)
         self._lock = asyncio.Lock()
         self._guard = WindowGuard(math.ceil(tps) if tps is not None else 1, margin=margin)
         self._pacer = self._bucket(tps) if tps is not None else None
         self._paced_rate = tps
+        self._recent: deque[float] = deque()  # starts in the last second while unlimited
         self.lowered = 0  # how many times lower() actually cut the rate
 
     @property
@@ -118,13 +122,15 @@ class RateLimiter:
 
     def _recover_to(self, now: float) -> None:
         """Apply the recovery earned by whole clean seconds since the last change."""
-        if self._rate is None or self.target is None or self._rate >= self.target:
+        if self._rate is None or self._ceiling is None or self._rate >= self._ceiling:
             return
         start = max(self._changed_at, self._lowered_at + self._hold)
         steps = math.floor(now - start) if now > start else 0
         if steps > 0:
-            self._rate = min(self.target, self._rate + steps * self._recover * self.target)
+            self._rate = min(self._ceiling, self._rate + steps * self._recover * self._ceiling)
             self._changed_at = start + steps
+            if self.target is None and self._rate >= self._ceiling:
+                self._rate = None  # unlimited again
 
     def _limit(self) -> int:
         """Starts allowed per window at the current rate."""
@@ -132,25 +138,33 @@ class RateLimiter:
 
     def ready(self) -> bool:
         """True when `acquire()` would return at once (without yielding to the loop)."""
-        if self._pacer is None:
-            return True
         now = self._clock()
         self._recover_to(now)
+        if self._rate is None:
+            return True
         return (
             not self._lock.locked()
             and self._paced_rate == self._rate
+            and self._pacer is not None
             and self._pacer.has_capacity()
             and self._guard.delay(now, self._limit()) <= 0
         )
 
     async def acquire(self) -> Ticket:
         """Wait until one more request may start; call `sent()` with the ticket as it leaves."""
-        if self._pacer is None:
-            return Ticket(self._clock())
+        now = self._clock()
+        self._recover_to(now)
+        if self._rate is None:
+            # Unlimited: only remember the last second, in case a 28 asks for a limit.
+            self._recent.append(now)
+            while self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            return Ticket(now)
         async with self._lock:
             self._recover_to(self._clock())
             if self._paced_rate != self._rate:
                 await self._repace()
+            assert self._pacer is not None
             await self._pacer.acquire()
             while (wait := self._guard.delay(self._clock(), self._limit())) > 0:
                 await self._sleep(wait)
@@ -184,8 +198,6 @@ class RateLimiter:
         rate (it was paced under the old one), so it is ignored; without `started_at`, 28s
         within `hold` seconds of the last cut count as one.
         """
-        if self._rate is None or self.target is None:
-            return False
         now = self._clock()
         if started_at is not None:
             if started_at < self._lowered_at:
@@ -193,10 +205,23 @@ class RateLimiter:
         elif now - self._lowered_at < self._hold:
             return False
         self._recover_to(now)
+        if self._rate is None:
+            self._limit_from_recent(now)
+        assert self._rate is not None
         self._rate = max(self._floor, self._rate * self._factor)
         self._lowered_at = self._changed_at = now
         self.lowered += 1
         return True
+
+    def _limit_from_recent(self, now: float) -> None:
+        """Unlimited until now: the rate of the last second becomes the ceiling to return to."""
+        recent = [t for t in self._recent if t > now - 1.0]
+        self._ceiling = self._rate = float(max(len(recent), 1))
+        self._guard = WindowGuard(math.ceil(self._ceiling), margin=self._margin)
+        for t in recent[-math.ceil(self._ceiling) :]:
+            self._guard.note(t)  # the starts already made count against the new limit
+        self._paced_rate = None  # the next acquire builds the pacer
+        self._recent.clear()
 
 
 class AcceptedSource(Protocol):

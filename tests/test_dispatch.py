@@ -214,13 +214,14 @@ def test_a_hang_becomes_unknown_and_is_never_resent(
     assert accepted_twice(handle) == []  # the hung ones were accepted once: never twice
 
 
+@pytest.mark.parametrize("tps", [250, None])
 def test_a_storm_of_28s_ends_with_every_message_sent_exactly_once(
-    make_sandbox: SandboxMaker, journal: Journal
+    make_sandbox: SandboxMaker, journal: Journal, tps: float | None
 ) -> None:
     handle = make_sandbox(tps_limit=25, hourly_cap=None)
     phones = numbers(60)
     make_run(journal, "run-storm-0001", [(p, "Hi") for p in phones])
-    result = send(handle, journal, "run-storm-0001", DispatchSettings(tps=250, concurrency=10))
+    result = send(handle, journal, "run-storm-0001", DispatchSettings(tps=tps, concurrency=10))
     assert result.counts == {"sent": 60}
     assert result.throttled == handle.sandbox.answers["28"] > 0
     assert accepted_twice(handle) == []

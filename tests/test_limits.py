@@ -141,9 +141,29 @@ def test_unlimited_limiter_never_waits() -> None:
 
     assert asyncio.run(go()) == [clock.now] * 1000
     assert limiter.ready() is True
-    assert limiter.lower() is False
     assert limiter.rate is None
     assert clock.slept == []
+
+
+def test_a_28_while_unlimited_limits_to_half_the_rate_of_the_last_second_then_lifts() -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep, margin=0.0, burst=3.0)
+
+    async def burst(n: int, step: float) -> list[float]:
+        starts = []
+        for _ in range(n):
+            starts.append((await limiter.acquire()).at)
+            clock.now += step
+        return starts
+
+    asyncio.run(burst(400, 0.005))  # 200 starts a second for two seconds
+    assert limiter.lower(clock.now - 0.01) is True
+    assert limiter.rate == 100  # half of the last second's 200
+    starts = asyncio.run(burst(110, 0.0))  # everyone at once: the limit now holds them
+    assert most_in_window(starts, 0.999) <= 100
+    clock.now += 1.0 + 10.0  # the hold, then ten clean seconds: 10 % of 200 a second
+    assert limiter.rate is None  # back to unlimited
+    assert limiter.ready() is True
 
 
 def test_tps_must_be_positive() -> None:
