@@ -26,6 +26,7 @@ __all__ = [
     "lookalikes",
     "plain",
     "segment",
+    "segment_uncached",
 ]
 
 GSM7 = "GSM-7"
@@ -76,7 +77,6 @@ class Segmentation:
     ucs2_chars: tuple[str, ...]  # distinct characters that forced UCS-2, in order of appearance
 
 
-@lru_cache(maxsize=65536)
 def segment(text: str, country_code: int | None = None) -> Segmentation:
     """Billed segments of `text` sent to `country_code`, by the provider's rules.
 
@@ -85,19 +85,33 @@ def segment(text: str, country_code: int | None = None) -> Segmentation:
     one message up to 70, else one per 67, the common carrier rule for concatenated UCS-2.
     The provider's signature (Malaysia: 7) is added to the units. Empty text costs nothing.
     """
+    return _cached_segment(text, country_code)
+
+
+def segment_uncached(text: str, country_code: int | None = None) -> Segmentation:
+    """`segment` without its cache, for callers that cache per text themselves."""
     if not text:
-        return Segmentation(GSM7, 0, 0, ())
+        return _gsm7(0)
     extra = SIGNATURE_UNITS.get(country_code, 0) if country_code is not None else 0
     rest = text.translate(_DROP_BASIC)
+    if not rest:  # the common case: basic characters only
+        return _gsm7(len(text) + extra)
     forcing = tuple(dict.fromkeys(c for c in rest if c not in _GSM_EXTENSION))
     if not forcing:
-        units = len(text) + len(rest) + extra  # every leftover is an extension char: +1 each
-        single, multi, encoding = GSM7_SINGLE, GSM7_MULTIPART, GSM7
-    else:
-        units = len(text.encode("utf-16-le")) // 2 + extra
-        single, multi, encoding = UCS2_SINGLE, UCS2_MULTIPART, UCS2
-    segments = 1 if units <= single else -(-units // multi)
-    return Segmentation(encoding, units, segments, forcing)
+        return _gsm7(len(text) + len(rest) + extra)  # extension characters: one more unit each
+    units = len(text.encode("utf-16-le")) // 2 + extra
+    segments = 1 if units <= UCS2_SINGLE else -(-units // UCS2_MULTIPART)
+    return Segmentation(UCS2, units, segments, forcing)
+
+
+_cached_segment = lru_cache(maxsize=65536)(segment_uncached)
+
+
+@lru_cache(maxsize=4096)
+def _gsm7(units: int) -> Segmentation:
+    """The (shared) result for a GSM-7 text of `units` units."""
+    segments = 0 if units == 0 else 1 if units <= GSM7_SINGLE else -(-units // GSM7_MULTIPART)
+    return Segmentation(GSM7, units, segments, ())
 
 
 def lookalikes(chars: Iterable[str]) -> tuple[str, ...]:

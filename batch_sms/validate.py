@@ -21,7 +21,7 @@ from phonenumbers import (
 )
 
 from batch_sms.models import Message, Status
-from batch_sms.segments import UCS2, describe_chars, lookalikes, plain, segment
+from batch_sms.segments import UCS2, describe_chars, lookalikes, plain, segment_uncached
 
 __all__ = [
     "MAX_CONTENT",
@@ -56,6 +56,7 @@ _POSSIBLE_REASONS = {
     ValidationResult.TOO_LONG: "is too long",
     ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
 }
+_INVALID = "is not a valid number"
 _PARSE_REASONS = {
     NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
     NumberParseException.TOO_SHORT_NSN: "is too short",
@@ -83,11 +84,11 @@ def _parse(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:
     if phonenumbers.is_valid_number(number):
         return number, ""
     reason = phonenumbers.is_possible_number_with_reason(number)
-    return None, _POSSIBLE_REASONS.get(reason, "is not a valid number")
+    return None, _POSSIBLE_REASONS.get(reason, _INVALID)
 
 
 # phonenumbers.parse spends most of its time on what a spreadsheet number never has (letters,
-# extensions, RFC 3966 URIs). For plain "+digits" we take only its steps that apply: the calling
+# extensions, RFC 3966 URIs). For plain digits we take only its steps that apply: the calling
 # code, the national-prefix strip and the leading zeros. Its private helpers are used so the
 # strip stays exact; if a release renames them, every number goes through parse() as before.
 _STRIP_PREFIX = getattr(phonenumberutil, "_maybe_strip_national_prefix_carrier_code", None)
@@ -101,23 +102,37 @@ _CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGIO
 _METADATA: dict[int, PhoneMetadata | None] = {}
 
 
-def _parse_plus_digits(digits: str) -> PhoneNumber | None:
-    """What phonenumbers.parse("+" + digits) returns for ASCII digits, or None to ask it."""
-    if _STRIP_PREFIX is None or _TEST_LENGTH is None or len(digits) <= 2:
-        return None
-    code = (
-        _CALLING_CODES.get(digits[:1]) or _CALLING_CODES.get(digits[:2])
-        or _CALLING_CODES.get(digits[:3])
-    )  # fmt: skip
-    if code is None:
-        return None
-    metadata = _METADATA.get(code, False)
-    if metadata is False:
-        region = phonenumbers.region_code_for_country_code(code)
-        metadata = _METADATA[code] = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+@dataclass(frozen=True, slots=True)
+class _Region:
+    """What reading a national number needs to know about the default region."""
+
+    metadata: PhoneMetadata | None
+    code: int
+    code_digits: str
+    trunk: str  # national (trunk) prefix: "0" in CN and GB, "1" in the US
+    idd: re.Pattern[str] | None  # international call prefix, "00" in CN
+
+
+@lru_cache(maxsize=512)
+def _region(region: str) -> _Region:
+    """The default region's metadata, calling code, trunk prefix and international prefix."""
+    metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
     if metadata is None:
+        return _Region(None, 0, "", "", None)
+    idd = metadata.international_prefix
+    return _Region(
+        metadata,
+        metadata.country_code or 0,
+        str(metadata.country_code),
+        metadata.national_prefix or "",
+        re.compile(idd) if idd else None,
+    )
+
+
+def _build(national: str, code: int, metadata: PhoneMetadata) -> PhoneNumber | None:
+    """The last steps of parse(): strip a national prefix, check the length, keep leading zeros."""
+    if _STRIP_PREFIX is None or _TEST_LENGTH is None:
         return None
-    national = digits[len(str(code)) :]
     _, stripped, _ = _STRIP_PREFIX(national, metadata)
     if stripped != national and _TEST_LENGTH(stripped, metadata) not in _NO_STRIP:
         national = stripped
@@ -133,24 +148,52 @@ def _parse_plus_digits(digits: str) -> PhoneNumber | None:
     return number
 
 
-def _parse_international(digits: str) -> tuple[PhoneNumber | None, str]:
-    """`digits` read as country code + number: the valid number, or None and why."""
+def _parse_plus_digits(digits: str) -> PhoneNumber | None:
+    """What phonenumbers.parse("+" + digits) returns for ASCII digits, or None to ask it."""
+    if len(digits) <= 2:
+        return None
+    code = (
+        _CALLING_CODES.get(digits[:1]) or _CALLING_CODES.get(digits[:2])
+        or _CALLING_CODES.get(digits[:3])
+    )  # fmt: skip
+    if code is None:
+        return None
+    if code in _METADATA:
+        metadata = _METADATA[code]
+    else:
+        region = phonenumbers.region_code_for_country_code(code)
+        metadata = _METADATA[code] = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    if metadata is None:
+        return None
+    return _build(digits[len(str(code)) :], code, metadata)
+
+
+def _parse_national_digits(digits: str, region: _Region) -> PhoneNumber | None:
+    """What phonenumbers.parse(digits, region) returns for ASCII digits, or None to ask it."""
+    # parse() looks for an international prefix or the region's own calling code first.
+    if (
+        region.metadata is None
+        or digits.startswith(region.code_digits)
+        or (region.idd is not None and region.idd.match(digits))
+    ):
+        return None
+    return _build(digits, region.code, region.metadata)
+
+
+def _international(digits: str) -> PhoneNumber | None:
+    """`digits` read as country code + number, if that is a valid number."""
     number = _parse_plus_digits(digits)
     if number is None:
-        return _parse(f"+{digits}", None)
-    if phonenumbers.is_valid_number(number):
-        return number, ""
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    return None, _POSSIBLE_REASONS.get(reason, "is not a valid number")
+        return _parse(f"+{digits}", None)[0]
+    return number if phonenumbers.is_valid_number(number) else None
 
 
-@lru_cache(maxsize=512)
-def _region_info(region: str) -> tuple[int, str]:
-    """The calling code and the trunk prefix ("0" for CN and GB, "1" for US) of a region."""
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
-    if metadata is None:
-        return 0, ""
-    return metadata.country_code or 0, metadata.national_prefix or ""
+def _national(digits: str, region: str, info: _Region) -> PhoneNumber | None:
+    """`digits` read as a number of `region`, if that is a valid number."""
+    number = _parse_national_digits(digits, info)
+    if number is None:
+        return _parse(digits, region)[0]
+    return number if phonenumbers.is_valid_number(number) else None
 
 
 def _clean(raw: str) -> tuple[str, str]:
@@ -177,11 +220,11 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
     """`raw` as E.164 digits without "+", its country code, and "" — or ("", None, reason).
 
     Spaces, dashes, dots and parentheses are dropped. "+" or "00" starts an international number.
-    Bare digits are read first as international (the provider's own format, 8613800138000). With
-    a default region they are read as national instead when they start with the region's trunk
-    prefix ("07…" in GB), or when they are a valid national number and the international reading
-    names another country (CN "13800138000" is also a valid +1 number), or when the international
-    reading is not valid.
+    Bare digits are the provider's own format (country code + number, 8613800138000), unless a
+    default region is given and they look national: they start with the region's trunk prefix
+    ("07…" in GB), or they are a valid national number of the region (CN "13800138000", which
+    is also a valid +1 number). Digits that start with the region's own calling code and are
+    valid read that way stay international ("86138…" in CN).
     """
     text = raw.strip()
     if text.isascii() and text.isdigit():
@@ -208,21 +251,21 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
             ),
         )
     if plus or not default_region:
-        number, reason = _parse_international(digits)
+        number = _international(digits)
         if number is not None:
             return _e164(number), number.country_code, ""
         if not plus and digits.startswith("0"):
-            reason = "has no country code; add it or give a default region"
-        return "", None, f'phone "{text}" {reason}'
-    region_code, trunk = _region_info(default_region)
-    international: PhoneNumber | None = None
-    if not (trunk and digits.startswith(trunk)):
-        international, _ = _parse_international(digits)
-        if international is not None and international.country_code == region_code:
-            return _e164(international), region_code, ""
-    national, reason = _parse(digits, default_region)
-    number = national or international
+            return "", None, f'phone "{text}" has no country code; add it or give a default region'
+        return "", None, f'phone "{text}" {_parse(f"+{digits}", None)[1] or _INVALID}'
+    info = _region(default_region)
+    if info.trunk and digits.startswith(info.trunk):
+        number = _national(digits, default_region, info)
+    elif info.code_digits and digits.startswith(info.code_digits):
+        number = _international(digits) or _national(digits, default_region, info)
+    else:
+        number = _national(digits, default_region, info) or _international(digits)
     if number is None:
+        reason = _parse(digits, default_region)[1] or _INVALID
         return "", None, f'phone "{text}" {reason} (read as a {default_region.upper()} number)'
     return _e164(number), number.country_code, ""
 
@@ -253,7 +296,7 @@ def _content_verdict(
     """Segments, encoding, the content's error ("" if none) and its warnings, for one recipient."""
     if not content.strip():
         return 0, "GSM-7", "content is empty", ()
-    seg = segment(content, country_code)
+    seg = segment_uncached(content, country_code)
     error = ""
     if len(content) > MAX_CONTENT:
         error = f"content has {len(content)} characters; the provider accepts at most {MAX_CONTENT}"
@@ -263,7 +306,7 @@ def _content_verdict(
     if seg.encoding == UCS2 and len(lookalikes(seg.ucs2_chars)) == len(seg.ucs2_chars):
         # Every character that forced UCS-2 has a plain twin, so replacing them pays off.
         named = describe_chars(seg.ucs2_chars)
-        plain_segments = segment(plain(content), country_code).segments
+        plain_segments = segment_uncached(plain(content), country_code).segments
         gain = (
             f"send {plain_segments} segment(s) instead of {seg.segments}"
             if plain_segments < seg.segments

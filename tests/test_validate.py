@@ -11,7 +11,9 @@ from batch_sms.models import Message, Status
 from batch_sms.validate import (
     Checker,
     SuppressionList,
+    _parse_national_digits,
     _parse_plus_digits,
+    _region,
     check_sender,
     estimate_cost,
     load_suppression,
@@ -44,6 +46,7 @@ EXCEL_SCIENTIFIC = (
         pytest.param("2015550123", "US", "12015550123", 1, id="us-national"),
         pytest.param("1 201 555 0123", "US", "12015550123", 1, id="us-trunk-1"),
         pytest.param("12015550123", "CN", "12015550123", 1, id="us-with-1-region-cn"),
+        pytest.param("60123456789", "CN", "60123456789", 60, id="my-with-60-region-cn"),
         pytest.param("07911 123456", "GB", "447911123456", 44, id="gb-national-07"),
         pytest.param("447911123456", "GB", "447911123456", 44, id="gb-with-44"),
         pytest.param("+44 (0)7911 123456", None, "447911123456", 44, id="gb-plus-0"),
@@ -150,9 +153,38 @@ def test_plus_digits_shortcut_matches_on_near_valid_numbers(
         assert fast == phonenumbers.parse(f"+{digits}", None)
 
 
+@given(
+    st.sampled_from(EXAMPLES),
+    st.sampled_from(["CN", "US", "GB", "MY", "IT", "DE", "RU", "BR", "IN", "AR", "MX"]),
+    st.sampled_from(["", "0", "1", "8", "00"]),
+)
+def test_national_shortcut_matches_phonenumbers_parse(
+    example: tuple[str, str], region: str, prefix: str
+) -> None:
+    number = phonenumbers.parse(example[1])
+    digits = prefix + phonenumbers.national_significant_number(number)
+    for reading in (example[0], region):
+        fast = _parse_national_digits(digits, _region(reading))
+        if fast is not None:
+            assert fast == phonenumbers.parse(digits, reading)
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=1, max_size=17),
+    st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+)
+def test_national_shortcut_matches_on_any_digits(digits: str, region: str) -> None:
+    fast = _parse_national_digits(digits, _region(region))
+    if fast is not None:
+        assert fast == phonenumbers.parse(digits, region)
+
+
 def test_plus_digits_shortcut_takes_the_common_case() -> None:
     assert _parse_plus_digits("8613800138000") == phonenumbers.parse("+8613800138000")
     assert _parse_plus_digits("390612345678") == phonenumbers.parse("+390612345678")
+    assert _parse_national_digits("07911123456", _region("GB")) == phonenumbers.parse(
+        "07911123456", "GB"
+    )
 
 
 @pytest.mark.parametrize(
