@@ -1,0 +1,169 @@
+"""Messages in the journal: the send queue, outcomes, attempts and the hourly-cap history."""
+
+# ruff: noqa: S608  (queries interpolate only constant column lists and "?" placeholders)
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from batch_sms.errors import StateError
+from batch_sms.journal.connection import CHUNK, IN_CHUNK, chunks, marks
+from batch_sms.journal.receipts import ReceiptsMixin
+from batch_sms.journal.records import Attempt, Queued, Result
+from batch_sms.journal.schema import ACCEPTED_SQL
+from batch_sms.models import Message, Status
+
+
+class MessagesMixin(ReceiptsMixin):
+    """The Journal's messages and attempts tables (a result may map waiting receipts)."""
+
+    def add_messages(self, run_id: str, messages: Iterable[Message]) -> int:
+        """Store a run's messages in one transaction (READY stored as PENDING); return the count."""
+        key = self._run_key(run_id)
+        pending, ready = Status.PENDING.value, Status.READY
+        rows = (
+            (
+                *(key, m.row, m.index, m.raw_phone, m.phone, m.content, m.segments, m.encoding),
+                m.country_code,
+                pending if m.status is ready else m.status.value,
+                m.error,
+                json.dumps(m.warnings) if m.warnings else "[]",
+            )
+            for m in messages
+        )
+        count = 0
+        try:
+            with self._tx() as db:
+                for chunk in chunks(rows, CHUNK):
+                    db.executemany(
+                        "INSERT INTO messages (run, row, idx, raw_phone, phone, content, segments, "
+                        "encoding, country_code, status, error, warnings) "
+                        f"VALUES ({marks(12)})",
+                        chunk,
+                    )
+                    count += len(chunk)
+        except sqlite3.IntegrityError as exc:
+            raise StateError(f"run {run_id!r} already holds one of these rows ({exc})") from exc
+        return count
+
+    def next_batch(
+        self,
+        run_id: str,
+        after_id: int,
+        limit: int,
+        statuses: Sequence[Status] = (Status.PENDING, Status.CAPPED),
+    ) -> list[Queued]:
+        """Up to `limit` messages with id > after_id in the given statuses, by id."""
+        key = self._run_key(run_id)
+        if limit <= 0:
+            return []  # SQLite reads a negative LIMIT as "no limit"
+        found: list[sqlite3.Row] = []
+        # One indexed range scan per status: `status IN (…) ORDER BY id` would sort the whole run.
+        for status in dict.fromkeys(statuses):
+            found += self._db.execute(
+                "SELECT id, row, idx, phone, content, segments, attempts, status FROM messages "
+                "WHERE run = ? AND status = ? AND id > ? ORDER BY id LIMIT ?",
+                (key, Status(status).value, after_id, limit),
+            ).fetchall()
+        found.sort(key=lambda r: int(r["id"]))
+        return [
+            Queued(
+                *(r["id"], run_id, r["row"], r["idx"], r["phone"], r["content"], r["segments"]),
+                *(r["attempts"], Status(r["status"])),
+            )
+            for r in found[:limit]
+        ]
+
+    def mark_inflight(self, ids: Sequence[int], at: float) -> None:
+        """Mark messages as on their way; committed before the requests leave."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE messages SET status = 'inflight', inflight_at = ? WHERE id = ?",
+                [(at, i) for i in ids],
+            )
+
+    def record(self, results: Sequence[Result], attempts: Sequence[Attempt] = ()) -> None:
+        """Write outcomes and the attempts log in one transaction."""
+        with self._tx() as db:
+            # A receipt may beat the answer's write (the receipts server is another process):
+            # its delivered/undelivered stands, the answer still fills code, messageid, times.
+            db.executemany(
+                "UPDATE messages SET "
+                "status = CASE WHEN status IN ('delivered', 'undelivered') THEN status ELSE ? END, "
+                "code = ?, result = ?, messageid = ?, attempts = ?, "
+                "sent_at = COALESCE(?, sent_at), next_at = ?, error = ? WHERE id = ?",
+                [
+                    (
+                        *(Status(r.status).value, r.code, r.result, r.messageid, r.attempts),
+                        *(r.sent_at, r.next_at, r.error, r.id),
+                    )
+                    for r in results
+                ],
+            )
+            db.executemany(
+                "INSERT INTO attempts (message_id, at, code, kind, result) VALUES (?, ?, ?, ?, ?)",
+                [(a.message_id, a.at, a.code, a.kind, a.result) for a in attempts],
+            )
+            self._map_waiting_receipts([r.messageid for r in results if r.messageid])
+
+    def attempts(self, message_id: int) -> list[Attempt]:
+        """The attempts log of one message, oldest first."""
+        rows = self._db.execute(
+            "SELECT message_id, at, code, kind, result FROM attempts WHERE message_id = ? "
+            "ORDER BY at, id",
+            (message_id,),
+        )
+        return [Attempt(*row) for row in rows]
+
+    def unresolved(self, run_id: str) -> list[tuple[int, str, float | None, int]]:
+        """A run's `unknown` messages: (id, phone, when the request left, attempts)."""
+        key = self._run_key(run_id)
+        rows = self._db.execute(
+            "SELECT id, phone, inflight_at, attempts FROM messages "
+            "WHERE run = ? AND status = 'unknown' ORDER BY id",
+            (key,),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def known_messageids(self, messageids: Iterable[str]) -> set[str]:
+        """Those of the given provider messageids that some message in the db already holds."""
+        found: set[str] = set()
+        for chunk in chunks(dict.fromkeys(messageids), IN_CHUNK):
+            rows = self._db.execute(
+                f"SELECT messageid FROM messages WHERE messageid IN ({marks(len(chunk))})",
+                chunk,
+            )
+            found.update(r[0] for r in rows)
+        return found
+
+    def inflight_to_unknown(self, run_id: str) -> int:
+        """Turn a run's leftover `inflight` messages into `unknown`; return how many."""
+        return self.set_status(run_id, (Status.INFLIGHT,), Status.UNKNOWN)
+
+    def set_status(self, run_id: str, from_statuses: Sequence[Status], to: Status) -> int:
+        """Move a run's messages from some statuses to another; return how many moved."""
+        key = self._run_key(run_id)
+        values = [Status(s).value for s in from_statuses]
+        if not values:
+            return 0
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE messages SET status = ? WHERE run = ? "
+                f"AND status IN ({marks(len(values))})",
+                (Status(to).value, key, *values),
+            )
+            return cur.rowcount
+
+    def accepted_since(self, phones: Iterable[str], since: float) -> dict[str, list[float]]:
+        """Accepted messages' sent_at at or after `since` in all runs, sorted, by phone."""
+        out: dict[str, list[float]] = {}
+        for chunk in chunks(dict.fromkeys(phones), IN_CHUNK):
+            for phone, sent_at in self._db.execute(
+                f"SELECT phone, sent_at FROM messages WHERE status IN {ACCEPTED_SQL} "
+                f"AND phone IN ({marks(len(chunk))}) AND sent_at >= ? ORDER BY phone, sent_at",
+                (*chunk, since),
+            ):
+                out.setdefault(phone, []).append(sent_at)
+        return out

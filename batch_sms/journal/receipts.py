@@ -1,0 +1,160 @@
+"""Delivery receipts in the journal: stored durably, then mapped to their messages."""
+
+# ruff: noqa: S608  (queries interpolate only constant column lists and "?" placeholders)
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from batch_sms.journal.connection import IN_CHUNK, Connection, chunks, marks
+from batch_sms.journal.records import PREFLIGHT
+from batch_sms.models import Status
+
+# The documented DR push fields (nxcloud-api.md §3); anything else a request carries is dropped.
+RECEIPT_FIELDS = (
+    *("phone", "status", "result", "drtime", "sendtime", "messageid"),
+    *("currency", "price", "rate", "size", "ext"),
+)
+_DR_MEANINGS = {
+    "2": "DELIVRD",
+    "5": "UNDELIV",
+    "6": "REJECTD",
+    "7": "EXPIRED",
+    "8": "DELETED",
+    "9": "DND",
+    "10": "bad destination number",
+    "11": "bad sender",
+    "12": "UNKNOWN",
+}
+# Multi-number sends: each receipt's messageid is the send's messageid + "-" + 10 digits.
+_MULTI_SUFFIX = re.compile(r"^(.+)-\d{10}$")
+_EXT = re.compile(r"^([0-9A-Za-z-]+):(\d+):(\d+)$")
+
+
+@dataclass
+class _Receipt:
+    """A receipt's documented fields and what they mean for the message."""
+
+    fields: dict[str, str]
+    messageid: str = field(init=False)
+    base: str = field(init=False)
+    status: Status | None = field(init=False)
+    dr_status: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        f = self.fields
+        self.messageid = f.get("messageid", "")
+        multi = _MULTI_SUFFIX.match(self.messageid)
+        self.base = multi.group(1) if multi else self.messageid
+        number, text = f.get("status", ""), f.get("result", "")
+        self.dr_status = text or _DR_MEANINGS.get(number, number)
+        if number.isdigit():
+            self.status = Status.DELIVERED if number == "2" else Status.UNDELIVERED
+        elif text:
+            self.status = Status.DELIVERED if text.upper() == "DELIVRD" else Status.UNDELIVERED
+        else:
+            self.status = None  # says nothing about the fate: store and map, change nothing
+
+
+class ReceiptsMixin(Connection):
+    """The Journal's receipts table and how a receipt updates its message."""
+
+    def add_receipt(self, fields: Mapping[str, str], received_at: float) -> bool:
+        """Store a receipt durably and apply it to its message; True when it maps to one.
+
+        Maps by ext ("run:row:index"), else by messageid (for a multi-number send, the base id
+        plus the phone). The same messageid twice is stored once. A receipt also resolves a
+        message left `inflight` or `unknown`: it proves the message arrived.
+        """
+        kept = {k: str(fields[k]) for k in RECEIPT_FIELDS if fields.get(k) not in (None, "")}
+        receipt = _Receipt(kept)
+        if not receipt.messageid:
+            raise ValueError("a receipt without a messageid cannot be stored")
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO receipts (received_at, messageid, base_messageid, ext, "
+                "fields, message_id) VALUES (?, ?, ?, ?, ?, NULL)",
+                (
+                    received_at,
+                    receipt.messageid,
+                    receipt.base,
+                    kept.get("ext", ""),
+                    json.dumps(kept),
+                ),
+            )
+            row = db.execute(
+                "SELECT id, message_id, fields, received_at FROM receipts WHERE messageid = ?",
+                (receipt.messageid,),
+            ).fetchone()
+            if row["message_id"] is not None:
+                return True  # a repeated push: already applied once
+            # A repeat of an unmapped receipt is applied as first stored.
+            return self._apply_receipt(row["id"], _Receipt(json.loads(row["fields"])), row[3])
+
+    def _map_waiting_receipts(self, messageids: list[str]) -> None:
+        """Apply receipts stored before their message's messageid was (inside a transaction)."""
+        for chunk in chunks(dict.fromkeys(messageids), IN_CHUNK):
+            waiting = self._db.execute(
+                "SELECT id, fields, received_at FROM receipts WHERE message_id IS NULL "
+                f"AND base_messageid IN ({marks(len(chunk))})",
+                chunk,
+            ).fetchall()
+            for row in waiting:
+                self._apply_receipt(row["id"], _Receipt(json.loads(row["fields"])), row[2])
+
+    def _find_message(self, receipt: _Receipt) -> int | None:
+        """The id of the message a receipt is about, or None."""
+        ext = _EXT.match(receipt.fields.get("ext", ""))
+        if ext:
+            found = self._db.execute(
+                "SELECT m.id FROM messages m JOIN runs r ON r.key = m.run "
+                "WHERE r.id = ? AND m.row = ? AND m.idx = ?",
+                (ext.group(1), int(ext.group(2)), int(ext.group(3))),
+            ).fetchone()
+            if found:
+                return int(found[0])
+        for messageid in dict.fromkeys((receipt.messageid, receipt.base)):
+            rows = self._db.execute(
+                # "!= ''" lets SQLite use the partial index on messageid.
+                "SELECT id, phone FROM messages WHERE messageid = ? AND messageid != ''",
+                (messageid,),
+            ).fetchall()
+            if len(rows) == 1:
+                return int(rows[0]["id"])
+            phone = re.sub(r"\D", "", receipt.fields.get("phone", "")).lstrip("0")
+            same = [r for r in rows if phone and r["phone"] == phone]
+            if len(same) == 1:
+                return int(same[0]["id"])
+        return None
+
+    def _apply_receipt(self, receipt_id: int, receipt: _Receipt, received_at: float) -> bool:
+        """Map a stored receipt to its message and update the message (inside a transaction)."""
+        message_id = self._find_message(receipt)
+        if message_id is None:
+            return False
+        self._db.execute(
+            "UPDATE receipts SET message_id = ? WHERE id = ?", (message_id, receipt_id)
+        )
+        current = Status(
+            self._db.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()[
+                0
+            ]
+        )
+        # Delivered is final: a later "not delivered" for the same message must not undo it.
+        if current in PREFLIGHT or current is Status.DELIVERED:
+            return True
+        status = receipt.status or current
+        self._db.execute(
+            "UPDATE messages SET status = ?, dr_status = ?, dr_result = ?, dr_time = ?, "
+            "sent_at = CASE WHEN ? THEN COALESCE(sent_at, inflight_at, ?) ELSE sent_at END "
+            "WHERE id = ?",
+            (
+                *(status.value, receipt.dr_status, receipt.fields.get("status", "")),
+                *(receipt.fields.get("drtime", ""), receipt.status is not None, received_at),
+                message_id,
+            ),
+        )
+        return True

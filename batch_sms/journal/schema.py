@@ -1,0 +1,48 @@
+"""The state db's schema: one migration per version, applied in order by the Journal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+ACCEPTED_SQL = "('sent', 'delivered', 'undelivered')"  # literal, so the partial index applies
+
+# Each migration is the list of statements taking the schema from version i to i + 1.
+Migration = Sequence[str]
+MIGRATIONS: tuple[Migration, ...] = (
+    (
+        """CREATE TABLE runs (
+            key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, created_at REAL NOT NULL,
+            parent TEXT REFERENCES runs(id), input_name TEXT NOT NULL, input_copy TEXT NOT NULL,
+            input_sha256 TEXT NOT NULL, input_format TEXT NOT NULL, sheet TEXT,
+            settings TEXT NOT NULL, state TEXT NOT NULL, stop_reason TEXT NOT NULL DEFAULT '',
+            started_at REAL, finished_at REAL)""",
+        "CREATE INDEX runs_parent ON runs(parent)",
+        # `run` is runs.key: an integer keeps a million-row table and its indexes small.
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(key),
+            row INTEGER NOT NULL, idx INTEGER NOT NULL, raw_phone TEXT NOT NULL,
+            phone TEXT NOT NULL, content TEXT NOT NULL, segments INTEGER NOT NULL,
+            encoding TEXT NOT NULL, country_code INTEGER, status TEXT NOT NULL,
+            code TEXT NOT NULL DEFAULT '', result TEXT NOT NULL DEFAULT '',
+            messageid TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at REAL, next_at REAL, inflight_at REAL, error TEXT NOT NULL DEFAULT '',
+            warnings TEXT NOT NULL DEFAULT '[]', dr_status TEXT NOT NULL DEFAULT '',
+            dr_result TEXT NOT NULL DEFAULT '', dr_time TEXT NOT NULL DEFAULT '',
+            UNIQUE (run, row, idx))""",
+        "CREATE INDEX messages_queue ON messages(run, status, id)",
+        f"""CREATE INDEX messages_accepted ON messages(phone, sent_at)
+            WHERE status IN {ACCEPTED_SQL}""",
+        "CREATE INDEX messages_messageid ON messages(messageid) WHERE messageid != ''",
+        """CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
+            at REAL NOT NULL, code TEXT NOT NULL, kind TEXT NOT NULL, result TEXT NOT NULL)""",
+        "CREATE INDEX attempts_message ON attempts(message_id)",
+        """CREATE TABLE receipts (
+            id INTEGER PRIMARY KEY, received_at REAL NOT NULL, messageid TEXT NOT NULL UNIQUE,
+            base_messageid TEXT NOT NULL, ext TEXT NOT NULL, fields TEXT NOT NULL,
+            message_id INTEGER REFERENCES messages(id))""",
+        "CREATE INDEX receipts_unmapped ON receipts(base_messageid) WHERE message_id IS NULL",
+        "CREATE INDEX receipts_message ON receipts(message_id)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
