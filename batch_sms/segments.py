@@ -104,7 +104,7 @@ def segment_uncached(text: str, country_code: int | None = None) -> Segmentation
     return Segmentation(UCS2, units, segments, forcing)
 
 
-_cached_segment = lru_cache(maxsize=65536)(segment_uncached)
+_cached_segment = lru_cache(maxsize=4096)(segment_uncached)
 
 
 @lru_cache(maxsize=4096)
