@@ -162,7 +162,12 @@ def _copy_input(source: Path, folder: Path) -> tuple[Path, str]:
 
 
 @contextmanager
-def _journal(settings: Settings) -> Iterator[Journal]:
+def _journal(settings: Settings, run_id: str | None = None) -> Iterator[Journal]:
+    """The state db; a command about an existing run refuses a db that does not exist yet."""
+    if run_id is not None and not settings.state_path.exists():
+        raise StateError(
+            f"unknown run {run_id!r} in {settings.state_path}", "batch-sms runs lists them"
+        )
     journal = Journal(settings.state_path)
     try:
         yield journal
@@ -357,7 +362,7 @@ def resume(
     given: Sequence[str] = (),
 ) -> Outcome:
     """Continue a stopped or interrupted run."""
-    with _journal(base) as journal:
+    with _journal(base, run_id) as journal:
         run = journal.get_run(run_id)
         if run.state == "running":
             ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
@@ -415,7 +420,7 @@ def retry(
     run_id: str, base: Settings, ui: Ui, *, statuses: Sequence[Status], given: Sequence[str] = ()
 ) -> Outcome:
     """A new run from the rows of RUN_ID that did not succeed."""
-    with _journal(base) as journal:
+    with _journal(base, run_id) as journal:
         parent = journal.get_run(run_id)
         settings = _run_settings(parent, base, given)
         new_id = new_run_id()
@@ -453,7 +458,7 @@ def _link_input(parent: RunInfo, folder: Path) -> Path:
 
 def rewrite_report(run_id: str, base: Settings) -> Outcome:
     """Write the report again from the state db (idempotent; picks up new receipts)."""
-    with _journal(base) as journal:
+    with _journal(base, run_id) as journal:
         run = journal.get_run(run_id)
         files = write_run_report(journal, run, base)
         return Outcome(

@@ -147,7 +147,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return _CONVERT[name](value)
         return str(value)
     except ValueError:
-        raise ConfigError(f"{source}: {value!r} is not a valid value for {name}") from None
+        raise ConfigError(
+            f"{source}: {value!r} is not a valid value for {name}",
+            "see batch-sms COMMAND --help for the values it takes",
+        ) from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -156,9 +159,15 @@ def _read_file(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(
+            f"{path}: config file not found", "check the path given to --config"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(
+            f"{path}: not valid TOML: {exc}",
+            "write one name = value per line, text in quotes; README.md (Configuration) has an "
+            "example",
+        ) from None
 
 
 def _prices(table: Mapping[str, Any], source: str) -> Prices:
@@ -173,7 +182,10 @@ def _prices(table: Mapping[str, Any], source: str) -> Prices:
         try:
             price = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{source}: prices.{key} = {value!r} is not a number") from None
+            raise ConfigError(
+                f"{source}: prices.{key} = {value!r} is not a number",
+                'give the price per billed segment, e.g. "86" = 0.03',
+            ) from None
         if key == "default":
             default = price
         elif key.lstrip("+").isdigit():
@@ -209,14 +221,20 @@ def load_settings(
             if name == "credentials" and isinstance(value, dict):
                 unknown = set(value) - set(SECRET_ENV)
                 if unknown:
-                    raise ConfigError(f"{path}: unknown credentials key(s): {sorted(unknown)}")
+                    raise ConfigError(
+                        f"{path}: unknown credentials key(s): {sorted(unknown)}",
+                        "the keys are access_key, access_secret and app_key",
+                    )
                 secrets.update({k: str(v) for k, v in value.items()})
             elif name == "prices" and isinstance(value, dict):
                 prices = _prices(value, str(path))
             elif name in _NAMES:
                 values[name] = _coerce(name, value, str(path))
             else:
-                raise ConfigError(f"{path}: unknown setting {key!r}")
+                raise ConfigError(
+                    f"{path}: unknown setting {key!r}",
+                    "settings are the long option names with _ for -, e.g. default_region",
+                )
 
     for name in _NAMES:
         raw = env.get(f"BATCH_SMS_{name.upper()}")
@@ -244,12 +262,18 @@ def load_settings(
 def _check(settings: Settings) -> None:
     """Refuse values that can only end badly."""
     if settings.tps is not None and settings.tps <= 0:
-        raise ConfigError("tps must be positive (or 'unlimited')")
+        raise ConfigError(
+            "tps must be positive (or 'unlimited')",
+            "give --tps a number above 0, or --tps unlimited",
+        )
     for name in ("hourly_cap", "concurrency", "max_attempts"):
         if getattr(settings, name) < 1:
-            raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+            option = name.replace("_", "-")
+            raise ConfigError(f"{option} must be at least 1", f"give --{option} 1 or more")
     if settings.template is not None and settings.template_file is not None:
-        raise ConfigError("give --template or --template-file, not both")
+        raise ConfigError(
+            "give --template or --template-file, not both", "drop one of the two options"
+        )
 
 
 def override(settings: Settings, **changes: Any) -> Settings:

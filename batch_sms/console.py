@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from batch_sms.campaign import Outcome
+from batch_sms.errors import UsageError
 from batch_sms.models import Status
 from batch_sms.preflight import Plan
 
@@ -68,9 +69,7 @@ class Screen:
         if self.assume_yes:
             return True
         if not self.interactive:
-            raise click.UsageError(
-                "not asking for confirmation without a terminal; add --yes to send"
-            )
+            raise UsageError("not asking for confirmation without a terminal", "add --yes to send")
         return click.confirm("Send now?", default=False)
 
     def progress(self, update: Any) -> None:

@@ -87,7 +87,10 @@ def _load(path: Path, sheet: str | None) -> Table:
         raise InputError(f"{path}: not a file", f"give the path of a file; {_FORMATS_HINT}")
     if fmt == "csv":
         if sheet is not None:
-            raise InputError(f"{path}: --sheet applies to spreadsheets, not CSV files")
+            raise InputError(
+                f"{path}: --sheet applies to spreadsheets, not CSV files",
+                "leave --sheet out for a CSV file",
+            )
         text, encoding = _decode(path, path.read_bytes())
         hint = _SEP_LINE.match(text)
         if hint:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,14 @@ def _rank(status: Status) -> int:
     return _ORDER.index(status) if status in _ORDER else 0
 
 
+def _column(table: loader.Table, explicit: str | None, names: Sequence[str], what: str) -> int:
+    """Find a column, naming the file in the error as every other input error does."""
+    try:
+        return template.detect_column(table.columns, explicit, names, what)
+    except InputError as error:
+        raise InputError(f"{table.path}: {error.message}", error.hint) from None
+
+
 def _template(settings: Settings, table: loader.Table) -> tuple[template.Template, str]:
     """The content source: a template (text or file) or a content column."""
     text = settings.template
@@ -93,9 +102,7 @@ def _template(settings: Settings, table: loader.Table) -> tuple[template.Templat
             ) from None
     if text is not None:
         return template.Template.from_text(text.rstrip("\r\n"), table.columns), "template"
-    index = template.detect_column(
-        table.columns, settings.content_column, template.CONTENT_NAMES, "content"
-    )
+    index = _column(table, settings.content_column, template.CONTENT_NAMES, "content")
     return template.Template.from_column(index), f"column {table.columns[index]!r}"
 
 
@@ -124,11 +131,12 @@ def run_preflight(settings: Settings) -> Preflight:
     if settings.sender:
         reason = validate.check_sender(settings.sender)
         if reason:
-            raise UsageError(f"--sender {settings.sender!r}: {reason}")
+            raise UsageError(
+                f"--sender {settings.sender!r}: {reason}",
+                "a sender id is 1 to 20 ASCII letters or digits, e.g. --sender ACME",
+            )
     table = loader.load(Path(settings.input), settings.sheet)
-    phone = template.detect_column(
-        table.columns, settings.phone_column, template.PHONE_NAMES, "phone"
-    )
+    phone = _column(table, settings.phone_column, template.PHONE_NAMES, "phone")
     content, source = _template(settings, table)
     numbers, notes = _suppressed(settings)
     checker = validate.Checker(

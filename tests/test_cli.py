@@ -311,18 +311,18 @@ UNUSABLE: dict[str, Case] = {
     ),
     "no phone column": (
         lambda t: ["validate", str(_file("nophone.csv", NO_PHONE)(t))],
-        "Error: no phone column found; columns: name, content",
+        "Error: {tmp}/nophone.csv: no phone column found; columns: name, content",
         "Hint: name the column with --phone-column NAME",
     ),
     "unknown --phone-column": (
         lambda t: ["validate", CSV, "--phone-column", "nosuch"],
-        'Error: --phone-column: column "nosuch" not found; '
+        f'Error: {CSV}: --phone-column: column "nosuch" not found; '
         "columns: name, phone, country, code, content",
         "Hint: check --phone-column",
     ),
     "unknown --content-column": (
         lambda t: ["validate", CSV, "--content-column", "nosuch"],
-        'Error: --content-column: column "nosuch" not found; '
+        f'Error: {CSV}: --content-column: column "nosuch" not found; '
         "columns: name, phone, country, code, content",
         "Hint: check --content-column",
     ),
