@@ -9,27 +9,25 @@ Choices where the provider's documentation is silent: a multi-number send is all
 (one invalid or capped number rejects it); the record call answers `"row": null` for an unknown
 message; receipt times are UTC; a receipt's `price` is the message's charge and `rate` the price
 per segment; the side calls authenticate with `appkey` = app key and `secretkey` = access secret.
+
+This module holds the send call and the ways to run a sandbox; the settings, records, body checks
+and billing are in `sandbox_rules`, the balance, receipt pushes and record calls in `sandbox_side`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 import random
 import re
 import secrets
 import threading
-import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any
 
 import aiohttp
-import phonenumbers
 from aiohttp import web
 
 from batch_sms.nxcloud import (
@@ -44,123 +42,35 @@ from batch_sms.nxcloud import (
     describe,
     sign,
 )
-
-__all__ = ["Accepted", "Receipt", "Sandbox", "SandboxConfig", "SandboxHandle", "running", "serve"]
-
-_PHONES = re.compile(r"[0-9]+(,[0-9]+)*")
-_SYS_ID = re.compile(r"[0-9a-zA-Z-]{10,50}")
-_SENDER = re.compile(r"[A-Za-z0-9]{1,20}")
-_TS = re.compile(r"[0-9]{1,16}")
-_OPTIONAL = ("sourceAddress", "sysMessageId", "shortLink", "linkVerbose", "drUrl", "ext")
-_FAULTS = ("http-500", "malformed", "88", "99", "dropped", "hung")
-
-
-def generate_credentials() -> Credentials:
-    """Fresh random credentials for a sandbox account."""
-    return Credentials(secrets.token_hex(8), secrets.token_urlsafe(18), secrets.token_hex(12))
-
-
-@dataclass
-class SandboxConfig:
-    """Every behaviour knob of the sandbox; shares are probabilities in [0, 1]."""
-
-    credentials: Credentials = field(default_factory=generate_credentials)
-    tps_limit: int | None = None  # requests per sliding second over all arrivals; None: no limit
-    hourly_cap: int | None = 5  # accepted messages per number per sliding hour; None: no cap
-    price: float = 0.01  # charge per billed segment
-    balance: float = 1000.0
-    currency: str = "USD"
-    forbidden: tuple[str, ...] = ()  # words that make content rejected with code 4
-    verification_app: bool = False  # a verification-code app takes at most 5 numbers (104)
-    deactivated: bool = False  # every send answers 102
-    allowed_ips: tuple[str, ...] | None = None  # caller IP allow-list (code 9); None: any
-    latency: float = 0.0  # seconds added before every send answer …
-    jitter: float = 0.0  # … plus up to this many more, drawn from the seeded dice
-    fail_500: float = 0.0
-    malformed: float = 0.0
-    fail_88: float = 0.0
-    fail_99: float = 0.0
-    drop: float = 0.0  # connection closed with no answer
-    hang: float = 0.0  # answer held back for `hang_seconds` (or until the sandbox stops)
-    drop_accepts: bool = True  # a dropped or hung request is processed (maybe accepted) first
-    hang_seconds: float = 300.0
-    seed: int | None = None
-    dr_url: str = ""  # where receipts go when a message names no drUrl; "" = nowhere
-    dr_delay: float = 1.0  # seconds (real time) from acceptance to the receipt
-    dr_delivered_share: float = 1.0
-    clock: Callable[[], float] = time.time
-
-    def __post_init__(self) -> None:
-        shares = [self.fail_500, self.malformed, self.fail_88, self.fail_99, self.drop, self.hang]
-        if any(not 0 <= s <= 1 for s in [*shares, self.dr_delivered_share]) or sum(shares) > 1:
-            raise ValueError("fault shares must lie in [0, 1] and add up to at most 1")
-
-
-@dataclass
-class Accepted:
-    """One accepted message (one per number of a multi-number send), with its receipt state."""
-
-    phone: str
-    content: str
-    sender: str
-    sys_message_id: str
-    ext: str
-    dr_url: str
-    messageid: str
-    segments: int
-    time: float
-    country_code: int
-    charge: float
-    dr_status: str = ""  # "2" delivered, "5" undelivered, "" no receipt yet
-    dr_time: float | None = None
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """One receipt push: where, what, and how the receiver answered (or the error)."""
-
-    url: str
-    fields: dict[str, str]
-    answer: str
-
-
-def _billed_segments(text: str, country_code: int | None) -> int:
-    """Billed messages for `text` per nxcloud-api.md §5 (kept apart from segments.py on purpose)."""
-    if not text:
-        return 0
-    if all(c in _GSM_BASIC or c in _GSM_EXT for c in text):
-        units, single, multi = sum(2 if c in _GSM_EXT else 1 for c in text), 160, 154
-    else:
-        units, single, multi = len(text.encode("utf-16-le")) // 2, 70, 67
-    units += 7 if country_code == 60 else 0
-    return 1 if units <= single else math.ceil(units / multi)
-
-
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+from batch_sms.sandbox_rules import (
+    Accepted,
+    CheckedSend,
+    Receipt,
+    SandboxConfig,
+    billed_segments,
+    check_body,
+    generate_credentials,
+    pick_fault,
 )
-_GSM_EXT = frozenset("\f^{}\\[~]|€")
+from batch_sms.sandbox_side import SideCallsMixin
+
+__all__ = [
+    "Accepted",
+    "Receipt",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxHandle",
+    "generate_credentials",
+    "running",
+    "serve",
+]
+
+# The billing rule keeps its old name here: tests compare it with segments.py.
+_billed_segments = billed_segments
+_TS = re.compile(r"[0-9]{1,16}")
 
 
-def _stamp(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
-
-
-def _day(epoch: float) -> str:
-    return time.strftime("%Y%m%d", time.gmtime(epoch))
-
-
-def _country(number: str) -> int | None:
-    """The country code of a valid number, else None."""
-    try:
-        parsed = phonenumbers.parse("+" + number)
-    except phonenumbers.NumberParseException:
-        return None
-    return parsed.country_code if phonenumbers.is_valid_number(parsed) else None
-
-
-class Sandbox:
+class Sandbox(SideCallsMixin):
     """The simulated provider; run it with `start()`/`stop()`, `async with`, or `running()`."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -189,17 +99,6 @@ class Sandbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def balance(self) -> float:
-        """The account's current balance."""
-        with self._lock:
-            return self._balance
-
-    def top_up(self, amount: float) -> None:
-        """Add money to the account (safe from any thread, while running)."""
-        with self._lock:
-            self._balance += amount
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen on host:port (0 = a free port) and return the base URL."""
@@ -257,7 +156,7 @@ class Sandbox:
         over_tps = cfg.tps_limit is not None and len(self._window) >= cfg.tps_limit
         self._window.append(now)
         roll, extra = self._dice.random(), self._dice.random()
-        fault = self._fault(roll)
+        fault = pick_fault(cfg, roll)
         raw = await request.read()
         delay = cfg.latency + cfg.jitter * extra
         if delay > 0:
@@ -290,16 +189,6 @@ class Sandbox:
             request.transport.abort()
         return web.Response()
 
-    def _fault(self, roll: float) -> str | None:
-        cfg = self.config
-        shares = (cfg.fail_500, cfg.malformed, cfg.fail_88, cfg.fail_99, cfg.drop, cfg.hang)
-        edge = 0.0
-        for name, share in zip(_FAULTS, shares, strict=True):
-            edge += share
-            if roll < edge:
-                return name
-        return None
-
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once when the sandbox stops (keeps shutdown quick)."""
         with suppress(TimeoutError):
@@ -329,45 +218,13 @@ class Sandbox:
             return "102", ""
         if over_tps:
             return "28", ""
-        return self._check_body(raw)
+        checked = check_body(raw, cfg)
+        if isinstance(checked, str):
+            return checked, ""
+        return self._accept(checked)
 
-    def _check_body(self, raw: bytes) -> tuple[str, str]:
-        cfg = self.config
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except ValueError:
-            return "2", ""
-        if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
-            return "2", ""
-        if not body.get("appKey") or "content" not in body:
-            return "2", ""
-        if body["appKey"] != cfg.credentials.app_key:
-            return "1", ""
-        phone, content = body.get("phone", ""), body["content"]
-        if not _PHONES.fullmatch(phone):
-            return "2", ""
-        if not content.strip() or any(w.casefold() in content.casefold() for w in cfg.forbidden):
-            return "4", ""
-        if len(content) > 1000:
-            return "5", ""
-        sender = body.get("sourceAddress")
-        if sender is not None and not _SENDER.fullmatch(sender):
-            return "8", ""
-        numbers = list(dict.fromkeys(phone.split(",")))
-        if cfg.verification_app and len(numbers) > 5:
-            return "104", ""
-        single = len(numbers) == 1
-        sys_id = body.get("sysMessageId", "") if single else ""
-        if sys_id and not _SYS_ID.fullmatch(sys_id):
-            return "2", ""
-        countries = [_country(n) for n in numbers]
-        if None in countries:
-            return "6", ""
-        return self._accept(body, numbers, [c for c in countries if c is not None], single)
-
-    def _accept(
-        self, body: dict[str, str], numbers: list[str], countries: list[int], single: bool
-    ) -> tuple[str, str]:
+    def _accept(self, send: CheckedSend) -> tuple[str, str]:
+        body, numbers, countries, single = send.body, send.numbers, send.countries, send.single
         cfg, now = self.config, self.config.clock()
         if cfg.hourly_cap is not None:
             for number in numbers:
@@ -377,7 +234,7 @@ class Sandbox:
                 if len(sent) >= cfg.hourly_cap:
                     return "27", ""
         content = body["content"]
-        segments = [_billed_segments(content, cc) for cc in countries]
+        segments = [billed_segments(content, cc) for cc in countries]
         charges = [round(s * cfg.price, 6) for s in segments]
         with self._lock:
             if self._balance < sum(charges):
@@ -408,98 +265,6 @@ class Sandbox:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return "0", messageid
-
-    # --- delivery receipts -----------------------------------------------------------------
-
-    async def _deliver(self, msg: Accepted, delivered: bool) -> None:
-        await asyncio.sleep(self.config.dr_delay)
-        msg.dr_time = self.config.clock()
-        msg.dr_status = "2" if delivered else "5"
-        if not msg.dr_url or self._session is None:
-            return
-        fields = {
-            "phone": msg.phone,
-            "status": msg.dr_status,
-            "result": "DELIVRD" if delivered else "UNDELIV",
-            "drtime": _stamp(msg.dr_time),
-            "sendtime": _stamp(msg.time),
-            "messageid": msg.messageid,
-            "currency": self.config.currency,
-            "price": f"{msg.charge:.4f}",
-            "rate": f"{self.config.price:.4f}",
-            "size": str(msg.segments),
-            "ext": msg.ext,
-        }
-        try:  # pushed once, whatever the receiver answers: as the provider does
-            timeout = aiohttp.ClientTimeout(total=10)
-            async with self._session.post(msg.dr_url, data=fields, timeout=timeout) as resp:
-                answer = f"{resp.status} {(await resp.text())[:100]}"
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            answer = f"error: {exc!r}"
-        self.receipts.append(Receipt(msg.dr_url, fields, answer))
-
-    # --- the form-encoded side calls -------------------------------------------------------
-
-    async def _form(self, request: web.Request) -> dict[str, str] | None:
-        form = {k: str(v) for k, v in (await request.post()).items()}
-        creds = self.config.credentials
-        ok = form.get("appkey") == creds.app_key and secrets.compare_digest(
-            form.get("secretkey", "").encode(), creds.access_secret.encode()
-        )
-        return form if ok else None
-
-    @staticmethod
-    def _row(msg: Accepted) -> dict[str, Any]:
-        return {
-            "msgid": msg.messageid,
-            "phone": msg.phone,
-            "dr": {"2": "DELIVRD", "5": "UNDELIV"}.get(msg.dr_status, ""),
-            "dr_status": msg.dr_status,
-            "billing_size": msg.segments,
-            "billing_price": f"{msg.charge:.4f}",
-            "date": _stamp(msg.time),
-            "dr_time": _stamp(msg.dr_time) if msg.dr_time is not None else "",
-        }
-
-    def _days_records(self, date: str) -> list[Accepted]:
-        oldest = self.config.clock() - 31 * 86400
-        return [m for m in self.accepted if _day(m.time) == date and m.time >= oldest]
-
-    async def _balance_call(self, request: web.Request) -> web.Response:
-        if await self._form(request) is None:
-            return web.json_response({"code": "1", "result": describe("1")})
-        balance = f"{self.balance:.2f}"
-        return web.json_response({"code": "0", "balance": balance, "credit_balance": "0"})
-
-    async def _record_call(self, request: web.Request) -> web.Response:
-        form = await self._form(request)
-        if form is None:
-            return web.json_response({"code": "1", "result": describe("1")})
-        if not re.fullmatch(r"[0-9]{8}", form.get("date", "")) or not form.get("messageid"):
-            return web.json_response({"code": "2", "result": describe("2")})
-        found = [m for m in self._days_records(form["date"]) if m.messageid == form["messageid"]]
-        return web.json_response({"code": "0", "row": self._row(found[0]) if found else None})
-
-    async def _day_call(self, request: web.Request) -> web.Response:
-        form = await self._form(request)
-        if form is None:
-            return web.json_response({"code": "1", "result": describe("1")})
-        page, size = form.get("page", ""), form.get("page_size", "")
-        if not (re.fullmatch(r"[0-9]{8}", form.get("date", "")) and page.isdigit()):
-            return web.json_response({"code": "2", "result": describe("2")})
-        if not size.isdigit() or not 0 < int(size) < 1000 or int(page) < 1:
-            return web.json_response({"code": "2", "result": describe("2")})
-        rows = self._days_records(form["date"])
-        if form.get("sort_type", "") in ("2", "desc"):
-            rows.reverse()
-        start = (int(page) - 1) * int(size)
-        info = {
-            "total": len(rows),
-            "page": int(page),
-            "pageSize": int(size),
-            "rows": [self._row(m) for m in rows[start : start + int(size)]],
-        }
-        return web.json_response({"code": "0", "info": info})
 
 
 @asynccontextmanager
