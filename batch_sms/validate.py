@@ -257,7 +257,10 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
             return _e164(number), number.country_code, ""
         if not plus and digits.startswith("0"):
             return "", None, f'phone "{text}" has no country code; add it or give a default region'
-        return "", None, f'phone "{text}" {_parse(f"+{digits}", None)[1] or _INVALID}'
+        reason = _parse(f"+{digits}", None)[1] or _INVALID
+        if not plus:  # maybe a national number: say how to have it read as one
+            reason += " (read as country code + number; give a default region for national ones)"
+        return "", None, f'phone "{text}" {reason}'
     info = _region(default_region)
     if info.trunk and digits.startswith(info.trunk):
         number = _national(digits, default_region, info)

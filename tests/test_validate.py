@@ -21,6 +21,7 @@ from batch_sms.validate import (
     split_phones,
 )
 
+AS_INTERNATIONAL = "(read as country code + number; give a default region for national ones)"
 EXCEL_SCIENTIFIC = (
     "was turned into scientific notation by Excel; the digits are lost. "
     "Store the column as text and export again"
@@ -66,7 +67,7 @@ def test_normalise_phone_accepts(raw: str, region: str | None, phone: str, count
     [
         pytest.param("", "CN", "phone is empty", id="empty"),
         pytest.param("   ", None, "phone is empty", id="blank"),
-        pytest.param("123", None, 'phone "123" is too short', id="too-short"),
+        pytest.param("123", None, f'phone "123" is too short {AS_INTERNATIONAL}', id="too-short"),
         pytest.param("123", "GB", 'phone "123" is too short (read as a GB number)', id="short-gb"),
         pytest.param(
             "1380013800", "CN", 'phone "1380013800" is not a valid number (read as a CN number)'
@@ -87,7 +88,8 @@ def test_normalise_phone_accepts(raw: str, region: str | None, phone: str, count
         pytest.param(
             "13800138000",
             None,
-            'phone "13800138000" is not a valid number',
+            'phone "13800138000" is not a valid number '
+            "(read as country code + number; give a default region for national ones)",
             id="cn-national-without-region",
         ),
         pytest.param(
