@@ -1,0 +1,42 @@
+"""Send a run's pending messages: TPS limiter, hourly cap, retries and stop rules over the client.
+
+Every message is marked `inflight` (committed) before its request leaves; answers are written in
+batches. An unwritten answer leaves its row `inflight`, which a resume turns into `unknown`:
+never a double send.
+
+Modules: `api` (settings, progress, result), `queue` (rows streamed from the journal and the
+messages waiting for a back-off or their number's hour), `writer` (batched journal writes) and
+`engine` (the loop that launches requests and settles their answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
+from batch_sms.dispatch.engine import Dispatcher
+from batch_sms.journal import Journal
+
+__all__ = ["DispatchResult", "DispatchSettings", "Progress", "Sender", "dispatch"]
+
+
+async def dispatch(
+    run_id: str,
+    journal: Journal,
+    client: Sender,
+    settings: DispatchSettings,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> DispatchResult:
+    """Send the run's pending and capped messages; return when done, stopped or interrupted.
+
+    `clock` (wall time) stamps the journal and drives the hourly cap and the waits; `sleep` must
+    let that clock advance by the time asked. The TPS pacing always runs on real time.
+    """
+    dispatcher = Dispatcher(run_id, journal, client, settings, clock, sleep, on_progress, stop)
+    return await dispatcher.run()

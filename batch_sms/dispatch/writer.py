@@ -1,0 +1,72 @@
+"""Batched writes of a dispatch's answers: results and the attempts log, in few transactions.
+
+An answer not written yet leaves its row `inflight` in the journal, which a resume turns into
+`unknown`, so batching never risks a double send. A message is written out before it is marked
+`inflight` again, so the answer to a previous attempt can never land after the new mark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+
+from batch_sms.journal import Attempt, Journal, Result
+from batch_sms.limits import HourlyCap
+
+__all__ = ["Writer"]
+
+
+class Writer:
+    """Buffers results and attempts; writes every `every` results or `interval` seconds."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        cap: HourlyCap,
+        every: int,
+        interval: float,
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        """Write to `journal`; a timed write that fails is handed to `on_error`."""
+        self._journal, self._cap = journal, cap
+        self._every, self._interval, self._on_error = every, interval, on_error
+        self._results: list[Result] = []
+        self._attempts: list[Attempt] = []
+        self._unwritten: set[int] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def attempt(self, attempt: Attempt) -> None:
+        """Log one request and its answer."""
+        self._attempts.append(attempt)
+
+    def result(self, result: Result) -> None:
+        """Queue a message's new state."""
+        self._results.append(result)
+        self._unwritten.add(result.id)
+        if len(self._results) >= self._every:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._timed)
+
+    def before_marking(self, ids: Collection[int]) -> None:
+        """Write out now if any of these messages has an answer waiting to be written."""
+        if not self._unwritten.isdisjoint(ids):
+            self.flush()
+
+    def _timed(self) -> None:
+        self._timer = None
+        try:
+            self.flush()
+        except Exception as exc:  # a timer callback has nobody to raise to
+            self._on_error(exc)
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._results or self._attempts:
+            self._journal.record(self._results, self._attempts)
+            self._results, self._attempts = [], []
+        self._unwritten.clear()
+        self._cap.flushed()  # the journal now knows every accept noted so far
