@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from batch_sms.campaign import Outcome
+from batch_sms.outcome import Outcome
 from batch_sms.errors import UsageError
 from batch_sms.models import Status
 from batch_sms.preflight import Plan

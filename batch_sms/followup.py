@@ -1,0 +1,201 @@
+"""The use cases on an existing run: resume, retry, report, runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from batch_sms import config, reconcile, sending
+from batch_sms.config import Settings
+from batch_sms.errors import StateError, UsageError
+from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
+from batch_sms.models import Status
+from batch_sms.outcome import Outcome, Ui
+from batch_sms.runner import (
+    copy_input,
+    dispatch_and_report,
+    new_run_id,
+    open_journal,
+    write_run_report,
+)
+from batch_sms.sending import Provider
+
+__all__ = ["list_runs", "parse_statuses", "require_run", "resume", "retry", "rewrite_report"]
+
+
+def _run_settings(run: RunInfo, base: Settings, given: Sequence[str]) -> Settings:
+    """The run's own settings, with the secrets and output paths of `base` and the options
+    the user gave on this command line (`given`) on top."""
+    merged = config.from_public(run.settings, base)
+    return config.override(merged, **{name: getattr(base, name) for name in given})
+
+
+def resume(
+    run_id: str,
+    base: Settings,
+    ui: Ui,
+    *,
+    resend_unknown: bool = False,
+    settle: float = reconcile.SETTLE,
+    given: Sequence[str] = (),
+) -> Outcome:
+    """Continue a stopped or interrupted run."""
+    with open_journal(base, run_id) as journal:
+        run = journal.get_run(run_id)
+        if run.state == "running":
+            ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
+        settings = _run_settings(run, base, given)
+        unknown = journal.inflight_to_unknown(run_id)
+        if unknown:
+            ui.note(
+                f"{unknown} messages were in flight when the run stopped: their fate is unknown"
+            )
+        with sending.connect(settings) as provider:
+            if resend_unknown:
+                count = journal.set_status(run_id, [Status.UNKNOWN], Status.PENDING)
+                if count:
+                    ui.note(
+                        f"--resend-unknown: {count} messages whose fate is unknown will be sent "
+                        "again; their recipients may get them twice"
+                    )
+            else:
+                _settle_unknown(journal, run_id, provider, ui, settle)
+            return dispatch_and_report(journal, run, settings, ui, "resume", provider)
+
+
+def _settle_unknown(
+    journal: Journal, run_id: str, provider: Provider, ui: Ui, settle: float
+) -> None:
+    """Ask the provider's records which unknown messages arrived (see reconcile.py)."""
+    unresolved = [reconcile.Unresolved(*row) for row in journal.unresolved(run_id)]
+    if not unresolved:
+        return
+    now = time.time()
+    records = provider.records(reconcile.days_to_ask(unresolved, now))
+    if records is None:
+        ui.note(
+            f"{len(unresolved)} messages stay 'unknown': the provider's records could not be read"
+        )
+        return
+    claimed = journal.known_messageids(r.messageid.split("-", 1)[0] for r in records)
+    claimed |= journal.known_messageids(r.messageid for r in records)
+    verdict = reconcile.reconcile(unresolved, records, claimed, now=now, settle=settle)
+    results = [
+        Result(m.id, Status.SENT, "0", "accepted (found in the provider's records)",
+               record.messageid, m.attempts, sent_at=m.inflight_at)
+        for m, record in verdict.arrived
+    ] + [Result(m.id, Status.PENDING, attempts=m.attempts) for m in verdict.never]  # fmt: skip
+    journal.record(results)
+    ui.note(
+        f"checked {len(unresolved)} unknown messages against the provider's records: "
+        f"{len(verdict.arrived)} had arrived, {len(verdict.never)} never did (sent now), "
+        f"{len(verdict.undecided)} still unknown"
+        + (" (resume again later, or use --resend-unknown)" if verdict.undecided else "")
+    )
+
+
+def retry(
+    run_id: str, base: Settings, ui: Ui, *, statuses: Sequence[Status], given: Sequence[str] = ()
+) -> Outcome:
+    """A new run from the rows of RUN_ID that did not succeed."""
+    with open_journal(base, run_id) as journal:
+        parent = journal.get_run(run_id)
+        settings = _run_settings(parent, base, given)
+        new_id = new_run_id()
+        run = RunInfo(
+            id=new_id,
+            created_at=time.time(),
+            parent=parent.id,
+            input_name=parent.input_name,
+            input_copy=str(_link_input(parent, settings.out / new_id)),
+            input_sha256=parent.input_sha256,
+            input_format=parent.input_format,
+            sheet=parent.sheet,
+            settings=settings.public(),
+        )
+        journal.create_run(run)
+        copied = journal.copy_for_retry_detail(parent.id, new_id, statuses)
+        ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
+        with sending.connect(settings) as provider:
+            return dispatch_and_report(journal, run, settings, ui, "retry", provider)
+
+
+def _copied_text(copied: RetryCopy) -> str:
+    """Describe what copy_for_retry took over."""
+    text = f"{copied.copied} messages to send"
+    if copied.skipped:
+        text += f"; {copied.skipped} skipped because the same text already reached that number"
+    return text
+
+
+def _link_input(parent: RunInfo, folder: Path) -> Path:
+    """A retry reads the same input copy as its parent; keep one beside its own report too."""
+    copy, _ = copy_input(Path(parent.input_copy), folder)
+    return copy
+
+
+def rewrite_report(run_id: str, base: Settings) -> Outcome:
+    """Write the report again from the state db (idempotent; picks up new receipts)."""
+    with open_journal(base, run_id) as journal:
+        run = journal.get_run(run_id)
+        files = write_run_report(journal, run, base)
+        return Outcome(
+            "report",
+            run_id,
+            run.state,
+            files.report,
+            files.counts,
+            0,
+            parent=run.parent,
+            files=files,
+        )
+
+
+def list_runs(base: Settings) -> list[dict[str, Any]]:
+    """The runs in the state db, newest first."""
+    if not base.state_path.exists():
+        return []
+    with open_journal(base) as journal:
+        out = []
+        for run, counts in journal.list_runs():
+            out.append(
+                {
+                    "run_id": run.id,
+                    "created": datetime.fromtimestamp(run.created_at, UTC).strftime(
+                        "%Y-%m-%d %H:%M"
+                    ),
+                    "input": run.input_name,
+                    "status": run.state,
+                    "counts": counts,
+                    "parent": run.parent,
+                }
+            )
+        return out
+
+
+def parse_statuses(text: str) -> list[Status]:
+    """`--status failed,capped` → statuses that retry may take."""
+    allowed = {Status.FAILED, Status.CAPPED, Status.UNKNOWN, Status.PENDING, Status.UNDELIVERED}
+    out = []
+    for part in filter(None, (p.strip().lower() for p in text.split(","))):
+        try:
+            status = Status(part)
+        except ValueError:
+            status = None
+        if status not in allowed:
+            names = ", ".join(sorted(str(s) for s in allowed))
+            raise UsageError(f"--status {part!r}: retry takes {names}")
+        out.append(status)
+    if not out:
+        raise UsageError("--status needs at least one status")
+    return out
+
+
+def require_run(value: str | None) -> str:
+    """A run id argument, checked for shape."""
+    if not value or not all(c.isalnum() or c == "-" for c in value):
+        raise StateError(f"{value!r} is not a run id", "batch-sms runs lists them")
+    return value

@@ -1,0 +1,66 @@
+"""What a use case reports back (Outcome) and what it needs from its driver (Ui)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from batch_sms.preflight import Plan
+from batch_sms.report import ReportFiles
+from batch_sms.sending import SendResult
+
+__all__ = ["Outcome", "Ui"]
+
+
+class Ui(Protocol):
+    """What a use case needs from whoever drives it (the CLI, or a test)."""
+
+    def confirm(self, plan: Plan) -> bool:
+        """Show the plan; True to go ahead."""
+
+    def progress(self, update: Any) -> None:
+        """Show dispatch progress."""
+
+    def note(self, text: str) -> None:
+        """Show a line of information."""
+
+
+@dataclass
+class Outcome:
+    """What a command did, for printing and for the exit code."""
+
+    command: str
+    run_id: str
+    status: str
+    report: Path | None
+    counts: dict[str, int]
+    exit_code: int
+    plan: Plan | None = None
+    parent: str | None = None
+    next_steps: list[str] = field(default_factory=list)
+    stop_reason: str = ""
+    files: ReportFiles | None = None
+    sent: SendResult | None = None
+    problems: list[tuple[int, str, str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` object."""
+        data: dict[str, Any] = {
+            "command": self.command,
+            "run_id": self.run_id,
+            "status": self.status,
+            "report": str(self.report) if self.report else None,
+            "counts": self.counts,
+            "exit_code": self.exit_code,
+        }
+        if self.parent:
+            data["parent"] = self.parent
+        if self.stop_reason:
+            data["stop_reason"] = self.stop_reason
+        if self.files is not None:
+            data["failed"] = str(self.files.failed) if self.files.failed else None
+            data["results_csv"] = str(self.files.results_csv) if self.files.results_csv else None
+        if self.next_steps:
+            data["next"] = self.next_steps
+        return data

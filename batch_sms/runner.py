@@ -1,0 +1,149 @@
+"""The life of a run shared by send, resume and retry: its state db, its input copy, one
+dispatch, and the report written from the state db afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from batch_sms import loader, nxcloud, report
+from batch_sms.config import Settings
+from batch_sms.errors import StateError
+from batch_sms.journal import Journal, RunInfo
+from batch_sms.models import Message, Status
+from batch_sms.outcome import Outcome, Ui
+from batch_sms.report import ReportFiles
+from batch_sms.sending import Provider
+from batch_sms.validate import CostEstimate, estimate_cost
+
+__all__ = [
+    "copy_input",
+    "dispatch_and_report",
+    "new_run_id",
+    "open_journal",
+    "summary_info",
+    "write_run_report",
+]
+
+SUCCESS = {Status.SENT, Status.DELIVERED}
+NOT_SENDABLE = {Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED}
+
+
+def new_run_id(now: float | None = None) -> str:
+    """A sortable, unique run id made only of [0-9a-z-] (it goes into sysMessageId)."""
+    stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    return f"{stamp:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def summary_info(
+    run_id: str, title: str, settings: dict[str, Any], **kw: Any
+) -> report.SummaryInfo:
+    """The Summary sheet's facts about a run."""
+    return report.SummaryInfo(run_id=run_id, title=title, settings=settings, **kw)
+
+
+def copy_input(source: Path, folder: Path) -> tuple[Path, str]:
+    """Keep the run's own copy of its input (the report is built from it) and its hash."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"input{source.suffix.lower()}"
+    shutil.copyfile(source, target)
+    digest = hashlib.sha256()
+    with target.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return target, digest.hexdigest()
+
+
+@contextmanager
+def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Journal]:
+    """The state db; a command about an existing run refuses a db that does not exist yet."""
+    if run_id is not None and not settings.state_path.exists():
+        raise StateError(
+            f"unknown run {run_id!r} in {settings.state_path}", "batch-sms runs lists them"
+        )
+    journal = Journal(settings.state_path)
+    try:
+        yield journal
+    finally:
+        journal.close()
+
+
+def dispatch_and_report(
+    journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str, provider: Provider
+) -> Outcome:
+    """Send what the run has pending, then write its report and pick the exit code."""
+    journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
+    result = provider.dispatch(journal, run.id, settings, ui.progress)
+    if result.stopped_by is not None:
+        state, reason = "stopped", result.stop_reason
+    elif result.interrupted:
+        state, reason = "interrupted", "interrupted by the user"
+    else:
+        state, reason = "finished", ""
+    journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
+    files = write_run_report(journal, journal.get_run(run.id), settings)
+    resume_cmd = f"batch-sms resume {run.id}" + (" --sandbox" if settings.sandbox else "")
+    steps: list[str] = []
+    if state == "finished":
+        failed = sum(n for s, n in files.counts.items() if s not in SUCCESS | NOT_SENDABLE)
+        exit_code = 0 if failed == 0 else 1
+        if files.failed is not None:
+            steps.append(f"the rows to fix or resend are in {files.failed}")
+        if failed:
+            steps.append(f"send them again with: batch-sms retry {run.id}")
+    else:
+        exit_code = 3 if state == "stopped" else 130
+        steps.append(f"continue with: {resume_cmd}")
+    return Outcome(
+        command,
+        run.id,
+        state,
+        files.report,
+        files.counts,
+        exit_code,
+        parent=run.parent,
+        next_steps=steps,
+        stop_reason=reason,
+        files=files,
+        sent=result,
+    )
+
+
+def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
+    """The report as a pure function of the run's input copy and the state db."""
+    table = loader.load(Path(run.input_copy), run.sheet)
+    rows = report.result_rows(table.rows, journal.report_rows(run.id), nxcloud.describe)
+    summary = summary_info(
+        run.id,
+        "Retry report" if run.parent else "Campaign report",
+        run.settings,
+        parent=run.parent,
+        input_name=run.input_name,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        cost=run_cost(journal, run.id, settings),
+        currency=settings.prices.currency,
+        describe=nxcloud.describe,
+    )
+    return report.write_report(
+        Path(run.input_copy).parent, table.columns, rows, summary, run.input_format
+    )
+
+
+def run_cost(journal: Journal, run_id: str, settings: Settings) -> CostEstimate:
+    """The estimated cost of the run's sendable messages, at the configured prices."""
+    sendable = (
+        Message(r.row, r.index, r.raw_phone, r.phone, r.content, r.segments, r.encoding,
+                r.country_code, Status.READY)
+        for r in journal.report_rows(run_id)
+        if r.status not in NOT_SENDABLE
+    )  # fmt: skip
+    prices = settings.prices
+    return estimate_cost(sendable, dict(prices.by_country), prices.default)
