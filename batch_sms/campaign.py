@@ -29,6 +29,7 @@ from batch_sms.runner import (
     dispatch_and_report,
     new_run_id,
     open_journal,
+    refuse_resend,
     summary_info,
 )
 from batch_sms.sending import Provider
@@ -63,17 +64,7 @@ def validate(settings: Settings) -> Outcome:
         plan=checked.plan(settings),
         files=files,
         next_steps=[] if ready else [f"fix the rows listed in {files.report}, then validate again"],
-        problems=problems(checked),
     )
-
-
-def problems(checked: Preflight) -> list[tuple[int, str, str, str]]:
-    """(row, phone as written, status, why) of every recipient that will not be sent."""
-    return [
-        (m.row, m.raw_phone, str(m.status), m.error)
-        for m in checked.messages
-        if m.status is not Status.READY
-    ]
 
 
 def _preflight_report(
@@ -120,6 +111,7 @@ def send(settings: Settings, ui: Ui) -> Outcome:
             "set them in the environment or in batch-sms.toml [credentials]; "
             "or try the built-in simulator with --sandbox",
         )
+    refuse_resend(settings, Path(checked.table.path))
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
@@ -148,7 +140,6 @@ def _start(
         journal.create_run(run)
         journal.add_messages(run_id, checked.messages)
         outcome = dispatch_and_report(journal, run, settings, ui, "send", provider)
-        outcome.problems = problems(checked)
         return outcome
 
 

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from batch_sms.outcome import Outcome
 from batch_sms.errors import UsageError
 from batch_sms.models import Status
+from batch_sms.outcome import Outcome
 from batch_sms.preflight import Plan
 
 __all__ = ["Screen"]
@@ -55,6 +55,7 @@ class Screen:
         self._progress: Progress | None = None
         self._task: Any = None
         self._last_line = 0.0
+        self._last_done = -1
 
     # Ui protocol -------------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -96,9 +97,12 @@ class Screen:
                 self._stop_progress()
         else:
             now = time.monotonic()
-            if now - self._last_line >= 2.0 or done >= total:
-                self._last_line = now
-                self.out.print(f"sent {done}/{total} ({rate:,.0f}/s) {text}")
+            final = done >= total
+            if final and self._last_done == done:
+                return
+            if now - self._last_line >= 2.0 or final:
+                self._last_line, self._last_done = now, done
+                self.out.print(f"{done:,}/{total:,} done, {rate:,.0f}/s: {text}")
 
     def _stop_progress(self) -> None:
         if self._progress is not None:
@@ -132,6 +136,7 @@ class Screen:
         self.out.print(table)
         for note in plan.notes:
             self.out.print(f"[yellow]note:[/] {note}")
+        self.show_problems(plan)
 
     def show_outcome(self, outcome: Outcome) -> None:
         """The summary at the end of a command, and the next command to run."""
@@ -142,7 +147,6 @@ class Screen:
             return
         if outcome.plan is not None and outcome.command == "validate":
             self.show_plan(outcome.plan)
-        self.show_problems(outcome)
         table = Table(title=f"{outcome.command} {outcome.run_id}: {outcome.status}",
                       title_justify="left")
         table.add_column("status")
@@ -159,17 +163,17 @@ class Screen:
         for step in outcome.next_steps:
             self.out.print(f"next: {step}")
 
-    def show_problems(self, outcome: Outcome, limit: int = 30) -> None:
+    def show_problems(self, plan: Plan, limit: int = 30) -> None:
         """The rows that will not be sent, and why (the report has them all)."""
-        if not outcome.problems:
+        if not plan.problems:
             return
         table = Table(title="Rows that will not be sent", title_justify="left")
         for name in ("row", "phone", "status", "why"):
             table.add_column(name)
-        for row, phone, status, why in outcome.problems[:limit]:
+        for row, phone, status, why in plan.problems[:limit]:
             table.add_row(str(row), phone, f"[{STYLE.get(status, '')}]{status}[/]", why)
         self.out.print(table)
-        more = len(outcome.problems) - limit
+        more = len(plan.problems) - limit
         if more > 0:
             self.out.print(f"… and {more:,} more rows: see the report")
 

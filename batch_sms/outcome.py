@@ -42,7 +42,6 @@ class Outcome:
     stop_reason: str = ""
     files: ReportFiles | None = None
     sent: SendResult | None = None
-    problems: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The `--json` object."""

@@ -28,6 +28,7 @@ class Plan:
     currency: str = ""
     notes: tuple[str, ...] = ()
     balance: nxcloud.Balance | None = None  # the account's, when the provider tells
+    problems: tuple[tuple[int, str, str, str], ...] = ()  # (row, phone as written, status, why)
 
     @property
     def seconds(self) -> float | None:
@@ -65,6 +66,11 @@ class Preflight:
             tps=settings.tps,
             currency=settings.prices.currency,
             notes=self.notes,
+            problems=tuple(
+                (m.row, m.raw_phone, str(m.status), m.error)
+                for m in self.messages
+                if m.status is not Status.READY
+            ),
         )
 
 

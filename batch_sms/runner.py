@@ -15,7 +15,7 @@ from typing import Any
 
 from batch_sms import loader, nxcloud, report
 from batch_sms.config import Settings
-from batch_sms.errors import StateError
+from batch_sms.errors import StateError, UsageError
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Message, Status
 from batch_sms.outcome import Outcome, Ui
@@ -28,6 +28,7 @@ __all__ = [
     "dispatch_and_report",
     "new_run_id",
     "open_journal",
+    "refuse_resend",
     "summary_info",
     "write_run_report",
 ]
@@ -49,16 +50,38 @@ def summary_info(
     return report.SummaryInfo(run_id=run_id, title=title, settings=settings, **kw)
 
 
+def file_hash(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def copy_input(source: Path, folder: Path) -> tuple[Path, str]:
     """Keep the run's own copy of its input (the report is built from it) and its hash."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"input{source.suffix.lower()}"
     shutil.copyfile(source, target)
-    digest = hashlib.sha256()
-    with target.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return target, digest.hexdigest()
+    return target, file_hash(target)
+
+
+def refuse_resend(settings: Settings, input_path: Path) -> None:
+    """Sending the very same file again is almost always an accident: say what to do instead."""
+    if settings.allow_duplicates or not settings.state_path.exists():
+        return
+    digest = file_hash(input_path)
+    with open_journal(settings) as journal:
+        earlier = journal.runs_with_input(digest)
+    if earlier:
+        first = earlier[0]
+        when = datetime.fromtimestamp(first.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise UsageError(
+            f"{input_path}: this file was already sent as run {first.id} ({when})",
+            f"to continue that run: batch-sms resume {first.id}; to send its failures again: "
+            f"batch-sms retry {first.id}; to send every row again on purpose: --allow-duplicates",
+        )
 
 
 @contextmanager

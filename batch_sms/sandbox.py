@@ -95,6 +95,9 @@ class Sandbox(SideCallsMixin):
         self._window: deque[float] = deque()
         self._sent_to: dict[str, deque[float]] = {}
         self._ids = 0
+        # Like the provider's, messageids are unique beyond one sandbox's life: runs that share a
+        # state db must never see two messages with the same id.
+        self._id_base = secrets.randbelow(900_000) + 100_000
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -241,7 +244,7 @@ class Sandbox(SideCallsMixin):
                 return "3", ""
             self._balance -= sum(charges)
         self._ids += 1
-        messageid = str(300_000_000_000 + self._ids)
+        messageid = f"{self._id_base}{self._ids:09d}"
         for i, (number, cc, segs, charge) in enumerate(
             zip(numbers, countries, segments, charges, strict=True)
         ):

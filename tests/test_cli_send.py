@@ -227,3 +227,33 @@ def test_failed_file_feeds_back_into_send(tmp_path: Path, make_sandbox: Make, fm
     code, again = send(tmp_path, handle, failed)
     assert code == 0
     assert again["counts"] == {"sent": 2}
+
+
+def test_sandbox_runs_sharing_a_state_db_each_get_their_receipts(tmp_path: Path) -> None:
+    """Each `--sandbox` run starts a new simulator; its messageids must not collide with an
+    earlier run's in the same state db, or that run's receipts would be taken for repeats."""
+    path = campaign(tmp_path, 3)
+    for _ in range(2):
+        result = run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--tps", "unlimited",
+                          "--allow-duplicates", "--out", str(tmp_path / "reports")])
+        assert result.exit_code == 0, result.output
+        assert last_json(result)["counts"] == {"delivered": 3}
+
+
+def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox()
+    path = campaign(tmp_path, 2)
+    code, out = send(tmp_path, handle, path)
+    assert code == 0
+    again = run_cli(["send", str(path), "--base-url", handle.url, "--yes", "--out",
+                     str(tmp_path / "reports")], env=env_for(handle))
+    assert again.exit_code == 2
+    error, hint = again.stderr.splitlines()
+    assert error.startswith(f"Error: {path}: this file was already sent as run {out['run_id']} (")
+    assert error.endswith(" UTC)")
+    assert [hint] == [
+        f"Hint: to continue that run: batch-sms resume {out['run_id']}; to send its failures "
+        f"again: batch-sms retry {out['run_id']}; to send every row again on purpose: "
+        "--allow-duplicates",
+    ]
+    assert len(handle.sandbox.accepted) == 2

@@ -112,6 +112,14 @@ class RunsMixin(Connection):
         )
         return [(_run_info(row), counts.get(row["key"], {})) for row in rows]
 
+    def runs_with_input(self, input_sha256: str) -> list[RunInfo]:
+        """Runs whose input file had this hash, oldest first (retries share their parent's)."""
+        rows = self._db.execute(
+            f"SELECT key, {_RUN_COLUMNS} FROM runs WHERE input_sha256 = ? ORDER BY created_at, key",
+            (input_sha256,),
+        )
+        return [_run_info(row) for row in rows]
+
     def set_run_state(
         self,
         run_id: str,
