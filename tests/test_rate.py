@@ -1,0 +1,46 @@
+"""The issue's rate promise through the CLI: 2,000 rows at --tps 100 against a sandbox whose
+account limit is 100 per second get no code 28, and no sliding second at the sandbox holds
+more than 100 requests. (It takes about 20 s: the rate itself is what is being checked.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import cn_numbers, env_for, last_json, run_cli, write_csv
+
+from batch_sms.sandbox import SandboxHandle
+
+pytestmark = pytest.mark.slow
+
+
+def busiest_second(arrivals: list[float]) -> int:
+    """The most arrivals in any sliding second (t - 1 s, t]."""
+    times = sorted(arrivals)
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while times[start] <= at - 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def test_busiest_second_counts_a_half_open_window() -> None:
+    assert busiest_second([0.0, 0.5, 0.999, 1.0, 1.5]) == 3
+    assert busiest_second([]) == 0
+
+
+def test_2000_rows_at_tps_100_never_exceed_the_account_limit(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+) -> None:
+    handle = make_sandbox(tps_limit=100)
+    rows = [[p, f"Spring sale {i}"] for i, p in enumerate(cn_numbers(2000))]
+    path = write_csv(tmp_path / "big.csv", ["phone", "content"], rows)
+    result = run_cli(["send", str(path), "--base-url", handle.url, "--yes", "--json", "--tps",
+                      "100", "--out", str(tmp_path / "reports")], env=env_for(handle))
+    assert result.exit_code == 0, result.output
+    assert last_json(result)["counts"] == {"sent": 2000}
+    assert handle.sandbox.answers["28"] == 0
+    assert len(handle.sandbox.arrivals) == 2000
+    assert busiest_second(handle.sandbox.arrivals) <= 100
