@@ -96,6 +96,7 @@ def write_report(
 ) -> ReportFiles:
     """Stream the rows once into report.xlsx, results.csv and the failed-rows file."""
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     width, is_csv = len(columns), input_format.lower() == "csv"
@@ -144,7 +145,11 @@ def write_report(
         if failed_csv is not None:
             failed_csv.close()
         sheet = book.create_sheet("Summary")
-        lines = summary_lines(summary, tally, results.rows, failed_name)
+        letters = (
+            get_column_letter(width + 1),
+            get_column_letter(width + 1 + RESULT_COLUMNS.index("sms_error")),
+        )
+        lines = summary_lines(summary, tally, results.rows, failed_name, letters)
         write_summary(sheet, lines, lambda value: text_cell(sheet, value))
         save(book, [results], temp["report"])
         if failed_book is not None and failed_sheet is not None:

@@ -50,6 +50,7 @@ TOP_REASONS, EXAMPLES = 10, 5
 # Error texts often name a row or number, so distinct reasons can be as many as rows; beyond this
 # many a new reason only adds to "other reasons" to keep memory flat on a million-row run.
 MAX_REASONS = 10_000
+NO_PRICE = "no price"
 _SECRET_KEY = re.compile(r"key|secret|token|passw|credential|sign", re.IGNORECASE)
 
 
@@ -126,7 +127,9 @@ class Tally:
         if row.code:
             self._add_codes(row)
         if row.error and row.status not in ACCEPTED | {Status.READY, Status.DELIVERED}:
-            self._add_reason(row.error, row.number)
+            # The row's place on the Results sheet (header = 1), where a reader can go to it: a
+            # retry's or a gappy input's own row numbers are not the sheet's.
+            self._add_reason(row.error, self.rows + 1)
 
     def _add_codes(self, row: ResultRow) -> None:
         codes = row.code.split(", ") if row.messages > 1 else [row.code]
@@ -151,14 +154,31 @@ Line = tuple[str, tuple[object, ...]]
 
 
 def summary_lines(
-    info: SummaryInfo, tally: Tally, sheet_rows: int, failed_name: str = "failed.csv"
+    info: SummaryInfo,
+    tally: Tally,
+    sheet_rows: int,
+    failed_name: str = "failed.csv",
+    letters: tuple[str, str] | None = None,
 ) -> list[Line]:
-    """The Summary sheet as lines; "status" lines hold the chart's data."""
+    """The Summary sheet as lines; "status" lines hold the chart's data.
+
+    `letters` are the Results sheet's columns of sms_status and sms_error, for the reader.
+
+    Layout: labels in column A, counts in B (and C), text that may run long last, so it spills
+    into the empty cells to its right. The outcome comes first (statuses, then why rows failed),
+    the details after (codes, volumes, cost, settings).
+    """
     lines: list[Line] = [("title", (info.title,)), ("blank", ())]
     lines += _run_lines(info, tally, sheet_rows)
     failed = sum(tally.statuses[status] for status in FAILED_STATUSES)
     if failed:
-        lines.append(("data", ("Rows to fix or send again", f"{failed:,}: {failed_name}")))
+        lines.append(("data", ("Rows to fix or send again", failed, f"listed in {failed_name}")))
+    if letters:
+        how = (
+            f"on the Results sheet, filter column {letters[0]} (sms_status); "
+            f"column {letters[1]} (sms_error) says why a row was not sent"
+        )
+        lines.append(("data", ("Finding rows", how)))
     lines += [
         ("blank", ()),
         ("section", ("Rows by status",)),
@@ -169,6 +189,13 @@ def summary_lines(
             count = tally.statuses[status]
             lines.append(("status", (status.value, count, count / tally.rows)))
     lines.append(("status_total", ("Total", tally.rows, 1.0 if tally.rows else 0.0)))
+    lines += _reason_lines(tally)
+    if tally.codes:
+        lines += [("blank", ()), ("section", ("Provider codes",))]
+        lines.append(("header_text", ("Code", "Messages", "Meaning")))
+        for code, count in sorted(tally.codes.items(), key=lambda kv: (-kv[1], kv[0])):
+            meaning = info.describe(code) if info.describe else tally.meanings.get(code, "")
+            lines.append(("data", (code, count, meaning)))
     lines += [
         ("blank", ()),
         ("section", ("Messages",)),
@@ -179,13 +206,6 @@ def summary_lines(
         ("data", ("Segments of accepted rows", tally.accepted_segments)),
     ]
     lines += _cost_lines(info)
-    if tally.codes:
-        lines += [("blank", ()), ("section", ("Provider codes",))]
-        lines.append(("header", ("Code", "Meaning", "Messages")))
-        for code, count in sorted(tally.codes.items(), key=lambda kv: (-kv[1], kv[0])):
-            meaning = info.describe(code) if info.describe else tally.meanings.get(code, "")
-            lines.append(("data", (code, meaning, count)))
-    lines += _reason_lines(tally)
     settings = public_settings(info.settings)
     if settings:
         lines += [("blank", ()), ("section", ("Settings",))]
@@ -211,8 +231,9 @@ def _run_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
             digits = 1 if per_second >= 10 else 2
             rate = f"{per_second:.{digits}f} accepted messages per second"
             lines.append(("data", ("Achieved rate", rate)))
-    zone = "UTC: sms_sent_at and the times above; sms_dr_time is as the provider sent it"
-    lines.append(("data", ("Time zone", zone)))
+    if info.started_at is not None:  # a validation report has no times to explain
+        zone = "UTC: sms_sent_at and the times above; sms_dr_time is as the provider sent it"
+        lines.append(("data", ("Time zone", zone)))
     if sheet_rows < tally.rows:
         note = (
             f"The Results sheet holds the first {sheet_rows:,} of {tally.rows:,} rows (a worksheet "
@@ -230,10 +251,12 @@ def _cost_lines(info: SummaryInfo) -> list[Line]:
     lines: list[Line] = [("blank", ()), ("section", (f"Estimated cost{unit}",))]
     lines.append(("header", ("Country code", "Messages", "Segments", "Cost")))
     for country in cost.countries:
-        lines.append(
-            ("money", (country.country_code, country.messages, country.segments, country.cost))
-        )
-    lines.append(("money_total", ("Total", cost.messages, cost.segments, cost.cost)))
+        price = NO_PRICE if country.cost is None else country.cost
+        lines.append(("money", (country.country_code, country.messages, country.segments, price)))
+    # With no price for any country the sum is no estimate at all: say so rather than 0.00.
+    priced = any(country.cost is not None for country in cost.countries)
+    total = cost.cost if priced or not cost.countries else NO_PRICE
+    lines.append(("money_total", ("Total", cost.messages, cost.segments, total)))
     if cost.unpriced:
         unpriced = ", ".join(cost.unpriced)
         lines.append(("note", ("Note", f"No price for country codes {unpriced}: not in the total")))
@@ -244,22 +267,22 @@ def _reason_lines(tally: Tally) -> list[Line]:
     if not tally.reasons:
         return []
     lines: list[Line] = [("blank", ()), ("section", ("Top error reasons",))]
-    lines.append(("header", ("Reason", "Rows", "Example rows")))
+    lines.append(("header_text", ("Reason", "Rows", "Example rows (Results sheet)")))
     ranked = tally.reasons.most_common()  # ties keep first-seen order
     for reason, count in ranked[:TOP_REASONS]:
-        lines.append(("data", (reason, count, ", ".join(map(str, tally.examples[reason])))))
+        lines.append(("reason", (reason, count, ", ".join(map(str, tally.examples[reason])))))
     others = sum(count for _, count in ranked[TOP_REASONS:]) + tally.other_reasons
     if others:
-        lines.append(("data", ("(other reasons)", others, "")))
+        lines.append(("reason", ("(other reasons)", others, "")))
     return lines
 
 
 def public_settings(settings: Mapping[str, object]) -> dict[str, str]:
-    """Settings as text, without any key that looks secret and without credentials in URLs."""
+    """Settings as text, without unset ones, secret-looking keys or credentials in URLs."""
     return {
         str(key): _setting_text(value)
         for key, value in settings.items()
-        if not _SECRET_KEY.search(str(key))
+        if not _SECRET_KEY.search(str(key)) and value is not None and value != ""
     }
 
 
@@ -270,6 +293,8 @@ def _setting_text(value: object) -> str:
         return ", ".join(_setting_text(item) for item in value)
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return _scrub_url(str(value))
 
 

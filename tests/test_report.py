@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -72,7 +73,8 @@ def summary_pairs(path: Path) -> dict[str, object]:
     return {row[0]: row[1] for row in ws.iter_rows(values_only=True) if row and row[0] is not None}
 
 
-def read_csv(path: Path) -> list[list[str]]:
+def read_csv(path: Path | None) -> list[list[str]]:
+    assert path is not None
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.reader(handle))
 
@@ -84,7 +86,7 @@ cell_text = st.one_of(
     ),
     st.text(
         st.characters(
-            blacklist_categories=("Cs",),
+            blacklist_categories=["Cs"],
             blacklist_characters="\r\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10"
             "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\ufffe\uffff",
         ),
@@ -147,7 +149,7 @@ def test_summary_counts_codes_reasons_and_chart(tmp_path: Path) -> None:
     values = sheet_values(ws)
     status_rows = [tuple(r[:2]) for r in values if r[0] in {s.value for s in Status}]
     assert status_rows == [("sent", 3), ("delivered", 1), ("failed", 7)]  # DESIGN.md's order
-    assert ("6", "invalid number", 7) in [r[:3] for r in values]
+    assert ("6", 7, "invalid number") in [r[:3] for r in values]
     reason = next(r for r in values if r[0] == "invalid number")
     assert reason[1:3] == (7, "5, 6, 7, 8, 9")  # the first five rows with it
     assert len(ws._charts) == 1
@@ -188,6 +190,107 @@ def test_summary_run_details_and_cost(tmp_path: Path) -> None:
     assert pairs["60"] == 1
     assert "60" in str(pairs["Note"])
     assert "Rows to fix or send again" not in pairs
+
+
+def test_summary_reads_outcome_first_and_points_at_results_rows(tmp_path: Path) -> None:
+    # A retry's rows keep their input numbers (18, 40, 41): the Summary's examples must be the
+    # Results sheet's rows (2, 3, 4), where a reader can find them.
+    rows = [
+        replace(row, number=number)
+        for row, number in zip(
+            rows_of(Status.FAILED, Status.SENT, Status.FAILED), (18, 40, 41), strict=True
+        )
+    ]
+    info = SummaryInfo(run_id="r", settings={"tps": 10}, cost=None)
+    write_report(tmp_path, COLUMNS, rows, info, "csv")
+    values = sheet_values(openpyxl.load_workbook(tmp_path / "report.xlsx")["Summary"])
+    firsts = [r[0] for r in values]
+    order = ["Rows by status", "Top error reasons", "Provider codes", "Messages", "Settings"]
+    assert [firsts.index(name) for name in order] == sorted(firsts.index(name) for name in order)
+    reasons = firsts.index("Top error reasons")
+    assert values[reasons + 1][:3] == ("Reason", "Rows", "Example rows (Results sheet)")
+    assert values[reasons + 2][:3] == ("invalid number", 2, "2, 4")
+    pairs = summary_pairs(tmp_path / "report.xlsx")
+    # The sms_status and sms_error columns by letter, after the input's three columns.
+    assert pairs["Finding rows"] == (
+        "on the Results sheet, filter column D (sms_status); "
+        "column O (sms_error) says why a row was not sent"
+    )
+
+
+def test_summary_chart_sits_beside_the_status_table(tmp_path: Path) -> None:
+    files = write(tmp_path, rows_of(Status.SENT, Status.SENT, Status.FAILED, Status.DUPLICATE))
+    ws = openpyxl.load_workbook(files.report)["Summary"]
+    firsts = [row[0].value for row in ws.iter_rows(max_col=1)]
+    table_row = firsts.index("Rows by status") + 1
+    with zipfile.ZipFile(files.report) as book:
+        drawing = book.read("xl/drawings/drawing1.xml").decode()
+        chart = book.read("xl/charts/chart1.xml").decode()
+    # The anchor is 0-based: column F, the row of the table's title.
+    assert f"<from><col>5</col><colOff>0</colOff><row>{table_row - 1}</row>" in drawing
+    next_section = firsts.index("Top error reasons") + 1
+    assert next_section - table_row >= 16  # the chart's rows are left free for it
+    for row in ws.iter_rows(min_row=table_row, max_row=next_section - 1, min_col=5):
+        assert all(cell.value is None for cell in row)
+    # Bars coloured by status (sent green, failed red, duplicate grey), counts on the bars,
+    # axes kept for Excel, which hides axes whose "delete" is unset.
+    assert chart.count("<dPt>") == 3
+    for colour in ("63BE7B", "F8696B", "A6A6A6"):
+        assert f'srgbClr val="{colour}"' in chart
+    assert '<showVal val="1" />' in chart
+    assert chart.count('<delete val="0" />') == 2
+    assert "<a:t>Rows by status</a:t>" in chart
+
+
+def test_sheets_read_clearly(tmp_path: Path) -> None:
+    rows = rows_of(Status.SENT, Status.FAILED)
+    rows[1] = replace(rows[1], error="a long reason " * 10)
+    files = write(tmp_path, rows)
+    book = openpyxl.load_workbook(files.report)
+    results, summary = book["Results"], book["Summary"]
+    # Named fonts: an unnamed bold font shows in a serif face in LibreOffice.
+    assert results["A1"].font.name == "Calibri"
+    assert results["A1"].fill.fgColor.rgb != results["D1"].fill.fgColor.rgb  # input vs sms_*
+    assert results["J2"].alignment.horizontal == "center"  # counts apart from their neighbours
+    assert results.print_title_rows == "$1:$1"
+    assert summary["A1"].font.name == "Calibri"
+    assert summary["A1"].font.bold
+    reason = next(row[0] for row in summary.iter_rows() if row[0].value == rows[1].error)
+    assert reason.alignment.wrap_text
+    assert summary.row_dimensions[reason.row].height == 45  # 140 characters: three lines
+    with zipfile.ZipFile(files.report) as zipped:
+        sheet = zipped.read("xl/worksheets/sheet1.xml").decode()
+    # Phone numbers and codes are text on purpose: no "number stored as text" marks in Excel.
+    assert '<ignoredError sqref="A1:O3" numberStoredAsText="1"/>' in sheet
+    assert sheet.index("<pageMargins") < sheet.index("<ignoredErrors") < sheet.index("</worksheet>")
+
+
+def test_summary_cost_without_prices_and_settings_without_blanks(tmp_path: Path) -> None:
+    @dataclass
+    class Country:
+        country_code: str
+        messages: int
+        segments: int
+        cost: float | None
+
+    @dataclass
+    class Cost:
+        countries: tuple[Country, ...]
+        messages: int
+        segments: int
+        cost: float
+        unpriced: tuple[str, ...]
+
+    cost = Cost((Country("86", 2, 2, None), Country("1", 1, 1, None)), 3, 3, 0.0, ("86", "1"))
+    settings = {"sender": None, "template": "", "allow_duplicates": False, "sandbox": True}
+    info = SummaryInfo(run_id="r", cost=cost, settings=settings)
+    write_report(tmp_path, COLUMNS, rows_of(Status.SENT), info, "csv")
+    values = sheet_values(openpyxl.load_workbook(tmp_path / "report.xlsx")["Summary"])
+    lines = {r[0]: r for r in values if r[0] is not None}
+    assert lines["86"][:4] == ("86", 2, 2, "no price")
+    assert lines["Total"][:4] == ("Total", 3, 3, "no price")  # not 0.00: there is no estimate
+    assert {"sender", "template"}.isdisjoint(lines)
+    assert (lines["allow_duplicates"][1], lines["sandbox"][1]) == ("no", "yes")
 
 
 def test_settings_never_show_secrets(tmp_path: Path) -> None:
@@ -246,7 +349,10 @@ def test_overflow_keeps_every_row_in_results_csv(tmp_path: Path) -> None:
     assert [r[3] for r in read_csv(files.results_csv)[1:]] == ["sent"] * 5 + ["failed"] * 2
     pairs = summary_pairs(files.report)
     assert "results.csv" in str(pairs["Note"])
-    assert pairs["Rows to fix or send again"] == "2: failed.xlsx"
+    assert pairs["Rows to fix or send again"] == 2
+    ws = openpyxl.load_workbook(files.report)["Summary"]
+    line = next(r for r in ws.iter_rows(values_only=True) if r[0] == "Rows to fix or send again")
+    assert line[2] == "listed in failed.xlsx"
     assert files.failed is not None  # rows past the sheet still reach the failed file
     assert openpyxl.load_workbook(files.failed).active.max_row == 3
 
@@ -422,8 +528,8 @@ def test_result_rows_keep_a_record_whose_input_row_is_missing() -> None:
     assert [(r.number, r.cells) for r in got] == [(2, ()), (3, ("x",))]
 
 
-def message(row: int, index: int, status: Status, **kw: object) -> Message:
-    fields: dict[str, object] = {
+def message(row: int, index: int, status: Status, **kw: Any) -> Message:
+    fields: dict[str, Any] = {
         "raw_phone": f"138{row}{index}", "phone": f"86138{row}{index}", "content": "hi",
         "segments": 1, "encoding": "GSM-7", "country_code": 86,
     }  # fmt: skip
