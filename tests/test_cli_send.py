@@ -152,7 +152,7 @@ def test_retry_sends_only_what_failed_and_never_twice(tmp_path: Path, make_sandb
 
 def test_report_is_idempotent_and_runs_lists_the_family(tmp_path: Path, make_sandbox: Make) -> None:
     handle = make_sandbox()
-    code, out = send(tmp_path, handle, campaign(tmp_path, 3))
+    _code, out = send(tmp_path, handle, campaign(tmp_path, 3))
     first = read_results(Path(out["report"]))
     again = run_cli(["report", out["run_id"], "--json", "--out", str(tmp_path / "reports")])
     assert again.exit_code == 0
