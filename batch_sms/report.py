@@ -29,8 +29,9 @@ from batch_sms.results import (
     row_status,
     validation_rows,
 )
-from batch_sms.sheets import TextSheet, csv_safe, save, text_cell, write_summary
+from batch_sms.sheets import TextSheet, csv_safe, save, text_cell
 from batch_sms.summary import FAILED_STATUSES, SummaryInfo, Tally, summary_lines
+from batch_sms.summary_sheet import write_summary
 
 __all__ = [
     "FAILED_STATUSES",

@@ -1,4 +1,4 @@
-"""The workbook writing: streamed text sheets (exact values, never formulas) and the Summary."""
+"""The workbook writing: streamed text sheets (exact values, never formulas) and shared styles."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.label import DataLabelList
-from openpyxl.chart.marker import DataPoint
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
@@ -22,14 +19,14 @@ if TYPE_CHECKING:
     from openpyxl import Workbook
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-    from batch_sms.summary import Line
-
 __all__ = [
     "FORMULA_START",
+    "INPUT_HEAD",
     "STATUS_FILLS",
     "TextSheet",
     "clean_text",
     "csv_safe",
+    "named_font",
     "save",
     "text_cell",
 ]
@@ -49,7 +46,8 @@ def _fill(rgb: str) -> PatternFill:
     return PatternFill(fill_type="solid", start_color=rgb, end_color=rgb)
 
 
-def _font(*, bold: bool = False, size: float = 11) -> Font:
+def named_font(*, bold: bool = False, size: float = 11) -> Font:
+    """Calibri at `size`, bold if asked (for the header cells here and the Summary's lines)."""
     # Named: a font without a name makes LibreOffice fall back to a serif face.
     return Font(name="Calibri", family=2, bold=bold, size=size)
 
@@ -61,14 +59,9 @@ STATUS_FILLS = {
     "capped": _AMBER, "pending": _AMBER, "unknown": _AMBER, "inflight": _AMBER,
     "duplicate": _GREY, "suppressed": _GREY,
 }  # fmt: skip
-# The chart's bars: the same families as the cells, strong enough to read as bars.
-_BAR_COLOURS = {"C6EFCE": "63BE7B", "FFC7CE": "F8696B", "FFEB9C": "FFC000", "D9D9D9": "A6A6A6"}
-BAR_COLOURS = {
-    status: _BAR_COLOURS[str(fill.fgColor.rgb)[-6:]] for status, fill in STATUS_FILLS.items()
-}
 # Header cells: the input's columns plain grey, this tool's sms_* columns blue, so the eye
 # finds where the results begin.
-_INPUT_HEAD, _RESULT_HEAD = _fill("EDEDED"), _fill("DDEBF7")
+INPUT_HEAD, _RESULT_HEAD = _fill("EDEDED"), _fill("DDEBF7")
 _HEAD_BORDER = Border(bottom=Side(style="thin", color="808080"))
 
 
@@ -198,7 +191,7 @@ class TextSheet:
         # Printed, the header repeats on every page and the wide sheet lies landscape.
         self.ws.print_title_rows = "1:1"
         self.ws.page_setup.orientation = "landscape"
-        bold = _font(bold=True)
+        bold = named_font(bold=True)
         header = []
         results_from = len(self.header) if self.status_column is None else self.status_column
         for index, name in enumerate(self.header):
@@ -206,7 +199,7 @@ class TextSheet:
             if cell.value is not None:
                 cell.data_type = "s"
             cell.font = bold
-            cell.fill = _RESULT_HEAD if index >= results_from else _INPUT_HEAD
+            cell.fill = _RESULT_HEAD if index >= results_from else INPUT_HEAD
             cell.border = _HEAD_BORDER
             header.append(cell)
         self.ws.append(header)
@@ -269,137 +262,3 @@ def save(book: Workbook, sheets: Sequence[TextSheet], path: Path) -> None:
         plain.unlink(missing_ok=True)
         for sheet in sheets:
             sheet.discard()
-
-
-SUMMARY_WIDTHS = (44, 12, 12, 14)  # A labels, B and C counts, D money; long text spills right
-CHART_ROWS = 16  # sheet rows kept beside the status table for the 8 cm chart (15 pt a row)
-_RIGHT = Alignment(horizontal="right")
-_AFTER_NUMBER = Alignment(horizontal="left", indent=1)  # text beside a right-aligned count
-_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
-_TOP = Alignment(vertical="top")
-_TOP_AFTER_NUMBER = Alignment(horizontal="left", vertical="top", indent=1)
-_PERCENT, _MONEY = "0.0%", "#,##0.00##"
-_MAX_LINES = 8
-
-
-def _summary_style(
-    kind: str, column: int, value: object
-) -> tuple[Font | None, Alignment | None, str | None, PatternFill | None]:
-    """How a Summary cell looks: font, alignment, number format and fill, by line kind."""
-    font = alignment = number_format = fill = None
-    if kind == "title":
-        font = _font(bold=True, size=14)
-    elif kind == "section":
-        font = _font(bold=True, size=12)
-    elif kind in {"header", "header_text"}:
-        font, fill = _font(bold=True), _INPUT_HEAD
-        text_column = kind == "header_text" and column == 2
-        alignment = _AFTER_NUMBER if text_column else _RIGHT if column else None
-    elif kind == "reason":
-        alignment = _WRAP_TOP if column == 0 else _TOP if column == 1 else _TOP_AFTER_NUMBER
-    elif kind in {"money", "money_total"}:
-        number_format = _MONEY if column == 3 else None
-        alignment = _RIGHT if column else None
-    elif kind in {"status", "status_total"} and column == 2:
-        number_format = _PERCENT
-    elif kind == "status" and column == 0:
-        fill = STATUS_FILLS.get(str(value))
-    elif kind == "note" and column == 0:
-        font = _font(bold=True)
-    if kind.endswith("_total"):
-        font = _font(bold=True)
-    if kind == "data" and column == 2 and isinstance(value, str):
-        alignment = _AFTER_NUMBER
-    return font, alignment, number_format, fill
-
-
-def _text_lines(text: str, width: int) -> int:
-    """Lines a wrapped cell of `width` characters needs for `text` (a generous guess)."""
-    lines = 0
-    for part in text[: width * _MAX_LINES].split("\n"):
-        size = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
-        # A column holds about width + 6 average characters of Calibri (or of its stand-in).
-        lines += max(1, -(-size // (width + 6)))
-    return min(lines, _MAX_LINES)
-
-
-def write_summary(
-    ws: WriteOnlyWorksheet, lines: Iterable[Line], cell: Callable[[object], Any]
-) -> None:
-    """Write the lines into a write-only sheet, styled by kind, with a chart of status counts."""
-    for letter, width in zip("ABCD", SUMMARY_WIDTHS, strict=True):
-        ws.column_dimensions[letter].width = width
-    # Printed, the Summary fits the page's width.
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    number = section = chart_row = 0
-    statuses: list[tuple[int, str, int]] = []  # (sheet row, status, count)
-    for kind, values in lines:
-        number += 1
-        if kind == "section":
-            section = number
-        cells = []
-        for column, value in enumerate(values):
-            c = cell(value)
-            font, alignment, number_format, fill = _summary_style(kind, column, value)
-            if font or alignment or number_format or fill:
-                if not isinstance(c, Cell):
-                    c = WriteOnlyCell(ws, c)
-                if font:
-                    c.font = font
-                if alignment:
-                    c.alignment = alignment
-                if number_format:
-                    c.number_format = number_format
-                if fill:
-                    c.fill = fill
-            cells.append(c)
-        if kind == "reason" and values:
-            # Set, not left to the program: Excel does not grow a row for wrapped text on open.
-            height = _text_lines(str(values[0]), SUMMARY_WIDTHS[0]) * 15
-            ws.row_dimensions[number].height = height
-        ws.append(cells)
-        if kind == "status":
-            count = values[1] if isinstance(values[1], int) else 0
-            statuses.append((number, str(values[0]), count))
-        if kind == "status_total":
-            chart_row = section
-            # Room for the chart beside the table, so it covers none of the lines below.
-            while number - section + 1 < CHART_ROWS:
-                ws.append([])
-                number += 1
-    if statuses and chart_row:
-        ws.add_chart(_status_chart(ws, statuses), f"F{chart_row}")
-
-
-def _status_chart(ws: WriteOnlyWorksheet, statuses: Sequence[tuple[int, str, int]]) -> BarChart:
-    """Columns of rows by status, coloured like the status cells, each labelled with its count."""
-    first, last = statuses[0][0], statuses[-1][0]
-    chart = BarChart()
-    chart.type = "col"
-    chart.title = "Rows by status"
-    chart.legend = None
-    chart.height, chart.width = 8, 16
-    chart.gapWidth = 60
-    chart.add_data(Reference(ws, min_col=2, min_row=first, max_row=last), titles_from_data=False)
-    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
-    series = chart.series[0]
-    for index, (_, status, _) in enumerate(statuses):
-        point = DataPoint(idx=index)
-        point.graphicalProperties.solidFill = BAR_COLOURS.get(status, "4472C4")
-        point.graphicalProperties.line.noFill = True
-        series.dPt.append(point)
-    series.dLbls = DataLabelList(
-        showVal=True, showLegendKey=False, showCatName=False, showSerName=False,
-        showPercent=False, showBubbleSize=False,
-    )  # fmt: skip
-    chart.x_axis.title = "Status"
-    chart.y_axis.title = "Rows"
-    chart.y_axis.number_format = "#,##0"
-    chart.y_axis.scaling.min = 0
-    if max(count for _, _, count in statuses) <= 5:
-        chart.y_axis.majorUnit = 1  # else small counts get axis steps of 0.5
-    # openpyxl 3.1 leaves the axes' "delete" unset, which Excel reads as hidden axes.
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    return chart
