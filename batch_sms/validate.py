@@ -1,9 +1,7 @@
-"""Pre-flight rules: phone numbers to E.164 digits, content and sender rules, duplicates, cost.
+"""Pre-flight verdicts: phones (via the phones module), content, sender, duplicates, cost."""
 
-This is the hot loop of a campaign (one call per row): a number that is already digits, with or
-without "+", is read with phonenumbers' own steps minus its generic text handling (see
-`_parse_plus_digits`), content verdicts are cached per text, and nothing raises on a good row.
-"""
+# The hot loop of a campaign (one call per row): numbers go through the phones module's fast
+# path, content verdicts are cached per text, and nothing raises on a good row.
 
 from __future__ import annotations
 
@@ -12,20 +10,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-import phonenumbers
-from phonenumbers import (
-    NumberParseException,
-    PhoneMetadata,
-    PhoneNumber,
-    ValidationResult,
-    phonenumberutil,
-)
-
 from batch_sms.models import Message, Status
+from batch_sms.phones import MAX_DIGITS, normalise_phone, split_phones
+from batch_sms.phones import _parse_national_digits as _parse_national_digits
+from batch_sms.phones import _parse_plus_digits as _parse_plus_digits
+from batch_sms.phones import _region as _region
 from batch_sms.segments import GSM7, UCS2, describe_chars, lookalikes, plain, segment_uncached
 
+# The phone fast path's internals are imported "as" themselves: re-exported for the tests that
+# reach them through this module, which held them before `phones` was split out.
 __all__ = [
     "MAX_CONTENT",
+    "MAX_DIGITS",
     "Checker",
     "CostEstimate",
     "CountryCost",
@@ -38,248 +34,8 @@ __all__ = [
 ]
 
 MAX_CONTENT = 1000  # the provider's limit on `content`, in characters, whatever the encoding
-MAX_DIGITS = 15  # E.164 allows at most 15 digits, and Excel keeps at most 15 significant ones
 _SENDER_MAX = 20
-
-# Punctuation people put in numbers; full-width forms come from Chinese input methods.
-_PUNCT = " -.()\t\u00a0\u2009\u202f\u2010\u2011\u2012\u2013\u2014\u3000（）－．"
-_CLEAN = str.maketrans(
-    {"＋": "+", **{chr(0xFF10 + d): str(d) for d in range(10)}, **dict.fromkeys(_PUNCT)}
-)
-# What Excel shows for a long number stored as a number: "8.61509E+12" (or "8,6E+12" in Europe).
-_SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE]\+?[0-9]+")
-_SEPARATORS = re.compile(r"[,;/\n\r，；、]")
 _SENDER = re.compile(r"[A-Za-z0-9]+")
-
-_POSSIBLE_REASONS = {
-    ValidationResult.TOO_SHORT: "is too short",
-    ValidationResult.INVALID_LENGTH: "has the wrong number of digits",
-    ValidationResult.TOO_LONG: "is too long",
-    ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
-}
-_INVALID = "is not a valid number"
-_PARSE_REASONS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
-    NumberParseException.TOO_SHORT_NSN: "is too short",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "is too short",
-    NumberParseException.TOO_LONG: "is too long",
-}
-
-
-def _e164(number: PhoneNumber) -> str:
-    """E.164 digits without "+", keeping Italian-style leading zeros of the national number."""
-    if number.italian_leading_zero:
-        zeros = number.number_of_leading_zeros
-        return (
-            f"{number.country_code}{'0' * (1 if zeros is None else zeros)}{number.national_number}"
-        )
-    return f"{number.country_code}{number.national_number}"
-
-
-def _parse(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:
-    """The number if phonenumbers calls it valid, else None and why (a phrase after the value)."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except NumberParseException as exc:
-        return None, _PARSE_REASONS.get(exc.error_type, "is not a phone number")
-    if phonenumbers.is_valid_number(number):
-        return number, ""
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    return None, _POSSIBLE_REASONS.get(reason, _INVALID)
-
-
-# phonenumbers.parse spends most of its time on what a spreadsheet number never has (letters,
-# extensions, RFC 3966 URIs). For plain digits we take only its steps that apply: the calling
-# code, the national-prefix strip and the leading zeros. Its private helpers are used so the
-# strip stays exact; if a release renames them, every number goes through parse() as before.
-_STRIP_PREFIX = getattr(phonenumberutil, "_maybe_strip_national_prefix_carrier_code", None)
-_TEST_LENGTH = getattr(phonenumberutil, "_test_number_length", None)
-_NO_STRIP = (
-    ValidationResult.TOO_SHORT,
-    ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-    ValidationResult.INVALID_LENGTH,
-)
-_CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
-_METADATA: dict[int, PhoneMetadata | None] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class _Region:
-    """What reading a national number needs to know about the default region."""
-
-    metadata: PhoneMetadata | None
-    code: int
-    code_digits: str
-    trunk: str  # national (trunk) prefix: "0" in CN and GB, "1" in the US
-    idd: re.Pattern[str] | None  # international call prefix, "00" in CN
-
-
-@lru_cache(maxsize=512)
-def _region(region: str) -> _Region:
-    """The default region's metadata, calling code, trunk prefix and international prefix."""
-    metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
-    if metadata is None:
-        return _Region(None, 0, "", "", None)
-    idd = metadata.international_prefix
-    return _Region(
-        metadata,
-        metadata.country_code or 0,
-        str(metadata.country_code),
-        metadata.national_prefix or "",
-        re.compile(idd) if idd else None,
-    )
-
-
-def _build(national: str, code: int, metadata: PhoneMetadata) -> PhoneNumber | None:
-    """The last steps of parse(): strip a national prefix, check the length, keep leading zeros."""
-    if _STRIP_PREFIX is None or _TEST_LENGTH is None:
-        return None
-    _, stripped, _ = _STRIP_PREFIX(national, metadata)
-    if stripped != national and _TEST_LENGTH(stripped, metadata) not in _NO_STRIP:
-        national = stripped
-    if not 2 <= len(national) <= 17:
-        return None
-    number = PhoneNumber(country_code=code, national_number=int(national))
-    if len(national) > 1 and national[0] == "0":
-        number.italian_leading_zero = True
-        zeros = len(national) - len(national.lstrip("0"))
-        zeros = min(zeros, len(national) - 1)  # an all-zero number keeps its last zero
-        if zeros != 1:
-            number.number_of_leading_zeros = zeros
-    return number
-
-
-def _parse_plus_digits(digits: str) -> PhoneNumber | None:
-    """What phonenumbers.parse("+" + digits) returns for ASCII digits, or None to ask it."""
-    if len(digits) <= 2:
-        return None
-    code = (
-        _CALLING_CODES.get(digits[:1]) or _CALLING_CODES.get(digits[:2])
-        or _CALLING_CODES.get(digits[:3])
-    )  # fmt: skip
-    if code is None:
-        return None
-    if code in _METADATA:
-        metadata = _METADATA[code]
-    else:
-        region = phonenumbers.region_code_for_country_code(code)
-        metadata = _METADATA[code] = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-    if metadata is None:
-        return None
-    return _build(digits[len(str(code)) :], code, metadata)
-
-
-def _parse_national_digits(digits: str, region: _Region) -> PhoneNumber | None:
-    """What phonenumbers.parse(digits, region) returns for ASCII digits, or None to ask it."""
-    # parse() looks for an international prefix or the region's own calling code first.
-    if (
-        region.metadata is None
-        or digits.startswith(region.code_digits)
-        or (region.idd is not None and region.idd.match(digits))
-    ):
-        return None
-    return _build(digits, region.code, region.metadata)
-
-
-def _international(digits: str) -> PhoneNumber | None:
-    """`digits` read as country code + number, if that is a valid number."""
-    number = _parse_plus_digits(digits)
-    if number is None:
-        return _parse(f"+{digits}", None)[0]
-    return number if phonenumbers.is_valid_number(number) else None
-
-
-def _national(digits: str, region: str, info: _Region) -> PhoneNumber | None:
-    """`digits` read as a number of `region`, if that is a valid number."""
-    number = _parse_national_digits(digits, info)
-    if number is None:
-        return _parse(digits, region)[0]
-    return number if phonenumbers.is_valid_number(number) else None
-
-
-def _clean(raw: str) -> tuple[str, str]:
-    """Digits of an unusual-looking phone (leading "+"/"00" kept as "+"), or "" and why."""
-    if _SCIENTIFIC.fullmatch(raw):
-        return "", (
-            f'phone "{raw}" was turned into scientific notation by Excel; the digits are lost. '
-            "Store the column as text and export again"
-        )
-    text = raw
-    # A number column read as floats comes back as "8613800138000.0": the digits are all there.
-    if text.endswith(".0") and text[:-2].lstrip("+").isdigit():
-        text = text[:-2]
-    text = text.translate(_CLEAN)
-    body = text[1:] if text.startswith("+") else text
-    if body.isascii() and body.isdigit():
-        return text, ""
-    if any(c.isalpha() for c in body):
-        return "", f'phone "{raw}" contains letters'
-    return "", f'phone "{raw}" is not a phone number'
-
-
-def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | None, str]:
-    """`raw` as E.164 digits without "+", its country code, and "" — or ("", None, reason).
-
-    Spaces, dashes, dots and parentheses are dropped. "+" or "00" starts an international number.
-    Bare digits are the provider's own format (country code + number, 8613800138000), unless a
-    default region is given and they look national: they start with the region's trunk prefix
-    ("07…" in GB), or they are a valid national number of the region (CN "13800138000", which
-    is also a valid +1 number). Digits that start with the region's own calling code and are
-    valid read that way stay international ("86138…" in CN).
-    """
-    text = raw.strip()
-    if text.isascii() and text.isdigit():
-        digits, plus = text, False
-    elif text[:1] == "+" and text[1:].isascii() and text[1:].isdigit():
-        digits, plus = text[1:], True
-    elif not text:
-        return "", None, "phone is empty"
-    else:
-        cleaned, error = _clean(text)
-        if error:
-            return "", None, error
-        plus = cleaned.startswith("+")
-        digits = cleaned[1:] if plus else cleaned
-    if not plus and digits.startswith("00"):
-        digits, plus = digits[2:], True
-    if len(digits) > MAX_DIGITS:
-        return (
-            "",
-            None,
-            (
-                f'phone "{text}" has {len(digits)} digits; phone numbers have at most {MAX_DIGITS} '
-                f"(Excel also keeps only {MAX_DIGITS} digits of a number: store the column as text)"
-            ),
-        )
-    if plus or not default_region:
-        number = _international(digits)
-        if number is not None:
-            return _e164(number), number.country_code, ""
-        if not plus and digits.startswith("0"):
-            return "", None, f'phone "{text}" has no country code; add it or give a default region'
-        reason = _parse(f"+{digits}", None)[1] or _INVALID
-        if not plus:  # maybe a national number: say how to have it read as one
-            reason += " (read as country code + number; give a default region for national ones)"
-        return "", None, f'phone "{text}" {reason}'
-    info = _region(default_region)
-    if info.trunk and digits.startswith(info.trunk):
-        number = _national(digits, default_region, info)
-    elif info.code_digits and digits.startswith(info.code_digits):
-        number = _international(digits) or _national(digits, default_region, info)
-    else:
-        number = _national(digits, default_region, info) or _international(digits)
-    if number is None:
-        reason = _parse(digits, default_region)[1] or _INVALID
-        return "", None, f'phone "{text}" {reason} (read as a {default_region.upper()} number)'
-    return _e164(number), number.country_code, ""
-
-
-def split_phones(cell: str) -> list[str]:
-    """The numbers in one phone cell, split on `,` `;` `/` or new lines; empties dropped."""
-    if _SEPARATORS.search(cell) is None:
-        text = cell.strip()
-        return [text] if text else []
-    return [part for part in (p.strip() for p in _SEPARATORS.split(cell)) if part]
 
 
 def check_sender(sender: str) -> str:

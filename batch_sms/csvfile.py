@@ -1,0 +1,129 @@
+"""Read a CSV file's text: detect its encoding and delimiter (or Excel's "sep=" line)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from pathlib import Path
+
+from batch_sms.errors import InputError
+
+__all__ = ["DELIMITER_NAMES", "parse_error", "read_csv"]
+
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_CHARS = 64 * 1024
+_SNIFF_RECORDS = 50
+_SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n", re.IGNORECASE)
+
+_BOMS = (
+    # UTF-32 first: its little-endian BOM begins with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def read_csv(path: Path) -> tuple[Iterable[tuple[int, Sequence[str]]], str, str]:
+    """Return (records numbered from file row 1, encoding, delimiter); csv.Error when iterated."""
+    text, encoding = _decode(path, path.read_bytes())
+    hint = _SEP_LINE.match(text)
+    if hint:
+        # Excel's "sep=;" first line names the delimiter and is hidden when Excel opens the
+        # file, so the header below it is what the user sees as row 1.
+        text = text[hint.end() :]
+    delimiter = hint.group(1) if hint else _sniff_delimiter(text)
+    records: Iterable[Sequence[str]] = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return enumerate(records, 1), encoding, delimiter
+
+
+def parse_error(path: Path, exc: csv.Error) -> InputError:
+    """Return the error for a CSV the csv module cannot parse."""
+    return InputError(f"{path}: not a readable CSV file ({exc})", "save it again as CSV UTF-8")
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    """Decode CSV bytes: a BOM decides, else UTF-8, else GB18030 (a superset of GBK)."""
+    if not data.strip():
+        raise InputError(f"{path}: the file is empty", "export the list again with a header row")
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        # Excel files renamed to .csv happen; say so instead of failing on the encoding.
+        raise InputError(
+            f"{path}: this is a spreadsheet, not a CSV file",
+            "rename it to .xlsx (or .xls), or save it from Excel as CSV UTF-8",
+        )
+    if b"\x00" in data[:4096]:
+        guessed = _bomless_utf16(data[:4096])
+        if guessed:
+            try:
+                return data.decode(guessed), guessed
+            except UnicodeDecodeError as exc:
+                raise _encoding_error(path, f"is not valid {guessed.upper()}", exc) from None
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError as exc:
+                raise _encoding_error(path, f"is not valid {encoding.upper()}", exc) from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            raise _encoding_error(path, "is not UTF-8, UTF-16 or GBK/GB18030", utf8_error) from None
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """Guess UTF-16 without a BOM from where the zero bytes of ASCII text fall, else None."""
+    if head.startswith(tuple(bom for bom, _ in _BOMS)):
+        return None
+    even = head[0::2].count(0)
+    odd = head[1::2].count(0)
+    half = len(head) // 4  # ASCII-heavy text puts a zero in at least about half the pairs
+    if odd >= half and even == 0:
+        return "utf-16-le"
+    if even >= half and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def _encoding_error(path: Path, what: str, exc: UnicodeDecodeError) -> InputError:
+    """Return the error for undecodable CSV bytes, with where decoding failed."""
+    return InputError(
+        f"{path}: the text {what} (undecodable byte at offset {exc.start})",
+        'save the file as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8)',
+    )
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Pick the delimiter that splits the first records into the most, most consistent fields."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS:
+        # The last line of the sample may be cut; don't let it count.
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    best, best_score = ",", (0.0, 1)
+    for delimiter in _DELIMITERS:
+        reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+        try:
+            widths = [len(r) for r in islice(_nonblank(reader), _SNIFF_RECORDS)]
+        except csv.Error:
+            continue
+        if not widths or widths[0] < 2:
+            continue
+        consistency = sum(w == widths[0] for w in widths) / len(widths)
+        score = (consistency, widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _nonblank(records: Iterable[Sequence[str]]) -> Iterable[Sequence[str]]:
+    """Yield the records that hold a non-blank cell."""
+    return (r for r in records if any(map(str.strip, r)))

@@ -1,0 +1,94 @@
+"""Read one sheet of an .xlsx/.xlsm/.xls/.ods file as text cells with its true row numbers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from batch_sms.errors import InputError
+
+__all__ = ["read_sheet"]
+
+
+def read_sheet(path: Path, sheet: str | None) -> tuple[str, Iterable[tuple[int, list[str]]]]:
+    """Return the chosen sheet's name and its records as text, numbered by spreadsheet row."""
+    name, first_row, cells = _read_sheet(path, sheet)
+    return name, enumerate(([_cell_text(v) for v in rec] for rec in cells), first_row)
+
+
+def _key(name: str) -> str:
+    """Return the form under which sheet names are compared (as loader compares headers)."""
+    return name.strip().casefold()
+
+
+def _read_sheet(path: Path, sheet: str | None) -> tuple[str, int, Sequence[Sequence[object]]]:
+    """Return (sheet name, spreadsheet row of the first record, records) of the chosen sheet."""
+    # python-calamine is the engine pandas.read_excel(engine="calamine") wraps; read it directly
+    # so no pandas type inference touches a cell and `start` gives the true row numbers.
+    from python_calamine import CalamineError, load_workbook
+
+    try:
+        workbook = load_workbook(str(path))
+        names = list(workbook.sheet_names)
+        if sheet is not None:
+            chosen = _pick_sheet(path, names, sheet)
+            data = workbook.get_sheet_by_name(chosen)
+            records = data.to_python()
+        else:
+            for chosen in names:
+                data = workbook.get_sheet_by_name(chosen)
+                records = data.to_python()
+                if any(_cell_text(v).strip() for rec in records for v in rec):
+                    break
+            else:
+                raise InputError(
+                    f"{path}: every sheet is empty; sheets: {', '.join(names) or '(none)'}",
+                    "put the recipient list on a sheet with a header row",
+                )
+    except (CalamineError, OSError, ValueError) as exc:
+        raise InputError(
+            f"{path}: cannot read the spreadsheet ({exc})",
+            "check that the file opens in Excel; save it again as .xlsx",
+        ) from None
+    start = data.start
+    first_row = start[0] + 1 if start else 1
+    return chosen, first_row, records
+
+
+def _pick_sheet(path: Path, names: list[str], sheet: str) -> str:
+    """Return the sheet called `sheet`, matched exactly or ignoring case and spaces."""
+    if sheet in names:
+        return sheet
+    matches = [n for n in names if _key(n) == _key(sheet)]
+    if len(matches) == 1:
+        return matches[0]
+    raise InputError(
+        f'{path}: sheet "{sheet}" not found; sheets: {", ".join(names) or "(none)"}',
+        "give one of those names with --sheet",
+    )
+
+
+def _cell_text(value: object) -> str:
+    """Return a spreadsheet cell as the text a user sees, never through a lossy float format."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer():
+            # Exact digits, even past 15: validation decides whether Excel destroyed them.
+            return str(int(value))
+        return repr(value) if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return "" if value is None else str(value)
