@@ -117,8 +117,17 @@ def _suppressed(settings: Settings) -> tuple[set[str], tuple[str, ...]]:
     if settings.suppress is None:
         return set(), ()
     table = loader.load(settings.suppress)
-    index = template.detect_column(table.columns, None, template.PHONE_NAMES, "phone")
-    cells = (row.cells[index] for row in table.rows)
+    cells: list[str]
+    try:
+        index = template.detect_column(table.columns, None, template.PHONE_NAMES, "phone")
+        cells = [row.cells[index] for row in table.rows]
+    except InputError as error:
+        # An opt-out list is often a bare column of numbers with no header: then the "header"
+        # is the first number. Anything else still needs its phone column named.
+        first = table.columns[0] if table.columns else ""
+        if not validate.normalise_phone(first, settings.default_region)[0]:
+            raise InputError(f"{settings.suppress}: {error.message}", error.hint) from None
+        cells = [first, *(row.cells[0] for row in table.rows)]
     found = validate.load_suppression(cells, settings.default_region)
     notes: tuple[str, ...] = ()
     if found.rejected:

@@ -530,3 +530,22 @@ def test_report_with_malformed_run_id(out: Path) -> None:
         "Hint: batch-sms runs lists them",
     ]
     assert not out.exists()
+
+
+def test_a_bare_list_of_numbers_works_as_a_suppression_list(tmp_path: Path) -> None:
+    path = tmp_path / "optout.csv"
+    path.write_text("+44 7400 123457\n+1 201-555-0123\n", encoding="utf-8")
+    result = run_cli(["validate", str(SAMPLES / "campaign.csv"), "--suppress", str(path),
+                      "--json", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert last_json(result)["counts"]["suppressed"] == 2
+
+
+def test_a_suppression_list_without_numbers_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "optout.csv"
+    path.write_text("name,city\nAlice,Paris\n", encoding="utf-8")
+    result = run_cli(["validate", str(SAMPLES / "campaign.csv"), "--suppress", str(path),
+                      "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 2
+    assert error_lines(result)[0] == (
+        f"Error: {path}: no phone column found; columns: name, city"
+    )
