@@ -20,7 +20,7 @@ from batch_sms.followup import (
     rewrite_report,
 )
 from batch_sms.journal import RunInfo
-from batch_sms.models import Status
+from batch_sms.models import Status, ext, sys_message_id
 from batch_sms.outcome import Outcome, Ui
 from batch_sms.preflight import Plan, Preflight, run_preflight
 from batch_sms.report import ReportFiles
@@ -158,9 +158,9 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
                 phone=message.phone,
                 content=message.content,
                 sender=settings.sender,
-                sys_message_id=f"{run_id}-{message.row}-{message.index}",
+                sys_message_id=sys_message_id(run_id, message.row, message.index),
                 dr_url=settings.dr_url,
-                ext=f"{run_id}:{message.row}:{message.index}",
+                ext=ext(run_id, message.row, message.index),
             )
             nxcloud.build_send(request, creds, now_ms)
             built += 1

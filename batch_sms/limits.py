@@ -6,7 +6,7 @@ import asyncio
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
@@ -347,3 +347,15 @@ class HourlyCap:
     def flushed(self) -> None:
         """Every accept noted so far is now stored in the journal."""
         self._unflushed.clear()
+
+
+def most_in_window(times: Sequence[float], width: float = 1.0) -> int:
+    """The largest number of times in any half-open window (t - width, t]: how a provider
+    that counts requests per sliding second sees a stream of request starts."""
+    ordered = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(ordered):
+        while ordered[lo] <= t - width:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

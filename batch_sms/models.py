@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Message", "Row", "Status"]
+__all__ = ["Message", "Row", "Status", "ext", "sys_message_id"]
 
 
 class Status(StrEnum):
@@ -51,3 +51,13 @@ class Message:
     status: Status  # READY, INVALID, DUPLICATE or SUPPRESSED
     error: str = ""
     warnings: tuple[str, ...] = ()
+
+
+def sys_message_id(run_id: str, row: int, index: int) -> str:
+    """The deterministic sysMessageId of one message: run, row and recipient, `[0-9a-zA-Z-]`."""
+    return f"{run_id}-{row}-{index}"
+
+
+def ext(run_id: str, row: int, index: int) -> str:
+    """The `ext` echoed back in delivery receipts, naming run, row and recipient."""
+    return f"{run_id}:{row}:{index}"

@@ -24,20 +24,10 @@ import aiohttp
 
 from batch_sms.dispatch import DispatchResult, DispatchSettings, dispatch
 from batch_sms.journal import Journal, RunInfo
+from batch_sms.limits import most_in_window
 from batch_sms.models import Message, Status
 from batch_sms.nxcloud import Client, Credentials
 from batch_sms.sandbox import Sandbox, SandboxConfig, running, serve
-
-
-def most_in_window(times: Sequence[float], width: float = 1.0) -> int:
-    """The largest number of times in any half-open window (t - width, t]."""
-    ordered = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(ordered):
-        while ordered[lo] <= t - width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def tightest(times: Sequence[float], limit: int | None) -> float | None:

@@ -16,6 +16,7 @@ from conftest import FakeClock
 
 from batch_sms.dispatch import DispatchResult, DispatchSettings, Progress, dispatch
 from batch_sms.journal import Journal, RunInfo
+from batch_sms.limits import most_in_window
 from batch_sms.models import Message, Status
 from batch_sms.nxcloud import Client, Kind, Outcome, SendRequest
 from batch_sms.sandbox import SandboxHandle
@@ -94,15 +95,6 @@ def accepted_twice(handle: SandboxHandle) -> list[tuple[str, str]]:
     return [key for key, n in seen.items() if n > 1]
 
 
-def most_in_window(times: Sequence[float], width: float = 1.0) -> int:
-    """The largest number of times in any half-open window (t - width, t]."""
-    ordered = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(ordered):
-        while ordered[lo] <= t - width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 # --- outcomes ------------------------------------------------------------------------------

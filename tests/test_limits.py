@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import pytest
 
-from batch_sms.limits import HourlyCap, RateLimiter, Ticket, WindowGuard
+from batch_sms.limits import HourlyCap, RateLimiter, Ticket, WindowGuard, most_in_window
 
 
 class FakeClock:
@@ -26,15 +26,6 @@ class FakeClock:
         self.now += seconds
 
 
-def most_in_window(times: Sequence[float], width: float = 1.0) -> int:
-    """The largest number of times in any half-open window (t - width, t]."""
-    ordered = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(ordered):
-        while ordered[lo] <= t - width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 # --- WindowGuard ---------------------------------------------------------------------------
@@ -349,3 +340,9 @@ def test_sent_moves_a_late_start_forward_and_later_starts_keep_their_distance() 
     assert after.at == pytest.approx(0.04 + 1.05)
     limiter.sent(after)  # never moved back
     assert after.at == pytest.approx(1.09)
+
+
+def test_most_in_window_counts_a_half_open_sliding_window() -> None:
+    assert most_in_window([0.0, 0.5, 0.999, 1.0, 1.5]) == 3
+    assert most_in_window([]) == 0
+    assert most_in_window([0.0, 0.1, 0.2], width=0.15) == 2

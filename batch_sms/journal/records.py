@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from batch_sms.models import Status
+from batch_sms.models import Status, ext, sys_message_id
 
 RunState = Literal["created", "running", "stopped", "interrupted", "finished"]
 RUN_STATES = frozenset({"created", "running", "stopped", "interrupted", "finished"})
@@ -50,12 +50,12 @@ class Queued:
     @property
     def sys_message_id(self) -> str:
         """The deterministic sysMessageId sent with the request."""
-        return f"{self.run_id}-{self.row}-{self.index}"
+        return sys_message_id(self.run_id, self.row, self.index)
 
     @property
     def ext(self) -> str:
         """The ext the provider echoes in receipts, naming run, row and index."""
-        return f"{self.run_id}:{self.row}:{self.index}"
+        return ext(self.run_id, self.row, self.index)
 
 
 @dataclass(frozen=True)

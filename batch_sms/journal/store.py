@@ -12,7 +12,7 @@ from batch_sms.journal.messages import MessagesMixin
 from batch_sms.journal.records import NOT_RETRYABLE, MessageRecord, RetryCopy
 from batch_sms.journal.runs import RunsMixin
 from batch_sms.journal.schema import ACCEPTED_SQL
-from batch_sms.models import Status
+from batch_sms.models import Status, sys_message_id
 
 _RECORD_COLUMNS = (
     "row, idx, raw_phone, phone, content, segments, encoding, country_code, status, code, "
@@ -50,7 +50,7 @@ class Journal(MessagesMixin, RunsMixin):
                     yield MessageRecord(
                         *(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Status(r[8]), r[9]),
                         *(r[10], r[11], r[12], r[13], r[14], r[15], warnings, r[17], r[18]),
-                        *(r[19], f"{run_id}-{r[0]}-{r[1]}"),
+                        *(r[19], sys_message_id(run_id, r[0], r[1])),
                     )
         finally:
             cur.close()
