@@ -87,6 +87,8 @@ def _preflight_report(
 
 def send(settings: Settings, ui: Ui) -> Outcome:
     """Pre-flight, plan, confirm, send, report."""
+    if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
+        settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
     checked = run_preflight(settings)
     plan = checked.plan(settings)
     run_id = new_run_id()

@@ -19,7 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from batch_sms import dispatch, nxcloud, receipts, reconcile, sandbox
-from batch_sms.config import DEFAULT_BASE_URL, Settings
+from batch_sms.config import DEFAULT_BASE_URL, Prices, Settings
 from batch_sms.journal import Journal
 from batch_sms.models import Status
 
@@ -27,7 +27,8 @@ __all__ = ["Provider", "SendResult", "connect"]
 
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
-RECEIPT_WAIT = 5.0  # how long a sandbox run waits for its receipts before writing the report
+RECEIPT_WAIT = 5.0
+SANDBOX_PRICES = Prices(default=0.01, currency="USD")  # per billed segment, like the simulator  # how long a sandbox run waits for its receipts before writing the report
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,13 @@ def connect(settings: Settings) -> Iterator[Provider]:
         )
         return
     limit = None if settings.tps is None else math.ceil(settings.tps)
-    cfg = sandbox.SandboxConfig(tps_limit=limit, hourly_cap=5, dr_delay=SANDBOX_DR_DELAY)
+    cfg = sandbox.SandboxConfig(
+        tps_limit=limit,
+        hourly_cap=5,
+        dr_delay=SANDBOX_DR_DELAY,
+        price=SANDBOX_PRICES.default or 0.0,
+        currency=SANDBOX_PRICES.currency,
+    )
     with sandbox.running(cfg) as handle:
         yield Provider(handle.url, handle.credentials, simulated=True, timeout=settings.timeout)
 
