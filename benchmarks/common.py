@@ -45,6 +45,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak() -> bool:
+    """Restart the peak RSS count from the current RSS (Linux 4.0+); False when not possible.
+
+    Afterwards peak_rss_mb() reports the peak since this call, so read the earlier one first.
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def clean_env() -> dict[str, str]:
     """The environment without batch-sms settings or credentials, so runs are comparable."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("BATCH_SMS_", "NXCLOUD_"))}
