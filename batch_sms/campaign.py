@@ -51,8 +51,9 @@ __all__ = [
 def validate(settings: Settings) -> Outcome:
     """Pre-flight only: a report of every row; nothing is sent."""
     checked = run_preflight(settings)
+    plan = checked.plan(settings)
     run_id = new_run_id()
-    files = _preflight_report(checked, settings, run_id, "Validation report")
+    files = _preflight_report(checked, settings, plan, run_id, "Validation report")
     ready = files.counts.get(Status.READY, 0) == files.rows
     return Outcome(
         command="validate",
@@ -61,14 +62,14 @@ def validate(settings: Settings) -> Outcome:
         report=files.report,
         counts=files.counts,
         exit_code=0 if ready else 1,
-        plan=checked.plan(settings),
+        plan=plan,
         files=files,
         next_steps=[] if ready else [f"fix the rows listed in {files.report}, then validate again"],
     )
 
 
 def _preflight_report(
-    checked: Preflight, settings: Settings, run_id: str, title: str
+    checked: Preflight, settings: Settings, plan: Plan, run_id: str, title: str
 ) -> ReportFiles:
     """The report of a pre-flight (validate, dry run): statuses before sending."""
     rows = report.validation_rows(checked.table.rows, checked.messages)
@@ -77,7 +78,7 @@ def _preflight_report(
         title,
         settings.public(),
         input_name=str(settings.input),
-        cost=checked.plan(settings).cost,
+        cost=plan.cost,
         currency=settings.prices.currency,
     )
     return report.write_report(
@@ -95,7 +96,9 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     if settings.dry_run:
         return _dry_run(checked, settings, run_id, plan)
     if plan.messages_ready == 0:
-        files = _preflight_report(checked, settings, run_id, "Campaign report (nothing to send)")
+        files = _preflight_report(
+            checked, settings, plan, run_id, "Campaign report (nothing to send)"
+        )
         return Outcome(
             "send",
             run_id,
@@ -166,7 +169,7 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
             )
             nxcloud.build_send(request, creds, now_ms)
             built += 1
-    files = _preflight_report(checked, settings, run_id, "Dry run: nothing was sent")
+    files = _preflight_report(checked, settings, plan, run_id, "Dry run: nothing was sent")
     return Outcome(
         "send",
         run_id,
