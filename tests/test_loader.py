@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from batch_sms import csvfile
 from batch_sms.errors import InputError
 from batch_sms.loader import Table, find_column, load
 from batch_sms.models import Row
@@ -438,3 +441,88 @@ def test_samples_csv_and_xlsx_hold_the_same_rows() -> None:
     phones = [r.cells[1] for r in xlsx_table.rows]
     assert "8.61509E+12" in phones
     assert "13812345678" in phones  # stored as a number in the xlsx; its digits survive
+
+
+# The CSV reader feeds csv.reader the text line by line instead of through io.StringIO (which
+# holds a second copy of the text); these are the inputs where line splitting could differ.
+LINE_EDGE_CASES = [
+    pytest.param(
+        'phone,content\r\n8613800138000,"one\r\ntwo"\r\n8613800138001,x\r\n',
+        [(2, ("8613800138000", "one\r\ntwo")), (3, ("8613800138001", "x"))],
+        id="quoted-crlf",
+    ),
+    pytest.param(
+        'phone,content\n8613800138000,"one\ntwo\n"\n8613800138001,"a\r\nb\rc"\n',
+        [(2, ("8613800138000", "one\ntwo\n")), (3, ("8613800138001", "a\r\nb\rc"))],
+        id="quoted-lf-and-cr",
+    ),
+    pytest.param(
+        'phone,content\n8613800138000,a\u2028b\u2029c\n8613800138001,"\u2028"\n',
+        [(2, ("8613800138000", "a\u2028b\u2029c")), (3, ("8613800138001", "\u2028"))],
+        id="u2028-u2029-in-cells",
+    ),
+    pytest.param(
+        "phone,content\n8613800138000,a\x0bb\x0cc\x1cd\x85e\n",
+        [(2, ("8613800138000", "a\x0bb\x0cc\x1cd\x85e"))],
+        id="other-unicode-line-breaks-in-cells",
+    ),
+    pytest.param(
+        "phone,name\n8613800138000,Ann\n8613800138001,Bob",
+        [(2, ("8613800138000", "Ann")), (3, ("8613800138001", "Bob"))],
+        id="no-final-newline",
+    ),
+    pytest.param(
+        'phone,name\n8613800138000,"Ann\nLee"',
+        [(2, ("8613800138000", "Ann\nLee"))],
+        id="no-final-newline-in-quotes",
+    ),
+    pytest.param(
+        "sep=;\r\nphone;name\r\n8613800138000;Ann, Bob\r\n",
+        [(2, ("8613800138000", "Ann, Bob"))],
+        id="sep-line",
+    ),
+    pytest.param(
+        "\ufeffsep=;\nphone;name\n8613800138000;Zoé",
+        [(2, ("8613800138000", "Zoé"))],
+        id="bom-sep-line-no-final-newline",
+    ),
+    pytest.param(
+        "\ufeffphone,name\r\n\r\n8613800138000,Zoé\r\n",
+        [(3, ("8613800138000", "Zoé"))],
+        id="bom-crlf-blank-row",
+    ),
+    # Only "\n" ends a line, as with io.StringIO; csv.reader then refuses a bare CR that is
+    # followed by more text. Classic-Mac CR-only files are therefore unreadable, as before.
+    pytest.param("phone,name\r8613800138000,Ann\r", None, id="cr-only-line-endings"),
+    pytest.param("phone,name\r\n8613800138000,Ann\r8613800138001,Bob\r\n", None, id="mixed-cr"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LINE_EDGE_CASES)
+def test_csv_line_splitting_edge_cases(
+    tmp_path: Path, text: str, expected: list[tuple[int, tuple[str, ...]]] | None
+) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes(text.encode("utf-8"))
+    if expected is None:
+        with pytest.raises(InputError, match="not a readable CSV file"):
+            load(path)
+        return
+    assert cells(load(path)) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), LINE_EDGE_CASES)
+def test_csv_lines_match_stringio(text: str, expected: object) -> None:
+    text = text.removeprefix("\ufeff")
+    assert list(csvfile._lines(text)) == io.StringIO(text).readlines()
+    assert list(csvfile._lines(text, 3)) == io.StringIO(text[3:]).readlines()
+    records: list[list[str]] | str
+    try:
+        records = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        records = str(exc)
+    if isinstance(records, str):
+        with pytest.raises(csv.Error, match=records):
+            list(csv.reader(csvfile._lines(text)))
+    else:
+        assert list(csv.reader(csvfile._lines(text))) == records
