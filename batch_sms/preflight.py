@@ -161,13 +161,16 @@ def run_preflight(settings: Settings) -> Preflight:
         max_segments=settings.max_segments,
     )
     messages: list[Message] = []
-    for row in table.rows:
-        try:
-            text: str | None = content.render(row.cells)
-            error = ""
-        except RenderError as exc:
-            text, error = None, str(exc)
-        messages.extend(checker.check(row.number, row.cells[phone], text, error))
+    # The loop builds millions of acyclic Messages and duplicate keys; with the collector on,
+    # its full collections rescan all of them (0.6-1.9 s of CPU on 1M rows) and find nothing.
+    with loader.paused_gc():
+        for row in table.rows:
+            try:
+                text: str | None = content.render(row.cells)
+                error = ""
+            except RenderError as exc:
+                text, error = None, str(exc)
+            messages.extend(checker.check(row.number, row.cells[phone], text, error))
     return Preflight(
         table=table,
         messages=messages,
