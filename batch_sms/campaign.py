@@ -30,6 +30,7 @@ from batch_sms.runner import (
     new_run_id,
     open_journal,
     refuse_resend,
+    run_lock,
     summary_info,
 )
 from batch_sms.sending import Provider
@@ -141,11 +142,10 @@ def _start(
         sheet=checked.table.sheet,
         settings=settings.public(),
     )
-    with open_journal(settings) as journal:
+    with open_journal(settings) as journal, run_lock(run):
         journal.create_run(run)
         journal.add_messages(run_id, checked.messages)
-        outcome = dispatch_and_report(journal, run, settings, ui, "send", provider)
-        return outcome
+        return dispatch_and_report(journal, run, settings, ui, "send", provider)
 
 
 def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> Outcome:

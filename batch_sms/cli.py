@@ -64,7 +64,6 @@ def _rate(func: F) -> F:
                      "failures [5]."),
         click.option("--timeout", type=float, help="Seconds to wait for an answer [30]."),
         click.option("--base-url", help="Provider base URL [https://api2.nxcloud.com]."),
-        click.option("--app-key", help="Application key (better: NXCLOUD_APP_KEY)."),
         click.option("--dr-url", help="Where the provider pushes delivery receipts."),
         click.option("--sandbox", is_flag=True, default=None,
                      help="Send to the built-in NXCloud simulator instead (no account needed)."),
@@ -166,16 +165,18 @@ def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> 
 
 @cli.command()
 @click.argument("run_id")
-@click.option("--status", "statuses", default="failed,capped,unknown,pending",
-              show_default=True, help="Which rows of RUN_ID to send again.")
+@click.option("--status", "statuses", default="failed,capped,pending", show_default=True,
+              help="Which rows of RUN_ID to send again (also: undelivered, unknown).")
+@click.option("--resend-unknown", is_flag=True,
+              help="Allow --status unknown: those may have arrived and would arrive twice.")
 @_rate
 @_outputs
-def retry(run_id: str, statuses: str, **options: Any) -> None:
+def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> None:
     """Send again, as a new run, the rows of RUN_ID that did not succeed."""
     given = _given(options)
     _run(options, lambda s, ui: campaign.retry(
         campaign.require_run(run_id), s, ui, statuses=campaign.parse_statuses(statuses),
-        given=given))
+        resend_unknown=resend_unknown, given=given))
 
 
 @cli.command()

@@ -247,9 +247,7 @@ def load_settings(
     for name, value in options.items():
         if value is None:
             continue
-        if name == "app_key":
-            secrets["app_key"] = str(value)
-        elif name in _NAMES:
+        if name in _NAMES:
             values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
         else:
             raise ValueError(f"unknown option {name}")

@@ -19,6 +19,7 @@ from batch_sms.runner import (
     dispatch_and_report,
     new_run_id,
     open_journal,
+    run_lock,
     write_run_report,
 )
 from batch_sms.sending import Provider
@@ -45,25 +46,38 @@ def resume(
     """Continue a stopped or interrupted run."""
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
-        if run.state == "running":
-            ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
-        settings = _run_settings(run, base, given)
-        unknown = journal.inflight_to_unknown(run_id)
-        if unknown:
-            ui.note(
-                f"{unknown} messages were in flight when the run stopped: their fate is unknown"
-            )
-        with sending.connect(settings) as provider:
-            if resend_unknown:
-                count = journal.set_status(run_id, [Status.UNKNOWN], Status.PENDING)
-                if count:
-                    ui.note(
-                        f"--resend-unknown: {count} messages whose fate is unknown will be sent "
-                        "again; their recipients may get them twice"
-                    )
-            else:
-                _settle_unknown(journal, run_id, provider, ui, settle)
-            return dispatch_and_report(journal, run, settings, ui, "resume", provider)
+        with run_lock(run):
+            return _resume(journal, run, base, ui, resend_unknown, settle, given)
+
+
+def _resume(
+    journal: Journal,
+    run: RunInfo,
+    base: Settings,
+    ui: Ui,
+    resend_unknown: bool,
+    settle: float,
+    given: Sequence[str],
+) -> Outcome:
+    """Resume a run this process holds."""
+    run_id = run.id
+    if run.state == "running":
+        ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
+    settings = _run_settings(run, base, given)
+    unknown = journal.inflight_to_unknown(run_id)
+    if unknown:
+        ui.note(f"{unknown} messages were in flight when the run stopped: their fate is unknown")
+    with sending.connect(settings) as provider:
+        if resend_unknown:
+            count = journal.set_status(run_id, [Status.UNKNOWN], Status.PENDING)
+            if count:
+                ui.note(
+                    f"--resend-unknown: {count} messages whose fate is unknown will be sent "
+                    "again; their recipients may get them twice"
+                )
+        else:
+            _settle_unknown(journal, run_id, provider, ui, settle)
+        return dispatch_and_report(journal, run, settings, ui, "resume", provider)
 
 
 def _settle_unknown(
@@ -98,24 +112,51 @@ def _settle_unknown(
 
 
 def retry(
-    run_id: str, base: Settings, ui: Ui, *, statuses: Sequence[Status], given: Sequence[str] = ()
+    run_id: str,
+    base: Settings,
+    ui: Ui,
+    *,
+    statuses: Sequence[Status],
+    resend_unknown: bool = False,
+    given: Sequence[str] = (),
 ) -> Outcome:
     """A new run from the rows of RUN_ID that did not succeed."""
+    if Status.UNKNOWN in statuses and not resend_unknown:
+        raise UsageError(
+            "--status unknown: those messages may have arrived; sending them again may deliver "
+            "them twice",
+            f"settle them first with: batch-sms resume {run_id} (it reads the provider's "
+            "records); or add --resend-unknown to send them anyway",
+        )
     with open_journal(base, run_id) as journal:
         parent = journal.get_run(run_id)
-        settings = _run_settings(parent, base, given)
-        new_id = new_run_id()
-        run = RunInfo(
-            id=new_id,
-            created_at=time.time(),
-            parent=parent.id,
-            input_name=parent.input_name,
-            input_copy=str(_link_input(parent, settings.out / new_id)),
-            input_sha256=parent.input_sha256,
-            input_format=parent.input_format,
-            sheet=parent.sheet,
-            settings=settings.public(),
-        )
+        with run_lock(parent):
+            return _retry(journal, parent, base, ui, statuses, given)
+
+
+def _retry(
+    journal: Journal,
+    parent: RunInfo,
+    base: Settings,
+    ui: Ui,
+    statuses: Sequence[Status],
+    given: Sequence[str],
+) -> Outcome:
+    """Make and send the retry run while this process holds the parent."""
+    settings = _run_settings(parent, base, given)
+    new_id = new_run_id()
+    run = RunInfo(
+        id=new_id,
+        created_at=time.time(),
+        parent=parent.id,
+        input_name=parent.input_name,
+        input_copy=str(_link_input(parent, settings.out / new_id)),
+        input_sha256=parent.input_sha256,
+        input_format=parent.input_format,
+        sheet=parent.sheet,
+        settings=settings.public(),
+    )
+    with run_lock(run):
         journal.create_run(run)
         copied = journal.copy_for_retry_detail(parent.id, new_id, statuses)
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")

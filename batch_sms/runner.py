@@ -3,7 +3,9 @@ dispatch, and the report written from the state db afterwards."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import secrets
 import shutil
 import time
@@ -29,6 +31,7 @@ __all__ = [
     "new_run_id",
     "open_journal",
     "refuse_resend",
+    "run_lock",
     "summary_info",
     "write_run_report",
 ]
@@ -62,9 +65,37 @@ def file_hash(path: Path) -> str:
 def copy_input(source: Path, folder: Path) -> tuple[Path, str]:
     """Keep the run's own copy of its input (the report is built from it) and its hash."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"input{source.suffix.lower()}"
+    target = (folder / f"input{source.suffix.lower()}").resolve()  # resumable from any cwd
     shutil.copyfile(source, target)
     return target, file_hash(target)
+
+
+@contextmanager
+def run_lock(run: RunInfo) -> Iterator[None]:
+    """Hold the run for this process: two processes sending one run would send rows twice.
+
+    The lock is an flock on a file in the run's folder, so the kernel drops it when the holder
+    dies, even by kill -9, and a crashed run can be resumed at once."""
+    path = Path(run.input_copy).parent / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StateError(
+                f"run {run.id} is being sent right now by {holder}",
+                "wait for it to finish, or stop it (Ctrl-C) and resume it then",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"batch-sms process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def refuse_resend(settings: Settings, input_path: Path) -> None:

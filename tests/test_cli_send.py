@@ -145,7 +145,7 @@ def test_retry_sends_only_what_failed_and_never_twice(tmp_path: Path, make_sandb
     assert out["counts"] == {"sent": 3}
     assert out["parent"] == parent
     code, again = follow(tmp_path, handle, "retry", out["run_id"], "--status",
-                         "failed,capped,unknown,pending,undelivered")
+                         "failed,capped,pending,undelivered")
     assert sum(again["counts"].values()) == 0
     assert sorted(accepted_counts(handle).values()) == [1] * 9
 
@@ -257,3 +257,41 @@ def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: Ma
         "--allow-duplicates",
     ]
     assert len(handle.sandbox.accepted) == 2
+
+
+def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox: Make) -> None:
+    handle = make_sandbox(drop=1.0)  # accepted, then the connection drops: fate unknown
+    code, out = send(tmp_path, handle, campaign(tmp_path, 2), "--timeout", "2")
+    assert out["counts"] == {"unknown": 2}
+    result = run_cli(["retry", out["run_id"], "--status", "unknown", "--base-url", handle.url,
+                      "--out", str(tmp_path / "reports")], env=env_for(handle))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[1] == (
+        f"Hint: settle them first with: batch-sms resume {out['run_id']} (it reads the "
+        "provider's records); or add --resend-unknown to send them anyway"
+    )
+    assert len(handle.sandbox.accepted) == 2
+    default = run_cli(["retry", out["run_id"], "--json", "--base-url", handle.url, "--out",
+                       str(tmp_path / "reports")], env=env_for(handle))
+    assert sum(last_json(default)["counts"].values()) == 0  # unknown is not in the default
+    assert len(handle.sandbox.accepted) == 2
+
+
+def test_a_run_being_sent_cannot_be_resumed_by_another_process(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    from batch_sms.journal import Journal
+    from batch_sms.runner import run_lock
+
+    handle = make_sandbox(balance=0.0)  # stops at once with code 3: resumable
+    code, out = send(tmp_path, handle, campaign(tmp_path, 2))
+    assert code == 3
+    with Journal(tmp_path / "reports" / "batch-sms.sqlite3") as journal:
+        run = journal.get_run(out["run_id"])
+    with run_lock(run):  # as if another process were sending it
+        result = run_cli(["resume", out["run_id"], "--base-url", handle.url, "--out",
+                          str(tmp_path / "reports")], env=env_for(handle))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith(
+        f"Error: run {out['run_id']} is being sent right now by batch-sms process "
+    )

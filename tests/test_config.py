@@ -65,9 +65,9 @@ def test_config_file_found_in_working_directory(config_file: Path) -> None:
 
 
 def test_secrets_never_in_repr_or_public_settings(config_file: Path) -> None:
-    settings = load_settings({"app_key": "app-from-option"}, config=config_file, environ={})
+    settings = load_settings({}, config=config_file, environ={"NXCLOUD_APP_KEY": "app-from-env"})
     text = repr(settings) + repr(settings.public())
-    for secret in ("file-key", "file-secret", "app-from-option"):
+    for secret in ("file-key", "file-secret", "app-from-env"):
         assert secret not in text
     assert "credentials" not in settings.public()
 
@@ -111,3 +111,9 @@ def test_unlimited_tps_and_round_trip_through_public(tmp_path: Path) -> None:
     assert again.tps is None
     assert again.sender == "X1"
     assert override(again, tps=5.0, sender=None).tps == 5.0
+
+
+def test_secrets_cannot_come_from_options(tmp_path: Path) -> None:
+    """A flag lands in shell history: credentials come from the environment or the file only."""
+    with pytest.raises(ValueError, match="unknown option app_key"):
+        load_settings({"app_key": "x"}, environ={}, cwd=tmp_path)

@@ -142,7 +142,9 @@ def test_readme_first_command_is_the_one_test_cli_runs() -> None:
 
 
 def test_readme_options_exist() -> None:
-    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", README))
+    # Lines that run a benchmark script name that script's options, not batch-sms's.
+    text = "\n".join(line for line in README.splitlines() if "benchmarks/" not in line)
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text))
     assert mentioned, "README.md names no options"
     missing = sorted(mentioned - all_options())
     assert missing == [], f"README.md names options no command has: {missing}"
