@@ -27,8 +27,8 @@ __all__ = ["Provider", "SendResult", "connect"]
 
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
-RECEIPT_WAIT = 5.0
-SANDBOX_PRICES = Prices(default=0.01, currency="USD")  # per billed segment, like the simulator  # how long a sandbox run waits for its receipts before writing the report
+RECEIPT_WAIT = 5.0  # how long a sandbox run waits for its receipts before writing the report
+SANDBOX_PRICES = Prices(default=0.01, currency="USD")  # per billed segment, like the simulator
 
 
 @dataclass(frozen=True)

@@ -261,7 +261,7 @@ def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: Ma
 
 def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox: Make) -> None:
     handle = make_sandbox(drop=1.0)  # accepted, then the connection drops: fate unknown
-    code, out = send(tmp_path, handle, campaign(tmp_path, 2), "--timeout", "2")
+    _, out = send(tmp_path, handle, campaign(tmp_path, 2), "--timeout", "2")
     assert out["counts"] == {"unknown": 2}
     result = run_cli(["retry", out["run_id"], "--status", "unknown", "--base-url", handle.url,
                       "--out", str(tmp_path / "reports")], env=env_for(handle))
