@@ -19,6 +19,7 @@ from batch_sms.journal import (
     Result,
     RetryCopy,
     RunInfo,
+    crossrun,
 )
 from batch_sms.models import Message, Status
 
@@ -90,26 +91,26 @@ def test_refuses_newer_schema(db_path: Path) -> None:
     with pytest.raises(StateError) as info:
         Journal(db_path)
     assert str(db_path) in info.value.message
-    assert "schema version 2" in info.value.message
+    assert f"schema version {SCHEMA_VERSION + 1}" in info.value.message
     assert "upgrade batch-sms" in info.value.hint
 
 
 def test_applies_pending_migrations_in_order(db_path: Path) -> None:
     Journal(db_path).close()
     extra = [
-        ["CREATE TABLE applied (version INTEGER)", "INSERT INTO applied VALUES (2)"],
+        ["CREATE TABLE applied (version INTEGER)", "INSERT INTO applied VALUES (1)"],
+        ["INSERT INTO applied VALUES (2)"],
         ["INSERT INTO applied VALUES (3)"],
-        ["INSERT INTO applied VALUES (4)"],
     ]
     with Journal(db_path, migrations=[*MIGRATIONS, *extra]) as j:
-        assert j.schema_version == 4
+        assert j.schema_version == SCHEMA_VERSION + 3
     with Journal(db_path, migrations=[*MIGRATIONS, *extra]):
         pass  # nothing pending: nothing applied twice
     with sqlite3.connect(db_path) as raw:
         assert [v for (v,) in raw.execute("SELECT version FROM applied ORDER BY rowid")] == [
+            1,
             2,
             3,
-            4,
         ]
 
 
@@ -119,7 +120,7 @@ def test_failed_migration_leaves_the_db_at_its_version(db_path: Path) -> None:
     with pytest.raises(StateError, match="cannot use the state db"):
         Journal(db_path, migrations=broken)
     with Journal(db_path) as j:
-        assert j.schema_version == 1
+        assert j.schema_version == SCHEMA_VERSION
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchone() is None
 
@@ -543,43 +544,53 @@ def test_copy_for_retry_skips_what_the_family_accepted(journal: Journal) -> None
         msg(5, "444"),
         msg(6, "555", "different"),
         msg(7, "", status=Status.INVALID, error="no phone"),
+        msg(8, "333"),  # same as row 4 (allowed duplicates): row 4 gets through
+        msg(9, "333", "other"),  # same number as row 4, other text: not blocked by it
         created_at=1.0,
     )
     journal.mark_inflight(a, at=1.0)
     journal.record(
         [
-            Result(a[0], Status.FAILED, "88", attempts=3),
+            Result(a[0], Status.FAILED, "88", attempts=3, error="busy"),
             Result(a[1], Status.FAILED, "88", attempts=3),
             Result(a[2], Status.SENT, "0", messageid="M3", attempts=1, sent_at=1.0),
             Result(a[3], Status.UNKNOWN, "timeout", attempts=1),
             Result(a[4], Status.FAILED, "88", attempts=3),
+            Result(a[5], Status.FAILED, "88", attempts=3),
+            Result(a[6], Status.FAILED, "88", attempts=3),
         ]
     )
-    # first retry: rows 2, 3, 6 again; row 2 gets through this time
+    # first retry: rows 2, 3, 6, 9 again, row 8 not (row 4 was accepted); row 2 gets through
     journal.create_run(run_info("b", 2.0, parent="a"))
-    assert journal.copy_for_retry("a", "b", [Status.FAILED]) == 3
+    assert journal.copy_for_retry_detail("a", "b", [Status.FAILED]) == RetryCopy(4, 1)
     b = [q.id for q in journal.next_batch("b", 0, 10)]
     send(journal, b[:1], at=2.0)
     journal.record([Result(b[1], Status.FAILED, "88", attempts=3)])
     copied = list(journal.report_rows("b"))
-    assert [(r.row, r.phone, r.attempts) for r in copied] == [
-        (2, "111", 1),
-        (3, "222", 3),
-        (6, "555", 0),
-    ]
+    assert [(r.row, r.phone, r.attempts, r.retried_by) for r in copied] == [
+        (2, "111", 1, ""), (3, "222", 3, ""), (6, "555", 0, ""), (9, "333", 0, ""),
+    ]  # fmt: skip
     assert copied[1].warnings == ("long",)
-    # a new row 6 message "555"/"hi" elsewhere in the family would not block row 6 ("different")
+    parent = {r.row: r for r in journal.report_rows("a")}
+    assert {row: r.retried_by for row, r in parent.items() if r.retried_by} == dict.fromkeys(
+        (2, 3, 6, 9), "b"
+    )
+    assert parent[2].status is Status.FAILED  # the status stays: it is the report's contract
+    assert parent[2].error == "sent again in retry run b (busy)"
+    assert parent[3].error == "sent again in retry run b"
+    assert (parent[8].status, parent[8].retried_by) == (Status.FAILED, "")  # skipped, not handed
+    # a second retry of the parent takes only what the first one did not: row 5
     journal.create_run(run_info("c", 3.0, parent="a"))
     result = journal.copy_for_retry_detail("a", "c", [Status.FAILED, Status.UNKNOWN])
-    assert result == RetryCopy(copied=3, skipped=1)  # row 2 was accepted by retry b
+    assert result == RetryCopy(copied=1, skipped=1)  # row 8 is still accepted as row 4
     assert [(r.row, r.status, r.attempts) for r in journal.report_rows("c")] == [
-        (3, Status.PENDING, 0), (5, Status.PENDING, 0), (6, Status.PENDING, 0),
-    ]  # fmt: skip
+        (5, Status.PENDING, 0),
+    ]
     # a retry of the retry sees the whole family too
     journal.create_run(run_info("d", 4.0, parent="b"))
     assert journal.copy_for_retry_detail("b", "d", [Status.FAILED]) == RetryCopy(1, 0)
     journal.create_run(run_info("e", 5.0, parent="b"))
-    assert journal.copy_for_retry_detail("b", "e", [Status.PENDING, Status.SENT]) == RetryCopy(1, 1)
+    assert journal.copy_for_retry_detail("b", "e", [Status.PENDING, Status.SENT]) == RetryCopy(2, 1)
 
 
 @pytest.mark.parametrize("status", [Status.INVALID, Status.READY, Status.INFLIGHT])
@@ -601,7 +612,198 @@ def test_copy_for_retry_of_undelivered(journal: Journal) -> None:
     send(journal, b, at=3.0, messageid="B")
     journal.add_receipt({"messageid": "B1", "ext": "b:2:0", "status": "2"}, 4.0)
     journal.add_receipt({"messageid": "B2", "ext": "b:3:0", "status": "5"}, 4.0)
-    # row 2 was delivered by b, row 4 may still be (sent, no receipt): only row 3 goes again
-    journal.create_run(run_info("c", 3.0, parent="a"))
-    assert journal.copy_for_retry_detail("a", "c", [Status.UNDELIVERED]) == RetryCopy(1, 2)
+    # all of a's went to b: a second retry of a has nothing left to take
+    journal.create_run(run_info("x", 3.0, parent="a"))
+    assert journal.copy_for_retry_detail("a", "x", [Status.UNDELIVERED]) == RetryCopy(0, 0)
+    # row 3 undelivered twice goes again; row 4 may still arrive (sent, no receipt): skipped
+    journal.create_run(run_info("c", 3.0, parent="b"))
+    result = journal.copy_for_retry_detail("b", "c", [Status.UNDELIVERED, Status.SENT])
+    assert result == RetryCopy(1, 1)
     assert [r.row for r in journal.report_rows("c")] == [3]
+
+
+def test_rows_handed_to_a_retry_leave_the_parent(journal: Journal) -> None:
+    a = new_run(journal, "a", *(msg(r, str(r)) for r in range(2, 7)), created_at=1.0)
+    journal.mark_inflight(a, at=1.0)
+    journal.record(
+        [
+            Result(a[0], Status.PENDING),
+            Result(a[1], Status.CAPPED, next_at=99.0),
+            Result(a[2], Status.UNKNOWN, "timeout", attempts=1),
+            Result(a[3], Status.FAILED, "88", attempts=3),
+            Result(a[4], Status.UNKNOWN, "timeout", attempts=1),  # stays in a: not retried
+        ]
+    )
+    journal.create_run(run_info("b", 2.0, parent="a"))
+    handed = [Status.PENDING, Status.CAPPED, Status.UNKNOWN, Status.FAILED]
+    # rows 2 to 5 only: row 6 is kept back by calling with fewer statuses first
+    assert journal.copy_for_retry("a", "b", handed[:3]) == 4
+    assert journal.copy_for_retry("a", "b", handed) == 1  # the rest; nothing twice
+    assert journal.counts("b") == {"pending": 5}
+    assert journal.copy_for_retry("a", "b", handed) == 0
+    assert journal.counts("a") == {"pending": 1, "capped": 1, "unknown": 2, "failed": 1}
+    # resuming the parent sends, resends and settles none of them
+    assert journal.next_batch("a", 0, 10) == []
+    assert journal.next_batch("a", 0, 10, statuses=handed) == []
+    assert journal.set_status("a", [Status.UNKNOWN], Status.PENDING) == 0
+    assert journal.unresolved("a") == []
+    assert {r.retried_by for r in journal.report_rows("a")} == {"b"}
+
+
+def test_parent_left_inflight_by_a_race_still_ends_unknown(journal: Journal) -> None:
+    a = new_run(journal, "a", msg(2, "1"), msg(3, "2"), created_at=1.0)
+    journal.create_run(run_info("b", 2.0, parent="a"))
+    assert journal.copy_for_retry("a", "b", [Status.PENDING]) == 2
+    # the parent's dispatcher had already taken row 2 when the retry was made
+    journal.mark_inflight(a[:1], at=5.0)
+    assert journal.inflight_to_unknown("a") == 1  # `inflight` never outlives its run
+    assert journal.unresolved("a") == []  # settled (if ever) through the retry
+    assert journal.pending_elsewhere(["1"], "b") == {"1": 1}  # blocks attributing a record to b
+
+
+def test_migration_2_upgrades_a_version_1_db(db_path: Path) -> None:
+    with Journal(db_path, migrations=MIGRATIONS[:1]) as old:
+        old.create_run(run_info("a", 1.0))  # only what version 1 could do: no next_batch
+        old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
+        with sqlite3.connect(db_path) as raw:
+            ids = [i for (i,) in raw.execute("SELECT id FROM messages ORDER BY id")]
+        send(old, ids[:1], at=10.0)
+        old.mark_inflight(ids[1:2], at=20.0)
+        assert old.schema_version == 1
+    with sqlite3.connect(db_path) as raw:
+        columns = [r[1] for r in raw.execute("PRAGMA table_info(messages)")]
+        assert "retried_by" not in columns
+    with Journal(db_path) as j:
+        assert j.schema_version == SCHEMA_VERSION == 2
+        assert j.counts("a") == {"sent": 1, "inflight": 1, "pending": 1}
+        assert [r.retried_by for r in j.report_rows("a")] == ["", "", ""]
+        assert [q.row for q in j.next_batch("a", 0, 10)] == [4]
+        assert j.already_accepted([("111", "hi"), ("333", "hi")]) == {("111", "hi"): ("a", 2)}
+        j.create_run(run_info("b", 2.0))
+        assert j.accepted_since(["111", "222"], 0.0, exclude_run="b") == {
+            "111": [10.0],
+            "222": [20.0],
+        }
+        assert j.inflight_to_unknown("a") == 1
+        j.create_run(run_info("c", 3.0, parent="a"))
+        assert j.copy_for_retry("a", "c", [Status.PENDING, Status.UNKNOWN]) == 2
+        assert j.copy_for_retry("a", "c", [Status.PENDING, Status.UNKNOWN]) == 0
+    with sqlite3.connect(db_path) as raw:
+        plan = " ".join(
+            str(r[3])
+            for r in raw.execute(
+                "EXPLAIN QUERY PLAN SELECT phone, inflight_at FROM messages "
+                "WHERE status IN ('inflight', 'unknown') AND phone IN ('1', '2') "
+                "AND inflight_at >= 0 AND run != 1"
+            )
+        )
+        assert "messages_uncertain" in plan
+
+
+# Across runs
+
+
+def test_already_accepted_in_any_run(journal: Journal) -> None:
+    a = new_run(journal, "a", msg(2, "111"), msg(3, "222"), msg(4, "333"), msg(5, "444"))
+    b = new_run(journal, "b", msg(7, "111"), msg(8, "555", "x"), msg(9, "666"), created_at=2.0)
+    send(journal, a[:2], at=1.0)
+    send(journal, b[:2], at=2.0)
+    journal.add_receipt({"messageid": f"M{a[1]}", "status": "5"}, 3.0)  # undelivered counts
+    journal.record([Result(a[2], Status.FAILED, "4")])
+    journal.mark_inflight(a[3:], at=4.0)  # not (yet) accepted
+    pairs = [("111", "hi"), ("222", "hi"), ("333", "hi"), ("444", "hi"), ("555", "x")]
+    pairs += [("555", "hi"), ("666", "hi"), ("111", "hi"), ("777", "hi")]
+    assert journal.already_accepted(iter(pairs)) == {
+        ("111", "hi"): ("a", 2),  # the first of the two runs that sent it
+        ("222", "hi"): ("a", 3),
+        ("555", "x"): ("b", 8),
+    }
+    assert journal.already_accepted([]) == {}
+
+
+def test_already_accepted_many_pairs(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crossrun, "PHONE_CHUNK", 7)  # many chunks, same phone in several
+    ids = new_run(journal, "a", *(msg(i + 2, f"86{i:04d}") for i in range(300)))
+    send(journal, ids[::3], at=7.0)
+    pairs = [(f"86{i:04d}", text) for i in range(300) for text in ("hi", "other")]
+    found = journal.already_accepted(pairs + pairs)
+    assert found == {(f"86{i:04d}", "hi"): ("a", i + 2) for i in range(0, 300, 3)}
+
+
+def test_mark_already_accepted(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crossrun, "PAGE", 2)  # pages through the run's queue
+    other = new_run(journal, "o", msg(2, "111"), msg(3, "222", "x"), msg(4, "333"))
+    send(journal, other[:2], at=1.0)
+    journal.add_receipt({"messageid": f"M{other[1]}", "status": "2"}, 2.0)
+    journal.mark_inflight(other[2:], at=3.0)  # in flight is not accepted
+    r = new_run(
+        journal,
+        "r",
+        *(msg(5, "111"), msg(6, "222", "x"), msg(7, "333"), msg(8, "444"), msg(9, "111", "y")),
+        *(msg(10, "444"), msg(11, "111", status=Status.DUPLICATE)),
+        created_at=2.0,
+    )
+    journal.record([Result(r[1], Status.CAPPED, next_at=9.0)])
+    send(journal, r[3:4], at=4.0)  # this run's own sends are not "another run"
+    assert journal.mark_already_accepted("r") == 2
+    rows = {row.row: row for row in journal.report_rows("r")}
+    assert {n: row.status for n, row in rows.items()} == {
+        5: Status.DUPLICATE, 6: Status.DUPLICATE, 7: Status.PENDING, 8: Status.SENT,
+        9: Status.PENDING, 10: Status.PENDING, 11: Status.DUPLICATE,
+    }  # fmt: skip
+    assert rows[5].error == "already sent in run o (row 2)"
+    assert rows[6].error == "already sent in run o (row 3)"
+    assert journal.mark_already_accepted("r") == 0
+    assert journal.counts("o") == {"sent": 1, "delivered": 1, "inflight": 1}
+
+
+def test_mark_already_accepted_leaves_retries_of_undelivered(journal: Journal) -> None:
+    a = new_run(journal, "a", msg(2, "111"), msg(3, "222"), created_at=1.0)
+    send(journal, a, at=1.0)
+    journal.add_receipt({"messageid": f"M{a[0]}", "status": "5"}, 2.0)
+    journal.create_run(run_info("b", 2.0, parent="a"))
+    assert journal.copy_for_retry("a", "b", [Status.UNDELIVERED]) == 1
+    # the retry exists to send row 2 again: a's undelivered copy doesn't make it a duplicate
+    assert journal.mark_already_accepted("b") == 0
+    # a message handed to a retry is the retry's: the parent's copy is not marked
+    new_run(journal, "c", msg(2, "333"), msg(3, "222"), created_at=3.0)
+    journal.create_run(run_info("d", 4.0, parent="c"))
+    assert journal.copy_for_retry("c", "d", [Status.PENDING]) == 2
+    assert journal.mark_already_accepted("c") == 0
+    assert journal.mark_already_accepted("d") == 1  # row 3 ("222") was sent by a
+    assert [r.status for r in journal.report_rows("c")] == [Status.PENDING] * 2
+
+
+def test_pending_elsewhere(journal: Journal) -> None:
+    mine = new_run(journal, "mine", msg(2, "111"), msg(3, "222"))
+    a = new_run(journal, "a", msg(2, "111"), msg(3, "111", "x"), msg(4, "222"), msg(5, "333"))
+    journal.mark_inflight([*mine, *a], at=1.0)
+    journal.record([Result(a[2], Status.SENT, "0", sent_at=2.0), Result(a[3], Status.FAILED)])
+    journal.inflight_to_unknown("a")
+    phones = ["111", "222", "333", "444", "111"]
+    assert journal.pending_elsewhere(phones, "mine") == {"111": 2}
+    assert journal.pending_elsewhere(phones, "a") == {"111": 1, "222": 1}
+    assert journal.pending_elsewhere([], "a") == {}
+    with pytest.raises(StateError, match="unknown run"):
+        journal.pending_elsewhere(phones, "nope")
+
+
+def test_accepted_since_counts_other_runs_in_flight(journal: Journal) -> None:
+    mine = new_run(journal, "mine", msg(2, "111"), msg(3, "222"))
+    a = new_run(journal, "a", msg(2, "111"), msg(3, "111", "x"), msg(4, "222"), msg(5, "333"))
+    send(journal, [a[0]], at=100.0)
+    journal.mark_inflight([a[1]], at=50.0)  # another process is sending it right now
+    journal.mark_inflight([a[2]], at=300.0)
+    journal.inflight_to_unknown("a")
+    journal.mark_inflight([a[3]], at=10.0)  # before the window
+    journal.mark_inflight(mine, at=200.0)  # our own: the dispatcher counts these itself
+    phones = ["111", "222", "333"]
+    assert journal.accepted_since(phones, 20.0) == {"111": [100.0]}  # default: accepted only
+    assert journal.accepted_since(phones, 20.0, exclude_run="mine") == {
+        "111": [50.0, 100.0],
+        "222": [300.0],
+    }
+    assert journal.accepted_since(phones, 20.0, exclude_run="a") == {
+        "111": [100.0, 200.0],
+        "222": [200.0],
+    }

@@ -1,4 +1,8 @@
-"""Messages in the journal: the send queue, outcomes, attempts and the hourly-cap history."""
+"""Messages in the journal: the send queue, outcomes, attempts and the hourly-cap history.
+
+A message handed to a retry run (`retried_by` set) belongs to that run from then on: no query
+here sends, resends, settles or moves it again in its parent.
+"""
 
 # ruff: noqa: S608  (queries interpolate only constant column lists and "?" placeholders)
 
@@ -12,7 +16,7 @@ from batch_sms.errors import StateError
 from batch_sms.journal.connection import CHUNK, IN_CHUNK, chunks, marks
 from batch_sms.journal.receipts import ReceiptsMixin
 from batch_sms.journal.records import Attempt, Queued, Result
-from batch_sms.journal.schema import ACCEPTED_SQL
+from batch_sms.journal.schema import ACCEPTED_SQL, UNCERTAIN_SQL
 from batch_sms.models import Message, Status
 
 
@@ -55,7 +59,7 @@ class MessagesMixin(ReceiptsMixin):
         limit: int,
         statuses: Sequence[Status] = (Status.PENDING, Status.CAPPED),
     ) -> list[Queued]:
-        """Up to `limit` messages with id > after_id in the given statuses, by id."""
+        """Up to `limit` messages with id > after_id in the given statuses, by id (not retried)."""
         key = self._run_key(run_id)
         if limit <= 0:
             return []  # SQLite reads a negative LIMIT as "no limit"
@@ -64,7 +68,8 @@ class MessagesMixin(ReceiptsMixin):
         for status in dict.fromkeys(statuses):
             found += self._db.execute(
                 "SELECT id, row, idx, phone, content, segments, attempts, status FROM messages "
-                "WHERE run = ? AND status = ? AND id > ? ORDER BY id LIMIT ?",
+                "WHERE run = ? AND status = ? AND id > ? AND retried_by IS NULL "
+                "ORDER BY id LIMIT ?",
                 (key, Status(status).value, after_id, limit),
             ).fetchall()
         found.sort(key=lambda r: int(r["id"]))
@@ -118,11 +123,11 @@ class MessagesMixin(ReceiptsMixin):
         return [Attempt(*row) for row in rows]
 
     def unresolved(self, run_id: str) -> list[tuple[int, str, float | None, int]]:
-        """A run's `unknown` messages: (id, phone, when the request left, attempts)."""
+        """A run's `unknown` messages not handed to a retry: (id, phone, sent when, attempts)."""
         key = self._run_key(run_id)
         rows = self._db.execute(
             "SELECT id, phone, inflight_at, attempts FROM messages "
-            "WHERE run = ? AND status = 'unknown' ORDER BY id",
+            "WHERE run = ? AND status = 'unknown' AND retried_by IS NULL ORDER BY id",
             (key,),
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
@@ -139,25 +144,44 @@ class MessagesMixin(ReceiptsMixin):
         return found
 
     def inflight_to_unknown(self, run_id: str) -> int:
-        """Turn a run's leftover `inflight` messages into `unknown`; return how many."""
-        return self.set_status(run_id, (Status.INFLIGHT,), Status.UNKNOWN)
+        """Turn a run's leftover `inflight` messages into `unknown`; return how many.
+
+        Messages handed to a retry are included: one is `inflight` only if the parent was still
+        sending when the retry took it, so it may have gone out, and `inflight` must not outlive
+        its run (it is no report status). `unresolved` still leaves them to the retry.
+        """
+        key = self._run_key(run_id)
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE messages SET status = 'unknown' WHERE run = ? AND status = 'inflight'",
+                (key,),
+            )
+            return cur.rowcount
 
     def set_status(self, run_id: str, from_statuses: Sequence[Status], to: Status) -> int:
-        """Move a run's messages from some statuses to another; return how many moved."""
+        """Move a run's messages (not handed to a retry) between statuses; return how many."""
         key = self._run_key(run_id)
         values = [Status(s).value for s in from_statuses]
         if not values:
             return 0
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE messages SET status = ? WHERE run = ? "
+                "UPDATE messages SET status = ? WHERE run = ? AND retried_by IS NULL "
                 f"AND status IN ({marks(len(values))})",
                 (Status(to).value, key, *values),
             )
             return cur.rowcount
 
-    def accepted_since(self, phones: Iterable[str], since: float) -> dict[str, list[float]]:
-        """Accepted messages' sent_at at or after `since` in all runs, sorted, by phone."""
+    def accepted_since(
+        self, phones: Iterable[str], since: float, exclude_run: str | None = None
+    ) -> dict[str, list[float]]:
+        """Accepted messages' sent_at at or after `since` in all runs, sorted, by phone.
+
+        With `exclude_run`, other runs' `inflight` and `unknown` messages count too, by
+        inflight_at: another process may be sending them now (or did, without an answer). The
+        excluded run's own in-flight messages are left out: its dispatcher counts them itself.
+        """
+        other = None if exclude_run is None else self._run_key(exclude_run)
         out: dict[str, list[float]] = {}
         for chunk in chunks(dict.fromkeys(phones), IN_CHUNK):
             for phone, sent_at in self._db.execute(
@@ -166,4 +190,15 @@ class MessagesMixin(ReceiptsMixin):
                 (*chunk, since),
             ):
                 out.setdefault(phone, []).append(sent_at)
+            if other is None:
+                continue
+            for phone, inflight_at in self._db.execute(
+                f"SELECT phone, inflight_at FROM messages WHERE status IN {UNCERTAIN_SQL} "
+                f"AND phone IN ({marks(len(chunk))}) AND inflight_at >= ? AND run != ?",
+                (*chunk, since, other),
+            ):
+                out.setdefault(phone, []).append(inflight_at)
+        if other is not None:
+            for times in out.values():
+                times.sort()
         return out

@@ -109,6 +109,7 @@ class MessageRecord:
     dr_result: str  # the receipt's status number ("2", "9", …)
     dr_time: str
     sys_message_id: str
+    retried_by: str = ""  # the retry run this message was handed to, if any
 
 
 @dataclass(frozen=True)

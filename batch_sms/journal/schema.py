@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 ACCEPTED_SQL = "('sent', 'delivered', 'undelivered')"  # literal, so the partial index applies
+# May have reached the provider without an answer yet: counts for caps and reconciliation.
+UNCERTAIN_SQL = "('inflight', 'unknown')"
 
 # Each migration is the list of statements taking the schema from version i to i + 1.
 Migration = Sequence[str]
@@ -43,6 +45,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             message_id INTEGER REFERENCES messages(id))""",
         "CREATE INDEX receipts_unmapped ON receipts(base_messageid) WHERE message_id IS NULL",
         "CREATE INDEX receipts_message ON receipts(message_id)",
+    ),
+    (
+        # The retry run a message was handed to: the parent keeps its status (the report's
+        # contract) but never sends, resends or copies that message again.
+        "ALTER TABLE messages ADD COLUMN retried_by TEXT",
+        # Other runs' requests in flight count for the hourly cap and block reconciliation.
+        f"""CREATE INDEX messages_uncertain ON messages(phone, inflight_at)
+            WHERE status IN {UNCERTAIN_SQL}""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

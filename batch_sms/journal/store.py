@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator, Sequence
 
 from batch_sms.journal.connection import marks
+from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
 from batch_sms.journal.records import NOT_RETRYABLE, MessageRecord, RetryCopy
 from batch_sms.journal.runs import RunsMixin
@@ -16,11 +17,12 @@ from batch_sms.models import Status, sys_message_id
 
 _RECORD_COLUMNS = (
     "row, idx, raw_phone, phone, content, segments, encoding, country_code, status, code, "
-    "result, messageid, attempts, sent_at, next_at, error, warnings, dr_status, dr_result, dr_time"
+    "result, messageid, attempts, sent_at, next_at, error, warnings, dr_status, dr_result, "
+    "dr_time, COALESCE(retried_by, '')"
 )
 
 
-class Journal(MessagesMixin, RunsMixin):
+class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
     """The state db of every run; one connection, used from one thread at a time."""
 
     def counts(self, run_id: str) -> dict[str, int]:
@@ -50,13 +52,17 @@ class Journal(MessagesMixin, RunsMixin):
                     yield MessageRecord(
                         *(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Status(r[8]), r[9]),
                         *(r[10], r[11], r[12], r[13], r[14], r[15], warnings, r[17], r[18]),
-                        *(r[19], sys_message_id(run_id, r[0], r[1])),
+                        *(r[19], sys_message_id(run_id, r[0], r[1]), r[20]),
                     )
         finally:
             cur.close()
 
     def copy_for_retry(self, parent_id: str, new_run_id: str, statuses: Sequence[Status]) -> int:
-        """Copy a run's messages in `statuses` to a new run as PENDING; return how many."""
+        """Copy a run's messages in `statuses` to a new run as PENDING; return how many.
+
+        Copied messages are handed over: marked `retried_by` the new run in the parent, so that
+        neither resuming the parent nor retrying it again sends them a second time.
+        """
         return self.copy_for_retry_detail(parent_id, new_run_id, statuses).copied
 
     def copy_for_retry_detail(
@@ -75,7 +81,7 @@ class Journal(MessagesMixin, RunsMixin):
         if not values:
             return RetryCopy(0, 0)
         family = [self._run_key(r) for r in self.family(parent_id)]
-        wanted = f"m.run = ? AND m.status IN ({marks(len(values))})"
+        wanted = f"m.run = ? AND m.status IN ({marks(len(values))}) AND m.retried_by IS NULL"
         with self._tx() as db:
             total = db.execute(
                 f"SELECT COUNT(*) FROM messages m WHERE {wanted}", (parent, *values)
@@ -94,4 +100,12 @@ class Journal(MessagesMixin, RunsMixin):
                 "AND (a.status != 'undelivered' OR m.status != 'undelivered')) ORDER BY m.id",
                 (new, parent, *values, *family),
             )
-            return RetryCopy(cur.rowcount, total - cur.rowcount)
+            copied = cur.rowcount
+            # Status stays (the report's contract); retried_by and the error say where it went.
+            db.execute(
+                "UPDATE messages AS m SET retried_by = ?, error = ? || CASE WHEN m.error = '' "
+                f"THEN '' ELSE ' (' || m.error || ')' END WHERE {wanted} AND EXISTS "
+                "(SELECT 1 FROM messages c WHERE c.run = ? AND c.row = m.row AND c.idx = m.idx)",
+                (new_run_id, f"sent again in retry run {new_run_id}", parent, *values, new),
+            )
+            return RetryCopy(copied, total - copied)

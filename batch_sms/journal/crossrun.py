@@ -1,0 +1,118 @@
+"""Questions across runs: was this text already accepted for this number, is one still unsettled.
+
+They keep "never message anyone twice by accident" across campaigns: a (phone, content) pair
+accepted by the provider in any run of the state db is not sent again unasked, and a provider
+record for a number is attributed to an unknown message only when no other run left one open.
+"""
+
+# ruff: noqa: S608  (queries interpolate only constant column lists and "?" placeholders)
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from batch_sms.journal.connection import Connection, chunks, marks
+from batch_sms.journal.schema import ACCEPTED_SQL, UNCERTAIN_SQL
+
+# Phones per query: large enough that a million pairs take few round trips, well under
+# SQLite's 32,766 host parameters.
+PHONE_CHUNK = 2000
+# A run's queued messages are checked this many at a time, so a million never sit in memory.
+PAGE = 5000
+_OPEN = ("pending", "capped")
+
+
+class CrossRunMixin(Connection):
+    """The Journal's checks that look at every run in the state db."""
+
+    def already_accepted(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str, int]]:
+        """Those (phone, content) pairs accepted in any run, with (run id, row) of the first."""
+        found = self._first_accepted(pairs, exclude_key=None)
+        names = self._run_names()
+        return {pair: (names[key], row) for pair, (_, key, row) in found.items()}
+
+    def mark_already_accepted(self, run_id: str) -> int:
+        """Turn a run's pending/capped messages accepted in another run into duplicates; count.
+
+        For a resume: another run may have sent the same text to the same number meanwhile.
+        An undelivered message handed to a retry doesn't count: that retry is there to send it
+        again, and this run may be (a descendant of) that retry.
+        """
+        key = self._run_key(run_id)
+        names = self._run_names()
+        changed = 0
+        with self._tx() as db:
+            for status in _OPEN:
+                after = 0
+                while page := db.execute(
+                    "SELECT id, phone, content FROM messages WHERE run = ? AND status = ? "
+                    "AND id > ? AND retried_by IS NULL ORDER BY id LIMIT ?",
+                    (key, status, after, PAGE),
+                ).fetchall():
+                    after = page[-1][0]
+                    hits = self._first_accepted(((r[1], r[2]) for r in page), exclude_key=key)
+                    updates = [
+                        (f"already sent in run {names[hit[1]]} (row {hit[2]})", r[0])
+                        for r in page
+                        if (hit := hits.get((r[1], r[2]))) is not None
+                    ]
+                    db.executemany(
+                        "UPDATE messages SET status = 'duplicate', error = ? WHERE id = ?",
+                        updates,
+                    )
+                    changed += len(updates)
+        return changed
+
+    def pending_elsewhere(self, phones: Iterable[str], run_id: str) -> dict[str, int]:
+        """For each phone, how many messages of other runs are `inflight` or `unknown`.
+
+        Messages handed to a retry count too: their request may still have reached the provider.
+        Phones with none are left out.
+        """
+        key = self._run_key(run_id)
+        out: dict[str, int] = {}
+        for chunk in chunks(dict.fromkeys(phones), PHONE_CHUNK):
+            rows = self._db.execute(
+                f"SELECT phone, COUNT(*) FROM messages WHERE status IN {UNCERTAIN_SQL} "
+                f"AND phone IN ({marks(len(chunk))}) AND run != ? GROUP BY phone",
+                (*chunk, key),
+            )
+            out.update((phone, n) for phone, n in rows)
+        return out
+
+    def _run_names(self) -> dict[int, str]:
+        """runs.key → run id, for every run (a state db holds few runs)."""
+        return {key: run_id for key, run_id in self._db.execute("SELECT key, id FROM runs")}
+
+    def _first_accepted(
+        self, pairs: Iterable[tuple[str, str]], *, exclude_key: int | None
+    ) -> dict[tuple[str, str], tuple[int, int, int]]:
+        """Accepted hits among `pairs`: pair → (message id, run key, row) of the lowest id.
+
+        Streams `pairs` a chunk at a time and asks by phone only, through the partial index on
+        accepted messages; content is compared here, so only hits are kept. With `exclude_key`,
+        that run's messages and retried undelivered ones are left out (mark_already_accepted).
+        """
+        found: dict[tuple[str, str], tuple[int, int, int]] = {}
+        for chunk in chunks(pairs, PHONE_CHUNK):
+            wanted = set(chunk)
+            phones = list(dict.fromkeys(phone for phone, _ in chunk))
+            rows = self._db.execute(
+                "SELECT id, run, row, phone, content, status, retried_by FROM messages "
+                f"WHERE status IN {ACCEPTED_SQL} AND phone IN ({marks(len(phones))})",
+                phones,
+            )
+            for message_id, run, row, phone, content, status, retried_by in rows:
+                pair = (phone, content)
+                if pair not in wanted:
+                    continue
+                if exclude_key is not None and (
+                    run == exclude_key or (status == "undelivered" and retried_by is not None)
+                ):
+                    continue
+                best = found.get(pair)
+                if best is None or message_id < best[0]:
+                    found[pair] = (message_id, run, row)
+        return found
