@@ -172,9 +172,6 @@ class Sandbox(SideCallsMixin):
         if fault == "http-500":
             self.answers[fault] += 1
             return web.Response(status=500, text="Internal Server Error", headers=date)
-        if fault == "malformed":
-            self.answers[fault] += 1
-            return web.Response(text='{"result":"Request succ', headers=date)
         if fault in ("88", "99"):
             return self._answer(fault)
         code, messageid = "99", ""
@@ -183,6 +180,9 @@ class Sandbox(SideCallsMixin):
         if fault is None:
             return self._answer(code, messageid)
         self.answers[fault] += 1
+        if fault == "malformed":
+            # The answer breaks off mid-body: whatever was decided above stays decided.
+            return web.Response(text='{"result":"Request succ', headers=date)
         if fault == "hung":
             await self._pause(cfg.hang_seconds)
             # Answer if the client is still listening: what the lost answer would have said.

@@ -52,7 +52,8 @@ class SandboxConfig:
     fail_99: float = 0.0
     drop: float = 0.0  # connection closed with no answer
     hang: float = 0.0  # answer held back for `hang_seconds` (or until the sandbox stops)
-    drop_accepts: bool = True  # a dropped or hung request is processed (maybe accepted) first
+    # A dropped, hung or malformed-answer request is processed (maybe accepted) first.
+    drop_accepts: bool = True
     hang_seconds: float = 300.0
     seed: int | None = None
     dr_url: str = ""  # where receipts go when a message names no drUrl; "" = nowhere

@@ -12,13 +12,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from conftest import FakeClock
 
 from batch_sms.dispatch import DispatchResult, DispatchSettings, Progress, dispatch
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.limits import most_in_window
 from batch_sms.models import Message, Status
-from batch_sms.nxcloud import Client, Kind, Outcome, SendRequest
+from batch_sms.nxcloud import SEND_PATH, Client, Credentials, Kind, Outcome, SendRequest
 from batch_sms.sandbox import SandboxHandle
 
 SandboxMaker = Callable[..., SandboxHandle]
@@ -95,8 +96,6 @@ def accepted_twice(handle: SandboxHandle) -> list[tuple[str, str]]:
     return [key for key, n in seen.items() if n > 1]
 
 
-
-
 # --- outcomes ------------------------------------------------------------------------------
 
 
@@ -156,7 +155,7 @@ def test_row_fatal_answers_fail_their_rows_only(
 def test_transient_faults_are_retried_to_success(
     make_sandbox: SandboxMaker, journal: Journal
 ) -> None:
-    handle = make_sandbox(fail_88=0.15, fail_99=0.1, fail_500=0.1, malformed=0.05, seed=7)
+    handle = make_sandbox(fail_88=0.15, fail_99=0.1, fail_500=0.1, seed=7)
     phones = numbers(80)
     make_run(journal, "run-transient1", [(p, "Sale") for p in phones])
     settings = DispatchSettings(max_attempts=20, backoff_base=0.005, backoff_max=0.05, seed=1)
@@ -165,12 +164,62 @@ def test_transient_faults_are_retried_to_success(
     assert accepted_twice(handle) == []
     faults = handle.sandbox.answers
     assert min(faults["88"], faults["99"], faults["http-500"]) > 0
-    assert (
-        result.requests
-        == 80 + faults["88"] + faults["99"] + faults["http-500"] + faults["malformed"]
-    )
+    assert result.requests == 80 + faults["88"] + faults["99"] + faults["http-500"]
     assert max(r.attempts for r in journal.report_rows("run-transient1")) > 1
     assert attempts_logged(journal) == result.requests
+
+
+def test_an_unreadable_answer_is_unknown_and_never_resent(
+    make_sandbox: SandboxMaker, journal: Journal
+) -> None:
+    # The provider accepts, then its answer breaks off: a retry would deliver the SMS twice.
+    handle = make_sandbox(malformed=0.3, seed=5, hourly_cap=None)
+    make_run(journal, "run-malformed1", [(p, "Sale") for p in numbers(30)])
+    settings = DispatchSettings(max_attempts=5, backoff_base=0.001, backoff_max=0.002)
+    result = send(handle, journal, "run-malformed1", settings)
+    unknown = handle.sandbox.answers["malformed"]
+    assert unknown > 0
+    assert result.counts == {"sent": 30 - unknown, "unknown": unknown}
+    assert result.requests == 30
+    assert len(handle.sandbox.accepted) == 30
+    assert accepted_twice(handle) == []
+    records = [r for r in journal.report_rows("run-malformed1") if r.status is Status.UNKNOWN]
+    assert {r.code for r in records} == {"malformed"}
+    assert all("could not be read" in r.error for r in records)
+    assert all("may have been accepted" in r.error for r in records)
+    assert send(handle, journal, "run-malformed1", settings).requests == 0
+
+
+def test_an_unknown_provider_code_is_unknown_and_never_resent(journal: Journal) -> None:
+    arrivals: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        arrivals.append((await request.json())["phone"])
+        return web.json_response({"code": "777", "result": "new in v3", "messageid": ""})
+
+    async def go() -> DispatchResult:
+        app = web.Application()
+        app.router.add_post(SEND_PATH, handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        try:
+            async with aiohttp.ClientSession() as session:
+                client = Client(session, f"http://{host}:{port}", Credentials("k", "s", "a"))
+                settings = DispatchSettings(max_attempts=5, backoff_base=0.001)
+                return await dispatch("run-unknown-01", journal, client, settings)
+        finally:
+            await runner.cleanup()
+
+    make_run(journal, "run-unknown-01", [(p, "Hi") for p in numbers(3)])
+    result = asyncio.run(go())
+    assert result.counts == {"unknown": 3}
+    assert sorted(arrivals) == numbers(3)  # each sent once
+    for rec in journal.report_rows("run-unknown-01"):
+        assert (rec.code, rec.result) == ("777", "new in v3")
+        assert "could not be read" in rec.error
 
 
 def test_transient_faults_give_up_after_max_attempts(

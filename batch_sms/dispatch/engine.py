@@ -28,6 +28,16 @@ def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(minute, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _proven_not_accepted(code: str) -> bool:
+    """True for transient answers that prove the provider did not take the message.
+
+    88/99 are the provider's own "not done" answers and a refused connection never reached it.
+    HTTP 5xx proves nothing by itself; retrying it is policy, because nxcloud-api.md calls it
+    transient. A malformed body or an unknown code may follow an accept: never retried.
+    """
+    return code in ("88", "99", "connect") or code.startswith("http-5")
+
+
 def _reason(outcome: Outcome) -> str:
     """A short human reason for an answer."""
     if outcome.code.isdigit():
@@ -229,7 +239,14 @@ class Dispatcher:
             self._write(item, Status.PENDING)  # not sent; resumable
         elif kind in (Kind.THROTTLED, Kind.CAPPED):
             self._requeue(item, outcome, now)
-        else:  # TRANSIENT, and CLOCK after the client's own re-signed retry
+        elif kind is Kind.TRANSIENT and not _proven_not_accepted(outcome.code):
+            error = (
+                f"{_reason(outcome)}: the answer could not be read, so the message may have been "
+                "accepted; not sent again unless resume finds it never arrived "
+                "(or with --resend-unknown)"
+            )
+            self._final(item, Status.UNKNOWN, item.attempts + 1, error=error)
+        else:  # TRANSIENT proven not accepted, and CLOCK after the client's own re-signed retry
             item.attempts += 1
             if item.attempts >= self.s.max_attempts:
                 error = f"gave up after {item.attempts} attempts: {_reason(outcome)}"
