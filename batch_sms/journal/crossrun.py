@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from batch_sms.journal.connection import Connection, chunks, marks
+from batch_sms.journal.connection import CHUNK, Connection, chunks, marks
 from batch_sms.journal.schema import ACCEPTED_SQL, UNCERTAIN_SQL
 
 # Phones per query: large enough that a million pairs take few round trips, well under
@@ -42,27 +42,33 @@ class CrossRunMixin(Connection):
         """
         key = self._run_key(run_id)
         names = self._run_names()
-        changed = 0
+        updates: list[tuple[str, int]] = []
+        # Look up without the write lock (WAL readers block no one), then write in one short
+        # transaction: a million lookups must not stall the receipts server's writes. Accepted
+        # stays accepted, and the UPDATE re-checks the status, so nothing is lost in between.
+        for status in _OPEN:
+            after = 0
+            while page := self._db.execute(
+                "SELECT id, phone, content FROM messages WHERE run = ? AND status = ? "
+                "AND id > ? AND retried_by IS NULL ORDER BY id LIMIT ?",
+                (key, status, after, PAGE),
+            ).fetchall():
+                after = page[-1][0]
+                hits = self._first_accepted(((r[1], r[2]) for r in page), exclude_key=key)
+                updates += [
+                    (f"already sent in run {names[hit[1]]} (row {hit[2]})", r[0])
+                    for r in page
+                    if (hit := hits.get((r[1], r[2]))) is not None
+                ]
         with self._tx() as db:
-            for status in _OPEN:
-                after = 0
-                while page := db.execute(
-                    "SELECT id, phone, content FROM messages WHERE run = ? AND status = ? "
-                    "AND id > ? AND retried_by IS NULL ORDER BY id LIMIT ?",
-                    (key, status, after, PAGE),
-                ).fetchall():
-                    after = page[-1][0]
-                    hits = self._first_accepted(((r[1], r[2]) for r in page), exclude_key=key)
-                    updates = [
-                        (f"already sent in run {names[hit[1]]} (row {hit[2]})", r[0])
-                        for r in page
-                        if (hit := hits.get((r[1], r[2]))) is not None
-                    ]
-                    db.executemany(
-                        "UPDATE messages SET status = 'duplicate', error = ? WHERE id = ?",
-                        updates,
-                    )
-                    changed += len(updates)
+            changed = 0
+            for chunk in chunks(updates, CHUNK):
+                cur = db.executemany(
+                    "UPDATE messages SET status = 'duplicate', error = ? WHERE id = ? "
+                    "AND status IN ('pending', 'capped') AND retried_by IS NULL",
+                    chunk,
+                )
+                changed += cur.rowcount
         return changed
 
     def pending_elsewhere(self, phones: Iterable[str], run_id: str) -> dict[str, int]:
