@@ -27,6 +27,7 @@ from batch_sms.report import ReportFiles
 from batch_sms.runner import (
     copy_input,
     dispatch_and_report,
+    drop_already_sent,
     new_run_id,
     open_journal,
     refuse_resend,
@@ -51,7 +52,7 @@ __all__ = [
 
 def validate(settings: Settings) -> Outcome:
     """Pre-flight only: a report of every row; nothing is sent."""
-    checked = run_preflight(settings)
+    checked = drop_already_sent(run_preflight(settings), settings)
     plan = checked.plan(settings)
     run_id = new_run_id()
     files = _preflight_report(checked, settings, plan, run_id, "Validation report")
@@ -92,6 +93,9 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
     checked = run_preflight(settings)
+    if not settings.dry_run:
+        refuse_resend(settings, Path(checked.table.path))
+    checked = drop_already_sent(checked, settings)
     plan = checked.plan(settings)
     run_id = new_run_id()
     if settings.dry_run:
@@ -117,7 +121,6 @@ def send(settings: Settings, ui: Ui) -> Outcome:
             "set them in the environment or in batch-sms.toml [credentials]; "
             "or try the built-in simulator with --sandbox",
         )
-    refuse_resend(settings, Path(checked.table.path))
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):

@@ -77,7 +77,17 @@ def _resume(
                 )
         else:
             _settle_unknown(journal, run_id, provider, ui, settle)
+        _skip_already_sent(journal, run_id, settings, ui)
         return dispatch_and_report(journal, run, settings, ui, "resume", provider)
+
+
+def _skip_already_sent(journal: Journal, run_id: str, settings: Settings, ui: Ui) -> None:
+    """Rows whose text reached their number in another run meanwhile become duplicates."""
+    if settings.allow_duplicates:
+        return
+    count = journal.mark_already_accepted(run_id)
+    if count:
+        ui.note(f"{count} messages were already sent by another run meanwhile: not sent again")
 
 
 def _settle_unknown(
@@ -96,7 +106,10 @@ def _settle_unknown(
         return
     claimed = journal.known_messageids(r.messageid.split("-", 1)[0] for r in records)
     claimed |= journal.known_messageids(r.messageid for r in records)
-    verdict = reconcile.reconcile(unresolved, records, claimed, now=now, settle=settle)
+    elsewhere = journal.pending_elsewhere({m.phone for m in unresolved}, run_id)
+    verdict = reconcile.reconcile(
+        unresolved, records, claimed, now=now, settle=settle, elsewhere=elsewhere
+    )
     results = [
         Result(m.id, Status.SENT, "0", "accepted (found in the provider's records)",
                record.messageid, m.attempts, sent_at=m.inflight_at)
@@ -160,6 +173,7 @@ def _retry(
         journal.create_run(run)
         copied = journal.copy_for_retry_detail(parent.id, new_id, statuses)
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
+        _skip_already_sent(journal, new_id, settings, ui)
         with sending.connect(settings) as provider:
             return dispatch_and_report(journal, run, settings, ui, "retry", provider)
 

@@ -8,8 +8,9 @@ first asks the provider's day records (`/api/sms/getSmsCdr`) what it really acce
   unknown to us) proves the message arrived: it becomes `sent` with that messageid;
 - no such record at all, once `settle` seconds have passed since the request, proves it never
   arrived: it goes back to `pending` and is sent;
-- anything else (more unclaimed records than unknown messages for a number, or too soon to tell)
-  leaves it `unknown`; `resume --resend-unknown` is then the user's call.
+- anything else (more unclaimed records than unknown messages for a number, another run with an
+  unresolved message to the same number, or too soon to tell) leaves it `unknown`;
+  `resume --resend-unknown` is then the user's call.
 """
 
 from __future__ import annotations
@@ -92,8 +93,13 @@ def reconcile(
     *,
     now: float,
     settle: float,
+    elsewhere: Mapping[str, int] | None = None,
 ) -> Verdict:
-    """Decide each message by the records of its number that no known message claims."""
+    """Decide each message by the records of its number that no known message claims.
+
+    `elsewhere` counts, per number, unresolved messages of other runs: an unclaimed record for
+    such a number may be theirs, so it proves nothing about ours."""
+    others = elsewhere or {}
     free: dict[str, list[ProviderRecord]] = defaultdict(list)
     for record in records:
         # A multi-number send's records carry "-" + 10 digits after the send's messageid.
@@ -108,7 +114,9 @@ def reconcile(
     for phone, messages in waiting.items():
         messages.sort(key=lambda m: (m.inflight_at or 0.0, m.id))
         found = sorted(free.get(phone, []), key=lambda r: (r.date, r.messageid))
-        if len(found) == len(messages):
+        if found and others.get(phone, 0):
+            verdict.undecided.extend(messages)
+        elif len(found) == len(messages):
             verdict.arrived.extend(zip(messages, found, strict=True))
         elif not found and all(now - (m.inflight_at or now) >= settle for m in messages):
             verdict.never.extend(messages)

@@ -11,6 +11,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from batch_sms.errors import StateError, UsageError
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Message, Status
 from batch_sms.outcome import Outcome, Ui
+from batch_sms.preflight import Preflight
 from batch_sms.report import ReportFiles
 from batch_sms.sending import Provider
 from batch_sms.validate import CostEstimate, estimate_cost
@@ -28,6 +30,7 @@ from batch_sms.validate import CostEstimate, estimate_cost
 __all__ = [
     "copy_input",
     "dispatch_and_report",
+    "drop_already_sent",
     "new_run_id",
     "open_journal",
     "refuse_resend",
@@ -68,6 +71,30 @@ def copy_input(source: Path, folder: Path) -> tuple[Path, str]:
     target = (folder / f"input{source.suffix.lower()}").resolve()  # resumable from any cwd
     shutil.copyfile(source, target)
     return target, file_hash(target)
+
+
+def drop_already_sent(checked: Preflight, settings: Settings) -> Preflight:
+    """Mark as duplicates the messages whose very text already reached that number in an earlier
+    run of the state db: sending them again is what this tool promises never to do by accident."""
+    if settings.allow_duplicates or not settings.state_path.exists():
+        return checked
+    ready = [m for m in checked.messages if m.status is Status.READY]
+    with open_journal(settings) as journal:
+        earlier = journal.already_accepted((m.phone, m.content) for m in ready)
+    if not earlier:
+        return checked
+    messages = []
+    for message in checked.messages:
+        hit = earlier.get((message.phone, message.content))
+        if hit is not None and message.status is Status.READY:
+            run_id, row = hit
+            message = replace(
+                message,
+                status=Status.DUPLICATE,
+                error=f"same text already sent to this number in run {run_id} (row {row})",
+            )
+        messages.append(message)
+    return replace(checked, messages=messages)
 
 
 @contextmanager

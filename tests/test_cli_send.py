@@ -295,3 +295,25 @@ def test_a_run_being_sent_cannot_be_resumed_by_another_process(
     assert result.stderr.splitlines()[0].startswith(
         f"Error: run {out['run_id']} is being sent right now by batch-sms process "
     )
+
+
+def test_a_text_already_sent_in_an_earlier_run_is_not_sent_again(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    handle = make_sandbox()
+    phones = cn_numbers(3)
+    first = write_csv(tmp_path / "a.csv", ["phone", "content"], [[phones[0], "Hello"]])
+    _, out = send(tmp_path, handle, first)
+    second = write_csv(tmp_path / "b.csv", ["phone", "content"],
+                       [[phones[0], "Hello"], [phones[1], "Hello"], [phones[0], "Other"]])
+    code, again = send(tmp_path, handle, second)
+    assert code == 0
+    assert again["counts"] == {"duplicate": 1, "sent": 2}
+    rows = read_results(Path(again["report"]))
+    assert rows[0]["sms_error"] == (
+        f"same text already sent to this number in run {out['run_id']} (row 2)"
+    )
+    assert sorted(accepted_counts(handle).values()) == [1, 1, 1]
+    code, forced = send(tmp_path, handle, write_csv(tmp_path / "c.csv", ["phone", "content"],
+                                                    [[phones[0], "Hello"]]), "--allow-duplicates")
+    assert forced["counts"] == {"sent": 1}

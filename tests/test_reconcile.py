@@ -66,6 +66,16 @@ def test_reconcile_rules(
     assert [m.id for m in verdict.undecided] == undecided
 
 
+def test_a_record_for_a_number_another_run_also_awaits_proves_nothing() -> None:
+    """Run A and run B both have an unknown message to one number; one record exists. It may be
+    either's: crediting it to B would lose B's text and then resend A's."""
+    verdict = reconcile([unknown(1, "861")], [record("m1", "861")], set(), now=NOW, settle=120,
+                        elsewhere={"861": 1})  # fmt: skip
+    assert [m.id for m in verdict.undecided] == [1]
+    none = reconcile([unknown(1, "861")], [], set(), now=NOW, settle=120, elsewhere={"861": 1})
+    assert [m.id for m in none.never] == [1]  # no record at all: neither arrived
+
+
 def test_days_to_ask_cover_neighbours_but_not_the_future() -> None:
     at = datetime(2025, 11, 24, 23, 59, tzinfo=UTC).timestamp()
     assert days_to_ask([unknown(1, "1", at)], now=at) == ["20251123", "20251124"]
