@@ -177,8 +177,13 @@ def dispatch_and_report(
         exit_code = 0 if failed == 0 else 1
         if files.failed is not None:
             steps.append(f"the rows to fix or resend are in {files.failed}")
-        if failed:
-            steps.append(f"send them again with: batch-sms retry {run.id}")
+        if files.counts.get(Status.UNKNOWN):
+            steps.append(
+                f"some messages' fate is unknown: settle them with {resume_cmd} (it reads the "
+                "provider's records before sending anything again)"
+            )
+        if failed - files.counts.get(Status.UNKNOWN, 0) > 0:
+            steps.append(f"send the failed ones again with: batch-sms retry {run.id}")
     else:
         exit_code = 3 if state == "stopped" else 130
         steps.append(f"continue with: {resume_cmd}")
