@@ -256,14 +256,19 @@ class Client:
         self._clock = clock
         self.clock_offset = 0.0
 
-    async def send(self, req: SendRequest) -> Outcome:
-        """Send one request; on 1004 correct the clock from the answer's Date and retry once."""
+    async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Outcome:
+        """Send one request; on 1004 correct the clock from the answer's Date and retry once.
+
+        With `retry_clock=False` the clock is corrected but the 1004 is returned: a caller that
+        paces its requests sends again through its own limiter.
+        """
         outcome = await self._send_once(req)
         if outcome.kind is Kind.CLOCK:
             if outcome.server_date is not None:
                 # Date has one-second resolution: aim at the middle of that second.
                 self.clock_offset = outcome.server_date + 0.5 - self._clock()
-            outcome = await self._send_once(req)
+            if retry_clock:
+                outcome = await self._send_once(req)
         return outcome
 
     async def _send_once(self, req: SendRequest) -> Outcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import time
 from collections import Counter
@@ -270,6 +271,41 @@ def test_a_storm_of_28s_ends_with_every_message_sent_exactly_once(
     assert {r.attempts for r in journal.report_rows("run-storm-0001")} == {1}
 
 
+def test_a_skewed_provider_clock_is_corrected_within_the_rate(
+    make_sandbox: SandboxMaker, journal: Journal
+) -> None:
+    # The provider runs two minutes ahead: the first answer is 1004, and its re-send must wait
+    # for the limiter like any start, or it breaks the provider's TPS limit.
+    handle = make_sandbox(clock=lambda: time.time() + 120, tps_limit=5, hourly_cap=None)
+    make_run(journal, "run-clock-0001", [(p, "Hi") for p in numbers(20)])
+    result = send(handle, journal, "run-clock-0001", DispatchSettings(tps=5))
+    answers = handle.sandbox.answers
+    assert result.counts == {"sent": 20}
+    assert answers["28"] == 0
+    assert answers["1004"] > 0
+    assert result.requests == 20 + answers["1004"]
+    assert len(handle.sandbox.accepted) == 20
+    assert accepted_twice(handle) == []
+    assert most_in_window(handle.sandbox.arrivals) <= 5
+    assert {r.attempts for r in journal.report_rows("run-clock-0001")} == {1}
+
+
+def test_a_second_1004_for_a_message_is_a_transient_failure(
+    make_sandbox: SandboxMaker, journal: Journal
+) -> None:
+    # A provider clock that runs away: every correction is stale by the next request.
+    ticks = itertools.count()
+    handle = make_sandbox(clock=lambda: time.time() + 120 * next(ticks))
+    make_run(journal, "run-clock-0002", [(numbers(1)[0], "Hi")])
+    settings = DispatchSettings(max_attempts=3, backoff_base=0.001, backoff_max=0.002)
+    result = send(handle, journal, "run-clock-0002", settings)
+    assert result.counts == {"failed": 1}
+    assert handle.sandbox.answers == {"1004": 4}  # one free re-send, then three attempts
+    (rec,) = journal.report_rows("run-clock-0002")
+    assert rec.attempts == 3
+    assert rec.error.startswith("gave up after 3 attempts: code 1004")
+
+
 # --- run-wide answers and the stop event ---------------------------------------------------
 
 
@@ -398,7 +434,7 @@ def test_a_capped_message_waits_for_its_slot_while_the_run_has_other_work(
         def __init__(self) -> None:
             self.sent: list[tuple[str, float]] = []
 
-        async def send(self, req: SendRequest) -> Outcome:
+        async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Outcome:
             await asyncio.sleep(0)
             if req.phone == busy and clock.now < 1_000_000.0 + 9000:
                 return Outcome(Kind.TRANSIENT, "99", "system error")

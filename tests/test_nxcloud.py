@@ -256,6 +256,26 @@ def test_client_clock_retry_is_only_once() -> None:
     run(main())
 
 
+def test_client_without_clock_retry_corrects_the_offset_and_answers_clock() -> None:
+    server_now = 1700000300.0
+    stamps: list[int] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        stamps.append(int(request.headers["ts"]))
+        date = formatdate(server_now, usegmt=True)
+        return web.json_response({"code": "1004", "messageid": ""}, headers={"Date": date})
+
+    async def main() -> None:
+        async with serve(handler) as url, aiohttp.ClientSession() as session:
+            client = Client(session, url, CREDS, clock=lambda: 1700000000.0)
+            outcome = await client.send(SendRequest("8613800138000", "x"), retry_clock=False)
+            assert outcome.kind is Kind.CLOCK
+            assert len(stamps) == 1  # the caller decides when to send again
+            assert client.clock_offset == pytest.approx(300.5)
+
+    run(main())
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

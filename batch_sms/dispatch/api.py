@@ -18,6 +18,7 @@ class DispatchSettings:
     concurrency: int = 20  # requests in flight at once
     hourly_cap: int | None = 5  # accepted messages per number per sliding hour; None: no cap
     max_attempts: int = 5  # requests per message that fail transiently before it fails
+    # (a message's first 1004 is re-sent once with the corrected clock without counting here)
     sender: str = ""
     dr_url: str = ""
     backoff_base: float = 0.5  # seconds; doubled per attempt, full jitter
@@ -69,6 +70,9 @@ class DispatchResult:
 class Sender(Protocol):
     """The part of nxcloud.Client the dispatcher uses."""
 
-    async def send(self, req: SendRequest) -> Outcome:
-        """Send one request and classify the answer."""
+    async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Outcome:
+        """Send one request and classify the answer; on 1004 correct the clock offset.
+
+        The dispatcher passes `retry_clock=False` and sends a 1004 again through its limiter.
+        """
         ...

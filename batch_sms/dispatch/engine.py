@@ -205,7 +205,7 @@ class Dispatcher:
         if item.start is not None:
             self.limiter.sent(item.start)  # the loop may have been busy since it was let through
         try:
-            outcome = await self.client.send(req)
+            outcome = await self.client.send(req, retry_clock=False)
         except Exception as exc:  # the client classifies network trouble; this is a surprise
             outcome = Outcome(Kind.UNCERTAIN, "error", f"unexpected error while sending: {exc!r}")
         finally:
@@ -239,6 +239,12 @@ class Dispatcher:
             self._write(item, Status.PENDING)  # not sent; resumable
         elif kind in (Kind.THROTTLED, Kind.CAPPED):
             self._requeue(item, outcome, now)
+        elif kind is Kind.CLOCK and not item.clock_resent:
+            # The client has corrected its clock from the answer's Date. Send once more, but
+            # through the limiter: an immediate re-send would break the provider's TPS limit.
+            item.clock_resent = True
+            self._write(item, Status.PENDING)
+            self.queue.again(item)
         elif kind is Kind.TRANSIENT and not _proven_not_accepted(outcome.code):
             error = (
                 f"{_reason(outcome)}: the answer could not be read, so the message may have been "
@@ -246,7 +252,7 @@ class Dispatcher:
                 "(or with --resend-unknown)"
             )
             self._final(item, Status.UNKNOWN, item.attempts + 1, error=error)
-        else:  # TRANSIENT proven not accepted, and CLOCK after the client's own re-signed retry
+        else:  # TRANSIENT proven not accepted, or a second 1004 for this message
             item.attempts += 1
             if item.attempts >= self.s.max_attempts:
                 error = f"gave up after {item.attempts} attempts: {_reason(outcome)}"

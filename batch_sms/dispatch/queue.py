@@ -23,6 +23,7 @@ class Item:
     requeues: int = 0  # answers 28 and 27
     start: Ticket | None = None  # its last request's start, for the limiter
     capped: bool = False  # waiting for its number's hour, not for a back-off
+    clock_resent: bool = False  # its free re-send after a 1004 is used up
     code: str = ""
     result: str = ""
 
