@@ -143,6 +143,7 @@ _LOCAL_CODES = {
     "timeout": "no answer in time; the message may have been accepted",
     "disconnected": "connection lost after sending; the message may have been accepted",
     "malformed": "the provider's answer was not the documented JSON",
+    "local-error": "the request could not be made here; nothing was sent",
 }
 
 
@@ -205,6 +206,27 @@ def classify(http_status: int, body: bytes, server_date: float | None = None) ->
     return Outcome(
         Kind.TRANSIENT, "malformed", describe("malformed"), raw=_raw(body), server_date=server_date
     )
+
+
+def _local_error(exc: BaseException) -> Outcome | None:
+    """The outcome of an error aiohttp raises before a byte leaves; None if it may have left.
+
+    aiohttp checks the URL before it connects and the header values before it writes them
+    (a line break in a pasted key is refused as header injection). The text names the problem
+    but never echoes the exception's message, which may quote a header value: a credential.
+    """
+    if isinstance(exc, aiohttp.RedirectClientError):
+        return None  # the first request went out; only the place it was sent on to is bad
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        problem = "the provider's base URL is not a valid http(s) URL"
+    elif isinstance(exc, ValueError | TypeError) and not isinstance(exc, aiohttp.ClientError):
+        problem = (
+            f"the request was refused locally ({type(exc).__name__}): a credential or setting "
+            "may hold a character not allowed in a request, such as a line break"
+        )
+    else:
+        return None
+    return Outcome(Kind.RUN_FATAL, "local-error", f"{problem}; nothing was sent")
 
 
 def parse_http_date(value: str | None) -> float | None:
@@ -276,10 +298,12 @@ class Client:
         ts_ms = int((self._clock() + self.clock_offset) * 1000)
         headers, body = build_send(req, self._creds, ts_ms)
         url = self.base_url + SEND_PATH
+        answered = False  # the answer's headers are in: the request certainly went out
         try:
             async with self._session.post(
                 url, data=body, headers=headers, timeout=self._timeout
             ) as resp:
+                answered = True
                 raw = await resp.read()
                 date = parse_http_date(resp.headers.get("Date"))
                 return classify(resp.status, raw, date)
@@ -288,7 +312,12 @@ class Client:
             return Outcome(Kind.TRANSIENT, "connect", f"{describe('connect')}: {exc}")
         except (TimeoutError, aiohttp.ServerTimeoutError):
             return Outcome(Kind.UNCERTAIN, "timeout", describe("timeout"))
-        except aiohttp.ClientError as exc:
+        except (ValueError, TypeError, aiohttp.ClientError) as exc:
+            local = None if answered else _local_error(exc)
+            if local is not None:
+                return local
+            if not isinstance(exc, aiohttp.ClientError):
+                raise
             # Disconnected, reset or a broken answer after the body went out: fate unknown.
             return Outcome(Kind.UNCERTAIN, "disconnected", f"{describe('disconnected')}: {exc}")
 

@@ -345,6 +345,39 @@ def test_a_bad_sender_is_run_wide(make_sandbox: SandboxMaker, journal: Journal) 
     assert statuses(journal, "run-sender-01") == {"pending": 30}
 
 
+@pytest.mark.parametrize("broken", ["credentials", "url"])
+def test_a_request_that_cannot_be_made_stops_the_run_with_rows_pending(
+    make_sandbox: SandboxMaker, journal: Journal, broken: str
+) -> None:
+    handle = make_sandbox()
+    secret_key = "pasted-key\nwith-a-line-break"
+    creds = handle.credentials
+    if broken == "credentials":
+        creds = Credentials(secret_key, creds.access_secret, creds.app_key)
+    url = "http://[::1" if broken == "url" else handle.url
+    make_run(journal, "run-local-0001", [(p, "Hi") for p in numbers(30)])
+
+    async def go() -> DispatchResult:
+        async with aiohttp.ClientSession() as session:
+            client = Client(session, url, creds)
+            return await dispatch("run-local-0001", journal, client, DispatchSettings())
+
+    result = asyncio.run(go())
+    assert result.stopped_by is not None
+    assert (result.stopped_by.kind, result.stopped_by.code) == (Kind.RUN_FATAL, "local-error")
+    assert "nothing was sent" in result.stopped_by.result
+    assert not result.interrupted
+    assert statuses(journal, "run-local-0001") == {"pending": 30}  # resumable once fixed
+    assert handle.sandbox.arrivals == []
+    written = [result.stopped_by.result, result.stopped_by.raw]
+    for rec in journal.report_rows("run-local-0001"):
+        written += [rec.code, rec.result, rec.error]
+    with sqlite3.connect(journal.path) as db:
+        written += [str(row) for row in db.execute("SELECT * FROM attempts")]
+    for secret in ("pasted-key", creds.access_secret, creds.app_key):
+        assert not any(secret in text for text in written)
+
+
 def test_stop_event_interrupts_and_leaves_rows_pending(
     make_sandbox: SandboxMaker, journal: Journal
 ) -> None:

@@ -276,6 +276,37 @@ def test_client_without_clock_retry_corrects_the_offset_and_answers_clock() -> N
     run(main())
 
 
+@pytest.mark.parametrize(
+    ("base_url", "creds"),
+    [
+        ("", Credentials("key\nleaked", "secret-test", "app-test")),
+        ("", Credentials("ak\x00leaked", "secret-test", "app-test")),
+        ("http://[::1", CREDS),
+        ("ftp://127.0.0.1", CREDS),
+    ],
+)
+def test_client_error_before_sending_is_local_and_run_fatal(
+    base_url: str, creds: Credentials
+) -> None:
+    arrivals: list[bytes] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        arrivals.append(await request.read())
+        return web.json_response({"code": "0", "messageid": "1"})
+
+    async def main() -> None:
+        async with serve(handler) as url, aiohttp.ClientSession() as session:
+            client = Client(session, base_url or url, creds)
+            outcome = await client.send(SendRequest("8613800138000", "x"))
+        assert (outcome.kind, outcome.code) == (Kind.RUN_FATAL, "local-error")
+        assert "nothing was sent" in outcome.result
+        assert "leaked" not in outcome.result + outcome.raw
+        assert "secret-test" not in outcome.result + outcome.raw
+        assert arrivals == []
+
+    run(main())
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -207,7 +207,9 @@ class Dispatcher:
         try:
             outcome = await self.client.send(req, retry_clock=False)
         except Exception as exc:  # the client classifies network trouble; this is a surprise
-            outcome = Outcome(Kind.UNCERTAIN, "error", f"unexpected error while sending: {exc!r}")
+            # Only the type: an exception's text may quote a header value, i.e. a credential.
+            error = f"unexpected error while sending ({type(exc).__name__})"
+            outcome = Outcome(Kind.UNCERTAIN, "error", error)
         finally:
             self.inflight -= 1
             self._wake.set()
