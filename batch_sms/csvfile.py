@@ -18,6 +18,9 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
 _SNIFF_RECORDS = 50
+# A cell may hold far more than the csv module's default 131,072 characters; such a row must
+# become an invalid row (content over 1000 characters), not make the whole file unreadable.
+csv.field_size_limit(2**31 - 1)
 _SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n", re.IGNORECASE)
 
 _BOMS = (
@@ -33,6 +36,10 @@ _BOMS = (
 def read_csv(path: Path) -> tuple[Iterable[tuple[int, Sequence[str]]], str, str]:
     """Return (records numbered from file row 1, encoding, delimiter); csv.Error when iterated."""
     text, encoding = _decode(path, path.read_bytes())
+    if "\n" not in text and "\r" in text:
+        # Classic Mac "CSV (Macintosh)" ends lines with a bare CR, which csv.reader refuses
+        # inside a line; such files are small, so one translated copy is cheap.
+        text = text.replace("\r", "\n")
     # Excel's "sep=;" first line names the delimiter and is hidden when Excel opens the file,
     # so the header below it is what the user sees as row 1: reading starts after it.
     hint = _SEP_LINE.match(text)

@@ -29,7 +29,7 @@ SEVERITY = (
     Status.DUPLICATE,
 )  # fmt: skip
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
-_NOT_SENT = frozenset({Status.DUPLICATE, Status.SUPPRESSED})
+_NOT_SENT = frozenset({Status.DUPLICATE, Status.SUPPRESSED, Status.INVALID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
         values = [getattr(p, name) for p in parts]
         return ", ".join(values) if any(values) else ""
 
-    # Recipients that are not sent (duplicate, suppressed) are not billed: leave them out unless
+    # Recipients that are not sent (duplicate, suppressed, invalid) are not billed: leave them out unless
     # the row has nothing else, so sms_segments says what the row costs.
     billed = [p for p in parts if p.status not in _NOT_SENT] or parts
     errors = [f"{p.raw_phone}: {p.error}" for p in parts if p.error]

@@ -492,8 +492,7 @@ LINE_EDGE_CASES = [
         id="bom-crlf-blank-row",
     ),
     # Only "\n" ends a line, as with io.StringIO; csv.reader then refuses a bare CR that is
-    # followed by more text. Classic-Mac CR-only files are therefore unreadable, as before.
-    pytest.param("phone,name\r8613800138000,Ann\r", None, id="cr-only-line-endings"),
+    # followed by more text in a file that also has "\n" line ends.
     pytest.param("phone,name\r\n8613800138000,Ann\r8613800138001,Bob\r\n", None, id="mixed-cr"),
 ]
 
@@ -526,3 +525,15 @@ def test_csv_lines_match_stringio(text: str, expected: object) -> None:
             list(csv.reader(csvfile._lines(text)))
     else:
         assert list(csv.reader(csvfile._lines(text))) == records
+
+
+def test_classic_mac_cr_only_csv_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"phone,name\r8613800138000,Ann\r8613800138001,Bob\r")
+    assert cells(load(path)) == [(2, ("8613800138000", "Ann")), (3, ("8613800138001", "Bob"))]
+
+
+def test_a_huge_cell_does_not_make_the_file_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("phone,content\n8613800138000," + "x" * 200_000 + "\n", encoding="utf-8")
+    assert len(load(path).rows[0].cells[1]) == 200_000

@@ -582,3 +582,16 @@ def test_a_failure_mid_stream_leaves_the_previous_report_alone(tmp_path: Path) -
     with pytest.raises(OSError, match="journal went away"):
         write_report(tmp_path, COLUMNS, broken(), SummaryInfo(run_id="r"), "csv")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_row_bills_only_the_recipients_that_can_be_sent() -> None:
+    from batch_sms.results import MessageResult, aggregate
+
+    parts = [
+        MessageResult("+86 139 1234 5678", Status.SENT, "8613912345678", 2, code="0"),
+        MessageResult("12345", Status.INVALID, "", 2, error="too short"),
+    ]
+    row = aggregate(2, ("a",), parts)
+    assert row.status is Status.INVALID  # the row still shows its least successful recipient
+    assert row.segments == 2  # but only the sent recipient is billed
+    assert row.error == "12345: too short"
