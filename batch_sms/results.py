@@ -129,8 +129,8 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
         values = [getattr(p, name) for p in parts]
         return ", ".join(values) if any(values) else ""
 
-    # Recipients that are not sent (duplicate, suppressed, invalid) are not billed: leave them out unless
-    # the row has nothing else, so sms_segments says what the row costs.
+    # Recipients that are not sent (duplicate, suppressed, invalid) are not billed: leave them
+    # out unless the row has nothing else, so sms_segments says what the row costs.
     billed = [p for p in parts if p.status not in _NOT_SENT] or parts
     errors = [f"{p.raw_phone}: {p.error}" for p in parts if p.error]
     warnings = dict.fromkeys(w for p in parts for w in p.warnings)
