@@ -8,7 +8,9 @@ faults (latency, 88/99, HTTP 500, dropped connections, hangs, malformed JSON) un
 Choices where the provider's documentation is silent: a multi-number send is all or nothing
 (one invalid or capped number rejects it); the record call answers `"row": null` for an unknown
 message; receipt times are UTC; a receipt's `price` is the message's charge and `rate` the price
-per segment; the side calls authenticate with `appkey` = app key and `secretkey` = access secret.
+per segment; the side calls authenticate with `appkey` = app key and `secretkey` = access secret;
+a body that is not a JSON object answers 1002 ("bad body"), a JSON object with missing or
+malformed fields answers 2.
 
 This module holds the send call and the ways to run a sandbox; the settings, records, body checks
 and billing are in `sandbox_rules`, the balance, receipt pushes and record calls in `sandbox_side`.

@@ -138,9 +138,11 @@ def check_body(raw: bytes, cfg: SandboxConfig) -> CheckedSend | str:
     try:
         body = json.loads(raw.decode("utf-8"))
     except ValueError:
-        return "2"
-    if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
-        return "2"
+        return "1002"  # nxcloud-api.md: "wrong bizType/action or bad body"
+    if not isinstance(body, dict):
+        return "1002"  # JSON, but not the object a body is: as bad as no JSON at all
+    if not all(isinstance(v, str) for v in body.values()):
+        return "2"  # the documented body, with a field that is not a string
     if not body.get("appKey") or "content" not in body:
         return "2"
     if body["appKey"] != cfg.credentials.app_key:

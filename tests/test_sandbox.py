@@ -199,8 +199,12 @@ def test_missing_sign_header_is_1001() -> None:
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        (b"[1,2]", "2"),
-        (b"not json", "2"),
+        (b"not json", "1002"),
+        (b'{"appKey":"APP","phone":"8613800138000","content":"x"', "1002"),
+        (b"\xff\xfe{}", "1002"),
+        (b"[1,2]", "1002"),
+        (b'"a string"', "1002"),
+        (b"{}", "2"),
         (b'{"appKey":"APP","phone":"8613800138000"}', "2"),
         (b'{"appKey":"APP","phone":8613800138000,"content":"x"}', "2"),
         (b'{"phone":"8613800138000","content":"x"}', "2"),
