@@ -409,6 +409,41 @@ def test_stop_event_interrupts_and_leaves_rows_pending(
     assert len(handle.sandbox.accepted) == sent  # in-flight requests finished and were recorded
 
 
+@pytest.mark.parametrize("halt", ["stop event", "run-wide answer"])
+def test_a_halt_does_not_wait_for_the_limiter(
+    make_sandbox: SandboxMaker, journal: Journal, halt: str
+) -> None:
+    # One start an hour: the second message waits in the limiter when the first is answered.
+    handle = make_sandbox(deactivated=halt == "run-wide answer")
+    make_run(journal, "run-halt-00001", [(p, "Hi") for p in numbers(3)])
+
+    async def go() -> DispatchResult:
+        stop = asyncio.Event()
+        async with aiohttp.ClientSession() as session:
+            client = Client(session, handle.url, handle.credentials)
+            settings = DispatchSettings(tps=1 / 3600, progress_interval=0)
+            run = dispatch(
+                "run-halt-00001",
+                journal,
+                client,
+                settings,
+                on_progress=lambda p: stop.set() if p.done else None,
+                stop=stop,
+            )
+            return await asyncio.wait_for(run, 10)  # without the fix: an hour
+
+    result = asyncio.run(go())
+    assert result.requests == 1
+    assert len(handle.sandbox.arrivals) == 1
+    if halt == "stop event":
+        assert result.interrupted
+        assert statuses(journal, "run-halt-00001") == {"sent": 1, "pending": 2}
+    else:
+        assert result.stopped_by is not None
+        assert result.stopped_by.code == "102"
+        assert statuses(journal, "run-halt-00001") == {"pending": 3}
+
+
 # --- the hourly cap ------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, S
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Attempt, Journal, Result
-from batch_sms.limits import HourlyCap, RateLimiter
+from batch_sms.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.models import Status
 from batch_sms.nxcloud import Kind, Outcome, SendRequest, describe
 
@@ -76,6 +76,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None  # a request task or timed write that broke
         self._wake = asyncio.Event()
+        self._halt = asyncio.Event()  # the stop event or a run-wide answer: ends a limiter wait
         self._t0 = time.monotonic()
         self._last_progress = -math.inf
 
@@ -115,6 +116,7 @@ class Dispatcher:
 
     async def _watch(self, stop: asyncio.Event) -> None:
         await stop.wait()
+        self._halt.set()
         self._wake.set()
 
     async def _loop(self) -> None:
@@ -137,7 +139,7 @@ class Dispatcher:
                     await asyncio.sleep(0)  # many set aside in a row: let the requests run
                 continue
             group = [item]
-            item.start = await self.limiter.acquire()
+            item.start = await self._acquire()
             if self._halted():
                 self.cap.release(item.q.phone)  # never sent: the row is still pending
                 return
@@ -150,6 +152,23 @@ class Dispatcher:
                     more.start = await self.limiter.acquire()  # ready(): returns at once
                     group.append(more)
             self._launch(group)
+
+    async def _acquire(self) -> Ticket | None:
+        """The limiter's go for one start, or None when the dispatch halts while waiting.
+
+        At a low rate a start may wait many seconds; Ctrl-C or a run-wide answer must not.
+        """
+        if self.limiter.ready():
+            return await self.limiter.acquire()  # returns at once: no tasks needed
+        acquiring = asyncio.ensure_future(self.limiter.acquire())
+        halting = asyncio.ensure_future(self._halt.wait())
+        try:
+            await asyncio.wait((acquiring, halting), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            acquiring.cancel()  # no effect once it has its ticket
+            halting.cancel()
+            await asyncio.gather(acquiring, halting, return_exceptions=True)
+        return None if acquiring.cancelled() else acquiring.result()
 
     async def _wait(self, deadline: float | None) -> None:
         """Until a request finishes, the stop event, or the deadline (on the injected clock)."""
@@ -238,6 +257,7 @@ class Dispatcher:
         elif kind is Kind.RUN_FATAL:
             if self.stopped_by is None:
                 self.stopped_by = outcome
+                self._halt.set()
             self._write(item, Status.PENDING)  # not sent; resumable
         elif kind in (Kind.THROTTLED, Kind.CAPPED):
             self._requeue(item, outcome, now)
