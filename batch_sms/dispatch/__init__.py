@@ -5,8 +5,9 @@ batches. An unwritten answer leaves its row `inflight`, which a resume turns int
 never a double send.
 
 Modules: `api` (settings, progress, result), `queue` (rows streamed from the journal and the
-messages waiting for a back-off or their number's hour), `writer` (batched journal writes) and
-`engine` (the loop that launches requests and settles their answers).
+messages waiting for a back-off or their number's hour), `writer` (batched journal writes),
+`settle` (what each answer makes of its message: retries, unknowns, stops) and `engine` (the
+loop that launches requests within the limits).
 """
 
 from __future__ import annotations

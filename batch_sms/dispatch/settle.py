@@ -1,0 +1,169 @@
+"""Turning one answer into a message's new state: final, sent again, deferred or stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from batch_sms.dispatch.api import DispatchSettings
+from batch_sms.dispatch.queue import Item, WorkQueue
+from batch_sms.dispatch.writer import Writer
+from batch_sms.journal import Attempt, Result
+from batch_sms.limits import HourlyCap, RateLimiter
+from batch_sms.models import Status
+from batch_sms.nxcloud import Kind, Outcome, describe
+
+__all__ = ["Settler"]
+
+
+def _utc(epoch: float) -> str:
+    """A time for messages, rounded up to the minute ("may be sent after …")."""
+    minute = math.ceil(epoch / 60) * 60
+    return datetime.fromtimestamp(minute, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _proven_not_accepted(code: str) -> bool:
+    """True for transient answers that prove the provider did not take the message.
+
+    88/99 are the provider's own "not done" answers and a refused connection never reached it.
+    HTTP 5xx proves nothing by itself; retrying it is policy, because nxcloud-api.md calls it
+    transient. A malformed body or an unknown code may follow an accept: never retried.
+    """
+    return code in ("88", "99", "connect") or code.startswith("http-5")
+
+
+def _reason(outcome: Outcome) -> str:
+    """A short human reason for an answer."""
+    if outcome.code.isdigit():
+        return f"code {outcome.code}: {describe(outcome.code)}"
+    return outcome.result or describe(outcome.code)
+
+
+class Settler:
+    """The dispatcher's answer handling; `Dispatcher` provides the state it works on."""
+
+    s: DispatchSettings
+    clock: Callable[[], float]
+    limiter: RateLimiter
+    cap: HourlyCap
+    queue: WorkQueue
+    writer: Writer
+    rng: random.Random
+    counts: Counter[str]
+    stopped_by: Outcome | None
+    throttled: int
+    done: int
+    _halt: asyncio.Event
+
+    def _settle(self, item: Item, outcome: Outcome) -> None:
+        """Turn an answer into the message's new state."""
+        q, now, kind = item.q, self.clock(), outcome.kind
+        self.writer.attempt(Attempt(q.id, now, outcome.code, kind.value, outcome.result))
+        item.code, item.result = outcome.code, outcome.result
+        if kind is Kind.ROW_FATAL and outcome.code == "8" and self.s.sender:
+            kind = Kind.RUN_FATAL  # every row carries the same sender: every row would fail
+            outcome = dataclasses.replace(outcome, kind=kind)
+        if kind is Kind.ACCEPTED:
+            self.cap.note_accepted(q.phone, now)
+            messageid = outcome.messageid
+            self._final(item, Status.SENT, item.attempts + 1, messageid=messageid, sent_at=now)
+        elif kind is Kind.ROW_FATAL:
+            self._final(item, Status.FAILED, item.attempts + 1, error=describe(outcome.code))
+        elif kind is Kind.UNCERTAIN:
+            error = f"{_reason(outcome)}; not sent again unless resumed with --resend-unknown"
+            self._final(item, Status.UNKNOWN, item.attempts + 1, error=error)
+        elif kind is Kind.RUN_FATAL:
+            if self.stopped_by is None:
+                self.stopped_by = outcome
+                self._halt.set()
+            self._write(item, Status.PENDING)  # not sent; resumable
+        elif kind in (Kind.THROTTLED, Kind.CAPPED):
+            self._requeue(item, outcome, now)
+        elif kind is Kind.CLOCK and not item.clock_resent:
+            # The client has corrected its clock from the answer's Date. Send once more, but
+            # through the limiter: an immediate re-send would break the provider's TPS limit.
+            item.clock_resent = True
+            self._write(item, Status.PENDING)
+            self.queue.again(item)
+        elif kind is Kind.TRANSIENT and not _proven_not_accepted(outcome.code):
+            error = (
+                f"{_reason(outcome)}: the answer could not be read, so the message may have been "
+                "accepted; not sent again unless resume finds it never arrived "
+                "(or with --resend-unknown)"
+            )
+            self._final(item, Status.UNKNOWN, item.attempts + 1, error=error)
+        else:  # TRANSIENT proven not accepted, or a second 1004 for this message
+            item.attempts += 1
+            if item.attempts >= self.s.max_attempts:
+                error = f"gave up after {item.attempts} attempts: {_reason(outcome)}"
+                self._final(item, Status.FAILED, item.attempts, error=error)
+            else:
+                self._write(item, Status.PENDING)
+                ceiling = min(self.s.backoff_max, self.s.backoff_base * 2 ** (item.attempts - 1))
+                self.queue.push(now + self.rng.uniform(0, ceiling), item)  # full jitter
+
+    def _requeue(self, item: Item, outcome: Outcome, now: float) -> None:
+        """28 or 27: nothing was sent and it is not the message's fault; send it again later."""
+        item.requeues += 1
+        if outcome.kind is Kind.THROTTLED:
+            self.throttled += 1
+            self.limiter.lower(item.start.at if item.start else None)
+        if item.requeues > self.s.max_requeues:
+            error = f"gave up after {item.requeues} answers {_reason(outcome)}"
+            self._final(item, Status.FAILED, item.attempts, error=error)
+            return
+        self._write(item, Status.PENDING)
+        if outcome.kind is Kind.THROTTLED:
+            self.queue.again(item)  # the lowered limiter paces it
+        else:
+            item.capped = True
+            due = max(self.cap.next_free(item.q.phone), now + self.s.capped_recheck)
+            self.queue.push(due, item)
+
+    def _end_capped(self) -> None:
+        """Nothing else to do: messages still waiting for their number's hour end CAPPED."""
+        for at, _, item in sorted(self.queue.later):
+            error = f"hourly cap for this number: may be sent after {_utc(at)}"
+            self._final(item, Status.CAPPED, item.attempts, error=error, next_at=at)
+        self.queue.later.clear()
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _final(
+        self,
+        item: Item,
+        status: Status,
+        attempts: int,
+        *,
+        error: str = "",
+        messageid: str = "",
+        sent_at: float | None = None,
+        next_at: float | None = None,
+    ) -> None:
+        """Write the message's last state in this dispatch."""
+        item.attempts = attempts
+        self._write(item, status, error, messageid, sent_at, next_at)
+        self.counts[status] += 1
+        self.done += 1
+
+    def _write(
+        self,
+        item: Item,
+        status: Status,
+        error: str = "",
+        messageid: str = "",
+        sent_at: float | None = None,
+        next_at: float | None = None,
+    ) -> None:
+        q = item.q
+        self.writer.result(
+            Result(
+                *(q.id, status, item.code, item.result, messageid, item.attempts),
+                *(sent_at, next_at, error),
+            )
+        )
