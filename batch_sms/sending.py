@@ -226,5 +226,8 @@ async def _run(
     reason = ""
     if result.stopped_by is not None:
         answer = result.stopped_by
-        reason = f"provider answered {answer.code}: {nxcloud.describe(answer.code)}"
+        if answer.code == "local-error":  # refused before anything left this machine
+            reason = answer.result
+        else:
+            reason = f"provider answered {answer.code}: {nxcloud.describe(answer.code)}"
     return SendResult(result, reason)

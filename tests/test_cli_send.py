@@ -317,3 +317,35 @@ def test_a_text_already_sent_in_an_earlier_run_is_not_sent_again(
     code, forced = send(tmp_path, handle, write_csv(tmp_path / "c.csv", ["phone", "content"],
                                                     [[phones[0], "Hello"]]), "--allow-duplicates")
     assert forced["counts"] == {"sent": 1}
+
+
+def test_the_hourly_cap_counts_another_runs_unknown_messages(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    """A message whose fate is unknown may have been accepted: it takes its number's slot."""
+    handle = make_sandbox(drop=1.0, hourly_cap=None)  # accepted, then the answer is lost
+    phone = cn_numbers(1)[0]
+    first = write_csv(tmp_path / "a.csv", ["phone", "content"], [[phone, "one"], [phone, "two"]])
+    _, out = send(tmp_path, handle, first, "--hourly-cap", "2", "--timeout", "2")
+    assert out["counts"] == {"unknown": 2}
+    handle.sandbox.config.drop = 0.0
+    second = write_csv(tmp_path / "b.csv", ["phone", "content"], [[phone, "three"]])
+    _, again = send(tmp_path, handle, second, "--hourly-cap", "2")
+    assert again["counts"] == {"capped": 1}
+    assert len(handle.sandbox.accepted) == 2
+
+
+def test_a_credential_the_http_layer_refuses_stops_the_run_without_echoing_it(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    handle = make_sandbox()
+    env = {**env_for(handle), "NXCLOUD_ACCESS_KEY": handle.credentials.access_key + "\n"}
+    result = run_cli(["send", str(campaign(tmp_path, 2)), "--base-url", handle.url, "--yes",
+                      "--json", "--out", str(tmp_path / "reports")], env=env)
+    assert result.exit_code == 3
+    out = last_json(result)
+    assert out["counts"] == {"pending": 2}
+    assert "nothing was sent" in out["stop_reason"]
+    assert "provider answered" not in out["stop_reason"]
+    assert handle.credentials.access_key not in result.output
+    assert handle.sandbox.arrivals == []

@@ -7,7 +7,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
 from batch_sms.dispatch.queue import Item, WorkQueue
@@ -40,7 +40,7 @@ class Dispatcher(Settler):
         self.run_id, self.journal, self.client, self.s = run_id, journal, client, settings
         self.clock, self.sleep, self.on_progress, self.stop = clock, sleep, on_progress, stop
         self.limiter = RateLimiter(settings.tps, margin=settings.rate_margin)
-        self.cap = HourlyCap(settings.hourly_cap, journal, clock=clock)
+        self.cap = HourlyCap(settings.hourly_cap, _OtherRunsToo(journal, run_id), clock=clock)
         self.queue = WorkQueue(run_id, journal, self.cap, settings.batch_size, clock)
         self.writer = Writer(
             journal, self.cap, settings.flush_every, settings.flush_interval, self._fail
@@ -225,3 +225,16 @@ class Dispatcher(Settler):
         eta = left / rate if rate > 0 else None
         counts = {str(k): v for k, v in self.counts.items() if v}
         self.on_progress(Progress(self.done, self.total, counts, rate, eta))
+
+
+class _OtherRunsToo:
+    """The hourly cap's view of the state db: accepted messages of every run, and messages of
+    other runs that are in flight or unknown (a campaign sending at the same time, or one that
+    crashed): they may have been accepted, so they count."""
+
+    def __init__(self, journal: Journal, run_id: str) -> None:
+        self._journal, self._run_id = journal, run_id
+
+    def accepted_since(self, phones: Iterable[str], since: float) -> dict[str, list[float]]:
+        """What HourlyCap asks: accept times by number since `since`."""
+        return self._journal.accepted_since(phones, since, exclude_run=self._run_id)
