@@ -81,18 +81,23 @@ def drop_already_sent(checked: Preflight, settings: Settings) -> Preflight:
     ready = [m for m in checked.messages if m.status is Status.READY]
     with open_journal(settings) as journal:
         earlier = journal.already_accepted((m.phone, m.content) for m in ready)
-    if not earlier:
+        maybe = journal.unsettled((m.phone, m.content) for m in ready)
+    if not earlier and not maybe:
         return checked
     messages = []
     for message in checked.messages:
-        hit = earlier.get((message.phone, message.content))
-        if hit is not None and message.status is Status.READY:
-            run_id, row = hit
-            message = replace(
-                message,
-                status=Status.DUPLICATE,
-                error=f"same text already sent to this number in run {run_id} (row {row})",
+        pair = (message.phone, message.content)
+        if message.status is Status.READY and pair in earlier:
+            run_id, row = earlier[pair]
+            why = f"same text already sent to this number in run {run_id} (row {row})"
+            message = replace(message, status=Status.DUPLICATE, error=why)
+        elif message.status is Status.READY and pair in maybe:
+            run_id, row = maybe[pair]
+            why = (
+                f"same text may already have reached this number in run {run_id} (row {row}, "
+                f"its fate is unknown); settle it with: batch-sms resume {run_id}"
             )
+            message = replace(message, status=Status.DUPLICATE, error=why)
         messages.append(message)
     return replace(checked, messages=messages)
 

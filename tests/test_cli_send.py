@@ -349,3 +349,20 @@ def test_a_credential_the_http_layer_refuses_stops_the_run_without_echoing_it(
     assert "provider answered" not in out["stop_reason"]
     assert handle.credentials.access_key not in result.output
     assert handle.sandbox.arrivals == []
+
+
+def test_the_failed_file_of_unknown_rows_is_not_sent_blindly(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    """failed.csv lists unknown rows (they did not end sent); sending it back must not deliver
+    them twice: they wait for resume to settle them."""
+    handle = make_sandbox(drop=1.0)
+    _, out = send(tmp_path, handle, campaign(tmp_path, 2), "--timeout", "2")
+    assert out["counts"] == {"unknown": 2}
+    handle.sandbox.config.drop = 0.0
+    code, again = send(tmp_path, handle, Path(out["failed"]))
+    assert code == 1
+    assert again["counts"] == {"duplicate": 2}
+    why = read_results(Path(again["report"]))[0]["sms_error"]
+    assert f"fate is unknown); settle it with: batch-sms resume {out['run_id']}" in why
+    assert len(handle.sandbox.accepted) == 2

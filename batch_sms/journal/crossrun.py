@@ -33,6 +33,13 @@ class CrossRunMixin(Connection):
         names = self._run_names()
         return {pair: (names[key], row) for pair, (_, key, row) in found.items()}
 
+    def unsettled(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, int]]:
+        """Those (phone, content) pairs whose message in some run is in flight or unknown (it may
+        have arrived), with (run id, row) of the first."""
+        found = self._first_accepted(pairs, exclude_key=None, statuses=UNCERTAIN_SQL)
+        names = self._run_names()
+        return {pair: (names[key], row) for pair, (_, key, row) in found.items()}
+
     def mark_already_accepted(self, run_id: str) -> int:
         """Turn a run's pending/capped messages accepted in another run into duplicates; count.
 
@@ -93,13 +100,18 @@ class CrossRunMixin(Connection):
         return {key: run_id for key, run_id in self._db.execute("SELECT key, id FROM runs")}
 
     def _first_accepted(
-        self, pairs: Iterable[tuple[str, str]], *, exclude_key: int | None
+        self,
+        pairs: Iterable[tuple[str, str]],
+        *,
+        exclude_key: int | None,
+        statuses: str = ACCEPTED_SQL,
     ) -> dict[tuple[str, str], tuple[int, int, int]]:
         """Accepted hits among `pairs`: pair → (message id, run key, row) of the lowest id.
 
         Streams `pairs` a chunk at a time and asks by phone only, through the partial index on
-        accepted messages; content is compared here, so only hits are kept. With `exclude_key`,
-        that run's messages and retried undelivered ones are left out (mark_already_accepted).
+        accepted (or, with `statuses`, uncertain) messages; content is compared here, so only
+        hits are kept. With `exclude_key`, that run's messages and retried undelivered ones are
+        left out (mark_already_accepted).
         """
         found: dict[tuple[str, str], tuple[int, int, int]] = {}
         for chunk in chunks(pairs, PHONE_CHUNK):
@@ -107,7 +119,7 @@ class CrossRunMixin(Connection):
             phones = list(dict.fromkeys(phone for phone, _ in chunk))
             rows = self._db.execute(
                 "SELECT id, run, row, phone, content, status, retried_by FROM messages "
-                f"WHERE status IN {ACCEPTED_SQL} AND phone IN ({marks(len(phones))})",
+                f"WHERE status IN {statuses} AND phone IN ({marks(len(phones))})",
                 phones,
             )
             for message_id, run, row, phone, content, status, retried_by in rows:
