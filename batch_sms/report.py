@@ -129,8 +129,8 @@ def write_report(
                 if results.rows < max_sheet_rows:
                     results.add(values + sms)
                 results_row(values + [csv_safe(v) for v in sms])
-                if row.status not in FAILED_STATUSES:
-                    continue
+                if row.status not in FAILED_STATUSES or row.handed_over:
+                    continue  # a row handed to a retry is that run's to finish
                 extra: list[str | int | None] = [row.status.value, row.error]
                 if is_csv:
                     if failed_row is None:

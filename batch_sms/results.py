@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from operator import attrgetter
 from typing import Protocol
@@ -51,6 +51,7 @@ class ResultRow:
     dr_time: str = ""
     error: str = ""
     messages: int = 1  # recipients in the row's phone cell
+    handed_over: bool = False  # every message went to a retry run, which now owns the row
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,11 @@ def result_rows(
         while current is not None and current.number < number:
             current = next(rows, None)
         cells = current.cells if current is not None and current.number == number else ()
-        yield aggregate(number, cells, [_from_record(r, describe) for r in group])
+        records = list(group)
+        row = aggregate(number, cells, [_from_record(r, describe) for r in records])
+        if all(getattr(r, "retried_by", "") for r in records):
+            row = replace(row, handed_over=True)
+        yield row
 
 
 def validation_rows(input_rows: Iterable[Row], messages: Iterable[Message]) -> Iterator[ResultRow]:

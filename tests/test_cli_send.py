@@ -366,3 +366,24 @@ def test_the_failed_file_of_unknown_rows_is_not_sent_blindly(
     why = read_results(Path(again["report"]))[0]["sms_error"]
     assert f"fate is unknown); settle it with: batch-sms resume {out['run_id']}" in why
     assert len(handle.sandbox.accepted) == 2
+
+
+def test_rows_handed_to_a_retry_leave_the_parents_failed_file(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    handle = make_sandbox(balance=0.0)  # every run stops at once with code 3
+    _, out = send(tmp_path, handle, campaign(tmp_path, 2))
+    assert Path(out["failed"]).exists()
+    code, child = follow(tmp_path, handle, "retry", out["run_id"])
+    assert code == 3
+    report = run_cli(["report", out["run_id"], "--json", "--out", str(tmp_path / "reports")])
+    again = last_json(report)
+    assert again["failed"] is None  # the retry run owns those rows now
+    rows = read_results(Path(again["report"]))
+    assert {r["sms_error"] for r in rows} == {f"sent again in retry run {child['run_id']}"}
+    handle.sandbox.top_up(1.0)
+    code, resumed = follow(tmp_path, handle, "resume", out["run_id"])
+    assert handle.sandbox.accepted == []  # resuming the parent sends nothing
+    code, done = follow(tmp_path, handle, "resume", child["run_id"])
+    assert done["counts"] == {"sent": 2}
+    assert sorted(accepted_counts(handle).values()) == [1, 1]

@@ -807,3 +807,20 @@ def test_accepted_since_counts_other_runs_in_flight(journal: Journal) -> None:
         "111": [100.0, 200.0],
         "222": [200.0],
     }
+
+
+def test_migration_2_marks_rows_an_older_retry_already_took(db_path: Path) -> None:
+    """A retry made before migration 2 left its parent's rows unmarked: resuming the parent
+    after the upgrade must not send them again."""
+    with Journal(db_path, migrations=MIGRATIONS[:1]) as old:
+        old.create_run(run_info("a", 1.0))
+        old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
+        with sqlite3.connect(db_path) as raw:
+            first = next(raw.execute("SELECT id FROM messages ORDER BY id"))[0]
+        send(old, [first], at=10.0)
+        old.create_run(run_info("c", 2.0, parent="a"))
+        old.add_messages("c", [msg(3, "222")])  # what version 1's retry copied
+    with Journal(db_path) as j:
+        assert [q.row for q in j.next_batch("a", 0, 10)] == [4]
+        assert [r.retried_by for r in j.report_rows("a")] == ["", "c", ""]
+        assert [q.row for q in j.next_batch("c", 0, 10)] == [3]

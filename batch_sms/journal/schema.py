@@ -50,6 +50,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         # The retry run a message was handed to: the parent keeps its status (the report's
         # contract) but never sends, resends or copies that message again.
         "ALTER TABLE messages ADD COLUMN retried_by TEXT",
+        # A db made before this column knows which rows a retry took only by its child runs:
+        # mark each parent row that a child run holds too, so resuming the parent can't resend it.
+        """UPDATE messages SET retried_by = (
+                SELECT child.id FROM runs AS child JOIN messages AS copy ON copy.run = child.key
+                WHERE child.parent = (SELECT id FROM runs WHERE key = messages.run)
+                AND copy.row = messages.row AND copy.idx = messages.idx
+                ORDER BY child.key LIMIT 1)
+            WHERE run IN (SELECT p.key FROM runs AS p JOIN runs AS c ON c.parent = p.id)
+            AND status NOT IN ('sent', 'delivered', 'undelivered', 'invalid', 'duplicate',
+                               'suppressed')""",
         # Other runs' requests in flight count for the hourly cap and block reconciliation.
         f"""CREATE INDEX messages_uncertain ON messages(phone, inflight_at)
             WHERE status IN {UNCERTAIN_SQL}""",
