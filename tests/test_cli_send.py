@@ -382,7 +382,7 @@ def test_rows_handed_to_a_retry_leave_the_parents_failed_file(
     rows = read_results(Path(again["report"]))
     assert {r["sms_error"] for r in rows} == {f"sent again in retry run {child['run_id']}"}
     handle.sandbox.top_up(1.0)
-    code, resumed = follow(tmp_path, handle, "resume", out["run_id"])
+    follow(tmp_path, handle, "resume", out["run_id"])
     assert handle.sandbox.accepted == []  # resuming the parent sends nothing
     code, done = follow(tmp_path, handle, "resume", child["run_id"])
     assert done["counts"] == {"sent": 2}
