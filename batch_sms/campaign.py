@@ -145,7 +145,7 @@ def _start(
         sheet=checked.table.sheet,
         settings=settings.public(),
     )
-    with open_journal(settings) as journal, run_lock(run):
+    with open_journal(settings) as journal, run_lock(run, settings.state_path):
         journal.create_run(run)
         journal.add_messages(run_id, checked.messages)
         return dispatch_and_report(journal, run, settings, ui, "send", provider)

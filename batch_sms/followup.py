@@ -46,7 +46,7 @@ def resume(
     """Continue a stopped or interrupted run."""
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
-        with run_lock(run):
+        with run_lock(run, base.state_path):
             return _resume(journal, run, base, ui, resend_unknown, settle, given)
 
 
@@ -106,7 +106,10 @@ def _settle_unknown(
         return
     claimed = journal.known_messageids(r.messageid.split("-", 1)[0] for r in records)
     claimed |= journal.known_messageids(r.messageid for r in records)
-    elsewhere = journal.pending_elsewhere({m.phone for m in unresolved}, run_id)
+    # Other runs' unresolved messages count only from the first day whose records we read.
+    first_day = min(reconcile.days_to_ask(unresolved, now))
+    since = datetime.strptime(first_day, "%Y%m%d").replace(tzinfo=UTC).timestamp()
+    elsewhere = journal.pending_elsewhere({m.phone for m in unresolved}, run_id, since)
     verdict = reconcile.reconcile(
         unresolved, records, claimed, now=now, settle=settle, elsewhere=elsewhere
     )
@@ -143,7 +146,7 @@ def retry(
         )
     with open_journal(base, run_id) as journal:
         parent = journal.get_run(run_id)
-        with run_lock(parent):
+        with run_lock(parent, base.state_path):
             return _retry(journal, parent, base, ui, statuses, given)
 
 
@@ -169,7 +172,7 @@ def _retry(
         sheet=parent.sheet,
         settings=settings.public(),
     )
-    with run_lock(run):
+    with run_lock(run, settings.state_path):
         journal.create_run(run)
         copied = journal.copy_for_retry_detail(parent.id, new_id, statuses)
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")

@@ -103,12 +103,13 @@ def drop_already_sent(checked: Preflight, settings: Settings) -> Preflight:
 
 
 @contextmanager
-def run_lock(run: RunInfo) -> Iterator[None]:
+def run_lock(run: RunInfo, state: Path) -> Iterator[None]:
     """Hold the run for this process: two processes sending one run would send rows twice.
 
-    The lock is an flock on a file in the run's folder, so the kernel drops it when the holder
-    dies, even by kill -9, and a crashed run can be resumed at once."""
-    path = Path(run.input_copy).parent / ".lock"
+    The lock is an flock on a file beside the state db (whatever directory each process runs
+    from), so the kernel drops it when the holder dies, even by kill -9, and a crashed run can
+    be resumed at once."""
+    path = state.parent / ".locks" / f"{run.id}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as handle:
         try:

@@ -288,7 +288,7 @@ def test_a_run_being_sent_cannot_be_resumed_by_another_process(
     assert code == 3
     with Journal(tmp_path / "reports" / "batch-sms.sqlite3") as journal:
         run = journal.get_run(out["run_id"])
-    with run_lock(run):  # as if another process were sending it
+    with run_lock(run, tmp_path / "reports" / "batch-sms.sqlite3"):  # another process's
         result = run_cli(["resume", out["run_id"], "--base-url", handle.url, "--out",
                           str(tmp_path / "reports")], env=env_for(handle))
     assert result.exit_code == 2

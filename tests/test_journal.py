@@ -786,6 +786,9 @@ def test_pending_elsewhere(journal: Journal) -> None:
     assert journal.pending_elsewhere([], "a") == {}
     with pytest.raises(StateError, match="unknown run"):
         journal.pending_elsewhere(phones, "nope")
+    # Unresolved messages older than the records asked about cannot own them.
+    assert journal.pending_elsewhere(phones, "mine", since=1.0) == {"111": 2}
+    assert journal.pending_elsewhere(phones, "mine", since=1.5) == {}
 
 
 def test_accepted_since_counts_other_runs_in_flight(journal: Journal) -> None:

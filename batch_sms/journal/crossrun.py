@@ -78,19 +78,23 @@ class CrossRunMixin(Connection):
                 changed += cur.rowcount
         return changed
 
-    def pending_elsewhere(self, phones: Iterable[str], run_id: str) -> dict[str, int]:
+    def pending_elsewhere(
+        self, phones: Iterable[str], run_id: str, since: float | None = None
+    ) -> dict[str, int]:
         """For each phone, how many messages of other runs are `inflight` or `unknown`.
 
         Messages handed to a retry count too: their request may still have reached the provider.
-        Phones with none are left out.
+        With `since`, only those sent at or after it (older ones can't own the records asked
+        about). Phones with none are left out.
         """
         key = self._run_key(run_id)
         out: dict[str, int] = {}
         for chunk in chunks(dict.fromkeys(phones), PHONE_CHUNK):
             rows = self._db.execute(
                 f"SELECT phone, COUNT(*) FROM messages WHERE status IN {UNCERTAIN_SQL} "
-                f"AND phone IN ({marks(len(chunk))}) AND run != ? GROUP BY phone",
-                (*chunk, key),
+                f"AND phone IN ({marks(len(chunk))}) AND run != ? "
+                "AND (? IS NULL OR inflight_at IS NULL OR inflight_at >= ?) GROUP BY phone",
+                (*chunk, key, since, since),
             )
             out.update((phone, n) for phone, n in rows)
         return out
