@@ -181,6 +181,7 @@ def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> N
 
 @cli.command()
 @click.argument("run_id")
+@click.option("--sandbox", is_flag=True, default=None, help="A run made with --sandbox.")
 @_outputs
 def report(run_id: str, **options: Any) -> None:
     """Write RUN_ID's report again from the state db (with receipts received since)."""
@@ -190,6 +191,7 @@ def report(run_id: str, **options: Any) -> None:
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports].")
 @click.option("--state", type=click.Path(path_type=Path), help="State db.")
+@click.option("--sandbox", is_flag=True, default=None, help="List the runs made with --sandbox.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 def runs(**options: Any) -> None:

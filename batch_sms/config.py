@@ -97,8 +97,14 @@ class Settings:
 
     @property
     def state_path(self) -> Path:
-        """The state db: `--state`, else `<out>/batch-sms.sqlite3`."""
-        return self.state if self.state is not None else self.out / "batch-sms.sqlite3"
+        """The state db: `--state`, else `<out>/batch-sms.sqlite3`.
+
+        Runs against the simulator keep their own db (`<out>/sandbox.sqlite3`): a message that
+        only reached the simulator must not count as sent for the provider, nor take a number's
+        hourly slot or make a real campaign's rows look like duplicates."""
+        if self.state is not None:
+            return self.state
+        return self.out / ("sandbox.sqlite3" if self.sandbox else "batch-sms.sqlite3")
 
     def public(self) -> dict[str, Any]:
         """The settings worth recording with a run: JSON-able, never a secret."""

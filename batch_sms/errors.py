@@ -14,6 +14,7 @@ rendering of a single row raises `RenderError`, which the caller turns into such
 from __future__ import annotations
 
 __all__ = [
+    "RUNS_HINT",
     "BatchSmsError",
     "ConfigError",
     "InputError",
@@ -22,6 +23,9 @@ __all__ = [
     "StateError",
     "UsageError",
 ]
+
+
+RUNS_HINT = "batch-sms runs lists them (batch-sms runs --sandbox: the runs made with --sandbox)"
 
 
 class BatchSmsError(Exception):

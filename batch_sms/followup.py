@@ -10,7 +10,7 @@ from typing import Any
 
 from batch_sms import config, reconcile, sending
 from batch_sms.config import Settings
-from batch_sms.errors import StateError, UsageError
+from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
 from batch_sms.models import Status
 from batch_sms.outcome import Outcome, Ui
@@ -255,5 +255,5 @@ def parse_statuses(text: str) -> list[Status]:
 def require_run(value: str | None) -> str:
     """A run id argument, checked for shape."""
     if not value or not all(c.isalnum() or c == "-" for c in value):
-        raise StateError(f"{value!r} is not a run id", "batch-sms runs lists them")
+        raise StateError(f"{value!r} is not a run id", RUNS_HINT)
     return value

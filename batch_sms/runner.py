@@ -18,7 +18,7 @@ from typing import Any
 
 from batch_sms import loader, nxcloud, report
 from batch_sms.config import Settings
-from batch_sms.errors import StateError, UsageError
+from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Message, Status
 from batch_sms.outcome import Outcome, Ui
@@ -141,10 +141,12 @@ def refuse_resend(settings: Settings, input_path: Path) -> None:
     if earlier:
         first = earlier[0]
         when = datetime.fromtimestamp(first.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        flag = " --sandbox" if settings.sandbox else ""
         raise UsageError(
             f"{input_path}: this file was already sent as run {first.id} ({when})",
-            f"to continue that run: batch-sms resume {first.id}; to send its failures again: "
-            f"batch-sms retry {first.id}; to send every row again on purpose: --allow-duplicates",
+            f"to continue that run: batch-sms resume {first.id}{flag}; to send its failures "
+            f"again: batch-sms retry {first.id}{flag}; to send every row again on purpose: "
+            "--allow-duplicates",
         )
 
 
@@ -152,9 +154,7 @@ def refuse_resend(settings: Settings, input_path: Path) -> None:
 def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Journal]:
     """The state db; a command about an existing run refuses a db that does not exist yet."""
     if run_id is not None and not settings.state_path.exists():
-        raise StateError(
-            f"unknown run {run_id!r} in {settings.state_path}", "batch-sms runs lists them"
-        )
+        raise StateError(f"unknown run {run_id!r} in {settings.state_path}", RUNS_HINT)
     journal = Journal(settings.state_path)
     try:
         yield journal
@@ -189,7 +189,8 @@ def dispatch_and_report(
                 "provider's records before sending anything again)"
             )
         if failed - files.counts.get(Status.UNKNOWN, 0) > 0:
-            steps.append(f"send the failed ones again with: batch-sms retry {run.id}")
+            retry_cmd = f"batch-sms retry {run.id}" + (" --sandbox" if settings.sandbox else "")
+            steps.append(f"send the failed ones again with: {retry_cmd}")
     else:
         exit_code = 3 if state == "stopped" else 130
         steps.append(f"continue with: {resume_cmd}")

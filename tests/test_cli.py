@@ -483,12 +483,13 @@ def test_readme_first_command_sends_the_sample(out: Path, monkeypatch: pytest.Mo
     assert all(r["sms_messageid"] for r in rows if r["sms_status"] in {"sent", "delivered"})
     assert Path(data["failed"]).is_file()
 
-    listed = run_cli(["runs", "--json", "--out", str(out)])
+    listed = run_cli(["runs", "--sandbox", "--json", "--out", str(out)])
     assert listed.exit_code == 0
     (run,) = json.loads(listed.stdout)["runs"]
     assert (run["run_id"], run["status"], run["counts"]) == (data["run_id"], "finished", counts)
+    assert json.loads(run_cli(["runs", "--json", "--out", str(out)]).stdout)["runs"] == []
 
-    again = run_cli(["report", data["run_id"], "--json", "--out", str(out)])
+    again = run_cli(["report", data["run_id"], "--sandbox", "--json", "--out", str(out)])
     assert again.exit_code == 0
     assert last_json(again)["counts"] == counts
 
@@ -512,7 +513,7 @@ def test_report_of_unknown_run(out: Path) -> None:
     assert result.stdout == ""
     assert error_lines(result) == [
         f"Error: unknown run 'nosuch-run' in {out}/batch-sms.sqlite3",
-        "Hint: batch-sms runs lists them",
+        "Hint: batch-sms runs lists them (batch-sms runs --sandbox: the runs made with --sandbox)",
     ]
 
 
@@ -527,7 +528,7 @@ def test_report_with_malformed_run_id(out: Path) -> None:
     assert result.exit_code == 2
     assert error_lines(result) == [
         "Error: '../etc' is not a run id",
-        "Hint: batch-sms runs lists them",
+        "Hint: batch-sms runs lists them (batch-sms runs --sandbox: the runs made with --sandbox)",
     ]
     assert not out.exists()
 

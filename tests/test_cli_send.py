@@ -387,3 +387,18 @@ def test_rows_handed_to_a_retry_leave_the_parents_failed_file(
     code, done = follow(tmp_path, handle, "resume", child["run_id"])
     assert done["counts"] == {"sent": 2}
     assert sorted(accepted_counts(handle).values()) == [1, 1]
+
+
+def test_a_sandbox_trial_does_not_block_the_real_send(tmp_path: Path, make_sandbox: Make) -> None:
+    """Runs against the simulator keep their own state db: trying a file with --sandbox first
+    must not make the real campaign look like a repeat, nor count for its hourly caps."""
+    path = campaign(tmp_path, 2)
+    trial = run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--tps", "unlimited",
+                     "--out", str(tmp_path / "reports")])
+    assert trial.exit_code == 0
+    handle = make_sandbox()  # stands in for the provider
+    code, out = send(tmp_path, handle, path)
+    assert code == 0
+    assert out["counts"] == {"sent": 2}
+    assert (tmp_path / "reports" / "sandbox.sqlite3").exists()
+    assert (tmp_path / "reports" / "batch-sms.sqlite3").exists()

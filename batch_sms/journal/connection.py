@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from batch_sms.errors import StateError
+from batch_sms.errors import RUNS_HINT, StateError
 from batch_sms.journal.schema import MIGRATIONS, Migration
 
 CHUNK = 5000
@@ -116,7 +116,5 @@ class Connection:
         """Return runs.key of a run; StateError if there is none."""
         row = self._db.execute("SELECT key FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise StateError(
-                f"unknown run {run_id!r} in {self.path}", hint="batch-sms runs lists them"
-            )
+            raise StateError(f"unknown run {run_id!r} in {self.path}", hint=RUNS_HINT)
         return int(row[0])

@@ -9,7 +9,7 @@ import re
 import sqlite3
 from collections.abc import Mapping
 
-from batch_sms.errors import StateError
+from batch_sms.errors import RUNS_HINT, StateError
 from batch_sms.journal.connection import Connection, marks
 from batch_sms.journal.records import RUN_STATES, RunInfo
 
@@ -95,9 +95,7 @@ class RunsMixin(Connection):
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
         ).fetchone()
         if row is None:
-            raise StateError(
-                f"unknown run {run_id!r} in {self.path}", hint="batch-sms runs lists them"
-            )
+            raise StateError(f"unknown run {run_id!r} in {self.path}", hint=RUNS_HINT)
         return _run_info(row)
 
     def list_runs(self) -> list[tuple[RunInfo, dict[str, int]]]:
@@ -140,9 +138,7 @@ class RunsMixin(Connection):
                 (state, stop_reason, started_at, finished_at, run_id),
             )
             if cur.rowcount == 0:
-                raise StateError(
-                    f"unknown run {run_id!r} in {self.path}", hint="batch-sms runs lists them"
-                )
+                raise StateError(f"unknown run {run_id!r} in {self.path}", hint=RUNS_HINT)
 
     def family(self, run_id: str) -> list[str]:
         """The root of a run's retry chain and all its descendants, oldest first."""
