@@ -29,6 +29,7 @@ from batch_sms.report import (
     write_report,
 )
 from batch_sms.sheets import STATUS_FILLS
+from batch_sms.validate import CostEstimate, CountryCost
 
 COLUMNS = ("phone", "name", "code")
 
@@ -158,22 +159,13 @@ def test_summary_counts_codes_reasons_and_chart(tmp_path: Path) -> None:
 
 
 def test_summary_run_details_and_cost(tmp_path: Path) -> None:
-    @dataclass
-    class Country:
-        country_code: str
-        messages: int
-        segments: int
-        cost: float | None
-
-    @dataclass
-    class Cost:
-        countries: tuple[Country, ...]
-        messages: int
-        segments: int
-        cost: float
-        unpriced: tuple[str, ...]
-
-    cost = Cost((Country("86", 3, 6, 0.3), Country("60", 1, 1, None)), 4, 7, 0.3, ("60",))
+    cost = CostEstimate(
+        (CountryCost("86", 3, 6, 0.05, 0.3), CountryCost("60", 1, 1, None, None)),
+        4,
+        7,
+        0.3,
+        ("60",),
+    )
     info = SummaryInfo(
         run_id="child", parent="parent-run", input_name="list.csv", started_at=0.0,
         finished_at=100.0, cost=cost, currency="USD", title="Retry report",
@@ -266,22 +258,10 @@ def test_sheets_read_clearly(tmp_path: Path) -> None:
 
 
 def test_summary_cost_without_prices_and_settings_without_blanks(tmp_path: Path) -> None:
-    @dataclass
-    class Country:
-        country_code: str
-        messages: int
-        segments: int
-        cost: float | None
-
-    @dataclass
-    class Cost:
-        countries: tuple[Country, ...]
-        messages: int
-        segments: int
-        cost: float
-        unpriced: tuple[str, ...]
-
-    cost = Cost((Country("86", 2, 2, None), Country("1", 1, 1, None)), 3, 3, 0.0, ("86", "1"))
+    cost = CostEstimate(
+        (CountryCost("86", 2, 2, None, None), CountryCost("1", 1, 1, None, None)),
+        3, 3, 0.0, ("86", "1"),
+    )  # fmt: skip
     settings = {"sender": None, "template": "", "allow_duplicates": False, "sandbox": True}
     info = SummaryInfo(run_id="r", cost=cost, settings=settings)
     write_report(tmp_path, COLUMNS, rows_of(Status.SENT), info, "csv")
