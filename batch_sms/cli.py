@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from batch_sms import __version__, campaign
-from batch_sms.config import Settings, load_settings
+from batch_sms.config import SECRET_ENV, Settings, load_settings
 from batch_sms.console import Screen
 from batch_sms.errors import BatchSmsError
 
@@ -242,11 +242,6 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
 
 # --- batch-sms sandbox: the NXCloud simulator as a standalone server ---------------------------
 
-_SANDBOX_ENV = (
-    ("access_key", "NXCLOUD_ACCESS_KEY"),
-    ("access_secret", "NXCLOUD_ACCESS_SECRET"),
-    ("app_key", "NXCLOUD_APP_KEY"),
-)
 _share = click.FloatRange(0.0, 1.0)
 
 
@@ -319,14 +314,12 @@ def sandbox_command(
     import contextlib
     import os
 
-    from batch_sms.sandbox import Sandbox, SandboxConfig, generate_credentials
+    from batch_sms import sandbox
 
-    fresh = generate_credentials()
-    values = {field: os.environ.get(env) or getattr(fresh, field) for field, env in _SANDBOX_ENV}
-    made = [(env, values[field]) for field, env in _SANDBOX_ENV if not os.environ.get(env)]
+    credentials, made = sandbox.credentials_from_env(os.environ)
     try:
-        config = SandboxConfig(
-            credentials=type(fresh)(**values),
+        config = sandbox.SandboxConfig(
+            credentials=credentials,
             hourly_cap=hourly_cap or None,
             forbidden=forbidden,
             allowed_ips=allow_ip or None,
@@ -336,28 +329,22 @@ def sandbox_command(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
 
-    async def serve() -> None:
-        sandbox = Sandbox(config)
-        url = await sandbox.start(host, port)
-        try:
-            click.echo(f"NXCloud sandbox listening on {url} (Ctrl-C stops)")
-            if len(made) < len(_SANDBOX_ENV):
-                click.echo(
-                    "using the credentials set in the environment"
-                    + (" and these new ones:" if made else "")
-                )
-            else:
-                click.echo("generated credentials:")
-            for env, value in made:
-                click.echo(f"  export {env}={value}")
-            await asyncio.Event().wait()
-        finally:
-            await sandbox.stop()
-            click.echo(f"sandbox stopped; answers: {dict(sandbox.answers)}")
+    def started(url: str) -> None:
+        click.echo(f"NXCloud sandbox listening on {url} (Ctrl-C stops)")
+        if len(made) < len(SECRET_ENV):  # some came from the environment
+            click.echo("using the credentials set in the environment"
+                       + (" and these new ones:" if made else ""))
+        else:
+            click.echo("generated credentials:")
+        for env, value in made:
+            click.echo(f"  export {env}={value}")
+
+    def stopped(server: sandbox.Sandbox) -> None:
+        click.echo(f"sandbox stopped; answers: {dict(server.answers)}")
 
     try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: serve() has stopped the sandbox
-            asyncio.run(serve())
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the sandbox has stopped
+            asyncio.run(sandbox.serve_forever(config, host, port, started, stopped))
     except OSError as exc:  # the port is taken or the address is not ours
         reason = exc.strerror or str(exc)
         raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from exc

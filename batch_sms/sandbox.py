@@ -24,7 +24,7 @@ import re
 import secrets
 import threading
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -51,6 +51,7 @@ from batch_sms.sandbox_rules import (
     SandboxConfig,
     billed_segments,
     check_body,
+    credentials_from_env,
     generate_credentials,
     pick_fault,
 )
@@ -62,9 +63,11 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SandboxHandle",
+    "credentials_from_env",
     "generate_credentials",
     "running",
     "serve",
+    "serve_forever",
 ]
 
 # The billing rule keeps its old name here: tests compare it with segments.py.
@@ -270,6 +273,24 @@ class Sandbox(SideCallsMixin):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return "0", messageid
+
+
+async def serve_forever(
+    config: SandboxConfig,
+    host: str,
+    port: int,
+    started: Callable[[str], None],
+    stopped: Callable[[Sandbox], None],
+) -> None:
+    """Run a standalone sandbox until cancelled (Ctrl-C): `started` gets its URL, `stopped` the
+    sandbox once it has shut down."""
+    sandbox = Sandbox(config)
+    started(await sandbox.start(host, port))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sandbox.stop()
+        stopped(sandbox)
 
 
 @asynccontextmanager

@@ -11,11 +11,12 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import phonenumbers
 
+from batch_sms.config import SECRET_ENV
 from batch_sms.nxcloud import Credentials
 
 _PHONES = re.compile(r"[0-9]+(,[0-9]+)*")
@@ -23,6 +24,15 @@ _SYS_ID = re.compile(r"[0-9a-zA-Z-]{10,50}")
 _SENDER = re.compile(r"[A-Za-z0-9]{1,20}")
 _FAULTS = ("http-500", "malformed", "88", "99", "dropped", "hung")
 _OPTIONAL = ("sourceAddress", "sysMessageId", "shortLink", "linkVerbose", "drUrl", "ext")
+
+
+def credentials_from_env(environ: Mapping[str, str]) -> tuple[Credentials, list[tuple[str, str]]]:
+    """Credentials for a standalone sandbox: those set in the environment (the same variables a
+    campaign reads), the rest generated; also (variable, value) of each generated one, to show."""
+    fresh = generate_credentials()
+    values = {name: environ.get(env) or getattr(fresh, name) for name, env in SECRET_ENV.items()}
+    made = [(env, values[name]) for name, env in SECRET_ENV.items() if not environ.get(env)]
+    return Credentials(**values), made
 
 
 def generate_credentials() -> Credentials:
