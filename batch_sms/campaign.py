@@ -28,6 +28,7 @@ from batch_sms.runner import (
     copy_input,
     dispatch_and_report,
     drop_already_sent,
+    file_hash,
     new_run_id,
     open_journal,
     refuse_resend,
@@ -93,8 +94,9 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
     checked = run_preflight(settings)
+    digest = "" if settings.dry_run else file_hash(Path(checked.table.path))
     if not settings.dry_run:
-        refuse_resend(settings, Path(checked.table.path))
+        refuse_resend(settings, Path(checked.table.path), digest)
     checked = drop_already_sent(checked, settings)
     plan = checked.plan(settings)
     run_id = new_run_id()
@@ -125,15 +127,15 @@ def send(settings: Settings, ui: Ui) -> Outcome:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
             return Outcome("send", run_id, "cancelled", None, plan.rows_by_status, 1, plan)
-        return _start(checked, settings, ui, run_id, provider)
+        return _start(checked, settings, ui, run_id, provider, digest)
 
 
 def _start(
-    checked: Preflight, settings: Settings, ui: Ui, run_id: str, provider: Provider
+    checked: Preflight, settings: Settings, ui: Ui, run_id: str, provider: Provider, digest: str
 ) -> Outcome:
     """Record the new run and its messages, then send them."""
     folder = settings.out / run_id
-    copy, digest = copy_input(Path(checked.table.path), folder)
+    copy = copy_input(Path(checked.table.path), folder)
     run = RunInfo(
         id=run_id,
         created_at=time.time(),

@@ -191,8 +191,7 @@ def _copied_text(copied: RetryCopy) -> str:
 
 def _link_input(parent: RunInfo, folder: Path) -> Path:
     """A retry reads the same input copy as its parent; keep one beside its own report too."""
-    copy, _ = copy_input(Path(parent.input_copy), folder)
-    return copy
+    return copy_input(Path(parent.input_copy), folder)
 
 
 def rewrite_report(run_id: str, base: Settings) -> Outcome:

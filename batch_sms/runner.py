@@ -31,6 +31,7 @@ __all__ = [
     "copy_input",
     "dispatch_and_report",
     "drop_already_sent",
+    "file_hash",
     "new_run_id",
     "open_journal",
     "refuse_resend",
@@ -65,12 +66,12 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def copy_input(source: Path, folder: Path) -> tuple[Path, str]:
-    """Keep the run's own copy of its input (the report is built from it) and its hash."""
+def copy_input(source: Path, folder: Path) -> Path:
+    """Keep the run's own copy of its input (the report is built from it)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / f"input{source.suffix.lower()}").resolve()  # resumable from any cwd
     shutil.copyfile(source, target)
-    return target, file_hash(target)
+    return target
 
 
 def drop_already_sent(checked: Preflight, settings: Settings) -> Preflight:
@@ -131,11 +132,10 @@ def run_lock(run: RunInfo, state: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def refuse_resend(settings: Settings, input_path: Path) -> None:
+def refuse_resend(settings: Settings, input_path: Path, digest: str) -> None:
     """Sending the very same file again is almost always an accident: say what to do instead."""
     if settings.allow_duplicates or not settings.state_path.exists():
         return
-    digest = file_hash(input_path)
     with open_journal(settings) as journal:
         earlier = journal.runs_with_input(digest)
     if earlier:
