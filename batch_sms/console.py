@@ -50,7 +50,6 @@ class Screen:
         self.assume_yes = assume_yes
         # With --json, stdout carries only the JSON line; everything else goes to stderr.
         self.out = Console(stderr=as_json, highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self.interactive = sys.stdin.isatty() and self.out.is_terminal
         self._progress: Progress | None = None
         self._task: Any = None

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 from batch_sms.preflight import Plan
 from batch_sms.report import ReportFiles
-from batch_sms.sending import SendResult
 
 __all__ = ["Outcome", "Ui"]
 
@@ -41,7 +40,6 @@ class Outcome:
     next_steps: list[str] = field(default_factory=list)
     stop_reason: str = ""
     files: ReportFiles | None = None
-    sent: SendResult | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The `--json` object."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 
-from batch_sms import loader, nxcloud, template, validate
+from batch_sms import loader, nxcloud, results, template, validate
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.models import Message, Status
@@ -48,11 +50,11 @@ class Preflight:
 
     def plan(self, settings: Settings) -> Plan:
         """Summarise the verdicts into the plan shown before sending."""
-        row_status: dict[int, Status] = {}
-        for message in self.messages:
-            previous = row_status.get(message.row)
-            if previous is None or _rank(message.status) > _rank(previous):
-                row_status[message.row] = message.status
+        # The same rule as the report's, so the plan and the report count rows alike.
+        row_status = {
+            row: results.row_status(m.status for m in group)
+            for row, group in groupby(self.messages, key=attrgetter("row"))
+        }
         ready = [m for m in self.messages if m.status is Status.READY]
         cost = validate.estimate_cost(
             ready, dict(settings.prices.by_country), settings.prices.default
@@ -72,14 +74,6 @@ class Preflight:
                 if m.status is not Status.READY
             ),
         )
-
-
-_ORDER = (Status.READY, Status.DUPLICATE, Status.SUPPRESSED, Status.INVALID)
-
-
-def _rank(status: Status) -> int:
-    """A row is as bad as its worst recipient."""
-    return _ORDER.index(status) if status in _ORDER else 0
 
 
 def _column(table: loader.Table, explicit: str | None, names: Sequence[str], what: str) -> int:

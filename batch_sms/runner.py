@@ -205,7 +205,6 @@ def dispatch_and_report(
         next_steps=steps,
         stop_reason=reason,
         files=files,
-        sent=result,
     )
 
 

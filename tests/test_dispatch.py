@@ -467,8 +467,7 @@ def test_hourly_cap_holds_across_runs(make_sandbox: SandboxMaker, journal: Journ
         if rec.phone == a:
             assert rec.status is Status.CAPPED
             assert rec.next_at == pytest.approx(sent_at + 3600)
-            assert rec.error.startswith("hourly cap for this number: may be sent after ")
-            assert rec.error.endswith(" UTC")
+            assert rec.error == "hourly cap for this number"  # the report adds next_at
     assert handle.sandbox.answers["27"] == 0
 
 

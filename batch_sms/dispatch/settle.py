@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from batch_sms.dispatch.api import DispatchSettings
 from batch_sms.dispatch.queue import Item, WorkQueue
@@ -18,13 +16,9 @@ from batch_sms.limits import HourlyCap, RateLimiter
 from batch_sms.models import Status
 from batch_sms.nxcloud import Kind, Outcome, describe
 
-__all__ = ["Settler"]
+__all__ = ["CAPPED", "Settler"]
 
-
-def _utc(epoch: float) -> str:
-    """A time for messages, rounded up to the minute ("may be sent after …")."""
-    minute = math.ceil(epoch / 60) * 60
-    return datetime.fromtimestamp(minute, UTC).strftime("%Y-%m-%d %H:%M UTC")
+CAPPED = "hourly cap for this number"
 
 
 def _proven_not_accepted(code: str) -> bool:
@@ -128,8 +122,8 @@ class Settler:
     def _end_capped(self) -> None:
         """Nothing else to do: messages still waiting for their number's hour end CAPPED."""
         for at, _, item in sorted(self.queue.later):
-            error = f"hourly cap for this number: may be sent after {_utc(at)}"
-            self._final(item, Status.CAPPED, item.attempts, error=error, next_at=at)
+            # The report adds "may be sent after …" from next_at.
+            self._final(item, Status.CAPPED, item.attempts, error=CAPPED, next_at=at)
         self.queue.later.clear()
 
     # --- writing -------------------------------------------------------------------------
