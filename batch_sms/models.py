@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Message", "Row", "Status", "ext", "sys_message_id"]
+__all__ = ["RESULT_COLUMNS", "Message", "Row", "Status", "content_key", "ext", "sys_message_id"]
+
+# The columns a report adds after the input's own; on input, exactly these are ignored.
+RESULT_COLUMNS = (
+    "sms_status", "sms_code", "sms_result", "sms_messageid", "sms_sys_message_id", "sms_phone",
+    "sms_segments", "sms_attempts", "sms_sent_at", "sms_dr_status", "sms_dr_time", "sms_error",
+)  # fmt: skip
 
 
 class Status(StrEnum):
@@ -61,3 +68,12 @@ def sys_message_id(run_id: str, row: int, index: int) -> str:
 def ext(run_id: str, row: int, index: int) -> str:
     """The `ext` echoed back in delivery receipts, naming run, row and recipient."""
     return f"{run_id}:{row}:{index}"
+
+
+def content_key(text: str) -> str:
+    """The form under which two texts count as the same message for the duplicate checks.
+
+    Surrounding whitespace is trimmed, every run of whitespace inside becomes one space, and the
+    text is put in Unicode NFC, so `Hello there`, ` Hello there` and `Hello  there` are one text.
+    """
+    return " ".join(unicodedata.normalize("NFC", text).split())

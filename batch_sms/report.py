@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from batch_sms.errors import UsageError
+from batch_sms.models import RESULT_COLUMNS
 from batch_sms.results import (
     MessageResult,
     RecordLike,
@@ -48,10 +49,6 @@ __all__ = [
     "write_report",
 ]
 
-RESULT_COLUMNS = (
-    "sms_status", "sms_code", "sms_result", "sms_messageid", "sms_sys_message_id", "sms_phone",
-    "sms_segments", "sms_attempts", "sms_sent_at", "sms_dr_status", "sms_dr_time", "sms_error",
-)  # fmt: skip
 SHEET_ROWS = 1_048_575  # an Excel worksheet holds 1,048,576 rows, one of them the header
 
 
