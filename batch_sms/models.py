@@ -9,9 +9,11 @@ from enum import StrEnum
 __all__ = ["RESULT_COLUMNS", "Message", "Row", "Status", "content_key", "ext", "sys_message_id"]
 
 # The columns a report adds after the input's own; on input, exactly these are ignored.
+# sms_text is the message as sent (rendered, after every transformation).
 RESULT_COLUMNS = (
     "sms_status", "sms_code", "sms_result", "sms_messageid", "sms_sys_message_id", "sms_phone",
     "sms_segments", "sms_attempts", "sms_sent_at", "sms_dr_status", "sms_dr_time", "sms_error",
+    "sms_text",
 )  # fmt: skip
 
 

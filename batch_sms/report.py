@@ -66,7 +66,7 @@ class ReportFiles:
 def _sms_values(row: ResultRow) -> list[str | int | None]:
     return [
         row.status.value, row.code, row.result, row.messageid, row.sys_message_id, row.phone,
-        row.segments, row.attempts, row.sent_at, row.dr_status, row.dr_time, row.error,
+        row.segments, row.attempts, row.sent_at, row.dr_status, row.dr_time, row.error, row.text,
     ]  # fmt: skip
 
 
@@ -106,7 +106,7 @@ def write_report(
     }
     temp = {key: path.with_name(f".{path.name}.tmp") for key, path in final.items()}
     header = [*columns, *RESULT_COLUMNS]
-    failed_header = [*columns, "sms_status", "sms_error"]
+    failed_header = [*columns, "sms_status", "sms_error", "sms_text"]
     book = Workbook(write_only=True)
     results = TextSheet(book.create_sheet("Results"), header, out_dir, status_column=width)
     tally = Tally()
@@ -128,7 +128,7 @@ def write_report(
                 results_row(values + [csv_safe(v) for v in sms])
                 if row.status not in FAILED_STATUSES or row.handed_over:
                     continue  # a row handed to a retry is that run's to finish
-                extra: list[str | int | None] = [row.status.value, row.error]
+                extra: list[str | int | None] = [row.status.value, row.error, row.text]
                 if is_csv:
                     if failed_row is None:
                         failed_csv, failed_row = _csv_file(temp["failed"])

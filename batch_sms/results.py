@@ -50,6 +50,7 @@ class ResultRow:
     dr_status: str = ""
     dr_time: str = ""
     error: str = ""
+    text: str = ""  # the message as sent (distinct texts of a row's recipients, one a line)
     messages: int = 1  # recipients in the row's phone cell
     handed_over: bool = False  # every message went to a retry run, which now owns the row
 
@@ -72,6 +73,7 @@ class MessageResult:
     dr_time: str = ""
     error: str = ""
     warnings: tuple[str, ...] = ()
+    text: str = ""
 
 
 class RecordLike(Protocol):
@@ -83,6 +85,8 @@ class RecordLike(Protocol):
     def raw_phone(self) -> str: ...
     @property
     def phone(self) -> str: ...
+    @property
+    def content(self) -> str: ...
     @property
     def segments(self) -> int: ...
     @property
@@ -123,7 +127,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
         return ResultRow(
             number, cells, row_status([p.status]), p.code, p.result, p.messageid,
             p.sys_message_id, p.phone, p.segments, p.attempts, p.sent_at, p.dr_status, p.dr_time,
-            error,
+            error, p.text,
         )  # fmt: skip
 
     def join(name: str) -> str:
@@ -150,6 +154,8 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
         dr_status=join("dr_status"),
         dr_time=join("dr_time"),
         error="; ".join(errors + [f"warning: {w}" for w in warnings]),
+        # One text per row as a rule (rendered per row); distinct texts one a line otherwise.
+        text="\n".join(dict.fromkeys(p.text for p in parts if p.text)),
         messages=len(parts),
     )
 
@@ -173,6 +179,7 @@ def _from_record(record: RecordLike, describe: Callable[[str], str]) -> MessageR
         dr_status=record.dr_status,
         dr_time=record.dr_time,
         error=error,
+        text=record.content,
     )
 
 
@@ -215,7 +222,7 @@ def validation_rows(input_rows: Iterable[Row], messages: Iterable[Message]) -> I
             continue
         parts = [
             MessageResult(m.raw_phone, m.status, m.phone, m.segments, error=m.error,
-                          warnings=m.warnings)
+                          warnings=m.warnings, text=m.content)
             for m in sorted(group, key=attrgetter("index"))
         ]  # fmt: skip
         yield aggregate(number, current.cells, parts)

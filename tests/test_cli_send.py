@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from helpers import (
 from batch_sms.sandbox import SandboxHandle
 
 Make = Callable[..., SandboxHandle]
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def campaign(tmp_path: Path, count: int, text: str = "Hello {n}", start: int = 0) -> Path:
@@ -61,6 +63,35 @@ def test_clean_run_sends_every_row_once_and_reports_it(tmp_path: Path, make_sand
     by_sys = {a.sys_message_id: a for a in handle.sandbox.accepted}
     assert by_sys[f"{run_id}-5-0"].ext == f"{run_id}:5:0"
     assert rows[3]["sms_messageid"] == by_sys[f"{run_id}-5-0"].messageid
+
+
+def test_report_shows_the_text_as_sent_after_the_sms_columns(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    """sms_text: the rendered message, in Results, results.csv and the failed-rows file."""
+    handle = make_sandbox()
+    template = "Hi {{ first_name }}, you owe {{ amount }}."
+    _, out = send(tmp_path, handle, DATA / "sms_text.csv", "--template", template)
+    assert out["counts"] == {"sent": 3, "invalid": 1}  # row 4's number is too short
+    sent = {a.phone: a.content for a in handle.sandbox.accepted}
+    assert sent == {
+        "8613800138001": "Hi Anna, you owe 7.", "8613800138002": "Hi Ben, you owe 12.",
+        "8613800138004": "Hi Dan, you owe 9.", "8613800138005": "Hi Dan, you owe 9.",
+    }  # fmt: skip
+    rows = read_results(Path(out["report"]))
+    header = list(rows[0])
+    assert header.index("sms_text") == header.index("sms_error") + 1
+    assert [r["sms_text"] for r in rows] == [
+        "Hi Anna, you owe 7.", "Hi Ben, you owe 12.", "Hi Cara, you owe 3.", "Hi Dan, you owe 9.",
+    ]  # fmt: skip
+    with Path(out["results_csv"]).open(encoding="utf-8-sig", newline="") as handle_csv:
+        csv_rows = list(csv.DictReader(handle_csv))
+    assert [r["sms_text"] for r in csv_rows] == [r["sms_text"] for r in rows]
+    with Path(out["failed"]).open(encoding="utf-8-sig", newline="") as handle_csv:
+        failed = list(csv.DictReader(handle_csv))
+    assert [(r["first_name"], r["sms_status"], r["sms_text"]) for r in failed] == [
+        ("Cara", "invalid", "Hi Cara, you owe 3.")
+    ]
 
 
 def test_row_fatal_answers_fail_only_their_rows(tmp_path: Path, make_sandbox: Make) -> None:

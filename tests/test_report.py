@@ -120,14 +120,14 @@ def test_results_sheet_layout(tmp_path: Path) -> None:
     assert values[0] == (*COLUMNS, *RESULT_COLUMNS)
     assert all(cell.font.bold for cell in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:O5"
+    assert ws.auto_filter.ref == "A1:P5"
     first = dict(zip(values[0], values[1], strict=True))
     assert first == {
         "phone": "+8613800000000", "name": "王小明", "code": "007", "sms_status": "sent",
         "sms_code": "0", "sms_result": "accepted", "sms_messageid": "m0",
         "sms_sys_message_id": "run-2-0", "sms_phone": "8613800000000", "sms_segments": 1,
         "sms_attempts": 1, "sms_sent_at": "2026-11-25 00:15:00", "sms_dr_status": None,
-        "sms_dr_time": None, "sms_error": None,
+        "sms_dr_time": None, "sms_error": None, "sms_text": None,
     }  # fmt: skip
     assert ws["J2"].data_type == "n"
     assert ws["K2"].data_type == "n"
@@ -253,7 +253,7 @@ def test_sheets_read_clearly(tmp_path: Path) -> None:
     with zipfile.ZipFile(files.report) as zipped:
         sheet = zipped.read("xl/worksheets/sheet1.xml").decode()
     # Phone numbers and codes are text on purpose: no "number stored as text" marks in Excel.
-    assert '<ignoredError sqref="A1:O3" numberStoredAsText="1"/>' in sheet
+    assert '<ignoredError sqref="A1:P3" numberStoredAsText="1"/>' in sheet
     assert sheet.index("<pageMargins") < sheet.index("<ignoredErrors") < sheet.index("</worksheet>")
 
 
@@ -324,7 +324,7 @@ def test_overflow_keeps_every_row_in_results_csv(tmp_path: Path) -> None:
     assert files.rows == 7
     ws = openpyxl.load_workbook(files.report)["Results"]
     assert ws.max_row == 4
-    assert ws.auto_filter.ref == "A1:O4"
+    assert ws.auto_filter.ref == "A1:P4"
     assert files.results_csv is not None
     assert [r[3] for r in read_csv(files.results_csv)[1:]] == ["sent"] * 5 + ["failed"] * 2
     pairs = summary_pairs(files.report)
@@ -362,8 +362,8 @@ def test_failed_file_holds_rows_to_send_again_and_loads_as_input(tmp_path: Path,
             [v or "" for v in r]
             for r in openpyxl.load_workbook(files.failed).active.iter_rows(values_only=True)
         ]
-    assert table[0] == [*COLUMNS, "sms_status", "sms_error"]
-    assert table[1:] == [[*r.cells, r.status.value, r.error] for r in expected]
+    assert table[0] == [*COLUMNS, "sms_status", "sms_error", "sms_text"]
+    assert table[1:] == [[*r.cells, r.status.value, r.error, r.text] for r in expected]
     again = loader.load(files.failed)
     assert again.columns == COLUMNS
     assert [r.cells for r in again.rows] == [r.cells for r in expected]
@@ -463,6 +463,7 @@ class Record:
     dr_status: str = ""
     dr_time: str = ""
     sys_message_id: str = ""
+    content: str = "Hello"
 
 
 def describe(code: str) -> str:
@@ -489,6 +490,7 @@ def test_result_rows_merge_records_with_their_input_rows() -> None:
     assert two.sent_at == "1970-01-02 00:00:00, "
     assert two.sys_message_id == "r-2-0, r-2-1"
     assert two.error == "b: invalid number"
+    assert two.text == "Hello"  # one text per row, not one per recipient
     assert got[1].error == "hourly cap; may be sent after 1970-01-01 01:00:00 UTC"
     assert got[1].code == ""
     assert got[1].result == ""
