@@ -25,6 +25,7 @@ from batch_sms.outcome import Outcome, Ui
 from batch_sms.preflight import Plan, Preflight, run_preflight
 from batch_sms.report import ReportFiles
 from batch_sms.runner import (
+    adopt_old_state,
     copy_input,
     dispatch_and_report,
     drop_already_sent,
@@ -40,6 +41,7 @@ from batch_sms.sending import Provider
 __all__ = [
     "Outcome",
     "Ui",
+    "adopt_old_state",
     "list_runs",
     "parse_statuses",
     "require_run",

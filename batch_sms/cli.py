@@ -41,7 +41,7 @@ def _outputs(func: F) -> F:
     for option in reversed([
         click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports]."),
         click.option("--state", type=click.Path(path_type=Path),
-                     help="State db [<out>/batch-sms.sqlite3]."),
+                     help="State db [one per user, in the user's data folder]."),
         click.option("--config", "config_file", type=click.Path(path_type=Path),
                      help="Config file [./batch-sms.toml when present]."),
         click.option("--json", "as_json", is_flag=True,
@@ -103,6 +103,8 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, Screen]:
     config_file = options.pop("config_file", None)
     settings = load_settings(options, config=config_file)
     screen.assume_yes = settings.yes
+    if note := campaign.adopt_old_state(settings):
+        screen.note(note)
     return settings, screen
 
 
@@ -199,14 +201,18 @@ def runs(**options: Any) -> None:
     as_json = options.pop("as_json")
     try:
         settings = load_settings(options, config=options.pop("config_file", None))
+        note = campaign.adopt_old_state(settings)
         found = campaign.list_runs(settings)
     except BatchSmsError as error:
         _fail(error)
         return
+    if note:
+        click.echo(note, err=True)
     if as_json:
-        click.echo(json.dumps({"runs": found}, ensure_ascii=False))
+        state = str(settings.state_path)
+        click.echo(json.dumps({"state": state, "runs": found}, ensure_ascii=False))
         return
-    Screen().show_runs(found)
+    Screen().show_runs(found, settings.state_path)
 
 
 @cli.group()
@@ -229,9 +235,12 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
 
     try:
         settings = load_settings(options, config=options.pop("config_file", None))
+        note = campaign.adopt_old_state(settings)
     except BatchSmsError as error:
         _fail(error)
         return
+    if note:
+        click.echo(note)
     click.echo(f"receiving delivery receipts at http://{host}:{port}{path} "
                f"into {settings.state_path}; Ctrl-C stops")
     try:

@@ -30,12 +30,17 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from batch_sms.errors import ConfigError
 
-__all__ = ["DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings", "user_state_dir",
+]  # fmt: skip
 
 DEFAULT_BASE_URL = "https://api2.nxcloud.com"
 CONFIG_NAME = "batch-sms.toml"
+APP_NAME = "batch-sms"
 SECRET_ENV = {
     "access_key": "NXCLOUD_ACCESS_KEY",
     "access_secret": "NXCLOUD_ACCESS_SECRET",
@@ -97,14 +102,25 @@ class Settings:
 
     @property
     def state_path(self) -> Path:
-        """The state db: `--state`, else `<out>/batch-sms.sqlite3`.
+        """The state db: `--state` (or BATCH_SMS_STATE), else `batch-sms.sqlite3` in the user's
+        data folder, whatever `--out` is: the repeat-file refusal, the cross-run duplicate check
+        and the hourly caps only protect people when every run of a user sees the same db.
 
-        Runs against the simulator keep their own db (`<out>/sandbox.sqlite3`): a message that
-        only reached the simulator must not count as sent for the provider, nor take a number's
-        hourly slot or make a real campaign's rows look like duplicates."""
+        Runs against the simulator keep their own db (`sandbox.sqlite3` beside it): a message
+        that only reached the simulator must not count as sent for the provider, nor take a
+        number's hourly slot or make a real campaign's rows look like duplicates."""
         if self.state is not None:
             return self.state
-        return self.out / ("sandbox.sqlite3" if self.sandbox else "batch-sms.sqlite3")
+        return user_state_dir() / self._state_name
+
+    @property
+    def legacy_state_path(self) -> Path | None:
+        """Where versions before the per-user db kept it (`<out>/…`); None when `--state` is set."""
+        return None if self.state is not None else self.out / self._state_name
+
+    @property
+    def _state_name(self) -> str:
+        return "sandbox.sqlite3" if self.sandbox else "batch-sms.sqlite3"
 
     def public(self) -> dict[str, Any]:
         """The settings worth recording with a run: JSON-able, never a secret."""
@@ -116,6 +132,11 @@ class Settings:
             value = getattr(self, f.name)
             out[f.name] = str(value) if isinstance(value, Path) else value
         return out
+
+
+def user_state_dir() -> Path:
+    """The user's data folder for batch-sms (platformdirs), where the state dbs live by default."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 _PATHS = {"input", "template_file", "suppress", "out", "state"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -176,8 +177,9 @@ class Screen:
         if more > 0:
             self.out.print(f"… and {more:,} more rows: see the report")
 
-    def show_runs(self, runs: list[dict[str, Any]]) -> None:
-        """The `runs` table."""
+    def show_runs(self, runs: list[dict[str, Any]], state: Path) -> None:
+        """The `runs` table, after the state db it was read from."""
+        self.out.print(f"state db: {state}", markup=False, highlight=False, soft_wrap=True)
         if not runs:
             self.out.print("no runs yet")
             return

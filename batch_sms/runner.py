@@ -19,7 +19,7 @@ from typing import Any
 from batch_sms import loader, nxcloud, report
 from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
-from batch_sms.journal import Journal, RunInfo
+from batch_sms.journal import Journal, RunInfo, adopt_legacy
 from batch_sms.models import Message, Status
 from batch_sms.outcome import Outcome, Ui
 from batch_sms.preflight import Preflight
@@ -28,6 +28,7 @@ from batch_sms.sending import Provider
 from batch_sms.validate import CostEstimate, estimate_cost
 
 __all__ = [
+    "adopt_old_state",
     "copy_input",
     "dispatch_and_report",
     "drop_already_sent",
@@ -148,6 +149,12 @@ def refuse_resend(settings: Settings, input_path: Path, digest: str) -> None:
             f"again: batch-sms retry {first.id}{flag}; to send every row again on purpose: "
             "--allow-duplicates",
         )
+
+
+def adopt_old_state(settings: Settings) -> str:
+    """Take over a state db an earlier version left in `--out`; a note for the user, or ""."""
+    old = settings.legacy_state_path
+    return "" if old is None else adopt_legacy(old, settings.state_path)
 
 
 @contextmanager

@@ -10,11 +10,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from batch_sms import config
 from batch_sms.sandbox import SandboxConfig, SandboxHandle, running
+
+
+@pytest.fixture(autouse=True)
+def user_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own user data folder: the default state db never touches the real one.
+
+    XDG_DATA_HOME reaches subprocesses too (platformdirs reads it on Linux); the patched function
+    covers this process on any platform."""
+    folder = tmp_path_factory.mktemp("user-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(folder))
+    monkeypatch.setattr(config, "user_state_dir", lambda: folder / "batch-sms")
+    return folder / "batch-sms"
 
 
 class FakeClock:

@@ -412,7 +412,9 @@ def test_config_that_is_not_toml(tmp_path: Path, out: Path) -> None:
 # --- send -------------------------------------------------------------------------------------
 
 
-def test_dry_run_sends_nothing_and_reports_ready_rows(out: Path, sandbox: SandboxHandle) -> None:
+def test_dry_run_sends_nothing_and_reports_ready_rows(
+    out: Path, sandbox: SandboxHandle, user_data_dir: Path
+) -> None:
     result = run_cli(
         ["send", XLSX, "--dry-run", "--base-url", sandbox.url, "--json", "--out", str(out)],
         env=env_for(sandbox),
@@ -429,7 +431,7 @@ def test_dry_run_sends_nothing_and_reports_ready_rows(out: Path, sandbox: Sandbo
     statuses = [r["sms_status"] for r in read_results(Path(data["report"]))]
     assert statuses.count("ready") == 25
     assert len(statuses) == 29
-    assert not (out / "batch-sms.sqlite3").exists()  # a dry run is not a run
+    assert not (user_data_dir / "batch-sms.sqlite3").exists()  # a dry run is not a run
 
 
 def test_dry_run_needs_no_credentials(out: Path) -> None:
@@ -497,22 +499,24 @@ def test_readme_first_command_sends_the_sample(out: Path, monkeypatch: pytest.Mo
 # --- runs and report ----------------------------------------------------------------------------
 
 
-def test_runs_on_empty_state(out: Path) -> None:
+def test_runs_on_empty_state(out: Path, user_data_dir: Path) -> None:
     result = run_cli(["runs", "--out", str(out)])
     assert result.exit_code == 0
-    assert result.stdout == "no runs yet\n"
+    state = user_data_dir / "batch-sms.sqlite3"
+    assert result.stdout == f"state db: {state}\nno runs yet\n"
     result = run_cli(["runs", "--json", "--out", str(out)])
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"runs": []}
+    assert json.loads(result.stdout) == {"state": str(state), "runs": []}
     assert not out.exists()
+    assert not state.exists()
 
 
-def test_report_of_unknown_run(out: Path) -> None:
+def test_report_of_unknown_run(out: Path, user_data_dir: Path) -> None:
     result = run_cli(["report", "nosuch-run", "--out", str(out)])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert error_lines(result) == [
-        f"Error: unknown run 'nosuch-run' in {out}/batch-sms.sqlite3",
+        f"Error: unknown run 'nosuch-run' in {user_data_dir}/batch-sms.sqlite3",
         "Hint: batch-sms runs lists them (batch-sms runs --sandbox: the runs made with --sandbox)",
     ]
 

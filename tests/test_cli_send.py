@@ -309,7 +309,7 @@ def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox
 
 
 def test_a_run_being_sent_cannot_be_resumed_by_another_process(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: Make, user_data_dir: Path
 ) -> None:
     from batch_sms.journal import Journal
     from batch_sms.runner import run_lock
@@ -317,9 +317,9 @@ def test_a_run_being_sent_cannot_be_resumed_by_another_process(
     handle = make_sandbox(balance=0.0)  # stops at once with code 3: resumable
     code, out = send(tmp_path, handle, campaign(tmp_path, 2))
     assert code == 3
-    with Journal(tmp_path / "reports" / "batch-sms.sqlite3") as journal:
+    with Journal(user_data_dir / "batch-sms.sqlite3") as journal:
         run = journal.get_run(out["run_id"])
-    with run_lock(run, tmp_path / "reports" / "batch-sms.sqlite3"):  # another process's
+    with run_lock(run, user_data_dir / "batch-sms.sqlite3"):  # another process's
         result = run_cli(["resume", out["run_id"], "--base-url", handle.url, "--out",
                           str(tmp_path / "reports")], env=env_for(handle))
     assert result.exit_code == 2
@@ -420,7 +420,9 @@ def test_rows_handed_to_a_retry_leave_the_parents_failed_file(
     assert sorted(accepted_counts(handle).values()) == [1, 1]
 
 
-def test_a_sandbox_trial_does_not_block_the_real_send(tmp_path: Path, make_sandbox: Make) -> None:
+def test_a_sandbox_trial_does_not_block_the_real_send(
+    tmp_path: Path, make_sandbox: Make, user_data_dir: Path
+) -> None:
     """Runs against the simulator keep their own state db: trying a file with --sandbox first
     must not make the real campaign look like a repeat, nor count for its hourly caps."""
     path = campaign(tmp_path, 2)
@@ -431,5 +433,52 @@ def test_a_sandbox_trial_does_not_block_the_real_send(tmp_path: Path, make_sandb
     code, out = send(tmp_path, handle, path)
     assert code == 0
     assert out["counts"] == {"sent": 2}
-    assert (tmp_path / "reports" / "sandbox.sqlite3").exists()
-    assert (tmp_path / "reports" / "batch-sms.sqlite3").exists()
+    assert (user_data_dir / "sandbox.sqlite3").exists()
+    assert (user_data_dir / "batch-sms.sqlite3").exists()
+
+
+def test_the_same_file_is_refused_under_a_second_out_folder(
+    tmp_path: Path, user_data_dir: Path
+) -> None:
+    """The state db is one per user, not one per --out: a second --out sees the first run."""
+    path = DATA / "lb.csv"
+    first = run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--tps", "unlimited",
+                     "--out", str(tmp_path / "rep")])  # fmt: skip
+    assert first.exit_code == 0
+    run_id = last_json(first)["run_id"]
+    again = run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--tps", "unlimited",
+                     "--out", str(tmp_path / "rep2")])  # fmt: skip
+    assert again.exit_code == 2
+    assert f"this file was already sent as run {run_id}" in again.stderr
+    assert (user_data_dir / "sandbox.sqlite3").is_file()
+    assert not list((tmp_path / "rep").glob("*.sqlite3"))
+    listed = run_cli(["runs", "--sandbox", "--out", str(tmp_path / "rep2")])
+    assert f"state db: {user_data_dir / 'sandbox.sqlite3'}" in listed.stdout
+
+
+def test_a_state_db_left_in_the_out_folder_is_taken_over(
+    tmp_path: Path, user_data_dir: Path
+) -> None:
+    """An earlier version kept the state db in --out: its history moves to the per-user db."""
+    rep = tmp_path / "rep"
+    first = run_cli(["send", str(DATA / "lb.csv"), "--sandbox", "--yes", "--json", "--tps",
+                     "unlimited", "--out", str(rep), "--state", str(rep / "sandbox.sqlite3")])
+    run_id = last_json(first)["run_id"]
+    again = run_cli(["send", str(DATA / "lb.csv"), "--sandbox", "--yes", "--out", str(rep)])
+    assert again.exit_code == 2
+    assert f"this file was already sent as run {run_id}" in again.stderr
+    assert "copied the runs of" in again.stdout + again.stderr
+    listed = run_cli(["runs", "--sandbox", "--json", "--out", str(rep)])
+    data = last_json(listed)
+    assert data["state"] == str(user_data_dir / "sandbox.sqlite3")
+    assert [r["run_id"] for r in data["runs"]] == [run_id]
+    # A second old db whose runs the per-user db lacks is pointed to, not ignored.
+    other = tmp_path / "other"
+    made = run_cli(["send", str(campaign(tmp_path, 1)), "--sandbox", "--yes", "--tps",
+                    "unlimited", "--out", str(other), "--state", str(other / "sandbox.sqlite3")])
+    assert made.exit_code == 0
+    listed = run_cli(["runs", "--sandbox", "--out", str(other)])
+    assert (
+        f"note: {other / 'sandbox.sqlite3'} (an older state db) holds 1 run(s)" in listed.stderr
+    )
+    assert f"--state {other / 'sandbox.sqlite3'}" in listed.stderr

@@ -34,11 +34,11 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_defaults_without_any_source(tmp_path: Path) -> None:
+def test_defaults_without_any_source(tmp_path: Path, user_data_dir: Path) -> None:
     settings = load_settings({}, environ={}, cwd=tmp_path)
     assert settings.tps == 10.0
     assert settings.hourly_cap == 5
-    assert settings.state_path == Path("reports/batch-sms.sqlite3")
+    assert settings.state_path == user_data_dir / "batch-sms.sqlite3"
     assert settings.credentials.missing() == [
         "NXCLOUD_ACCESS_KEY", "NXCLOUD_ACCESS_SECRET", "NXCLOUD_APP_KEY"
     ]
@@ -117,3 +117,20 @@ def test_secrets_cannot_come_from_options(tmp_path: Path) -> None:
     """A flag lands in shell history: credentials come from the environment or the file only."""
     with pytest.raises(ValueError, match="unknown option app_key"):
         load_settings({"app_key": "x"}, environ={}, cwd=tmp_path)
+
+
+def test_state_db_is_one_per_user_whatever_the_out_folder(
+    tmp_path: Path, user_data_dir: Path
+) -> None:
+    one = load_settings({"out": tmp_path / "rep"}, environ={}, cwd=tmp_path)
+    two = load_settings({"out": tmp_path / "rep2"}, environ={}, cwd=tmp_path)
+    assert one.state_path == two.state_path == user_data_dir / "batch-sms.sqlite3"
+    assert one.legacy_state_path == tmp_path / "rep" / "batch-sms.sqlite3"
+    trial = load_settings({"sandbox": True}, environ={}, cwd=tmp_path)
+    assert trial.state_path == user_data_dir / "sandbox.sqlite3"  # the simulator's own
+    env = {"BATCH_SMS_STATE": str(tmp_path / "mine.sqlite3")}
+    chosen = load_settings({"sandbox": True}, environ=env, cwd=tmp_path)
+    assert chosen.state_path == tmp_path / "mine.sqlite3"
+    assert chosen.legacy_state_path is None  # an explicit db is never replaced by an old one
+    given = load_settings({"state": tmp_path / "opt.sqlite3"}, environ=env, cwd=tmp_path)
+    assert given.state_path == tmp_path / "opt.sqlite3"

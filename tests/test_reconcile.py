@@ -90,7 +90,7 @@ def test_parse_records_skips_rows_without_id_or_phone() -> None:
 
 
 def test_resume_settles_a_crash_through_the_provider_records(
-    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle], user_data_dir: Path
 ) -> None:
     """Make the state a crash leaves (answers lost, some requests never arrived), then resume."""
     handle = make_sandbox()
@@ -103,7 +103,7 @@ def test_resume_settles_a_crash_through_the_provider_records(
     run_id = last_json(sent)["run_id"]
     # Rows 2-3: accepted, but the process died before writing the answers.
     # Rows 4-5: marked in flight, but the process died before the requests left.
-    db = sqlite3.connect(out / "batch-sms.sqlite3")
+    db = sqlite3.connect(user_data_dir / "batch-sms.sqlite3")
     with db:
         db.execute("UPDATE messages SET status = 'inflight', messageid = '', code = '', "
                    "inflight_at = sent_at WHERE row IN (2, 3)")
@@ -122,7 +122,7 @@ def test_resume_settles_a_crash_through_the_provider_records(
 
 
 def test_resume_leaves_unknown_when_it_is_too_soon_to_tell(
-    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle], user_data_dir: Path
 ) -> None:
     handle = make_sandbox()
     path = write_csv(tmp_path / "c.csv", ["phone", "content"], [[cn_numbers(1)[0], "Hi"]])
@@ -131,7 +131,7 @@ def test_resume_leaves_unknown_when_it_is_too_soon_to_tell(
     sent = run_cli(["send", str(path), "--base-url", handle.url, "--yes", "--json",
                     "--out", str(out)], env=env)
     run_id = last_json(sent)["run_id"]
-    db = sqlite3.connect(out / "batch-sms.sqlite3")
+    db = sqlite3.connect(user_data_dir / "batch-sms.sqlite3")
     with db:
         db.execute("UPDATE messages SET status = 'inflight', messageid = '', "
                    "inflight_at = sent_at")

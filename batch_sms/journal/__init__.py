@@ -7,9 +7,11 @@ transactions; WAL with synchronous=NORMAL makes every commit survive a crash of 
 
 Modules: `records` (the dataclasses), `schema` (migrations), `connection` (open, migrate,
 transactions), `runs`, `messages` and `receipts` (one table's queries each, as mixins), and
-`store` (the `Journal` class that combines them, with report rows and retry copies).
+`store` (the `Journal` class that combines them, with report rows and retry copies), `legacy`
+(state dbs that earlier versions kept in the output folder).
 """
 
+from batch_sms.journal.legacy import adopt_legacy
 from batch_sms.journal.receipts import RECEIPT_FIELDS
 from batch_sms.journal.records import (
     Attempt,
@@ -36,4 +38,5 @@ __all__ = [
     "RetryCopy",
     "RunInfo",
     "RunState",
+    "adopt_legacy",
 ]
