@@ -482,3 +482,39 @@ def test_a_state_db_left_in_the_out_folder_is_taken_over(
         f"note: {other / 'sandbox.sqlite3'} (an older state db) holds 1 run(s)" in listed.stderr
     )
     assert f"--state {other / 'sandbox.sqlite3'}" in listed.stderr
+
+
+def test_a_whitespace_variant_of_a_text_sent_in_an_earlier_run_is_a_duplicate(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    """Run 1 sent " Hello there"; "Hello  there" to the same number is the same text."""
+    handle = make_sandbox()
+    _, first = send(tmp_path, handle, DATA / "whitespace_run1.csv")
+    assert first["counts"] == {"sent": 1}
+    _, second = send(tmp_path, handle, DATA / "whitespace_run2.csv")
+    assert second["counts"] == {"duplicate": 1, "sent": 1}
+    rows = read_results(Path(second["report"]))
+    assert rows[0]["sms_status"] == "duplicate"
+    assert rows[0]["sms_error"] == (
+        f"same text already sent to this number in run {first['run_id']} (row 2)"
+    )
+    assert sorted(a.phone for a in handle.sandbox.accepted) == ["8613800138021", "8613800138022"]
+
+
+def test_the_failed_file_of_undelivered_rows_sends_them_again(
+    tmp_path: Path, make_sandbox: Make, user_data_dir: Path
+) -> None:
+    """An undelivered message did not reach its number: it is no "already sent" duplicate."""
+    from batch_sms.journal import Journal
+
+    handle = make_sandbox()
+    _, out = send(tmp_path, handle, DATA / "lb.csv")
+    assert out["counts"] == {"sent": 2}
+    with Journal(user_data_dir / "batch-sms.sqlite3") as journal:  # as the receipts server does
+        for accepted in handle.sandbox.accepted:
+            journal.add_receipt({"messageid": accepted.messageid, "status": "5"}, 1.0)
+    rewritten = run_cli(["report", out["run_id"], "--json", "--out", str(tmp_path / "reports")])
+    assert last_json(rewritten)["counts"] == {"undelivered": 2}
+    _, again = send(tmp_path, handle, Path(last_json(rewritten)["failed"]))
+    assert again["counts"] == {"sent": 2}
+    assert sorted(accepted_counts(handle).values()) == [2, 2]

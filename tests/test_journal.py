@@ -698,6 +698,17 @@ def test_migration_2_upgrades_a_version_1_db(db_path: Path) -> None:
             )
         )
         assert "messages_uncertain" in plan
+        # The cross-run duplicate check asks by phone through the partial index of accepted
+        # messages, undelivered ruled out beside the index's own condition.
+        plan = " ".join(
+            str(r[3])
+            for r in raw.execute(
+                "EXPLAIN QUERY PLAN SELECT id, run, row, phone, content FROM messages "
+                "WHERE status IN ('sent', 'delivered', 'undelivered') "
+                "AND status != 'undelivered' AND phone IN ('1', '2')"
+            )
+        )
+        assert "messages_accepted" in plan
 
 
 # Across runs
@@ -708,17 +719,21 @@ def test_already_accepted_in_any_run(journal: Journal) -> None:
     b = new_run(journal, "b", msg(7, "111"), msg(8, "555", "x"), msg(9, "666"), created_at=2.0)
     send(journal, a[:2], at=1.0)
     send(journal, b[:2], at=2.0)
-    journal.add_receipt({"messageid": f"M{a[1]}", "status": "5"}, 3.0)  # undelivered counts
+    # undelivered: it never reached 222, so sending it again is no duplicate
+    journal.add_receipt({"messageid": f"M{a[1]}", "status": "5"}, 3.0)
     journal.record([Result(a[2], Status.FAILED, "4")])
     journal.mark_inflight(a[3:], at=4.0)  # not (yet) accepted
     pairs = [("111", "hi"), ("222", "hi"), ("333", "hi"), ("444", "hi"), ("555", "x")]
     pairs += [("555", "hi"), ("666", "hi"), ("111", "hi"), ("777", "hi")]
+    pairs += [("111", " hi\t"), ("555", "x ")]  # whitespace variants are the same text
     assert journal.already_accepted(iter(pairs)) == {
         ("111", "hi"): ("a", 2),  # the first of the two runs that sent it
-        ("222", "hi"): ("a", 3),
         ("555", "x"): ("b", 8),
+        ("111", " hi\t"): ("a", 2),
+        ("555", "x "): ("b", 8),
     }
     assert journal.already_accepted([]) == {}
+    assert journal.unsettled([("444", "hi\u00a0"), ("333", "hi")]) == {("444", "hi\u00a0"): ("a", 5)}
 
 
 def test_already_accepted_many_pairs(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -771,6 +786,9 @@ def test_mark_already_accepted_leaves_retries_of_undelivered(journal: Journal) -
     assert journal.copy_for_retry("c", "d", [Status.PENDING]) == 2
     assert journal.mark_already_accepted("c") == 0
     assert journal.mark_already_accepted("d") == 1  # row 3 ("222") was sent by a
+    # nor does any undelivered message make a later run's same text a duplicate
+    new_run(journal, "e", msg(2, "111", "hi  "), created_at=5.0)
+    assert journal.mark_already_accepted("e") == 0
     assert [r.status for r in journal.report_rows("c")] == [Status.PENDING] * 2
 
 

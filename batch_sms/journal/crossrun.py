@@ -1,8 +1,10 @@
 """Questions across runs: was this text already accepted for this number, is one still unsettled.
 
 They keep "never message anyone twice by accident" across campaigns: a (phone, content) pair
-accepted by the provider in any run of the state db is not sent again unasked, and a provider
-record for a number is attributed to an unknown message only when no other run left one open.
+accepted by the provider in any run of the state db is not sent again unasked (texts compared
+by `models.content_key`; an undelivered message did not reach its number and doesn't count),
+and a provider record for a number is attributed to an unknown message only when no other run
+left one open.
 """
 
 # ruff: noqa: S608  (queries interpolate only constant column lists and "?" placeholders)
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 
 from batch_sms.journal.connection import CHUNK, Connection, chunks, marks
 from batch_sms.journal.schema import ACCEPTED_SQL, UNCERTAIN_SQL
+from batch_sms.models import content_key
 
 # Phones per query: large enough that a million pairs take few round trips, well under
 # SQLite's 32,766 host parameters.
@@ -28,7 +31,8 @@ class CrossRunMixin(Connection):
     def already_accepted(
         self, pairs: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[str, int]]:
-        """Those (phone, content) pairs accepted in any run, with (run id, row) of the first."""
+        """Those (phone, content) pairs accepted (sent or delivered, not undelivered) in any run,
+        with (run id, row) of the first; texts compared by content_key."""
         found = self._first_accepted(pairs, exclude_key=None)
         names = self._run_names()
         return {pair: (names[key], row) for pair, (_, key, row) in found.items()}
@@ -44,8 +48,8 @@ class CrossRunMixin(Connection):
         """Turn a run's pending/capped messages accepted in another run into duplicates; count.
 
         For a resume: another run may have sent the same text to the same number meanwhile.
-        An undelivered message handed to a retry doesn't count: that retry is there to send it
-        again, and this run may be (a descendant of) that retry.
+        An undelivered message doesn't count: it did not reach the number (and a retry that
+        took it is there to send it again; this run may be (a descendant of) that retry).
         """
         key = self._run_key(run_id)
         names = self._run_names()
@@ -110,31 +114,42 @@ class CrossRunMixin(Connection):
         exclude_key: int | None,
         statuses: str = ACCEPTED_SQL,
     ) -> dict[tuple[str, str], tuple[int, int, int]]:
-        """Accepted hits among `pairs`: pair → (message id, run key, row) of the lowest id.
+        """Hits among `pairs`: pair → (message id, run key, row) of the lowest id.
 
-        Streams `pairs` a chunk at a time and asks by phone only, through the partial index on
-        accepted (or, with `statuses`, uncertain) messages; content is compared here, so only
-        hits are kept. With `exclude_key`, that run's messages and retried undelivered ones are
-        left out (mark_already_accepted).
+        Texts are compared by `content_key`, so whitespace variants of one text are one text.
+        An `undelivered` message never reached its number, so it is no hit: sending that text
+        again is what the user wants. Streams `pairs` a chunk at a time and asks by phone only,
+        through the partial index on accepted (or, with `statuses`, uncertain) messages; texts
+        are compared here (each distinct text normalised once), so only hits are kept. With
+        `exclude_key`, that run's own messages are left out (mark_already_accepted).
         """
         found: dict[tuple[str, str], tuple[int, int, int]] = {}
+        keys: dict[str, str] = {}
+
+        def key_of(text: str) -> str:
+            key = keys.get(text)
+            if key is None:
+                key = keys[text] = content_key(text)
+            return key
+
         for chunk in chunks(pairs, PHONE_CHUNK):
-            wanted = set(chunk)
+            wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
+            for phone, text in chunk:
+                wanted.setdefault((phone, key_of(text)), []).append((phone, text))
             phones = list(dict.fromkeys(phone for phone, _ in chunk))
+            # `status IN …` as the index has it (so it applies), undelivered ruled out beside it.
             rows = self._db.execute(
-                "SELECT id, run, row, phone, content, status, retried_by FROM messages "
-                f"WHERE status IN {statuses} AND phone IN ({marks(len(phones))})",
+                "SELECT id, run, row, phone, content FROM messages "
+                f"WHERE status IN {statuses} AND status != 'undelivered' "
+                f"AND phone IN ({marks(len(phones))})",
                 phones,
             )
-            for message_id, run, row, phone, content, status, retried_by in rows:
-                pair = (phone, content)
-                if pair not in wanted:
+            for message_id, run, row, phone, content in rows:
+                asked = wanted.get((phone, key_of(content)))
+                if asked is None or run == exclude_key:
                     continue
-                if exclude_key is not None and (
-                    run == exclude_key or (status == "undelivered" and retried_by is not None)
-                ):
-                    continue
-                best = found.get(pair)
-                if best is None or message_id < best[0]:
-                    found[pair] = (message_id, run, row)
+                for pair in asked:
+                    best = found.get(pair)
+                    if best is None or message_id < best[0]:
+                        found[pair] = (message_id, run, row)
         return found
