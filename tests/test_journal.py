@@ -733,7 +733,8 @@ def test_already_accepted_in_any_run(journal: Journal) -> None:
         ("555", "x "): ("b", 8),
     }
     assert journal.already_accepted([]) == {}
-    assert journal.unsettled([("444", "hi\u00a0"), ("333", "hi")]) == {("444", "hi\u00a0"): ("a", 5)}
+    unsettled = journal.unsettled([("444", "hi\u00a0"), ("333", "hi")])
+    assert unsettled == {("444", "hi\u00a0"): ("a", 5)}
 
 
 def test_already_accepted_many_pairs(journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
