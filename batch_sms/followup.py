@@ -14,7 +14,9 @@ from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
 from batch_sms.models import Status
 from batch_sms.outcome import Outcome, Ui
+from batch_sms.results import crash_note
 from batch_sms.runner import (
+    command_for,
     copy_input,
     dispatch_and_report,
     new_run_id,
@@ -64,7 +66,8 @@ def _resume(
     if run.state == "running":
         ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
     settings = _run_settings(run, base, given)
-    unknown = journal.inflight_to_unknown(run_id)
+    resume_cmd = command_for("resume", run_id, settings)
+    unknown = journal.inflight_to_unknown(run_id, crash_note(resume_cmd))
     if unknown:
         ui.note(f"{unknown} messages were in flight when the run stopped: their fate is unknown")
     with sending.connect(settings) as provider:
@@ -76,7 +79,7 @@ def _resume(
                     "again; their recipients may get them twice"
                 )
         else:
-            _settle_unknown(journal, run_id, provider, ui, settle)
+            _settle_unknown(journal, run_id, provider, ui, settle, resume_cmd)
         _skip_already_sent(journal, run_id, settings, ui)
         return dispatch_and_report(journal, run, settings, ui, "resume", provider)
 
@@ -91,7 +94,7 @@ def _skip_already_sent(journal: Journal, run_id: str, settings: Settings, ui: Ui
 
 
 def _settle_unknown(
-    journal: Journal, run_id: str, provider: Provider, ui: Ui, settle: float
+    journal: Journal, run_id: str, provider: Provider, ui: Ui, settle: float, resume_cmd: str
 ) -> None:
     """Ask the provider's records which unknown messages arrived (see reconcile.py)."""
     unresolved = [reconcile.Unresolved(*row) for row in journal.unresolved(run_id)]
@@ -119,11 +122,24 @@ def _settle_unknown(
         for m, record in verdict.arrived
     ] + [Result(m.id, Status.PENDING, attempts=m.attempts) for m in verdict.never]  # fmt: skip
     journal.record(results)
+    # Each message left unknown says why, and what can decide it: "again later" only where a
+    # later resume can; otherwise only the user, with --resend-unknown.
+    later = f"{resume_cmd} again later decides it"
+    never = f"no later resume can decide it; to send it anyway: {resume_cmd} --resend-unknown"
+    journal.set_errors([
+        (m.id, f"fate unknown: {why}; {later if can else never}")
+        for m in verdict.undecided
+        for why, can in [verdict.why[m.id]]
+    ])  # fmt: skip
+    tail = ""
+    if any(can for _, can in verdict.why.values()):
+        tail = f" (sms_error says why; {resume_cmd} again later decides those it can)"
+    elif verdict.undecided:
+        tail = f" (sms_error says why; only {resume_cmd} --resend-unknown sends them)"
     ui.note(
         f"checked {len(unresolved)} unknown messages against the provider's records: "
         f"{len(verdict.arrived)} had arrived, {len(verdict.never)} never did (sent now), "
-        f"{len(verdict.undecided)} still unknown"
-        + (" (resume again later, or use --resend-unknown)" if verdict.undecided else "")
+        f"{len(verdict.undecided)} still unknown{tail}"
     )
 
 

@@ -9,8 +9,9 @@ first asks the provider's day records (`/api/sms/getSmsCdr`) what it really acce
 - no such record at all, once `settle` seconds have passed since the request, proves it never
   arrived: it goes back to `pending` and is sent;
 - anything else (more unclaimed records than unknown messages for a number, another run with an
-  unresolved message to the same number, or too soon to tell) leaves it `unknown`;
-  `resume --resend-unknown` is then the user's call.
+  unresolved message to the same number, or too soon to tell) leaves it `unknown`, with the
+  reason and whether a later `resume` can decide it (`Verdict.why`); where it cannot,
+  `resume --resend-unknown` is the user's call.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from batch_sms.summary import utc_text
 
 SETTLE = 120.0  # seconds after a request before a missing record proves it never arrived
 
@@ -59,6 +62,14 @@ class Verdict:
     arrived: list[tuple[Unresolved, ProviderRecord]] = field(default_factory=list)
     never: list[Unresolved] = field(default_factory=list)
     undecided: list[Unresolved] = field(default_factory=list)
+    # Undecided message id → (why, whether a later resume can decide it).
+    why: dict[int, tuple[str, bool]] = field(default_factory=dict)
+
+    def undecide(self, messages: Iterable[Unresolved], why: str, later: bool) -> None:
+        """Leave messages unknown, saying why and whether a later resume can decide them."""
+        for message in messages:
+            self.undecided.append(message)
+            self.why[message.id] = (why, later)
 
 
 def days_to_ask(unresolved: Iterable[Unresolved], now: float) -> list[str]:
@@ -115,11 +126,27 @@ def reconcile(
         messages.sort(key=lambda m: (m.inflight_at or 0.0, m.id))
         found = sorted(free.get(phone, []), key=lambda r: (r.date, r.messageid))
         if found and others.get(phone, 0):
-            verdict.undecided.extend(messages)
+            why = (
+                "another run left a message to this number unsettled too, so the provider's "
+                "record can't be told apart; settle that run first"
+            )
+            verdict.undecide(messages, why, later=True)
         elif len(found) == len(messages):
             verdict.arrived.extend(zip(messages, found, strict=True))
         elif not found and all(now - (m.inflight_at or now) >= settle for m in messages):
             verdict.never.extend(messages)
+        elif not found:
+            last = max(m.inflight_at or now for m in messages) + settle
+            why = (
+                "the provider lists no such message yet, but its records may lag: from "
+                f"{utc_text(last)} UTC a missing record proves it never arrived"
+            )
+            verdict.undecide(messages, why, later=True)
         else:
-            verdict.undecided.extend(messages)
+            why = (
+                f"the provider's records hold {len(found)} unclaimed messages to this number for "
+                f"{len(messages)} unknown here, so they can't be matched one to one"
+            )
+            # Fewer records than messages: more may still be listed; more records never match.
+            verdict.undecide(messages, why, later=len(found) < len(messages))
     return verdict

@@ -17,6 +17,7 @@ __all__ = [
     "RecordLike",
     "ResultRow",
     "aggregate",
+    "crash_note",
     "result_rows",
     "row_status",
     "validation_rows",
@@ -113,6 +114,14 @@ class RecordLike(Protocol):
     def sys_message_id(self) -> str: ...
 
 
+def crash_note(resume_command: str) -> str:
+    """sms_error of a message a process left in flight when it ended (a crash, `kill -9`)."""
+    return (
+        "the process ended with the request in flight; it may have arrived. "
+        f"{resume_command} settles it against the provider's records"
+    )
+
+
 def row_status(statuses: Iterable[Status]) -> Status:
     """The least successful status by SEVERITY (an `inflight` leftover counts as unknown)."""
     ranked = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in statuses]
@@ -160,8 +169,14 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
     )
 
 
-def _from_record(record: RecordLike, describe: Callable[[str], str]) -> MessageResult:
-    error = record.error
+def _from_record(
+    record: RecordLike, describe: Callable[[str], str], in_flight: str
+) -> MessageResult:
+    error, attempts = record.error, record.attempts
+    if record.status is Status.INFLIGHT:
+        # Left by a process that ended before the answer (a live run's report may show one
+        # too): the request left, so it counts as an attempt, and its fate is unknown.
+        error, attempts = error or in_flight, attempts + 1
     if record.status is Status.CAPPED and record.next_at is not None:
         later = f"may be sent after {utc_text(record.next_at)} UTC"
         error = f"{error}; {later}" if error else later
@@ -174,7 +189,7 @@ def _from_record(record: RecordLike, describe: Callable[[str], str]) -> MessageR
         result=(describe(record.code) if record.code else "") or record.result,
         messageid=record.messageid,
         sys_message_id=record.sys_message_id,
-        attempts=record.attempts,
+        attempts=attempts,
         sent_at=utc_text(record.sent_at) if record.sent_at is not None else "",
         dr_status=record.dr_status,
         dr_time=record.dr_time,
@@ -184,12 +199,16 @@ def _from_record(record: RecordLike, describe: Callable[[str], str]) -> MessageR
 
 
 def result_rows(
-    input_rows: Iterable[Row], records: Iterable[RecordLike], describe: Callable[[str], str]
+    input_rows: Iterable[Row],
+    records: Iterable[RecordLike],
+    describe: Callable[[str], str],
+    in_flight: str = "",
 ) -> Iterator[ResultRow]:
     """Merge input rows (by number) with message records (by row, index) in one pass.
 
     Rows without records (not part of this run) are skipped; a record whose row is missing from
-    the input still gets a result row, with empty cells.
+    the input still gets a result row, with empty cells. `in_flight` is the sms_error of a
+    message still `inflight` in the journal (see crash_note).
     """
     rows = iter(input_rows)
     current = next(rows, None)
@@ -198,7 +217,7 @@ def result_rows(
             current = next(rows, None)
         cells = current.cells if current is not None and current.number == number else ()
         records = list(group)
-        row = aggregate(number, cells, [_from_record(r, describe) for r in records])
+        row = aggregate(number, cells, [_from_record(r, describe, in_flight) for r in records])
         if all(getattr(r, "retried_by", "") for r in records):
             row = replace(row, handed_over=True)
         yield row

@@ -29,6 +29,7 @@ from batch_sms.validate import CostEstimate, estimate_cost
 
 __all__ = [
     "adopt_old_state",
+    "command_for",
     "copy_input",
     "dispatch_and_report",
     "drop_already_sent",
@@ -183,7 +184,7 @@ def dispatch_and_report(
         state, reason = "finished", ""
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
     files = write_run_report(journal, journal.get_run(run.id), settings)
-    resume_cmd = f"batch-sms resume {run.id}" + (" --sandbox" if settings.sandbox else "")
+    resume_cmd = command_for("resume", run.id, settings)
     steps: list[str] = []
     if state == "finished":
         failed = sum(n for s, n in files.counts.items() if s not in SUCCESS | NOT_SENDABLE)
@@ -196,7 +197,7 @@ def dispatch_and_report(
                 "provider's records before sending anything again)"
             )
         if failed - files.counts.get(Status.UNKNOWN, 0) > 0:
-            retry_cmd = f"batch-sms retry {run.id}" + (" --sandbox" if settings.sandbox else "")
+            retry_cmd = command_for("retry", run.id, settings)
             steps.append(f"send the failed ones again with: {retry_cmd}")
     else:
         exit_code = 3 if state == "stopped" else 130
@@ -215,10 +216,17 @@ def dispatch_and_report(
     )
 
 
+def command_for(command: str, run_id: str, settings: Settings) -> str:
+    """`batch-sms resume RUN` (or retry) as the user can paste it after this command."""
+    return f"batch-sms {command} {run_id}" + (" --sandbox" if settings.sandbox else "")
+
+
 def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
     """The report as a pure function of the run's input copy and the state db."""
     table = loader.load(Path(run.input_copy), run.sheet)
-    rows = report.result_rows(table.rows, journal.report_rows(run.id), nxcloud.describe)
+    records = journal.report_rows(run.id)
+    in_flight = report.crash_note(command_for("resume", run.id, settings))
+    rows = report.result_rows(table.rows, records, nxcloud.describe, in_flight)
     summary = summary_info(
         run.id,
         "Retry report" if run.parent else "Campaign report",

@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import accepted_counts, cn_numbers, env_for, last_json, run_cli, write_csv
+from helpers import (
+    accepted_counts,
+    cn_numbers,
+    env_for,
+    last_json,
+    read_results,
+    run_cli,
+    write_csv,
+)
 
 from batch_sms.reconcile import (
     ProviderRecord,
@@ -20,6 +28,7 @@ from batch_sms.reconcile import (
 from batch_sms.sandbox import SandboxHandle
 
 NOW = 1_764_000_000.0  # 2025-11-24 16:00 UTC
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def unknown(id_: int, phone: str, at: float = NOW - 600) -> Unresolved:
@@ -74,6 +83,73 @@ def test_a_record_for_a_number_another_run_also_awaits_proves_nothing() -> None:
     assert [m.id for m in verdict.undecided] == [1]
     none = reconcile([unknown(1, "861")], [], set(), now=NOW, settle=120, elsewhere={"861": 1})
     assert [m.id for m in none.never] == [1]  # no record at all: neither arrived
+
+
+def test_undecided_messages_say_why_and_whether_a_later_resume_can_decide() -> None:
+    soon = reconcile([unknown(1, "861", NOW - 5)], [], set(), now=NOW, settle=120)
+    why, later = soon.why[1]
+    assert later
+    assert "from 2025-11-24 16:01:55 UTC a missing record proves it never arrived" in why
+    more = reconcile([unknown(1, "861")], [record("m1", "861"), record("m2", "861")], set(),
+                     now=NOW, settle=120)  # fmt: skip
+    assert more.why[1] == (
+        "the provider's records hold 2 unclaimed messages to this number for 1 unknown here, "
+        "so they can't be matched one to one",
+        False,  # more records than messages never match, however long one waits
+    )
+    fewer = reconcile([unknown(1, "861"), unknown(2, "861")], [record("m1", "861")], set(),
+                      now=NOW, settle=120)  # fmt: skip
+    assert [fewer.why[i][1] for i in (1, 2)] == [True, True]  # the other record may yet show
+    shared = reconcile([unknown(1, "861")], [record("m1", "861")], set(), now=NOW, settle=120,
+                       elsewhere={"861": 1})  # fmt: skip
+    assert shared.why[1][1]
+    assert "settle that run first" in shared.why[1][0]
+
+
+def test_unknown_rows_after_a_crash_say_why_and_count_the_attempt(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle], user_data_dir: Path
+) -> None:
+    """kill -9 leaves rows `inflight`: the report says why they are unknown, what settles them,
+    and counts the request that left; a resume that can't decide yet says when it can."""
+    handle = make_sandbox()
+    out = tmp_path / "reports"
+    env = env_for(handle)
+    sent = run_cli(["send", str(DATA / "lb.csv"), "--base-url", handle.url, "--yes", "--json",
+                    "--out", str(out)], env=env)  # fmt: skip
+    run_id = last_json(sent)["run_id"]
+    # What a kill -9 leaves: row 3 marked in flight, its answer never written.
+    db = sqlite3.connect(user_data_dir / "batch-sms.sqlite3")
+    with db:
+        db.execute("UPDATE messages SET status = 'inflight', messageid = '', code = '', "
+                   "result = '', attempts = 0, inflight_at = sent_at, sent_at = NULL "
+                   "WHERE row = 3")  # fmt: skip
+    db.close()
+    handle.sandbox.accepted[:] = [a for a in handle.sandbox.accepted if a.phone != "8613800138012"]
+    reported = run_cli(["report", run_id, "--json", "--out", str(out)])
+    row = read_results(Path(last_json(reported)["report"]))[1]
+    assert (row["sms_status"], row["sms_attempts"]) == ("unknown", 1)
+    assert row["sms_error"] == (
+        "the process ended with the request in flight; it may have arrived. "
+        f"batch-sms resume {run_id} settles it against the provider's records"
+    )
+    result = run_cli(["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out)],
+                     env=env)  # too soon to tell: the default settle time has not passed
+    assert last_json(result)["counts"] == {"sent": 1, "unknown": 1}
+    row = read_results(Path(last_json(result)["report"]))[1]
+    assert (row["sms_status"], row["sms_attempts"]) == ("unknown", 1)
+    assert row["sms_error"].startswith(
+        "fate unknown: the provider lists no such message yet, but its records may lag: from "
+    )
+    assert row["sms_error"].endswith(
+        f"a missing record proves it never arrived; batch-sms resume {run_id} again later "
+        "decides it"
+    )
+    done = run_cli(["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out),
+                    "--settle", "0"], env=env)  # fmt: skip
+    assert last_json(done)["counts"] == {"sent": 2}
+    row = read_results(Path(last_json(done)["report"]))[1]
+    assert (row["sms_attempts"], row["sms_error"]) == (2, None)  # the lost request, then this
+    assert sorted(accepted_counts(handle).values()) == [1, 1]
 
 
 def test_days_to_ask_cover_neighbours_but_not_the_future() -> None:
@@ -142,5 +218,8 @@ def test_resume_leaves_unknown_when_it_is_too_soon_to_tell(
                      env=env)
     assert result.exit_code == 1
     assert last_json(result)["counts"] == {"unknown": 1}
-    assert "still unknown (resume again later, or use --resend-unknown)" in result.output
+    assert (
+        f"still unknown (sms_error says why; batch-sms resume {run_id} again later decides "
+        "those it can)"
+    ) in result.output
     assert handle.sandbox.accepted == []

@@ -143,8 +143,11 @@ class MessagesMixin(ReceiptsMixin):
             found.update(r[0] for r in rows)
         return found
 
-    def inflight_to_unknown(self, run_id: str) -> int:
+    def inflight_to_unknown(self, run_id: str, error: str = "") -> int:
         """Turn a run's leftover `inflight` messages into `unknown`; return how many.
+
+        Each gets `error` (why its fate is unknown, what to do) and counts its request as an
+        attempt: it left the process (inflight is committed first), only its answer was lost.
 
         Messages handed to a retry are included: one is `inflight` only if the parent was still
         sending when the retry took it, so it may have gone out, and `inflight` must not outlive
@@ -153,10 +156,19 @@ class MessagesMixin(ReceiptsMixin):
         key = self._run_key(run_id)
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE messages SET status = 'unknown' WHERE run = ? AND status = 'inflight'",
-                (key,),
+                "UPDATE messages SET status = 'unknown', attempts = attempts + 1, "
+                "error = CASE WHEN error = '' THEN ? ELSE error END "
+                "WHERE run = ? AND status = 'inflight'",
+                (error, key),
             )
             return cur.rowcount
+
+    def set_errors(self, errors: Sequence[tuple[int, str]]) -> None:
+        """Replace the sms_error of the given messages (id, error); nothing else changes."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE messages SET error = ? WHERE id = ?", [(e, i) for i, e in errors]
+            )
 
     def set_status(self, run_id: str, from_statuses: Sequence[Status], to: Status) -> int:
         """Move a run's messages (not handed to a retry) between statuses; return how many."""
