@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from batch_sms import nxcloud, report, sending
+from batch_sms import input_info, nxcloud, report, sending
 from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.followup import (
@@ -83,6 +83,7 @@ def _preflight_report(
         title,
         settings.public(),
         input_name=str(settings.input),
+        input_read=checked.input_read(),
         cost=plan.cost,
         currency=settings.prices.currency,
     )
@@ -147,7 +148,8 @@ def _start(
         input_sha256=digest,
         input_format=checked.table.format,
         sheet=checked.table.sheet,
-        settings=settings.public(),
+        # How the input was read goes with the run, so `report` can say it again.
+        settings={**settings.public(), input_info.RECORD_KEY: checked.input_read()},
     )
     with open_journal(settings) as journal, run_lock(run, settings.state_path):
         journal.create_run(run)

@@ -111,7 +111,9 @@ class Screen:
 
     # Printing ----------------------------------------------------------------------------
     def show_plan(self, plan: Plan) -> None:
-        """The plan a user confirms."""
+        """The plan a user confirms, after the line saying how the input was read."""
+        if plan.input_line:
+            self.out.print(plan.input_line, markup=False, highlight=False, soft_wrap=True)
         table = Table(title="Plan", show_header=False, title_justify="left")
         table.add_column("what")
         table.add_column("value", justify="right")

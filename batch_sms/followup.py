@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import config, reconcile, sending
+from batch_sms import config, input_info, reconcile, sending
 from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
@@ -143,6 +143,12 @@ def _settle_unknown(
     )
 
 
+def _input_read(run: RunInfo) -> dict[str, object]:
+    """The record of how a run's input was read, if it has one (runs made before don't)."""
+    read = run.settings.get(input_info.RECORD_KEY)
+    return {input_info.RECORD_KEY: read} if read else {}
+
+
 def retry(
     run_id: str,
     base: Settings,
@@ -186,7 +192,8 @@ def _retry(
         input_sha256=parent.input_sha256,
         input_format=parent.input_format,
         sheet=parent.sheet,
-        settings=settings.public(),
+        # The retry sends the parent's rows as the parent read them.
+        settings={**settings.public(), **_input_read(parent)},
     )
     with run_lock(run, settings.state_path):
         journal.create_run(run)

@@ -9,7 +9,7 @@ from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
 
-from batch_sms import loader, nxcloud, results, template, validate
+from batch_sms import input_info, loader, nxcloud, results, template, validate
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.models import Message, Status
@@ -31,6 +31,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     balance: nxcloud.Balance | None = None  # the account's, when the provider tells
     problems: tuple[tuple[int, str, str, str], ...] = ()  # (row, phone as written, status, why)
+    input_line: str = ""  # how the input was read (input_info.input_line)
 
     @property
     def seconds(self) -> float | None:
@@ -47,6 +48,16 @@ class Preflight:
     phone_column: str
     content_source: str
     notes: tuple[str, ...] = field(default=())
+
+    def input_read(self) -> dict[str, str]:
+        """How the input was read: sheet, encoding, delimiter, phone column, text source."""
+        return input_info.describe_input(
+            sheet=self.table.sheet,
+            encoding=self.table.encoding,
+            delimiter=self.table.delimiter,
+            phone_column=self.phone_column,
+            content_source=self.content_source,
+        )
 
     def plan(self, settings: Settings) -> Plan:
         """Summarise the verdicts into the plan shown before sending."""
@@ -68,6 +79,7 @@ class Preflight:
             tps=settings.tps,
             currency=settings.prices.currency,
             notes=self.notes,
+            input_line=input_info.input_line(self.table.path.name, self.input_read()),
             problems=tuple(
                 (m.row, m.raw_phone, str(m.status), m.error)
                 for m in self.messages
@@ -103,7 +115,7 @@ def _template(settings: Settings, table: loader.Table) -> tuple[template.Templat
     if text is not None:
         return template.Template.from_text(text.rstrip("\r\n"), table.columns), "template"
     index = _column(table, settings.content_column, template.CONTENT_NAMES, "content")
-    return template.Template.from_column(index), f"column {table.columns[index]!r}"
+    return template.Template.from_column(index), f'column "{table.columns[index]}"'
 
 
 def _suppressed(settings: Settings) -> tuple[set[str], tuple[str, ...]]:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import loader, nxcloud, report
+from batch_sms import input_info, loader, nxcloud, report
 from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, RunInfo, adopt_legacy
@@ -233,6 +233,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         run.settings,
         parent=run.parent,
         input_name=run.input_name,
+        input_read=run.settings.get(input_info.RECORD_KEY) or {},
         started_at=run.started_at,
         finished_at=run.finished_at,
         cost=run_cost(journal, run.id, settings),

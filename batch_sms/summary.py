@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from batch_sms import input_info
 from batch_sms.models import Status
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class SummaryInfo:
     started_at: float | None = None
     finished_at: float | None = None
     settings: Mapping[str, object] = field(default_factory=dict)
+    input_read: Mapping[str, str] = field(default_factory=dict)  # input_info.describe_input
     cost: CostLike | None = None
     currency: str = ""
     describe: Callable[[str], str] | None = None  # provider code → meaning (nxcloud.describe)
@@ -206,9 +208,12 @@ def summary_lines(
         ("data", ("Segments of accepted rows", tally.accepted_segments)),
     ]
     lines += _cost_lines(info)
-    settings = public_settings(info.settings)
-    if settings:
-        lines += [("blank", ()), ("section", ("Settings",))]
+    settings = public_settings(
+        {k: v for k, v in info.settings.items() if k != input_info.RECORD_KEY}
+    )
+    read = [("data", (f"Input {label}", text)) for label, text in info.input_read.items()]
+    if settings or read:
+        lines += [("blank", ()), ("section", ("Settings",)), *read]
         lines += [("data", (key, value)) for key, value in settings.items()]
     return lines
 

@@ -518,3 +518,36 @@ def test_the_failed_file_of_undelivered_rows_sends_them_again(
     _, again = send(tmp_path, handle, Path(last_json(rewritten)["failed"]))
     assert again["counts"] == {"sent": 2}
     assert sorted(accepted_counts(handle).values()) == [2, 2]
+
+
+def summary_pairs(report: Path) -> dict[object, object]:
+    """Column A → column B of the Summary sheet."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(report)["Summary"]
+    return {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if r and r[0] is not None}
+
+
+def test_how_the_input_was_read_is_shown_and_kept_with_the_run(tmp_path: Path) -> None:
+    """Encoding, delimiter, phone column and text source: on screen after pre-flight, in the
+    Summary, and again in a report written later from the state db."""
+    out = tmp_path / "reports"
+    sent = run_cli(["send", str(DATA / "semicolon.csv"), "--sandbox", "--yes", "--tps",
+                    "unlimited", "--out", str(out)])  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    assert (
+        'Read semicolon.csv: encoding utf-8, delimiter semicolon, phone column "Phone", '
+        'text from column "Message"'
+    ) in sent.stdout.splitlines()
+    (report,) = out.glob("*/report.xlsx")
+    expected = {
+        "Input encoding": "utf-8", "Input delimiter": "semicolon",
+        "Input phone column": '"Phone"', "Input text from": 'column "Message"',
+    }  # fmt: skip
+    pairs = summary_pairs(report)
+    assert {k: pairs.get(k) for k in expected} == expected
+    assert "input_read" not in pairs
+    report.unlink()
+    again = run_cli(["report", report.parent.name, "--sandbox", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert {k: summary_pairs(report).get(k) for k in expected} == expected
