@@ -316,6 +316,22 @@ class HourlyCap:
             return now
         return times[excess] + self.window
 
+    def refused_until(self, phone: str) -> float:
+        """When the provider's sliding hour frees a slot for a number it answered 27 for.
+
+        The provider counts its own hour: its oldest accept for the number that is still in
+        the window leaves it an hour after it was sent. The journal's accepted times tell it
+        (with --hourly-cap off too); with none known (sent from elsewhere), an hour from now,
+        when every send the provider counts has left its window.
+        """
+        now = self._clock()
+        if self.cap is None:
+            found = self._source.accepted_since([phone], now - self.window).get(phone, [])
+            times = [t for t in found if t > now - self.window]
+        else:
+            times = self._recent(phone, now)
+        return min(times) + self.window if times else now + self.window
+
     def reserved(self, phone: str) -> int:
         """Requests to this number in flight."""
         return self._reserved[phone]

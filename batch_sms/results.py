@@ -146,7 +146,10 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
     # Recipients that are not sent (duplicate, suppressed, invalid) are not billed: leave them
     # out unless the row has nothing else, so sms_segments says what the row costs.
     billed = [p for p in parts if p.status not in _NOT_SENT] or parts
-    errors = [f"{p.raw_phone}: {p.error}" for p in parts if p.error]
+    # Recipients with different fates: each one's says what it got ("+86…: sent"), so a row
+    # shown `invalid` for one bad number still tells that its other number was reached.
+    mixed = len({p.status for p in parts}) > 1
+    errors = [f"{p.raw_phone}: {p.error or p.status.value}" for p in parts if p.error or mixed]
     warnings = dict.fromkeys(w for p in parts for w in p.warnings)
     return ResultRow(
         number=number,

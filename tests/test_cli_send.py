@@ -551,3 +551,35 @@ def test_how_the_input_was_read_is_shown_and_kept_with_the_run(tmp_path: Path) -
     again = run_cli(["report", report.parent.name, "--sandbox", "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert {k: summary_pairs(report).get(k) for k in expected} == expected
+
+
+def test_a_27_says_when_the_providers_sliding_hour_frees_a_slot(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    """The provider caps 2 an hour, ours is 5: its 27 ends the third row capped until the first
+    accept leaves the provider's hour, not at a guess."""
+    from datetime import datetime, timedelta
+
+    handle = make_sandbox(hourly_cap=2)
+    _, out = send(tmp_path, handle, DATA / "code27.csv", "--hourly-cap", "5")
+    assert out["counts"] == {"sent": 2, "capped": 1}
+    rows = read_results(Path(out["report"]))
+    first = datetime.strptime(rows[0]["sms_sent_at"], "%Y-%m-%d %H:%M:%S")
+    after = (first + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    assert rows[2]["sms_code"] == "27"
+    assert rows[2]["sms_error"].endswith(f"may be sent after {after} UTC")
+
+
+def test_a_two_number_cell_with_one_bad_number_shows_the_delivered_part(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    handle = make_sandbox()
+    _, out = send(tmp_path, handle, DATA / "two_numbers_one_bad.csv")
+    (row,) = read_results(Path(out["report"]))
+    assert row["sms_status"] == "invalid"  # the row still needs fixing
+    assert row["sms_error"] == (
+        '+8613800138051: sent; +86 138 0013: phone "+86 138 0013" is not a valid number'
+    )
+    # The joined sms_* cells keep the recipients' order: the first one's part is filled in.
+    assert (row["sms_phone"], row["sms_code"]) == ("8613800138051, ", "0, ")
+    assert [a.phone for a in handle.sandbox.accepted] == ["8613800138051"]

@@ -489,7 +489,7 @@ def test_result_rows_merge_records_with_their_input_rows() -> None:
     assert (two.phone, two.segments, two.attempts) == ("861, 862", 4, 3)
     assert two.sent_at == "1970-01-02 00:00:00, "
     assert two.sys_message_id == "r-2-0, r-2-1"
-    assert two.error == "b: invalid number"
+    assert two.error == "a: sent; b: invalid number"  # what each recipient got
     assert two.text == "Hello"  # one text per row, not one per recipient
     assert got[1].error == "hourly cap; may be sent after 1970-01-01 01:00:00 UTC"
     assert got[1].code == ""
@@ -535,7 +535,7 @@ def test_validation_rows() -> None:
     assert (got[0].segments, got[0].error, got[0].phone) == (2, "warning: w", "8613820")
     assert got[1].phone == "8613830, 8613831"
     assert got[1].segments == 1  # the suppressed recipient is not billed
-    assert got[1].error == "13831: on the suppression list; warning: uses “quotes”"
+    assert got[1].error == "13830: ready; 13831: on the suppression list; warning: uses “quotes”"
     assert got[2].error == "not a phone number"
 
 
@@ -576,7 +576,7 @@ def test_a_row_bills_only_the_recipients_that_can_be_sent() -> None:
     row = aggregate(2, ("a",), parts)
     assert row.status is Status.INVALID  # the row still shows its least successful recipient
     assert row.segments == 2  # but only the sent recipient is billed
-    assert row.error == "12345: too short"
+    assert row.error == "+86 139 1234 5678: sent; 12345: too short"
 
 
 def test_input_description_line_and_summary(tmp_path: Path) -> None:

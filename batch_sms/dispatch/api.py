@@ -25,7 +25,6 @@ class DispatchSettings:
     backoff_max: float = 30.0
     batch_size: int = 1000  # messages read from the journal at a time
     max_requeues: int = 50  # answers 28/27 per message before it fails (no endless loop)
-    capped_recheck: float = 300.0  # after a 27 the provider's hour is unknown: look again then
     flush_every: int = 100  # answers written per transaction …
     flush_interval: float = 0.1  # … or after this many seconds, whichever comes first
     progress_interval: float = 0.1

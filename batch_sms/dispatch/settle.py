@@ -116,7 +116,9 @@ class Settler:
             self.queue.again(item)  # the lowered limiter paces it
         else:
             item.capped = True
-            due = max(self.cap.next_free(item.q.phone), now + self.s.capped_recheck)
+            # The provider's hour is full: its next slot frees when its oldest accept for the
+            # number leaves the sliding hour (from the journal), not at our own cap's guess.
+            due = self.cap.refused_until(item.q.phone)
             self.queue.push(due, item)
 
     def _end_capped(self) -> None:
