@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from batch_sms.models import Message, Status
+from batch_sms.models import Message, Status, content_key
 from batch_sms.phones import MAX_DIGITS, normalise_phone, split_phones
 from batch_sms.phones import _parse_national_digits as _parse_national_digits
 from batch_sms.phones import _parse_plus_digits as _parse_plus_digits
@@ -81,6 +81,12 @@ def _content_verdict(
     return seg.segments, seg.encoding, error, warnings
 
 
+@lru_cache(maxsize=4096)
+def _text_hash(text: str) -> int:
+    """A 64-bit hash of the text's content_key: texts differing only in whitespace hash alike."""
+    return hash(content_key(text)) & 0xFFFF_FFFF_FFFF_FFFF
+
+
 class Checker:
     """Pre-flight verdicts for the messages of one campaign, remembering numbers already seen."""
 
@@ -104,8 +110,12 @@ class Checker:
     def check(
         self, row: int, raw_phone_cell: str, content: str | None, render_error: str = ""
     ) -> list[Message]:
-        """One Message per number in the phone cell (one INVALID message if there is none)."""
-        text = content or ""
+        """One Message per number in the phone cell (one INVALID message if there is none).
+
+        The text sent is `content` trimmed of surrounding whitespace (line breaks inside kept);
+        the duplicate check compares texts by `content_key`, so whitespace variants are one text.
+        """
+        text = (content or "").strip()
         phones = split_phones(raw_phone_cell)
         if not phones:
             segments, encoding, error, warnings = _content_verdict(text, None, self.max_segments)
@@ -125,7 +135,7 @@ class Checker:
             elif phone in self.suppressed:
                 status, error = Status.SUPPRESSED, "number is on the suppression list"
             elif not self.allow_duplicates:
-                key = (int(phone) << 64) | (hash(text) & 0xFFFF_FFFF_FFFF_FFFF)
+                key = (int(phone) << 64) | _text_hash(text)
                 first = self._seen.get(key)
                 if first is None:
                     self._seen[key] = row
