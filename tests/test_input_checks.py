@@ -26,3 +26,23 @@ def test_whitespace_variants_of_one_text_reach_a_number_once() -> None:
     # The text sent is trimmed; line breaks inside it stay.
     assert messages[0].content == "Hello there"
     assert messages[4].content == "Line one\nline two"
+
+
+def test_a_blank_template_value_makes_the_row_invalid_naming_the_column() -> None:
+    template = "Hi {{ first_name }}, you owe {{ amount }} in {{ city }}."
+    messages = _preflight("template_empty.csv", template=template).messages
+    assert [(m.row, m.status) for m in messages] == [
+        (2, Status.READY), (3, Status.INVALID), (4, Status.READY), (5, Status.INVALID),
+    ]  # fmt: skip
+    assert messages[1].error.startswith('template: columns "first_name", "city" are empty')
+    assert messages[3].error.startswith('template: column "first_name" is empty in this row')
+    assert not any(m.content.startswith("Hi ,") for m in messages)
+
+
+def test_a_template_default_fills_a_blank_cell() -> None:
+    template = 'Hi {{ first_name | default("there") }}, you owe {{ amount }}.'
+    messages = _preflight("template_empty.csv", template=template).messages
+    assert [m.status for m in messages] == [Status.READY] * 4
+    assert [m.content for m in messages] == [
+        "Hi Ann, you owe 7.", "Hi there, you owe 7.", "Hi Bob, you owe 12.", "Hi there, you owe 3.",
+    ]  # fmt: skip
