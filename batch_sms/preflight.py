@@ -106,31 +106,55 @@ def _template(settings: Settings, table: loader.Table) -> tuple[template.Templat
     return template.Template.from_column(index), f"column {table.columns[index]!r}"
 
 
-def _suppressed(settings: Settings) -> tuple[set[str], tuple[str, ...]]:
-    """Numbers on the suppression list, normalised like the campaign's, and notes about it."""
+_SUPPRESS_COLUMN_HINT = (
+    'name the opt-out column "phone" (or mobile, msisdn, 手机号, …), '
+    "or give a file of numbers alone, one per line"
+)
+
+
+def _suppressed(settings: Settings) -> set[str]:
+    """Numbers on the suppression list, normalised like the campaign's; InputError if any is not.
+
+    An opt-out that cannot be read as a number would let its person be messaged, so one such
+    entry refuses the campaign, naming the entries and how to have them read."""
     if settings.suppress is None:
-        return set(), ()
+        return set()
     table = loader.load(settings.suppress)
     cells: list[str]
     try:
         index = template.detect_column(table.columns, None, template.PHONE_NAMES, "phone")
         cells = [row.cells[index] for row in table.rows]
+        numbers = [row.number for row in table.rows]
     except InputError as error:
         # An opt-out list is often a bare column of numbers with no header: then the "header"
         # is the first number. Anything else still needs its phone column named.
         first = table.columns[0] if table.columns else ""
         if not validate.normalise_phone(first, settings.default_region)[0]:
-            raise InputError(f"{settings.suppress}: {error.message}", error.hint) from None
+            message = f"{settings.suppress}: {error.message}"
+            raise InputError(message, _SUPPRESS_COLUMN_HINT) from None
         cells = [first, *(row.cells[0] for row in table.rows)]
+        numbers = [1, *(row.number for row in table.rows)]
     found = validate.load_suppression(cells, settings.default_region)
-    notes: tuple[str, ...] = ()
     if found.rejected:
-        shown = ", ".join(repr(r) for r in found.rejected[:3])
-        notes = (
-            f"{settings.suppress}: {len(found.rejected)} entries are not usable numbers and were "
-            f"ignored (e.g. {shown})",
+        shown = ", ".join(
+            f"row {numbers[at]} {raw!r}"
+            for at, raw in zip(found.rejected_at[:5], found.rejected[:5], strict=True)
         )
-    return set(found), notes
+        more = f" and {len(found.rejected) - 5} more" if len(found.rejected) > 5 else ""
+        region = settings.default_region
+        read_as = f"read as {region.upper()} numbers" if region else "read with no default region"
+        raise InputError(
+            f"{settings.suppress}: {len(found.rejected)} opt-out "
+            f"{'entry is' if len(found.rejected) == 1 else 'entries are'} not usable numbers "
+            f"({read_as}): {shown}{more}; those people could be messaged, so nothing is sent",
+            (
+                "fix or remove those entries"
+                if region
+                else "give the country of national numbers with --default-region, e.g. "
+                "--default-region CN, or fix or remove those entries"
+            ),
+        )
+    return set(found)
 
 
 def run_preflight(settings: Settings) -> Preflight:
@@ -147,7 +171,7 @@ def run_preflight(settings: Settings) -> Preflight:
     table = loader.load(Path(settings.input), settings.sheet)
     phone = _column(table, settings.phone_column, template.PHONE_NAMES, "phone")
     content, source = _template(settings, table)
-    numbers, notes = _suppressed(settings)
+    numbers = _suppressed(settings)
     checker = validate.Checker(
         default_region=settings.default_region,
         suppressed=numbers,
@@ -170,5 +194,4 @@ def run_preflight(settings: Settings) -> Preflight:
         messages=messages,
         phone_column=table.columns[phone],
         content_source=source,
-        notes=notes,
     )

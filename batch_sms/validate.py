@@ -157,19 +157,21 @@ class SuppressionList(set[str]):
     """E.164 numbers not to message, plus the entries that could not be read as numbers."""
 
     def __init__(self, numbers: Iterable[str] = (), rejected: Iterable[str] = ()) -> None:
-        """Hold `numbers`; `rejected` keeps the unusable entries so the caller can warn."""
+        """Hold `numbers`; `rejected` keeps the unusable entries so the caller can refuse."""
         super().__init__(numbers)
         self.rejected = list(rejected)
+        self.rejected_at: list[int] = []  # the position in the input of each rejected entry
 
 
 def load_suppression(numbers: Iterable[str], default_region: str | None) -> SuppressionList:
     """Normalise opt-out entries; blank ones are skipped, unusable ones kept in `.rejected`."""
     result = SuppressionList()
-    for entry in numbers:
+    for position, entry in enumerate(numbers):
         for raw in split_phones(entry):
             phone, _, error = normalise_phone(raw, default_region)
             if error:
                 result.rejected.append(raw)
+                result.rejected_at.append(position)
             else:
                 result.add(phone)
     return result

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from batch_sms.config import Settings
+from batch_sms.errors import InputError
 from batch_sms.models import Status
 from batch_sms.preflight import run_preflight
 
@@ -46,3 +49,27 @@ def test_a_template_default_fills_a_blank_cell() -> None:
     assert [m.content for m in messages] == [
         "Hi Ann, you owe 7.", "Hi there, you owe 7.", "Hi Bob, you owe 12.", "Hi there, you owe 3.",
     ]  # fmt: skip
+
+
+def test_national_opt_outs_without_a_region_refuse_the_campaign() -> None:
+    with pytest.raises(InputError) as info:
+        _preflight("optout_campaign.csv", suppress=DATA / "optout_national.csv")
+    message = info.value.message
+    assert message.startswith(f"{DATA / 'optout_national.csv'}: 1 opt-out entry is not usable")
+    assert "row 3 '13812340903'" in message
+    assert "--default-region CN" in info.value.hint
+
+
+def test_national_opt_outs_are_read_with_the_campaigns_region() -> None:
+    messages = _preflight(
+        "optout_campaign.csv", suppress=DATA / "optout_national.csv", default_region="CN"
+    ).messages
+    assert [m.status for m in messages] == [Status.READY, Status.SUPPRESSED]
+
+
+def test_an_opt_out_file_without_a_phone_column_gets_a_hint_that_applies_to_it() -> None:
+    with pytest.raises(InputError) as info:
+        _preflight("optout_campaign.csv", suppress=DATA / "optout_no_phone_column.csv")
+    assert "no phone column found" in info.value.message
+    assert "--phone-column" not in info.value.hint
+    assert 'name the opt-out column "phone"' in info.value.hint
