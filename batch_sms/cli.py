@@ -91,6 +91,8 @@ def _preflight(func: F) -> F:
         click.option("--allow-duplicates", is_flag=True, default=None,
                      help="Send the same text to the same number again."),
         click.option("--max-segments", type=int, help="Refuse texts longer than N messages."),
+        click.option("--allow-landlines", is_flag=True, default=None,
+                     help="Send to landline, toll-free, shared-cost and company numbers too."),
     ]):
         func = option(func)
     return func

@@ -9,25 +9,20 @@ from batch_sms.errors import InputError
 
 __all__ = ["CONTENT_NAMES", "PHONE_NAMES", "detect_column"]
 
-# Best first: a specific name beats a vague one ("number" may be an order number).
+# Best first: a mobile name beats a phone name (a "Phone" column beside "Mobile" is often the
+# landline), and a specific name beats a vague one ("number" may be an order number).
 PHONE_NAMES: tuple[str, ...] = (
-    "phone",
-    "phone number",
     "mobile",
     "mobile number",
     "mobile phone",
-    "msisdn",
+    "mobile phone number",
+    "mobile no",
+    "mobile tel",
     "cell",
     "cell phone",
     "cellphone",
-    "mobile no",
-    "phone no",
-    "telephone",
-    "telephone number",
-    "tel",
-    "contact number",
-    "recipient",
-    "number",
+    "cell number",
+    "msisdn",
     "手机号码",
     "手机号",
     "手机",
@@ -36,11 +31,20 @@ PHONE_NAMES: tuple[str, ...] = (
     "手機號",
     "手機",
     "移动电话",
+    "phone",
+    "phone number",
+    "phone no",
+    "telephone",
+    "telephone number",
+    "tel",
+    "contact number",
     "電話號碼",
     "电话号码",
     "联系电话",
     "電話",
     "电话",
+    "recipient",
+    "number",
     "號碼",
     "号码",
 )
@@ -68,8 +72,12 @@ CONTENT_NAMES: tuple[str, ...] = (
 
 
 def _match_key(name: str) -> str:
-    """Return the form under which header names are compared with the known names."""
-    return " ".join(re.split(r"[\s_\-.]+", name.strip().casefold())).strip()
+    """Return the form under which header names are compared with the known names.
+
+    Case, spaces and punctuation are ignored, so `Phone Number`, `phone_number`, `PHONENUMBER`
+    and `PhoneNumber` are one name (and two such columns are ambiguous).
+    """
+    return re.sub(r"[\W_]+", "", name.casefold())
 
 
 def detect_column(
@@ -86,7 +94,8 @@ def detect_column(
             raise InputError(f"{option}: {exc.message}", exc.hint or f"check {option}") from None
     keys = [_match_key(c) for c in columns]
     for name in names:
-        hits = [i for i, key in enumerate(keys) if key == _match_key(name)]
+        wanted = _match_key(name)
+        hits = [i for i, key in enumerate(keys) if key == wanted]
         if len(hits) > 1:
             clash = " and ".join(f'"{columns[i]}" (column {i + 1})' for i in hits)
             raise InputError(

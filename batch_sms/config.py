@@ -80,6 +80,7 @@ class Settings:
     suppress: Path | None = None
     allow_duplicates: bool = False
     max_segments: int | None = None
+    allow_landlines: bool = False
     tps: float | None = 10.0
     hourly_cap: int = 5
     concurrency: int = 20
@@ -127,7 +128,7 @@ _CONVERT: dict[str, type] = {
     "max_segments": int,
     "timeout": float,
 }
-_BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
+_BOOLS = {"allow_duplicates", "allow_landlines", "sandbox", "dry_run", "yes"}
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices"}
 
 

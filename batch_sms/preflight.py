@@ -177,6 +177,7 @@ def run_preflight(settings: Settings) -> Preflight:
         suppressed=numbers,
         allow_duplicates=settings.allow_duplicates,
         max_segments=settings.max_segments,
+        allow_landlines=settings.allow_landlines,
     )
     messages: list[Message] = []
     # The loop builds millions of acyclic Messages and duplicate keys; with the collector on,

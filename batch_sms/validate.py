@@ -97,12 +97,14 @@ class Checker:
         suppressed: set[str],
         allow_duplicates: bool,
         max_segments: int | None = None,
+        allow_landlines: bool = False,
     ) -> None:
         """Set the campaign's rules; `suppressed` holds E.164 digits (see load_suppression)."""
         self.default_region = default_region or None
         self.suppressed = suppressed
         self.allow_duplicates = allow_duplicates
         self.max_segments = max_segments
+        self.allow_landlines = allow_landlines
         # (phone as int << 64 | 64-bit content hash) -> first row: exact on the number, and a
         # content collision needs two texts with one hash sent to one number. ~100 bytes a row.
         self._seen: dict[int, int] = {}
@@ -126,7 +128,9 @@ class Checker:
             ]  # fmt: skip
         messages = []
         for index, raw in enumerate(phones):
-            phone, country, phone_error = normalise_phone(raw, self.default_region)
+            phone, country, phone_error = normalise_phone(
+                raw, self.default_region, sms=True, allow_landlines=self.allow_landlines
+            )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
             status = Status.READY
             if phone_error or render_error or error:

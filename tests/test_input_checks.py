@@ -73,3 +73,41 @@ def test_an_opt_out_file_without_a_phone_column_gets_a_hint_that_applies_to_it()
     assert "no phone column found" in info.value.message
     assert "--phone-column" not in info.value.hint
     assert 'name the opt-out column "phone"' in info.value.hint
+
+
+def test_numbers_as_people_paste_them() -> None:
+    # phones_as_pasted.csv: each row's last column says what the number must give.
+    preflight = _preflight("phones_as_pasted.csv", default_region="CN")
+    expected = {row.number: row.cells[2] for row in preflight.table.rows}
+    for message in preflight.messages:
+        want = expected[message.row]
+        if want == "ready":
+            assert (message.status, message.error) == (Status.READY, ""), message
+        else:
+            assert message.status is Status.INVALID, message
+            assert want in message.error, message
+    assert len(preflight.messages) == len(expected) == 20
+
+
+def test_landlines_are_sent_only_with_allow_landlines() -> None:
+    strict = _preflight("phones_as_pasted.csv", default_region="CN", allow_landlines=True)
+    ready = {m.raw_phone for m in strict.messages if m.status is Status.READY}
+    assert {"010-62345678", "+1 800 234 5678"} <= ready
+    assert "+44 909 879 0000" not in ready  # premium-rate numbers never take an SMS
+
+
+def test_a_mobile_column_beats_a_phone_column() -> None:
+    preflight = _preflight("mobile_and_phone.csv", default_region="CN")
+    assert preflight.phone_column == "Mobile"
+    assert [m.phone for m in preflight.messages] == ["8613812345621", "8613812345622"]
+    landlines = _preflight("mobile_and_phone.csv", default_region="CN", phone_column="Phone")
+    assert [m.status for m in landlines.messages] == [Status.INVALID] * 2
+
+
+def test_two_spellings_of_one_phone_column_are_ambiguous() -> None:
+    with pytest.raises(InputError, match=r'several phone columns: "phone number" .* "phonenumber"'):
+        _preflight("phone_number_twice.csv")
+
+
+def test_header_spellings_are_recognised() -> None:
+    assert _preflight("header_spellings.csv").phone_column == "MobileNumber"
