@@ -81,6 +81,7 @@ class Settings:
     allow_duplicates: bool = False
     max_segments: int | None = None
     allow_landlines: bool = False
+    trust_numeric_phones: bool = False
     tps: float | None = 10.0
     hourly_cap: int = 5
     concurrency: int = 20
@@ -128,7 +129,8 @@ _CONVERT: dict[str, type] = {
     "max_segments": int,
     "timeout": float,
 }
-_BOOLS = {"allow_duplicates", "allow_landlines", "sandbox", "dry_run", "yes"}
+_BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
+_BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices"}
 
 

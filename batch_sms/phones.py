@@ -325,8 +325,12 @@ def _verdict(
 
 
 def split_phones(cell: str) -> list[str]:
-    """The numbers in one phone cell, split on `,` `;` `/` or new lines; empties dropped."""
+    """The numbers in one phone cell, split on `,` `;` `/` or new lines; empties dropped.
+
+    A cell that is one number in scientific notation with a decimal comma stays whole."""
     if _SEPARATORS.search(cell) is None:
         text = cell.strip()
         return [text] if text else []
+    if _SCIENTIFIC.fullmatch(cell.strip()):  # "8,61391E+12": one number, with a decimal comma
+        return [cell.strip()]
     return [part for part in (p.strip() for p in _SEPARATORS.split(cell)) if part]

@@ -110,9 +110,17 @@ class Checker:
         self._seen: dict[int, int] = {}
 
     def check(
-        self, row: int, raw_phone_cell: str, content: str | None, render_error: str = ""
+        self,
+        row: int,
+        raw_phone_cell: str,
+        content: str | None,
+        render_error: str = "",
+        rounded: bool = False,
     ) -> list[Message]:
         """One Message per number in the phone cell (one INVALID message if there is none).
+
+        `rounded` says the cell is a spreadsheet number with Excel's rounding look: its number
+        is invalid, since the digits that would reach a person are not the ones meant.
 
         The text sent is `content` trimmed of surrounding whitespace (line breaks inside kept);
         the duplicate check compares texts by `content_key`, so whitespace variants are one text.
@@ -131,6 +139,13 @@ class Checker:
             phone, country, phone_error = normalise_phone(
                 raw, self.default_region, sms=True, allow_landlines=self.allow_landlines
             )
+            if rounded:
+                phone_error = (
+                    f'phone "{raw}" looks rounded by Excel: a number cell with only 6 significant '
+                    "digits then zeros, as Excel saves 8.61391E+12; the real number is lost. "
+                    "Format the column as text, type the numbers again and re-export, or give "
+                    "--trust-numeric-phones if they are right"
+                )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
             status = Status.READY
             if phone_error or render_error or error:

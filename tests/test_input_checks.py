@@ -111,3 +111,23 @@ def test_two_spellings_of_one_phone_column_are_ambiguous() -> None:
 
 def test_header_spellings_are_recognised() -> None:
     assert _preflight("header_spellings.csv").phone_column == "MobileNumber"
+
+
+def test_a_number_cell_rounded_by_excel_is_invalid() -> None:
+    preflight = _preflight("excel_rounded.xlsx", default_region="CN")
+    assert preflight.table.rounded == {(3, "8613910000000")}  # the number cell only
+    by_row = {m.row: m for m in preflight.messages}
+    assert [m.row for m in preflight.messages] == [2, 3, 4, 5, 6]  # "8,61391E+12" is one number
+    assert by_row[2].status is Status.READY
+    assert by_row[3].status is Status.INVALID
+    assert "looks rounded by Excel" in by_row[3].error
+    assert "--trust-numeric-phones" in by_row[3].error
+    assert by_row[4].status is Status.READY  # a text cell is what the user typed
+    assert by_row[5].status is Status.INVALID
+    assert "scientific notation by Excel" in by_row[5].error
+    assert by_row[6].status is Status.READY
+
+
+def test_trust_numeric_phones_accepts_a_rounded_looking_cell() -> None:
+    preflight = _preflight("excel_rounded.xlsx", default_region="CN", trust_numeric_phones=True)
+    assert {m.row: m.status for m in preflight.messages}[3] is Status.READY

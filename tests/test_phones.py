@@ -6,7 +6,7 @@ import pytest
 
 from batch_sms.columns import PHONE_NAMES, detect_column
 from batch_sms.errors import InputError
-from batch_sms.phones import normalise_phone
+from batch_sms.phones import normalise_phone, split_phones
 
 NO_SMS = "cannot receive SMS"
 
@@ -85,3 +85,9 @@ def test_phone_column_spellings(columns: tuple[str, ...], expected: int) -> None
 def test_two_spellings_of_one_name_are_ambiguous() -> None:
     with pytest.raises(InputError, match="several phone columns"):
         detect_column(("phone number", "phonenumber"), None, PHONE_NAMES, "phone")
+
+
+def test_european_scientific_notation_is_one_number() -> None:
+    assert split_phones("8,61391E+12") == ["8,61391E+12"]
+    assert "scientific notation by Excel" in normalise_phone("8,61391E+12", None)[2]
+    assert split_phones("8613812345601, 8613812345602") == ["8613812345601", "8613812345602"]

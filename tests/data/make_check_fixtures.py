@@ -6,7 +6,7 @@ says what each file must give. The writers are make_fixtures.py's, so the bytes 
 
 from __future__ import annotations
 
-from make_fixtures import write_text
+from make_fixtures import write_text, write_xlsx
 
 # Numbers as people paste them from web pages, chats and CRMs (read with --default-region CN),
 # and the verdict each must get: "ready", or a phrase of the reason it is invalid.
@@ -55,6 +55,24 @@ def main() -> None:
         "header_spellings.csv",
         "Name,MobileNumber,Message\nLi Wei,+8613812345641,Hello\n",
         "utf-8",
+    )
+    # Numbers as a spreadsheet holds them: number cells, one rounded by Excel (8.61391E+12 saved
+    # again), and text cells, one ending in zeros by right, one in European scientific notation.
+    write_xlsx(
+        "excel_rounded.xlsx",
+        [
+            (
+                "Sheet1",
+                [
+                    ("name", "phone", "content"),
+                    ("Number cell", 8613812345651, "Your parcel is on its way"),
+                    ("Rounded number cell", 8613910000000, "Your parcel is on its way"),
+                    ("Text cell, zeros", "8613910000000", "Your parcel is on its way"),
+                    ("European notation", "8,61391E+12", "Your parcel is on its way"),
+                    ("National number cell", 13812345655, "Your parcel is on its way"),
+                ],
+            )
+        ],
     )
 
 
