@@ -15,6 +15,7 @@ from batch_sms.phones import MAX_DIGITS, normalise_phone, split_phones
 from batch_sms.phones import _parse_national_digits as _parse_national_digits
 from batch_sms.phones import _parse_plus_digits as _parse_plus_digits
 from batch_sms.phones import _region as _region
+from batch_sms.reasons import reason_code
 from batch_sms.segments import GSM7, UCS2, describe_chars, lookalikes, plain, segment_uncached
 
 # The phone fast path's internals are imported "as" themselves: re-exported for the tests that
@@ -132,7 +133,7 @@ class Checker:
             reasons = "; ".join(r for r in ("phone is empty", render_error, error) if r)
             return [
                 Message(row, 0, raw_phone_cell, "", text, segments, encoding, None,
-                        Status.INVALID, reasons, warnings)
+                        Status.INVALID, reasons, warnings, "phone_empty")
             ]  # fmt: skip
         messages = []
         for index, raw in enumerate(phones):
@@ -147,19 +148,21 @@ class Checker:
                     "--trust-numeric-phones if they are right"
                 )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
-            status = Status.READY
+            status, reason = Status.READY, ""
             if phone_error or render_error or error:
                 status = Status.INVALID
                 error = "; ".join(r for r in (phone_error, render_error, error) if r)
+                reason = reason_code(error)
             elif phone in self.suppressed:
                 status, error = Status.SUPPRESSED, "number is on the suppression list"
+                reason = "suppressed"
             elif not self.allow_duplicates:
                 key = (int(phone) << 64) | _text_hash(text)
                 first = self._seen.get(key)
                 if first is None:
                     self._seen[key] = row
                 else:
-                    status = Status.DUPLICATE
+                    status, reason = Status.DUPLICATE, "duplicate"
                     error = (
                         f"same number and text as row {first}"
                         if first != row
@@ -167,7 +170,7 @@ class Checker:
                     )
             messages.append(
                 Message(row, index, raw, phone, text, segments, encoding, country, status,
-                        error, warnings)
+                        error, warnings, reason)
             )  # fmt: skip
         return messages
 

@@ -10,6 +10,9 @@ from batch_sms.config import Settings
 from batch_sms.errors import InputError
 from batch_sms.models import Status
 from batch_sms.preflight import run_preflight
+from batch_sms.reasons import REASONS
+from batch_sms.results import ResultRow
+from batch_sms.summary import SummaryInfo, Tally, summary_lines
 
 DATA = Path(__file__).parent / "data"
 
@@ -86,6 +89,7 @@ def test_numbers_as_people_paste_them() -> None:
         else:
             assert message.status is Status.INVALID, message
             assert want in message.error, message
+            assert message.reason.startswith("phone_"), message  # grouped by kind
     assert len(preflight.messages) == len(expected) == 20
 
 
@@ -131,3 +135,23 @@ def test_a_number_cell_rounded_by_excel_is_invalid() -> None:
 def test_trust_numeric_phones_accepts_a_rounded_looking_cell() -> None:
     preflight = _preflight("excel_rounded.xlsx", default_region="CN", trust_numeric_phones=True)
     assert {m.row: m.status for m in preflight.messages}[3] is Status.READY
+
+
+def test_top_reasons_group_rows_by_kind_with_example_rows() -> None:
+    messages = _preflight("many_reasons.csv", default_region="CN").messages
+    assert [m.reason for m in messages] == (
+        ["phone_landline"] * 12 + ["phone_junk"] * 3 + ["", "duplicate", "content_empty"]
+    )
+    tally = Tally()
+    for m in messages:
+        tally.add(ResultRow(m.row, (m.raw_phone, m.content), m.status, error=m.error))
+    lines = summary_lines(SummaryInfo(run_id="r"), tally, len(messages) + 1)
+    reasons = [values for kind, values in lines if kind == "reason"]
+    assert reasons == [
+        (f"{REASONS['phone_landline']} [phone_landline]", 12, "2, 3, 4, 5, 6"),
+        (f"{REASONS['phone_junk']} [phone_junk]", 3, "14, 15, 16"),
+        (f"{REASONS['duplicate']} [duplicate]", 1, "18"),
+        (f"{REASONS['content_empty']} [content_empty]", 1, "19"),
+    ]
+    # Each row keeps its own full sentence.
+    assert messages[0].error.startswith('phone "010-62345670" cannot receive SMS (landline)')
