@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from helpers import last_json, run_cli
 
 from batch_sms.config import Settings
 from batch_sms.errors import InputError
 from batch_sms.models import Status
-from batch_sms.preflight import run_preflight
+from batch_sms.preflight import Preflight, run_preflight
 from batch_sms.reasons import REASONS
 from batch_sms.results import ResultRow
 from batch_sms.summary import SummaryInfo, Tally, summary_lines
@@ -17,8 +19,8 @@ from batch_sms.summary import SummaryInfo, Tally, summary_lines
 DATA = Path(__file__).parent / "data"
 
 
-def _preflight(name: str, **options: object):  # type: ignore[no-untyped-def]
-    return run_preflight(Settings(input=DATA / name, **options))  # type: ignore[arg-type]
+def _preflight(name: str, **options: Any) -> Preflight:
+    return run_preflight(Settings(input=DATA / name, **options))
 
 
 def test_whitespace_variants_of_one_text_reach_a_number_once() -> None:
@@ -155,3 +157,32 @@ def test_top_reasons_group_rows_by_kind_with_example_rows() -> None:
     ]
     # Each row keeps its own full sentence.
     assert messages[0].error.startswith('phone "010-62345670" cannot receive SMS (landline)')
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "counts"),
+    [
+        pytest.param("mobile_and_phone.csv", ["--phone-column", "Phone"], {"invalid": 2},
+                     id="landlines"),
+        pytest.param("mobile_and_phone.csv", ["--phone-column", "Phone", "--allow-landlines"],
+                     {"ready": 2}, id="allow-landlines"),
+        pytest.param("excel_rounded.xlsx", [], {"ready": 3, "invalid": 2}, id="rounded"),
+        pytest.param("excel_rounded.xlsx", ["--trust-numeric-phones"],
+                     {"ready": 3, "invalid": 1, "duplicate": 1},  # row 4 has row 3's number
+                     id="trust-numeric-phones"),
+    ],
+)  # fmt: skip
+def test_phone_options_on_the_command_line(
+    name: str, options: list[str], counts: dict[str, int], tmp_path: Path
+) -> None:
+    result = run_cli(["validate", str(DATA / name), "--default-region", "CN", "--json",
+                      "--out", str(tmp_path), *options])  # fmt: skip
+    assert last_json(result)["counts"] == counts
+
+
+def test_unusable_opt_outs_exit_2_on_the_command_line(tmp_path: Path) -> None:
+    result = run_cli(["validate", str(DATA / "optout_campaign.csv"), "--out", str(tmp_path),
+                      "--suppress", str(DATA / "optout_national.csv")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "row 3 '13812340903'" in result.output
+    assert "--default-region" in result.output
