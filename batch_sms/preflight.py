@@ -128,8 +128,11 @@ def _suppressed(settings: Settings) -> set[str]:
     except InputError as error:
         # An opt-out list is often a bare column of numbers with no header: then the "header"
         # is the first number. Anything else still needs its phone column named.
+        # A national number there without --default-region still counts: it is refused below
+        # with the option that reads it, not with a column hint.
         first = table.columns[0] if table.columns else ""
-        if not validate.normalise_phone(first, settings.default_region)[0]:
+        digits = sum(c.isdigit() for c in first)
+        if digits < 5 or any(c.isalpha() for c in first):
             message = f"{settings.suppress}: {error.message}"
             raise InputError(message, _SUPPRESS_COLUMN_HINT) from None
         cells = [first, *(row.cells[0] for row in table.rows)]

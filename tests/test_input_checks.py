@@ -186,3 +186,14 @@ def test_unusable_opt_outs_exit_2_on_the_command_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "row 3 '13812340903'" in result.output
     assert "--default-region" in result.output
+
+
+def test_a_headerless_opt_out_list_of_national_numbers_names_the_region_option() -> None:
+    with pytest.raises(InputError) as info:
+        _preflight("optout_campaign.csv", suppress=DATA / "optout_bare_national.csv")
+    assert "row 1 '13812340903'" in info.value.message
+    assert "--default-region" in info.value.hint
+    messages = _preflight(
+        "optout_campaign.csv", suppress=DATA / "optout_bare_national.csv", default_region="CN"
+    ).messages
+    assert [m.status for m in messages] == [Status.READY, Status.SUPPRESSED]
