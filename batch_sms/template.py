@@ -142,7 +142,7 @@ def _uses(
 
     A column placed as is must not be blank. One used only under `default(...)` is passed as
     undefined when blank, so `{{ name | default("there") }}` shows "there"; one tested by the
-    template itself (`{% if name %}`, `name is defined`) is the template's own business.
+    template itself (`{% if name %}`, `name is defined`, `name or "there"`) is the template's.
     """
     uses: dict[int, set[str]] = {}
 
@@ -170,8 +170,10 @@ def _uses(
                 child_how = how
                 if isinstance(node, nodes.Filter) and field_name == "node":
                     child_how = "default" if node.name in _DEFAULT_FILTERS else how
-                elif isinstance(node, nodes.Test) or (
-                    isinstance(node, nodes.If | nodes.CondExpr) and field_name == "test"
+                elif (
+                    isinstance(node, nodes.Test)
+                    or (isinstance(node, nodes.If | nodes.CondExpr) and field_name == "test")
+                    or (isinstance(node, nodes.Or) and field_name == "left")
                 ):
                     child_how = "tested"
                 visit(child, child_how)

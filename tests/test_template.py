@@ -222,6 +222,8 @@ BLANK_COLUMNS = ("phone", "first_name", "Last Name", "city")
                      id="default-row-key"),
         pytest.param("Hi{% if city %} in {{ city }}{% endif %}!", ("1", "", "", ""), "Hi!",
                      id="tested-by-the-template"),
+        pytest.param('Hi {{ first_name or "you" }}', ("1", "", "", ""), "Hi you",
+                     id="or-fallback"),
         pytest.param("Hi {{ first_name }} in {{ city }}", ("1", "Ann", "", "Rome"),
                      "Hi Ann in Rome", id="filled"),
     ],
