@@ -1,4 +1,4 @@
-"""Phone cells to E.164 digits: splitting a cell, normalising a number, Excel's damage to it."""
+"""Phone cells to E.164 digits: splitting a cell, normalising a number, whether it takes SMS."""
 
 # The hot part of pre-flight (one call per recipient): a number that is already digits, with or
 # without "+", is read with phonenumbers' own steps minus its generic text handling (see
