@@ -91,6 +91,10 @@ def _preflight(func: F) -> F:
         click.option("--allow-duplicates", is_flag=True, default=None,
                      help="Send the same text to the same number again."),
         click.option("--max-segments", type=int, help="Refuse texts longer than N messages."),
+        click.option("--allow-landlines", is_flag=True, default=None,
+                     help="Send to landline, toll-free, shared-cost and company numbers too."),
+        click.option("--trust-numeric-phones", is_flag=True, default=None,
+                     help="Accept number cells that look rounded by Excel (8613910000000)."),
     ]):
         func = option(func)
     return func

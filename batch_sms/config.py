@@ -85,6 +85,8 @@ class Settings:
     suppress: Path | None = None
     allow_duplicates: bool = False
     max_segments: int | None = None
+    allow_landlines: bool = False
+    trust_numeric_phones: bool = False
     tps: float | None = 10.0
     hourly_cap: int = 5
     concurrency: int = 20
@@ -149,6 +151,7 @@ _CONVERT: dict[str, type] = {
     "timeout": float,
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
+_BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices"}
 
 

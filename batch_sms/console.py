@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -17,6 +18,8 @@ from batch_sms.errors import UsageError
 from batch_sms.models import Status
 from batch_sms.outcome import Outcome
 from batch_sms.preflight import Plan
+from batch_sms.reasons import group_reasons
+from batch_sms.summary import TOP_REASONS
 
 __all__ = ["Screen"]
 
@@ -169,11 +172,21 @@ class Screen:
         """The rows that will not be sent, and why (the report has them all)."""
         if not plan.problems:
             return
+        kinds = Table(title="Why rows will not be sent", title_justify="left")
+        for name in ("reason", "numbers", "e.g. rows"):
+            kinds.add_column(name)
+        grouped = group_reasons((row, why) for row, _, _, why in plan.problems)
+        for label, count, rows in grouped[:TOP_REASONS]:
+            kinds.add_row(escape(label), f"{count:,}", ", ".join(map(str, rows)))
+        if len(grouped) > TOP_REASONS:
+            kinds.add_row("(other reasons)", f"{sum(c for _, c, _ in grouped[TOP_REASONS:]):,}", "")
+        self.out.print(kinds)
         table = Table(title="Rows that will not be sent", title_justify="left")
         for name in ("row", "phone", "status", "why"):
             table.add_column(name)
         for row, phone, status, why in plan.problems[:limit]:
-            table.add_row(str(row), phone, f"[{STYLE.get(status, '')}]{status}[/]", why)
+            style = STYLE.get(status, "")
+            table.add_row(str(row), escape(phone), f"[{style}]{status}[/]", escape(why))
         self.out.print(table)
         more = len(plan.problems) - limit
         if more > 0:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,8 @@ class Table:
     delimiter: str | None
     sheet: str | None
     dropped: tuple[str, ...] = ()  # sms_* columns of a previous report, left out of `columns`
+    # (row, text) of the number cells whose value looks rounded by Excel (spreadsheet.read_sheet)
+    rounded: frozenset[tuple[int, str]] = frozenset()
 
 
 def load(path: Path, sheet: str | None = None) -> Table:
@@ -88,8 +91,9 @@ def _load(path: Path, sheet: str | None) -> Table:
             )
         records, encoding, delimiter = read_csv(path)
         return _build(path, fmt, records, encoding, delimiter, None)
-    name, numbered = read_sheet(path, sheet)
-    return _build(path, fmt, numbered, None, None, name)
+    name, numbered, rounded = read_sheet(path, sheet)
+    table = _build(path, fmt, numbered, None, None, name)
+    return dataclasses.replace(table, rounded=frozenset(rounded)) if rounded else table
 
 
 def find_column(columns: Sequence[str], name: str) -> int:

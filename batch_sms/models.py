@@ -60,6 +60,7 @@ class Message:
     status: Status  # READY, INVALID, DUPLICATE or SUPPRESSED
     error: str = ""
     warnings: tuple[str, ...] = ()
+    reason: str = ""  # the kind of `error` when not READY: "phone_landline", … (reasons.REASONS)
 
 
 def sys_message_id(run_id: str, row: int, index: int) -> str:

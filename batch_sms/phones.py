@@ -1,4 +1,4 @@
-"""Phone cells to E.164 digits: splitting a cell, normalising a number, Excel's damage to it."""
+"""Phone cells to E.164 digits: splitting a cell, normalising a number, whether it takes SMS."""
 
 # The hot part of pre-flight (one call per recipient): a number that is already digits, with or
 # without "+", is read with phonenumbers' own steps minus its generic text handling (see
@@ -15,16 +15,26 @@ from phonenumbers import (
     NumberParseException,
     PhoneMetadata,
     PhoneNumber,
+    PhoneNumberType,
     ValidationResult,
     phonenumberutil,
 )
 
 __all__ = ["MAX_DIGITS", "normalise_phone", "split_phones"]
 
+# Service short codes ("10086", "95588", US and GB ones) have 5 or 6 digits; fewer is a typo.
+_SHORT_CODES = range(5, 7)
 MAX_DIGITS = 15  # E.164 allows at most 15 digits, and Excel keeps at most 15 significant ones
 
-# Punctuation people put in numbers; full-width forms come from Chinese input methods.
-_PUNCT = " -.()\t\u00a0\u2009\u202f\u2010\u2011\u2012\u2013\u2014\u3000（）－．"
+# Punctuation people put in numbers; full-width forms come from Chinese input methods. Dashes
+# and minus signs of every kind, and the invisible characters a copy from a web page or a chat
+# brings along (zero-width space/joiners, word joiner, BOM, direction marks), are dropped too.
+_INVISIBLE = "\t\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_PUNCT = " .()\u00a0\u2009\u202f\u3000（）．" + _INVISIBLE + _DASHES
+# A number ends in a digit (or a closing parenthesis); anything else after it is junk that was
+# pasted along ("13800138000..."), not punctuation to drop.
+_ENDS = frozenset("0123456789)）" + "".join(chr(0xFF10 + d) for d in range(10)))
 _CLEAN = str.maketrans(
     {"＋": "+", **{chr(0xFF10 + d): str(d) for d in range(10)}, **dict.fromkeys(_PUNCT)}
 )
@@ -39,6 +49,20 @@ _POSSIBLE_REASONS = {
     ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
 }
 _INVALID = "is not a valid number"
+# Kinds of valid number that cannot receive SMS. The first four are business lines some
+# providers can text (`allow_landlines` accepts them); the others never take an SMS. Mobile,
+# "fixed line or mobile", VoIP and personal (forwarding) numbers are sendable.
+_LANDLINE_KINDS = {
+    PhoneNumberType.FIXED_LINE: "landline",
+    PhoneNumberType.TOLL_FREE: "toll-free number",
+    PhoneNumberType.SHARED_COST: "shared-cost number",
+    PhoneNumberType.UAN: "UAN company number",
+}
+_NO_SMS_KINDS = {
+    PhoneNumberType.PREMIUM_RATE: "premium-rate number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.VOICEMAIL: "voicemail access number",
+}
 _PARSE_REASONS = {
     NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
     NumberParseException.TOO_SHORT_NSN: "is too short",
@@ -162,20 +186,32 @@ def _parse_national_digits(digits: str, region: _Region) -> PhoneNumber | None:
     return _build(digits, region.code, region.metadata)
 
 
-def _international(digits: str) -> PhoneNumber | None:
-    """`digits` read as country code + number, if that is a valid number."""
+def _kind(number: PhoneNumber) -> int:
+    """The number's PhoneNumberType; UNKNOWN exactly when phonenumbers calls it invalid."""
+    # is_valid_number is "number_type(...) != UNKNOWN": one call gives both answers.
+    return phonenumbers.number_type(number)
+
+
+def _international(digits: str) -> tuple[PhoneNumber, int] | None:
+    """`digits` read as country code + number, with its kind, if that is a valid number."""
     number = _parse_plus_digits(digits)
     if number is None:
-        return _parse(f"+{digits}", None)[0]
-    return number if phonenumbers.is_valid_number(number) else None
+        number = _parse(f"+{digits}", None)[0]
+    if number is None:
+        return None
+    kind = _kind(number)
+    return None if kind == PhoneNumberType.UNKNOWN else (number, kind)
 
 
-def _national(digits: str, region: str, info: _Region) -> PhoneNumber | None:
-    """`digits` read as a number of `region`, if that is a valid number."""
+def _national(digits: str, region: str, info: _Region) -> tuple[PhoneNumber, int] | None:
+    """`digits` read as a number of `region`, with its kind, if that is a valid number."""
     number = _parse_national_digits(digits, info)
     if number is None:
-        return _parse(digits, region)[0]
-    return number if phonenumbers.is_valid_number(number) else None
+        number = _parse(digits, region)[0]
+    if number is None:
+        return None
+    kind = _kind(number)
+    return None if kind == PhoneNumberType.UNKNOWN else (number, kind)
 
 
 def _clean(raw: str) -> tuple[str, str]:
@@ -189,6 +225,13 @@ def _clean(raw: str) -> tuple[str, str]:
     # A number column read as floats comes back as "8613800138000.0": the digits are all there.
     if text.endswith(".0") and text[:-2].lstrip("+").isdigit():
         text = text[:-2]
+    core = text.rstrip(" \u00a0\u3000" + _INVISIBLE)
+    end = len(core)
+    while end and core[end - 1] not in _ENDS:
+        end -= 1
+    junk = core[end:]
+    if junk and not any(c.isalpha() for c in junk) and any(c.isdigit() for c in core[:end]):
+        return "", f'phone "{raw}" ends in "{junk}", which is no part of a number; remove it'
     text = text.translate(_CLEAN)
     body = text[1:] if text.startswith("+") else text
     if body.isascii() and body.isdigit():
@@ -198,7 +241,9 @@ def _clean(raw: str) -> tuple[str, str]:
     return "", f'phone "{raw}" is not a phone number'
 
 
-def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | None, str]:
+def normalise_phone(
+    raw: str, default_region: str | None, *, sms: bool = False, allow_landlines: bool = False
+) -> tuple[str, int | None, str]:
     """`raw` as E.164 digits without "+", its country code, and "" — or ("", None, reason).
 
     Spaces, dashes, dots and parentheses are dropped. "+" or "00" starts an international number.
@@ -207,6 +252,10 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
     ("07…" in GB), or they are a valid national number of the region (CN "13800138000", which
     is also a valid +1 number). Digits that start with the region's own calling code and are
     valid read that way stay international ("86138…" in CN).
+
+    With `sms`, a valid number that cannot receive SMS is refused: premium-rate, pager and
+    voicemail numbers always (`_NO_SMS_KINDS`), landline-like ones (`_LANDLINE_KINDS`) unless
+    `allow_landlines`. Without it (an opt-out list), any valid number is read.
     """
     text = raw.strip()
     if text.isascii() and text.isdigit():
@@ -221,7 +270,7 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
             return "", None, error
         plus = cleaned.startswith("+")
         digits = cleaned[1:] if plus else cleaned
-    if not plus and digits.startswith("00"):
+    if digits.startswith("00"):  # "0086…", and "+0086…" where both prefixes were written
         digits, plus = digits[2:], True
     if len(digits) > MAX_DIGITS:
         return (
@@ -233,31 +282,55 @@ def normalise_phone(raw: str, default_region: str | None) -> tuple[str, int | No
             ),
         )
     if plus or not default_region:
-        number = _international(digits)
-        if number is not None:
-            return _e164(number), number.country_code, ""
+        found = _international(digits)
+        if found is not None:
+            return _verdict(text, *found, sms, allow_landlines)
         if not plus and digits.startswith("0"):
             return "", None, f'phone "{text}" has no country code; add it or give a default region'
         reason = _parse(f"+{digits}", None)[1] or _INVALID
+        if not plus and len(digits) in _SHORT_CODES:
+            return "", None, f'phone "{text}" is a short code; short codes cannot receive SMS'
         if not plus:  # maybe a national number: say how to have it read as one
             reason += " (read as country code + number; give a default region for national ones)"
         return "", None, f'phone "{text}" {reason}'
     info = _region(default_region)
     if info.trunk and digits.startswith(info.trunk):
-        number = _national(digits, default_region, info)
+        found = _national(digits, default_region, info)
     elif info.code_digits and digits.startswith(info.code_digits):
-        number = _international(digits) or _national(digits, default_region, info)
+        found = _international(digits) or _national(digits, default_region, info)
     else:
-        number = _national(digits, default_region, info) or _international(digits)
-    if number is None:
+        found = _national(digits, default_region, info) or _international(digits)
+    if found is None:
         reason = _parse(digits, default_region)[1] or _INVALID
+        if len(digits) in _SHORT_CODES:
+            reason = "is a short code; short codes cannot receive SMS"
         return "", None, f'phone "{text}" {reason} (read as a {default_region.upper()} number)'
+    return _verdict(text, *found, sms, allow_landlines)
+
+
+def _verdict(
+    text: str, number: PhoneNumber, kind: int, sms: bool, allow_landlines: bool
+) -> tuple[str, int | None, str]:
+    """A valid number's result: its digits and country, or why it cannot receive SMS."""
+    if not sms:
+        return _e164(number), number.country_code, ""
+    if kind in _NO_SMS_KINDS:
+        return "", None, f'phone "{text}" cannot receive SMS ({_NO_SMS_KINDS[kind]})'
+    if kind in _LANDLINE_KINDS and not allow_landlines:
+        return "", None, (
+            f'phone "{text}" cannot receive SMS ({_LANDLINE_KINDS[kind]}); '
+            "give --allow-landlines if your provider texts such numbers"
+        )
     return _e164(number), number.country_code, ""
 
 
 def split_phones(cell: str) -> list[str]:
-    """The numbers in one phone cell, split on `,` `;` `/` or new lines; empties dropped."""
+    """The numbers in one phone cell, split on `,` `;` `/` or new lines; empties dropped.
+
+    A cell that is one number in scientific notation with a decimal comma stays whole."""
     if _SEPARATORS.search(cell) is None:
         text = cell.strip()
         return [text] if text else []
+    if _SCIENTIFIC.fullmatch(cell.strip()):  # "8,61391E+12": one number, with a decimal comma
+        return [cell.strip()]
     return [part for part in (p.strip() for p in _SEPARATORS.split(cell)) if part]

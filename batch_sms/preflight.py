@@ -118,31 +118,58 @@ def _template(settings: Settings, table: loader.Table) -> tuple[template.Templat
     return template.Template.from_column(index), f'column "{table.columns[index]}"'
 
 
-def _suppressed(settings: Settings) -> tuple[set[str], tuple[str, ...]]:
-    """Numbers on the suppression list, normalised like the campaign's, and notes about it."""
+_SUPPRESS_COLUMN_HINT = (
+    'name the opt-out column "phone" (or mobile, msisdn, 手机号, …), '
+    "or give a file of numbers alone, one per line"
+)
+
+
+def _suppressed(settings: Settings) -> set[str]:
+    """Numbers on the suppression list, normalised like the campaign's; InputError if any is not.
+
+    An opt-out that cannot be read as a number would let its person be messaged, so one such
+    entry refuses the campaign, naming the entries and how to have them read."""
     if settings.suppress is None:
-        return set(), ()
+        return set()
     table = loader.load(settings.suppress)
     cells: list[str]
     try:
         index = template.detect_column(table.columns, None, template.PHONE_NAMES, "phone")
         cells = [row.cells[index] for row in table.rows]
+        numbers = [row.number for row in table.rows]
     except InputError as error:
         # An opt-out list is often a bare column of numbers with no header: then the "header"
         # is the first number. Anything else still needs its phone column named.
+        # A national number there without --default-region still counts: it is refused below
+        # with the option that reads it, not with a column hint.
         first = table.columns[0] if table.columns else ""
-        if not validate.normalise_phone(first, settings.default_region)[0]:
-            raise InputError(f"{settings.suppress}: {error.message}", error.hint) from None
+        digits = sum(c.isdigit() for c in first)
+        if digits < 5 or any(c.isalpha() for c in first):
+            message = f"{settings.suppress}: {error.message}"
+            raise InputError(message, _SUPPRESS_COLUMN_HINT) from None
         cells = [first, *(row.cells[0] for row in table.rows)]
+        numbers = [1, *(row.number for row in table.rows)]
     found = validate.load_suppression(cells, settings.default_region)
-    notes: tuple[str, ...] = ()
     if found.rejected:
-        shown = ", ".join(repr(r) for r in found.rejected[:3])
-        notes = (
-            f"{settings.suppress}: {len(found.rejected)} entries are not usable numbers and were "
-            f"ignored (e.g. {shown})",
+        shown = ", ".join(
+            f"row {numbers[at]} {raw!r}"
+            for at, raw in zip(found.rejected_at[:5], found.rejected[:5], strict=True)
         )
-    return set(found), notes
+        more = f" and {len(found.rejected) - 5} more" if len(found.rejected) > 5 else ""
+        region = settings.default_region
+        read_as = f"read as {region.upper()} numbers" if region else "read with no default region"
+        raise InputError(
+            f"{settings.suppress}: {len(found.rejected)} opt-out "
+            f"{'entry is' if len(found.rejected) == 1 else 'entries are'} not usable numbers "
+            f"({read_as}): {shown}{more}; those people could be messaged, so nothing is sent",
+            (
+                "fix or remove those entries"
+                if region
+                else "give the country of national numbers with --default-region, e.g. "
+                "--default-region CN, or fix or remove those entries"
+            ),
+        )
+    return set(found)
 
 
 def run_preflight(settings: Settings) -> Preflight:
@@ -159,13 +186,15 @@ def run_preflight(settings: Settings) -> Preflight:
     table = loader.load(Path(settings.input), settings.sheet)
     phone = _column(table, settings.phone_column, template.PHONE_NAMES, "phone")
     content, source = _template(settings, table)
-    numbers, notes = _suppressed(settings)
+    numbers = _suppressed(settings)
     checker = validate.Checker(
         default_region=settings.default_region,
         suppressed=numbers,
         allow_duplicates=settings.allow_duplicates,
         max_segments=settings.max_segments,
+        allow_landlines=settings.allow_landlines,
     )
+    rounded = frozenset() if settings.trust_numeric_phones else table.rounded
     messages: list[Message] = []
     # The loop builds millions of acyclic Messages and duplicate keys; with the collector on,
     # its full collections rescan all of them (0.6-1.9 s of CPU on 1M rows) and find nothing.
@@ -176,11 +205,12 @@ def run_preflight(settings: Settings) -> Preflight:
                 error = ""
             except RenderError as exc:
                 text, error = None, str(exc)
-            messages.extend(checker.check(row.number, row.cells[phone], text, error))
+            cell = row.cells[phone]
+            damaged = bool(rounded) and (row.number, cell) in rounded
+            messages.extend(checker.check(row.number, cell, text, error, damaged))
     return Preflight(
         table=table,
         messages=messages,
         phone_column=table.columns[phone],
         content_source=source,
-        notes=notes,
     )

@@ -9,13 +9,43 @@ from pathlib import Path
 
 from batch_sms.errors import InputError
 
-__all__ = ["read_sheet"]
+__all__ = ["read_sheet", "rounded_by_excel"]
 
 
-def read_sheet(path: Path, sheet: str | None) -> tuple[str, Iterable[tuple[int, list[str]]]]:
-    """Return the chosen sheet's name and its records as text, numbered by spreadsheet row."""
+# Excel's General format shows at most 11 characters: a number of 12 digits or more is shown as
+# 8.61391E+12, and a CSV saved from that view holds 8613910000000 for good. Real numbers end in
+# that many zeros next to never, so a number cell with the look is taken for that damage.
+_ROUNDED_FROM = 10**11
+_ROUNDED_DIGITS = 6
+
+
+def read_sheet(
+    path: Path, sheet: str | None
+) -> tuple[str, Iterable[tuple[int, list[str]]], set[tuple[int, str]]]:
+    """Return the chosen sheet's name, its records as text numbered by spreadsheet row, and a set
+    that fills while they are read: (row, text) of each number cell Excel seems to have rounded
+    (`rounded_by_excel`). Text cells never go in it."""
     name, first_row, cells = _read_sheet(path, sheet)
-    return name, enumerate(([_cell_text(v) for v in rec] for rec in cells), first_row)
+    rounded: set[tuple[int, str]] = set()
+
+    def numbered() -> Iterable[tuple[int, list[str]]]:
+        for number, rec in enumerate(cells, first_row):
+            texts = [_cell_text(v) for v in rec]
+            for value, text in zip(rec, texts, strict=True):
+                if (
+                    isinstance(value, float | int)
+                    and value >= _ROUNDED_FROM
+                    and rounded_by_excel(text)
+                ):
+                    rounded.add((number, text))
+            yield number, texts
+
+    return name, numbered(), rounded
+
+
+def rounded_by_excel(digits: str) -> bool:
+    """Whether a number's digits have the look of Excel's 6 significant digits: 8613910000000."""
+    return len(digits) > 11 and digits.isdigit() and len(digits.rstrip("0")) <= _ROUNDED_DIGITS
 
 
 def _key(name: str) -> str:

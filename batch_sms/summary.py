@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batch_sms import input_info
 from batch_sms.models import Status
+from batch_sms.reasons import reason_key
 
 if TYPE_CHECKING:
     from batch_sms.results import ResultRow
@@ -48,8 +49,9 @@ FAILED_STATUSES = frozenset(
      Status.UNDELIVERED}
 )  # fmt: skip
 TOP_REASONS, EXAMPLES = 10, 5
-# Error texts often name a row or number, so distinct reasons can be as many as rows; beyond this
-# many a new reason only adds to "other reasons" to keep memory flat on a million-row run.
+# Reasons are counted by kind (reasons.reason_key); a text of no known kind counts as itself, so
+# distinct ones can be as many as rows: beyond this many a new one only adds to "other reasons"
+# to keep memory flat on a million-row run.
 MAX_REASONS = 10_000
 NO_PRICE = "no price"
 _SECRET_KEY = re.compile(r"key|secret|token|passw|credential|sign", re.IGNORECASE)
@@ -112,8 +114,9 @@ class Tally:
     statuses: Counter[Status] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
     meanings: dict[str, str] = field(default_factory=dict)
-    reasons: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)  # by kind (reasons.reason_key)
     examples: dict[str, list[int]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     other_reasons: int = 0
 
     def add(self, row: ResultRow) -> None:
@@ -139,13 +142,15 @@ class Tally:
         if len(codes) == 1 and row.result and row.code not in self.meanings:
             self.meanings[row.code] = row.result  # a one-message row's result is that code's
 
-    def _add_reason(self, reason: str, number: int) -> None:
+    def _add_reason(self, error: str, number: int) -> None:
+        reason, label = reason_key(error)
         examples = self.examples.get(reason)
         if examples is None:
             if len(self.examples) >= MAX_REASONS:
                 self.other_reasons += 1
                 return
             examples = self.examples[reason] = []
+            self.labels[reason] = label
         self.reasons[reason] += 1
         if len(examples) < EXAMPLES:
             examples.append(number)
@@ -275,7 +280,8 @@ def _reason_lines(tally: Tally) -> list[Line]:
     lines.append(("header_text", ("Reason", "Rows", "Example rows (Results sheet)")))
     ranked = tally.reasons.most_common()  # ties keep first-seen order
     for reason, count in ranked[:TOP_REASONS]:
-        lines.append(("reason", (reason, count, ", ".join(map(str, tally.examples[reason])))))
+        examples = ", ".join(map(str, tally.examples[reason]))
+        lines.append(("reason", (tally.labels[reason], count, examples)))
     others = sum(count for _, count in ranked[TOP_REASONS:]) + tally.other_reasons
     if others:
         lines.append(("reason", ("(other reasons)", others, "")))

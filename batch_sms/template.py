@@ -1,4 +1,4 @@
-"""Find the phone and content columns, and render each row's message from a Jinja2 template."""
+"""Render each row's message from a Jinja2 template (column detection lives in `columns`)."""
 
 from __future__ import annotations
 
@@ -9,103 +9,12 @@ import jinja2
 from jinja2 import StrictUndefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from batch_sms.columns import CONTENT_NAMES, PHONE_NAMES, detect_column
 from batch_sms.errors import InputError, RenderError
 
 __all__ = ["CONTENT_NAMES", "PHONE_NAMES", "Template", "detect_column", "variable_name"]
 
-# Best first: a specific name beats a vague one ("number" may be an order number).
-PHONE_NAMES: tuple[str, ...] = (
-    "phone",
-    "phone number",
-    "mobile",
-    "mobile number",
-    "mobile phone",
-    "msisdn",
-    "cell",
-    "cell phone",
-    "cellphone",
-    "mobile no",
-    "phone no",
-    "telephone",
-    "telephone number",
-    "tel",
-    "contact number",
-    "recipient",
-    "number",
-    "手机号码",
-    "手机号",
-    "手机",
-    "手机号碼",
-    "手機號碼",
-    "手機號",
-    "手機",
-    "移动电话",
-    "電話號碼",
-    "电话号码",
-    "联系电话",
-    "電話",
-    "电话",
-    "號碼",
-    "号码",
-)
-CONTENT_NAMES: tuple[str, ...] = (
-    "content",
-    "message",
-    "sms content",
-    "sms text",
-    "message text",
-    "text",
-    "sms",
-    "body",
-    "msg",
-    "短信内容",
-    "短信",
-    "内容",
-    "消息内容",
-    "消息",
-    "簡訊內容",
-    "簡訊",
-    "訊息",
-    "內容",
-    "文本",
-)
 ROW_VARIABLE = "row"  # the dict of all cells by header name, for headers that aren't identifiers
-
-
-def _match_key(name: str) -> str:
-    """Return the form under which header names are compared with the known names."""
-    return " ".join(re.split(r"[\s_\-.]+", name.strip().casefold())).strip()
-
-
-def detect_column(
-    columns: Sequence[str], explicit: str | None, names: Sequence[str], what: str
-) -> int:
-    """Return the index of the `what` column: the one named `explicit`, else the best known name."""
-    option = f"--{what}-column"
-    if explicit is not None:
-        from batch_sms.loader import find_column
-
-        try:
-            return find_column(columns, explicit)
-        except InputError as exc:
-            raise InputError(f"{option}: {exc.message}", exc.hint or f"check {option}") from None
-    keys = [_match_key(c) for c in columns]
-    for name in names:
-        hits = [i for i, key in enumerate(keys) if key == _match_key(name)]
-        if len(hits) > 1:
-            clash = " and ".join(f'"{columns[i]}" (column {i + 1})' for i in hits)
-            raise InputError(
-                f"several {what} columns: {clash}",
-                f"rename one of them, or name the column with {option}",
-            )
-        if hits:
-            return hits[0]
-    found = ", ".join(columns) if columns else "(none)"
-    extra = " or --template" if what == "content" else ""
-    raise InputError(
-        f"no {what} column found; columns: {found}",
-        f"name the column with {option} NAME{extra}",
-    )
 
 
 def variable_name(header: str) -> str:
@@ -152,16 +61,30 @@ class Template:
         plain = _plain_format(tree, dict(bindings), columns)
         if plain is not None:
             pattern, plain_fields = plain
-            return cls(lambda cells: pattern.format(*cells), plain_fields)
+            check = _empty_check(plain_fields, columns)
+
+            def render_plain(cells: tuple[str, ...]) -> str:
+                check(cells)
+                return pattern.format(*cells)
+
+            return cls(render_plain, plain_fields)
         compiled = env.from_string(tree)
         root, new_context, concat = compiled.root_render_func, compiled.new_context, env.concat
         needs_row = ROW_VARIABLE in used and ROW_VARIABLE not in variables
         row_keys = _row_keys(columns) if needs_row else ()
+        required, optional = _uses(tree, dict(bindings), dict(row_keys))
+        check = _empty_check(required, columns)
 
         def render(cells: tuple[str, ...]) -> str:
-            context: dict[str, object] = {name: cells[i] for name, i in bindings}
+            check(cells)
+            # A blank cell used only under `default(...)` is left undefined, so the default shows.
+            context: dict[str, object] = {
+                name: cells[i] for name, i in bindings if i not in optional or cells[i].strip()
+            }
             if needs_row:
-                context[ROW_VARIABLE] = {key: cells[i] for key, i in row_keys}
+                context[ROW_VARIABLE] = {
+                    key: cells[i] for key, i in row_keys if i not in optional or cells[i].strip()
+                }
             try:
                 # What Template.render does, minus the per-call argument handling.
                 return concat(root(new_context(context)))
@@ -207,6 +130,83 @@ def _plain_format(
             parts.append(f"{{{index}}}")
             fields.add(index)
     return "".join(parts), tuple(sorted(fields))
+
+
+_DEFAULT_FILTERS = frozenset({"default", "d"})
+
+
+def _uses(
+    tree: nodes.Template, bindings: dict[str, int], row_keys: dict[str, int]
+) -> tuple[tuple[int, ...], frozenset[int]]:
+    """Columns whose blank cell makes a row invalid, and those left undefined when blank.
+
+    A column placed as is must not be blank. One used only under `default(...)` is passed as
+    undefined when blank, so `{{ name | default("there") }}` shows "there"; one tested by the
+    template itself (`{% if name %}`, `name is defined`, `name or "there"`) is the template's.
+    """
+    uses: dict[int, set[str]] = {}
+
+    def visit(node: nodes.Node, how: str) -> None:
+        index = None
+        if isinstance(node, nodes.Name) and node.ctx == "load":
+            index = bindings.get(node.name)
+        elif (
+            isinstance(node, nodes.Getitem | nodes.Getattr)
+            and isinstance(node.node, nodes.Name)
+            and node.node.name == ROW_VARIABLE
+            and ROW_VARIABLE not in bindings
+        ):
+            key: object = node.attr if isinstance(node, nodes.Getattr) else None
+            if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+                key = node.arg.value
+            index = row_keys.get(key) if isinstance(key, str) else None
+        if index is not None:
+            uses.setdefault(index, set()).add(how)
+            return
+        for field_name, value in node.iter_fields():
+            for child in value if isinstance(value, list) else [value]:
+                if not isinstance(child, nodes.Node):
+                    continue
+                child_how = how
+                if isinstance(node, nodes.Filter) and field_name == "node":
+                    child_how = "default" if node.name in _DEFAULT_FILTERS else how
+                elif (
+                    isinstance(node, nodes.Test)
+                    or (isinstance(node, nodes.If | nodes.CondExpr) and field_name == "test")
+                    or (isinstance(node, nodes.Or) and field_name == "left")
+                ):
+                    child_how = "tested"
+                visit(child, child_how)
+
+    visit(tree, "placed")
+    required = tuple(
+        sorted(i for i, hows in uses.items() if "placed" in hows and "tested" not in hows)
+    )
+    optional = frozenset(i for i, hows in uses.items() if hows == {"default"})
+    return required, optional
+
+
+def _empty_check(
+    fields: Sequence[int], columns: Sequence[str]
+) -> Callable[[tuple[str, ...]], None]:
+    """A check raising RenderError that names the template's columns blank in a row."""
+
+    def check(cells: tuple[str, ...]) -> None:
+        for i in fields:
+            if not cells[i].strip():
+                break
+        else:
+            return
+        empty = [f'"{columns[i]}"' for i in fields if not cells[i].strip()]
+        many = len(empty) > 1
+        raise RenderError(
+            f"template: column{'s' if many else ''} {', '.join(empty)} "
+            f"{'are' if many else 'is'} empty in this row; fill "
+            f"{'them' if many else 'it'} in, or give the template a default, "
+            '{{ name | default("…") }}'
+        )
+
+    return check
 
 
 def _environment() -> SandboxedEnvironment:

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from batch_sms.models import Message, Status
+from batch_sms.models import Message, Status, content_key
 from batch_sms.phones import MAX_DIGITS, normalise_phone, split_phones
 from batch_sms.phones import _parse_national_digits as _parse_national_digits
 from batch_sms.phones import _parse_plus_digits as _parse_plus_digits
 from batch_sms.phones import _region as _region
+from batch_sms.reasons import reason_code
 from batch_sms.segments import GSM7, UCS2, describe_chars, lookalikes, plain, segment_uncached
 
 # The phone fast path's internals are imported "as" themselves: re-exported for the tests that
@@ -81,6 +82,12 @@ def _content_verdict(
     return seg.segments, seg.encoding, error, warnings
 
 
+@lru_cache(maxsize=4096)
+def _text_hash(text: str) -> int:
+    """A 64-bit hash of the text's content_key: texts differing only in whitespace hash alike."""
+    return hash(content_key(text)) & 0xFFFF_FFFF_FFFF_FFFF
+
+
 class Checker:
     """Pre-flight verdicts for the messages of one campaign, remembering numbers already seen."""
 
@@ -91,46 +98,71 @@ class Checker:
         suppressed: set[str],
         allow_duplicates: bool,
         max_segments: int | None = None,
+        allow_landlines: bool = False,
     ) -> None:
         """Set the campaign's rules; `suppressed` holds E.164 digits (see load_suppression)."""
         self.default_region = default_region or None
         self.suppressed = suppressed
         self.allow_duplicates = allow_duplicates
         self.max_segments = max_segments
+        self.allow_landlines = allow_landlines
         # (phone as int << 64 | 64-bit content hash) -> first row: exact on the number, and a
         # content collision needs two texts with one hash sent to one number. ~100 bytes a row.
         self._seen: dict[int, int] = {}
 
     def check(
-        self, row: int, raw_phone_cell: str, content: str | None, render_error: str = ""
+        self,
+        row: int,
+        raw_phone_cell: str,
+        content: str | None,
+        render_error: str = "",
+        rounded: bool = False,
     ) -> list[Message]:
-        """One Message per number in the phone cell (one INVALID message if there is none)."""
-        text = content or ""
+        """One Message per number in the phone cell (one INVALID message if there is none).
+
+        `rounded` says the cell is a spreadsheet number with Excel's rounding look: its number
+        is invalid, since the digits that would reach a person are not the ones meant.
+
+        The text sent is `content` trimmed of surrounding whitespace (line breaks inside kept);
+        the duplicate check compares texts by `content_key`, so whitespace variants are one text.
+        """
+        text = (content or "").strip()
         phones = split_phones(raw_phone_cell)
         if not phones:
             segments, encoding, error, warnings = _content_verdict(text, None, self.max_segments)
             reasons = "; ".join(r for r in ("phone is empty", render_error, error) if r)
             return [
                 Message(row, 0, raw_phone_cell, "", text, segments, encoding, None,
-                        Status.INVALID, reasons, warnings)
+                        Status.INVALID, reasons, warnings, "phone_empty")
             ]  # fmt: skip
         messages = []
         for index, raw in enumerate(phones):
-            phone, country, phone_error = normalise_phone(raw, self.default_region)
+            phone, country, phone_error = normalise_phone(
+                raw, self.default_region, sms=True, allow_landlines=self.allow_landlines
+            )
+            if rounded:
+                phone_error = (
+                    f'phone "{raw}" looks rounded by Excel: a number cell with only 6 significant '
+                    "digits then zeros, as Excel saves 8.61391E+12; the real number is lost. "
+                    "Format the column as text, type the numbers again and re-export, or give "
+                    "--trust-numeric-phones if they are right"
+                )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
-            status = Status.READY
+            status, reason = Status.READY, ""
             if phone_error or render_error or error:
                 status = Status.INVALID
                 error = "; ".join(r for r in (phone_error, render_error, error) if r)
+                reason = reason_code(error)
             elif phone in self.suppressed:
                 status, error = Status.SUPPRESSED, "number is on the suppression list"
+                reason = "suppressed"
             elif not self.allow_duplicates:
-                key = (int(phone) << 64) | (hash(text) & 0xFFFF_FFFF_FFFF_FFFF)
+                key = (int(phone) << 64) | _text_hash(text)
                 first = self._seen.get(key)
                 if first is None:
                     self._seen[key] = row
                 else:
-                    status = Status.DUPLICATE
+                    status, reason = Status.DUPLICATE, "duplicate"
                     error = (
                         f"same number and text as row {first}"
                         if first != row
@@ -138,7 +170,7 @@ class Checker:
                     )
             messages.append(
                 Message(row, index, raw, phone, text, segments, encoding, country, status,
-                        error, warnings)
+                        error, warnings, reason)
             )  # fmt: skip
         return messages
 
@@ -147,19 +179,21 @@ class SuppressionList(set[str]):
     """E.164 numbers not to message, plus the entries that could not be read as numbers."""
 
     def __init__(self, numbers: Iterable[str] = (), rejected: Iterable[str] = ()) -> None:
-        """Hold `numbers`; `rejected` keeps the unusable entries so the caller can warn."""
+        """Hold `numbers`; `rejected` keeps the unusable entries so the caller can refuse."""
         super().__init__(numbers)
         self.rejected = list(rejected)
+        self.rejected_at: list[int] = []  # the position in the input of each rejected entry
 
 
 def load_suppression(numbers: Iterable[str], default_region: str | None) -> SuppressionList:
     """Normalise opt-out entries; blank ones are skipped, unusable ones kept in `.rejected`."""
     result = SuppressionList()
-    for entry in numbers:
+    for position, entry in enumerate(numbers):
         for raw in split_phones(entry):
             phone, _, error = normalise_phone(raw, default_region)
             if error:
                 result.rejected.append(raw)
+                result.rejected_at.append(position)
             else:
                 result.add(phone)
     return result

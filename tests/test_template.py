@@ -201,3 +201,37 @@ def test_sample_template_fits_the_sample_campaign() -> None:
     texts = [template.render(row.cells) for row in table.rows]
     assert texts[0] == "Alice Chen您好，您的验证码是4821，5分钟内有效。回复TD退订"
     assert texts[3] == "Hi Bob Smith, your code is 1180. Reply STOP to opt out."
+
+
+BLANK_COLUMNS = ("phone", "first_name", "Last Name", "city")
+
+
+@pytest.mark.parametrize(
+    ("text", "cells", "expected"),
+    [
+        pytest.param("Hi {{ first_name }}", ("1", "", "", ""), 'column "first_name"', id="plain"),
+        pytest.param('Hi {{ row["Last Name"] }}', ("1", "A", " ", ""), 'column "Last Name"',
+                     id="plain-row-key"),
+        pytest.param("Hi {{ first_name | upper }}", ("1", "", "", ""), 'column "first_name"',
+                     id="jinja"),
+        pytest.param('{{ first_name | default("x") }} {{ first_name }}', ("1", "", "", ""),
+                     'column "first_name"', id="default-and-bare"),
+        pytest.param('Hi {{ first_name | default("there") }}', ("1", "", "", ""), "Hi there",
+                     id="default"),
+        pytest.param('Hi {{ row["Last Name"] | d("you") }}', ("1", "", "\t", ""), "Hi you",
+                     id="default-row-key"),
+        pytest.param("Hi{% if city %} in {{ city }}{% endif %}!", ("1", "", "", ""), "Hi!",
+                     id="tested-by-the-template"),
+        pytest.param('Hi {{ first_name or "you" }}', ("1", "", "", ""), "Hi you",
+                     id="or-fallback"),
+        pytest.param("Hi {{ first_name }} in {{ city }}", ("1", "Ann", "", "Rome"),
+                     "Hi Ann in Rome", id="filled"),
+    ],
+)  # fmt: skip
+def test_blank_template_values(text: str, cells: tuple[str, ...], expected: str) -> None:
+    template = Template.from_text(text, BLANK_COLUMNS)
+    if expected.startswith("column"):
+        with pytest.raises(RenderError, match=f"template: {expected} is empty in this row"):
+            template.render(cells)
+    else:
+        assert template.render(cells) == expected
