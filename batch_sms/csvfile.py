@@ -9,6 +9,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 from batch_sms.errors import InputError
 
@@ -22,6 +26,8 @@ _SNIFF_RECORDS = 50
 # become an invalid row (content over 1000 characters), not make the whole file unreadable.
 csv.field_size_limit(2**31 - 1)
 _SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n", re.IGNORECASE)
+
+_PHONE_START = re.compile(r"[ \t\"']*\+?\d[\d \-().]{5,}\d")
 
 _BOMS = (
     # UTF-32 first: its little-endian BOM begins with UTF-16's.
@@ -44,10 +50,53 @@ def read_csv(path: Path) -> tuple[Iterable[tuple[int, Sequence[str]]], str, str]
     # so the header below it is what the user sees as row 1: reading starts after it.
     hint = _SEP_LINE.match(text)
     delimiter = hint.group(1) if hint else _sniff_delimiter(text)
-    records: Iterable[Sequence[str]] = csv.reader(
-        _lines(text, hint.end() if hint else 0), delimiter=delimiter
-    )
+    reader = csv.reader(_lines(text, hint.end() if hint else 0), delimiter=delimiter)
+    records = _guarded(path, reader, delimiter, 1 if hint else 0)
     return enumerate(records, 1), encoding, delimiter
+
+
+def _guarded(
+    path: Path, reader: CsvReader, delimiter: str, skipped: int
+) -> Iterator[Sequence[str]]:
+    """Yield the reader's records; refuse a quoted cell that swallowed what look like rows."""
+    # A stray double quote opens a cell that runs on until the next quote, taking the rows below
+    # into one message. Quoted cells may hold line breaks, so only a cell spanning several
+    # physical lines is looked at: whether its later lines have the header's shape or start with
+    # a phone number followed by the delimiter.
+    width = 0
+    last = 0
+    for record in reader:
+        now = reader.line_num
+        if now - last > 1 and width:
+            _check_cells(path, record, delimiter, width, last + 1 + skipped)
+        elif not width and any(map(str.strip, record)):
+            width = len(record)
+        last = now
+        yield record
+
+
+def _check_cells(path: Path, record: Sequence[str], delimiter: str, width: int, line: int) -> None:
+    """Raise InputError when a multi-line cell of the record starting at `line` holds rows."""
+    for cell in record:
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        for inner in cell.splitlines()[1:]:
+            if (width > 1 and len(inner.split(delimiter)) >= width) or _looks_like_row(
+                inner, delimiter
+            ):
+                shown = inner if len(inner) <= 40 else inner[:40] + "…"
+                raise InputError(
+                    f"{path}: line {line}: a quoted cell opened on this line runs on over "
+                    f"lines that look like further rows ({shown!r})",
+                    "a double quote (\") there is probably never closed: close it, remove it, or "
+                    'write it twice ("") where it is part of the text; nothing was sent',
+                )
+
+
+def _looks_like_row(line: str, delimiter: str) -> bool:
+    """Return True when `line` starts with a phone-number-like token and then the delimiter."""
+    match = _PHONE_START.match(line)
+    return match is not None and line[match.end() :].lstrip(" ").startswith(delimiter)
 
 
 def _lines(text: str, start: int = 0) -> Iterator[str]:
