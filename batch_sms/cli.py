@@ -83,6 +83,7 @@ def _preflight(func: F) -> F:
         click.option("--template-file", type=click.Path(path_type=Path),
                      help="File holding the message template (UTF-8)."),
         click.option("--sheet", help="Worksheet to read [the first non-empty one]."),
+        click.option("--encoding", help="Text encoding of a CSV file, e.g. cp1252 [guessed]."),
         click.option("--default-region",
                      help="Country of numbers written without country code, e.g. CN."),
         click.option("--sender", help="Sender id (sourceAddress): 1-20 letters or digits."),

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from batch_sms.csvfile import check_encoding
 from batch_sms.errors import ConfigError
 
 __all__ = ["DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings"]
@@ -75,6 +76,7 @@ class Settings:
     template: str | None = None
     template_file: Path | None = None
     sheet: str | None = None
+    encoding: str | None = None
     default_region: str | None = None
     sender: str = ""
     suppress: Path | None = None
@@ -149,6 +151,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ValueError(value)
         if name == "tps" and str(value).strip().lower() in {"0", "none", "unlimited"}:
             return None
+        if name == "encoding":
+            return check_encoding(str(value), source) if str(value).strip() else None
         if name in _CONVERT:
             return _CONVERT[name](value)
         return str(value)

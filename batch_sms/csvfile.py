@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
 
-from batch_sms.errors import InputError
+from batch_sms.errors import InputError, UsageError
 
-__all__ = ["DELIMITER_NAMES", "parse_error", "read_csv"]
+__all__ = ["DELIMITER_NAMES", "check_encoding", "parse_error", "read_csv"]
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _DELIMITERS = (",", ";", "\t", "|")
@@ -29,6 +29,13 @@ _SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n", re.IGNORECASE)
 
 _PHONE_START = re.compile(r"[ \t\"']*\+?\d[\d \-().]{5,}\d")
 
+# The encodings real exports use when they are not UTF-8/16, in the order to prefer when several
+# decode a file to the same text: Chinese, Japanese, then Windows' and ISO's Western/Eastern sets.
+_LEGACY = (
+    "gb18030", "big5", "cp932", "shift_jis", "cp1252", "cp1250", "cp1251", "cp1253", "cp1254",
+    "cp1257", "latin_1", "iso8859_2", "iso8859_15",
+)  # fmt: skip
+
 _BOMS = (
     # UTF-32 first: its little-endian BOM begins with UTF-16's.
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -39,9 +46,14 @@ _BOMS = (
 )
 
 
-def read_csv(path: Path) -> tuple[Iterable[tuple[int, Sequence[str]]], str, str]:
-    """Return (records numbered from file row 1, encoding, delimiter); csv.Error when iterated."""
-    text, encoding = _decode(path, path.read_bytes())
+def read_csv(
+    path: Path, encoding: str | None = None
+) -> tuple[Iterable[tuple[int, Sequence[str]]], str, str, str]:
+    """Return (records numbered from file row 1, encoding, delimiter, note); csv.Error on reading.
+
+    `encoding` overrides the guess; the note is "" unless the encoding used is an uncertain guess.
+    """
+    text, encoding, note = _decode(path, path.read_bytes(), encoding)
     if "\n" not in text and "\r" in text:
         # Classic Mac "CSV (Macintosh)" ends lines with a bare CR, which csv.reader refuses
         # inside a line; such files are small, so one translated copy is cheap.
@@ -52,7 +64,7 @@ def read_csv(path: Path) -> tuple[Iterable[tuple[int, Sequence[str]]], str, str]
     delimiter = hint.group(1) if hint else _sniff_delimiter(text)
     reader = csv.reader(_lines(text, hint.end() if hint else 0), delimiter=delimiter)
     records = _guarded(path, reader, delimiter, 1 if hint else 0)
-    return enumerate(records, 1), encoding, delimiter
+    return enumerate(records, 1), encoding, delimiter, note
 
 
 def _guarded(
@@ -99,6 +111,20 @@ def _looks_like_row(line: str, delimiter: str) -> bool:
     return match is not None and line[match.end() :].lstrip(" ").startswith(delimiter)
 
 
+def check_encoding(name: str, source: str = "--encoding") -> str:
+    """Return the codec name for an encoding setting; UsageError when it is no text encoding."""
+    try:
+        info = codecs.lookup(name.strip())
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise UsageError(
+            f"{source}: {name!r} is not a text encoding",
+            "give a name such as utf-8, utf-16, gb18030, big5, shift_jis, cp1252 or cp1250",
+        )
+    return info.name
+
+
 def _lines(text: str, start: int = 0) -> Iterator[str]:
     """Yield `text` from `start` split after each "\n", exactly as io.StringIO's lines."""
     # io.StringIO(text) would hold a second copy of the whole text at 4 bytes per character
@@ -118,8 +144,10 @@ def parse_error(path: Path, exc: csv.Error) -> InputError:
     return InputError(f"{path}: not a readable CSV file ({exc})", "save it again as CSV UTF-8")
 
 
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes: a BOM decides, else UTF-8, else GB18030 (a superset of GBK)."""
+def _decode(path: Path, data: bytes, forced: str | None = None) -> tuple[str, str, str]:
+    """Decode CSV bytes: `forced`, else a BOM, UTF-16 or UTF-8, else the detector's guess.
+
+    Return (text, codec name, note); the note is "" unless the encoding is an uncertain guess."""
     if not data.strip():
         raise InputError(f"{path}: the file is empty", "export the list again with a header row")
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
@@ -128,38 +156,69 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
             f"{path}: this is a spreadsheet, not a CSV file",
             "rename it to .xlsx (or .xls), or save it from Excel as CSV UTF-8",
         )
+    if forced:
+        return _strict(path, data, forced, f"is not valid {forced} (--encoding)"), forced, ""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _strict(path, data, encoding, f"is not valid {encoding.upper()}"), encoding, ""
     if b"\x00" in data[:4096]:
         guessed = _bomless_utf16(data[:4096])
         if guessed:
-            try:
-                return data.decode(guessed), guessed
-            except UnicodeDecodeError as exc:
-                raise _encoding_error(path, f"is not valid {guessed.upper()}", exc) from None
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError as exc:
-                raise _encoding_error(path, f"is not valid {encoding.upper()}", exc) from None
+            return _strict(path, data, guessed, f"is not valid {guessed.upper()}"), guessed, ""
     try:
-        return data.decode("utf-8"), "utf-8"
+        # The fast path: most exports are UTF-8, and valid UTF-8 is almost never anything else.
+        return data.decode("utf-8"), "utf-8", ""
     except UnicodeDecodeError as utf8_error:
-        try:
-            return data.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError:
-            raise _encoding_error(path, "is not UTF-8, UTF-16 or GBK/GB18030", utf8_error) from None
+        return _guess(path, data, utf8_error)
+
+
+def _strict(path: Path, data: bytes, encoding: str, what: str) -> str:
+    """Decode `data` as `encoding`, or raise the InputError naming where it fails."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, what, exc) from None
+
+
+def _guess(path: Path, data: bytes, utf8_error: UnicodeDecodeError) -> tuple[str, str, str]:
+    """Ask charset-normalizer which of the encodings real exports use fits best."""
+    from charset_normalizer import from_bytes
+
+    results = from_bytes(data, cp_isolation=list(_LEGACY))
+    best = results.best()
+    if best is None:
+        raise _encoding_error(path, "is in no encoding batch-sms recognises", utf8_error)
+    # Encodings that fit equally well (same mess and language scores, or the same text) tie;
+    # of those, take the one such exports are most often in (Excel's Western CSV is cp1252).
+    rivals = [
+        r
+        for r in results
+        if r.chaos <= best.chaos + 0.01 and r.coherence >= best.coherence - 0.01
+    ]
+    tied = {e for r in rivals for e in r.could_be_from_charset}
+    encoding = codecs.lookup(next((e for e in _LEGACY if e in tied), best.encoding)).name
+    note = ""
+    if len(rivals) > 1 or best.chaos > 0.1:
+        note = (
+            f"{path.name}: the encoding {encoding} was assumed (a guess: the file is not UTF-8); "
+            "if any text looks garbled, give the right one with --encoding, e.g. --encoding "
+            + ("cp1250" if encoding == "cp1252" else "cp1252")
+        )
+    return _strict(path, data, encoding, f"is not valid {encoding}"), encoding, note
 
 
 def _bomless_utf16(head: bytes) -> str | None:
-    """Guess UTF-16 without a BOM from where the zero bytes of ASCII text fall, else None."""
-    if head.startswith(tuple(bom for bom, _ in _BOMS)):
-        return None
+    """Guess UTF-16 without a BOM from where the zero bytes fall, else None.
+
+    ASCII text (digits, delimiters, line ends) puts its zeros on one side of each byte pair;
+    Chinese text has few zeros, some on the other side (U+4E00 is 00 4E), so a little is allowed.
+    """
     even = head[0::2].count(0)
     odd = head[1::2].count(0)
-    half = len(head) // 4  # ASCII-heavy text puts a zero in at least about half the pairs
-    if odd >= half and even == 0:
+    least = max(2, len(head) // 64)
+    if odd >= least and even * 8 <= odd:
         return "utf-16-le"
-    if even >= half and odd == 0:
+    if even >= least and odd * 8 <= even:
         return "utf-16-be"
     return None
 

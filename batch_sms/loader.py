@@ -9,7 +9,7 @@ import csv
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batch_sms.csvfile import DELIMITER_NAMES, parse_error, read_csv
@@ -45,12 +45,15 @@ class Table:
     delimiter: str | None
     sheet: str | None
     dropped: tuple[str, ...] = ()  # sms_* columns of a previous report, left out of `columns`
+    notes: tuple[str, ...] = ()  # what the user should know about how the file was read
 
 
-def load(path: Path, sheet: str | None = None) -> Table:
-    """Read `path` (CSV or spreadsheet) into a Table of text cells; InputError when unusable."""
+def load(path: Path, sheet: str | None = None, *, encoding: str | None = None) -> Table:
+    """Read `path` (CSV or spreadsheet) into a Table of text cells; InputError when unusable.
+
+    `encoding` overrides the guessed encoding of a CSV file."""
     with paused_gc():
-        return _load(Path(path), sheet)
+        return _load(Path(path), sheet, encoding)
 
 
 @contextmanager
@@ -68,7 +71,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: Path, sheet: str | None) -> Table:
+def _load(path: Path, sheet: str | None, encoding: str | None) -> Table:
     """Read the file after its type is known to be supported; see `load`."""
     fmt = EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
@@ -86,8 +89,9 @@ def _load(path: Path, sheet: str | None) -> Table:
                 f"{path}: --sheet applies to spreadsheets, not CSV files",
                 "leave --sheet out for a CSV file",
             )
-        records, encoding, delimiter = read_csv(path)
-        return _build(path, fmt, records, encoding, delimiter, None)
+        records, used, delimiter, note = read_csv(path, encoding)
+        table = _build(path, fmt, records, used, delimiter, None)
+        return replace(table, notes=(note,)) if note else table
     name, numbered = read_sheet(path, sheet)
     return _build(path, fmt, numbered, None, None, name)
 

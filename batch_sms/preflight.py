@@ -144,7 +144,7 @@ def run_preflight(settings: Settings) -> Preflight:
                 f"--sender {settings.sender!r}: {reason}",
                 "a sender id is 1 to 20 ASCII letters or digits, e.g. --sender ACME",
             )
-    table = loader.load(Path(settings.input), settings.sheet)
+    table = loader.load(Path(settings.input), settings.sheet, encoding=settings.encoding)
     phone = _column(table, settings.phone_column, template.PHONE_NAMES, "phone")
     content, source = _template(settings, table)
     numbers, notes = _suppressed(settings)
@@ -170,5 +170,5 @@ def run_preflight(settings: Settings) -> Preflight:
         messages=messages,
         phone_column=table.columns[phone],
         content_source=source,
-        notes=notes,
+        notes=(*table.notes, *notes),
     )

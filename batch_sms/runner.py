@@ -210,7 +210,7 @@ def dispatch_and_report(
 
 def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
     """The report as a pure function of the run's input copy and the state db."""
-    table = loader.load(Path(run.input_copy), run.sheet)
+    table = loader.load(Path(run.input_copy), run.sheet, encoding=run.settings.get("encoding"))
     rows = report.result_rows(table.rows, journal.report_rows(run.id), nxcloud.describe)
     summary = summary_info(
         run.id,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
-from batch_sms.errors import InputError
+from batch_sms.config import load_settings
+from batch_sms.errors import InputError, UsageError
 from batch_sms.loader import load
 
 DATA = Path(__file__).parent / "data"
@@ -35,3 +37,58 @@ def test_legit_multiline_cells_are_kept() -> None:
         (3, ("+8613812341302", "Bob", "Code:\n123456")),
         (4, ("+8613812341303", "Cy", "Hi")),
     ]
+
+
+def test_excel_western_csv_is_read_as_cp1252() -> None:
+    table = load(DATA / "cp1252_mueller.csv")
+    assert table.encoding == "cp1252"
+    assert table.rows[0].cells[0] == "Müller"
+    assert table.rows[0].cells[2] == "Hallo Herr Müller: Ihre Bestellung ist unterwegs"
+    assert table.notes == ()  # only one reading makes sense: no guess to warn about
+
+
+def test_an_uncertain_guess_says_so_and_names_the_option() -> None:
+    table = load(DATA / "cp1252_francois.csv")
+    assert table.encoding == "cp1252"
+    assert table.rows[0].cells == (
+        "François", "+33612345678", "Bonjour François, votre commande est expédiée"
+    )  # fmt: skip
+    (note,) = table.notes
+    assert "cp1252 was assumed" in note
+    assert "guess" in note
+    assert "--encoding" in note
+
+
+def test_encoding_option_overrides_the_guess() -> None:
+    table = load(DATA / "cp1252_francois.csv", encoding="cp1250")
+    assert table.encoding == "cp1250"
+    assert table.notes == ()
+    with pytest.raises(InputError, match=r"is not valid utf-8 \(--encoding\)"):
+        load(DATA / "cp1252_francois.csv", encoding="utf-8")
+
+
+def test_bomless_utf16_chinese_is_read() -> None:
+    table = load(DATA / "utf16le_chinese_nobom.txt")
+    assert table.encoding == "utf-16-le"
+    assert table.delimiter == "\t"
+    assert table.columns == ("手机号码", "短信内容")
+    assert table.rows[1].cells == ("13912345678", "尊敬的一位客户：您的订单已发货")
+
+
+def test_unknown_encoding_name_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--encoding: 'klingon' is not a text encoding"):
+        load_settings({"encoding": "klingon"}, cwd=tmp_path, environ={})
+    with pytest.raises(UsageError, match=r"BATCH_SMS_ENCODING: 'rot13' is not a text encoding"):
+        load_settings({}, cwd=tmp_path, environ={"BATCH_SMS_ENCODING": "rot13"})
+    assert load_settings({}, cwd=tmp_path, environ={"BATCH_SMS_ENCODING": "CP1252"}).encoding == (
+        "cp1252"
+    )
+
+
+def test_cli_validate_reads_cp1252_and_takes_encoding(tmp_path: Path) -> None:
+    where = ["--out", str(tmp_path), "--state", str(tmp_path / "state.sqlite3")]
+    result = run_cli(["validate", str(DATA / "cp1252_mueller.csv"), *where, "--encoding", "x-no"])
+    assert result.exit_code == 2
+    assert "'x-no' is not a text encoding" in result.output
+    result = run_cli(["validate", str(DATA / "cp1252_francois.csv"), *where])
+    assert "cp1252 was assumed" in result.output, result.output

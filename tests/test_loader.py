@@ -294,7 +294,11 @@ def test_missing_file_and_bad_extension(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        pytest.param(b"phone\n\x80abc\n", "is not UTF-8, UTF-16 or GBK/GB18030", id="undecodable"),
+        pytest.param(
+            b"phone\n" + bytes(range(0x80, 0x100)) * 3 + b"\n",
+            "is in no encoding batch-sms recognises",
+            id="undecodable",
+        ),
         pytest.param(
             codecs.BOM_UTF8 + b"phone\n\xff\n", "is not valid UTF-8-SIG", id="bad-after-bom"
         ),
