@@ -27,6 +27,7 @@ _SNIFF_RECORDS = 50
 csv.field_size_limit(2**31 - 1)
 _SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n", re.IGNORECASE)
 
+_LEADING_JUNK = " \t\r\ufeff\u200b\u200c\u200d\u2060"
 _PHONE_START = re.compile(r"[ \t\"']*\+?\d[\d \-().]{5,}\d")
 
 # The encodings real exports use when they are not UTF-8/16, in the order to prefer when several
@@ -58,11 +59,20 @@ def read_csv(
         # Classic Mac "CSV (Macintosh)" ends lines with a bare CR, which csv.reader refuses
         # inside a line; such files are small, so one translated copy is cheap.
         text = text.replace("\r", "\n")
+    # Invisible characters, a tab or a stray CR before the header (pasted or written by another
+    # tool) would change the delimiter, hide the first column's name or make the line unreadable.
+    text = text.lstrip(_LEADING_JUNK)
     # Excel's "sep=;" first line names the delimiter and is hidden when Excel opens the file,
     # so the header below it is what the user sees as row 1: reading starts after it.
     hint = _SEP_LINE.match(text)
     delimiter = hint.group(1) if hint else _sniff_delimiter(text)
-    reader = csv.reader(_lines(text, hint.end() if hint else 0), delimiter=delimiter)
+    # Writers that put a space after each delimiter quote cells after it (`123, "a…"`); the csv
+    # module sees such a cell as unquoted, so a line break in it would split it into rows. Only
+    # in such files are spaces after a delimiter dropped; elsewhere a cell keeps them as written.
+    spaced = f'{delimiter} "' in text
+    reader = csv.reader(
+        _lines(text, hint.end() if hint else 0), delimiter=delimiter, skipinitialspace=spaced
+    )
     records = _guarded(path, reader, delimiter, 1 if hint else 0)
     return enumerate(records, 1), encoding, delimiter, note
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -30,6 +31,9 @@ EXTENSIONS = {
     ".xls": "xls",
     ".ods": "ods",
 }
+# Whitespace and invisible characters (zero-width space/joiners, word joiner, a stray BOM) that
+# pasting or other tools leave around header names.
+_INVISIBLE_ENDS = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
 _FORMATS_HINT = "batch-sms reads .csv, .xlsx, .xlsm, .xls and .ods files"
 
 
@@ -140,7 +144,7 @@ def _build(
         ) from None
     except csv.Error as exc:
         raise parse_error(path, exc) from None
-    names = [str(h).strip() for h in header]
+    names = [_INVISIBLE_ENDS.sub("", str(h)) for h in header]
     width = len(names)
     rows: list[Row] = []
     append = rows.append

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from batch_sms.errors import InputError
 
+if TYPE_CHECKING:
+    from python_calamine import CalamineWorkbook
+
 __all__ = ["read_sheet"]
+
+_WORKBOOK_VIEW = re.compile(rb"<(?:\w+:)?workbookView\b[^>]*>")
+_ACTIVE_TAB = re.compile(rb'\bactiveTab="(\d+)"')
 
 
 def read_sheet(path: Path, sheet: str | None) -> tuple[str, Iterable[tuple[int, list[str]]]]:
@@ -37,15 +46,16 @@ def _read_sheet(path: Path, sheet: str | None) -> tuple[str, int, Sequence[Seque
             data = workbook.get_sheet_by_name(chosen)
             records = data.to_python()
         else:
-            for chosen in names:
+            for chosen in _default_order(path, workbook):
                 data = workbook.get_sheet_by_name(chosen)
                 records = data.to_python()
                 if any(_cell_text(v).strip() for rec in records for v in rec):
                     break
             else:
                 raise InputError(
-                    f"{path}: every sheet is empty; sheets: {', '.join(names) or '(none)'}",
-                    "put the recipient list on a sheet with a header row",
+                    f"{path}: every visible sheet is empty; sheets: {', '.join(names) or '(none)'}",
+                    "put the recipient list on a sheet with a header row, or name a hidden "
+                    "sheet with --sheet",
                 )
     except (CalamineError, OSError, ValueError) as exc:
         raise InputError(
@@ -55,6 +65,38 @@ def _read_sheet(path: Path, sheet: str | None) -> tuple[str, int, Sequence[Seque
     start = data.start
     first_row = start[0] + 1 if start else 1
     return chosen, first_row, records
+
+
+def _default_order(path: Path, workbook: CalamineWorkbook) -> list[str]:
+    """Return the visible worksheets to try: the tab the workbook opens on, then the others."""
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    every = workbook.sheets_metadata
+    visible = [
+        m.name
+        for m in every
+        if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet
+    ]
+    active = _active_tab(path)
+    if active is not None and active < len(every) and every[active].name in visible:
+        name = every[active].name
+        return [name, *(n for n in visible if n != name)]
+    return visible
+
+
+def _active_tab(path: Path) -> int | None:
+    """Return the index of the sheet an .xlsx/.xlsm opens on (workbook.xml's activeTab)."""
+    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        return None
+    try:
+        with zipfile.ZipFile(path) as book:
+            head = book.read("xl/workbook.xml")[:8192]
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    views = _WORKBOOK_VIEW.search(head)
+    active = _ACTIVE_TAB.search(views.group(0)) if views else None
+    # No activeTab attribute means the first tab.
+    return int(active.group(1)) if active else 0
 
 
 def _pick_sheet(path: Path, names: list[str], sheet: str) -> str:

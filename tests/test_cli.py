@@ -294,7 +294,7 @@ UNUSABLE: dict[str, Case] = {
     ),
     "empty xlsx": (
         lambda t: ["validate", str(DATA / "empty.xlsx")],
-        f"Error: {DATA}/empty.xlsx: every sheet is empty; sheets: Sheet1",
+        f"Error: {DATA}/empty.xlsx: every visible sheet is empty; sheets: Sheet1",
         "Hint: put the recipient list on a sheet with a header row",
     ),
     "header only csv": (

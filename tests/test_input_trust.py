@@ -92,3 +92,53 @@ def test_cli_validate_reads_cp1252_and_takes_encoding(tmp_path: Path) -> None:
     assert "'x-no' is not a text encoding" in result.output
     result = run_cli(["validate", str(DATA / "cp1252_francois.csv"), *where])
     assert "cp1252 was assumed" in result.output, result.output
+
+
+def test_space_after_delimiter_before_a_quoted_multiline_cell() -> None:
+    table = load(DATA / "space_before_quote.csv")
+    assert table.columns == ("phone", "content")
+    assert [(r.number, r.cells) for r in table.rows] == [
+        (2, ("07900900123", "Hello Ann,\nyour parcel is on its way.\nSee you")),
+        (3, ("07900900124", "Hi Bob")),
+        (4, ("07900900125", "Hi Cy")),
+    ]
+
+
+def test_cells_keep_their_leading_space_when_no_cell_is_quoted_after_one(tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("phone,content\n07900900123, indented text\n", encoding="utf-8")
+    assert load(path).rows[0].cells == ("07900900123", " indented text")
+
+
+@pytest.mark.parametrize(
+    ("name", "delimiter", "first"),
+    [
+        ("junk_before_header.csv", ";", ("07900900123", "Hi, Ann")),  # ZWSP + tab, word joiner
+        ("cr_before_header.csv", ",", ("07900900123", "Hi")),
+    ],
+)
+def test_invisible_characters_before_the_header(
+    name: str, delimiter: str, first: tuple[str, ...]
+) -> None:
+    table = load(DATA / name)
+    assert table.delimiter == delimiter
+    assert table.columns == ("phone", "content")
+    assert table.rows[0].cells == first
+
+
+def test_default_sheet_is_the_active_visible_one_never_a_hidden_one() -> None:
+    table = load(DATA / "hidden_first_sheet.xlsx")
+    assert table.sheet == "Send"
+    assert table.rows[0].cells == ("+8613800138003", "Today's offer")
+
+
+def test_an_empty_active_sheet_falls_back_to_the_first_visible_sheet_with_rows() -> None:
+    table = load(DATA / "active_sheet_empty.xlsx")
+    assert table.sheet == "Draft"
+    assert table.rows[0].cells == ("+8613800138002", "Draft")
+
+
+def test_sheet_option_still_reads_a_hidden_sheet() -> None:
+    table = load(DATA / "hidden_first_sheet.xlsx", "old list")
+    assert table.sheet == "Old list"
+    assert table.rows[0].cells == ("+8613800138001", "Last year's offer")

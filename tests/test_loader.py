@@ -247,7 +247,7 @@ def test_previous_report_columns_are_recorded() -> None:
         pytest.param(
             "empty.xlsx",
             None,
-            "empty.xlsx: every sheet is empty; sheets: Sheet1",
+            "empty.xlsx: every visible sheet is empty; sheets: Sheet1",
             "header row",
             id="empty-xlsx",
         ),
