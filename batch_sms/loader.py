@@ -1,7 +1,7 @@
 """Read a CSV or spreadsheet into rows of text cells, keeping the spreadsheet's own row numbers."""
 
 # Records come from csvfile or spreadsheet; this module checks the path, builds the Table
-# (header, blank rows, sms_* columns, ragged rows) and finds columns by name.
+# (header, blank rows, a report's sms_ result columns, ragged rows) and finds columns by name.
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from pathlib import Path
 
 from batch_sms.csvfile import DELIMITER_NAMES, parse_error, read_csv
 from batch_sms.errors import InputError
-from batch_sms.models import Row
+from batch_sms.models import RESULT_COLUMNS, Row
 from batch_sms.spreadsheet import read_sheet
 
-__all__ = ["EXTENSIONS", "IGNORED_PREFIX", "Table", "find_column", "load", "paused_gc"]
+__all__ = ["EXTENSIONS", "IGNORED", "Table", "find_column", "load", "paused_gc"]
 
-IGNORED_PREFIX = "sms_"  # a previous report's result columns; dropped so its files work as input
+# A previous report's result columns, dropped so its files work as input: exactly these names, in
+# any case; a user's own column that merely starts with "sms_" (sms_content) is kept.
+IGNORED = frozenset(name.casefold() for name in RESULT_COLUMNS)
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -48,7 +50,7 @@ class Table:
     encoding: str | None
     delimiter: str | None
     sheet: str | None
-    dropped: tuple[str, ...] = ()  # sms_* columns of a previous report, left out of `columns`
+    dropped: tuple[str, ...] = ()  # a previous report's result columns, left out of `columns`
     notes: tuple[str, ...] = ()  # what the user should know about how the file was read
 
 
@@ -133,7 +135,7 @@ def _build(
     delimiter: str | None,
     sheet: str | None,
 ) -> Table:
-    """Turn numbered records into a Table: header, blank rows skipped, sms_* columns dropped."""
+    """Turn numbered records into a Table: header, blank rows skipped, result columns dropped."""
     records = iter(numbered)
     try:
         header: Sequence[str] = next(r for _, r in records if any(map(str.strip, r)))
@@ -161,10 +163,10 @@ def _build(
     if len(keep) < width:
         rows = [Row(r.number, tuple(r.cells[i] for i in keep)) for r in rows]
     columns = tuple(names[i] for i in keep)
-    dropped = tuple(n for n in names if n.startswith(IGNORED_PREFIX))
+    dropped = tuple(n for n in names if n.casefold() in IGNORED)
     if not columns:
         raise InputError(
-            f"{path}: no columns left after dropping the sms_* result columns",
+            f"{path}: no columns left after dropping the sms_ result columns of a previous report",
             "give the original campaign file or the failed-rows file",
         )
     if not rows:
@@ -191,10 +193,10 @@ def _fit(
 
 
 def _kept_columns(names: list[str], rows: list[Row]) -> list[int]:
-    """Return the indexes of the columns to keep: not sms_*, and not nameless and empty."""
+    """Return the indexes of the columns to keep: no result column, none nameless and empty."""
     keep = []
     for i, name in enumerate(names):
-        if name.startswith(IGNORED_PREFIX):
+        if name.casefold() in IGNORED:
             continue
         # A trailing delimiter or a stray formatted cell makes a nameless, empty column.
         if not name and not any(r.cells[i].strip() for r in rows):

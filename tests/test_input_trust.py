@@ -142,3 +142,10 @@ def test_sheet_option_still_reads_a_hidden_sheet() -> None:
     table = load(DATA / "hidden_first_sheet.xlsx", "old list")
     assert table.sheet == "Old list"
     assert table.rows[0].cells == ("+8613800138001", "Last year's offer")
+
+
+def test_only_the_reports_own_columns_are_ignored_in_any_case() -> None:
+    table = load(DATA / "sms_columns_mixed.csv")
+    assert table.columns == ("phone", "sms_content")
+    assert table.dropped == ("SMS_STATUS", "Sms_Error")
+    assert table.rows[0].cells == ("+8613800138000", "Hello Ann")
