@@ -77,6 +77,7 @@ class Settings:
     template_file: Path | None = None
     sheet: str | None = None
     encoding: str | None = None
+    header_row: int | None = None
     default_region: str | None = None
     sender: str = ""
     suppress: Path | None = None
@@ -127,6 +128,7 @@ _CONVERT: dict[str, type] = {
     "concurrency": int,
     "max_attempts": int,
     "max_segments": int,
+    "header_row": int,
     "timeout": float,
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}

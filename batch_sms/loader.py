@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batch_sms.csvfile import DELIMITER_NAMES, parse_error, read_csv
-from batch_sms.errors import InputError
+from batch_sms.errors import InputError, UsageError
 from batch_sms.models import RESULT_COLUMNS, Row
 from batch_sms.spreadsheet import read_sheet
 
@@ -36,6 +36,8 @@ EXTENSIONS = {
 # Whitespace and invisible characters (zero-width space/joiners, word joiner, a stray BOM) that
 # pasting or other tools leave around header names.
 _INVISIBLE_ENDS = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+_SHORT = 60  # characters of a header name quoted in a message
+_LISTED = 30  # header names listed in a message
 _FORMATS_HINT = "batch-sms reads .csv, .xlsx, .xlsm, .xls and .ods files"
 
 
@@ -54,12 +56,24 @@ class Table:
     notes: tuple[str, ...] = ()  # what the user should know about how the file was read
 
 
-def load(path: Path, sheet: str | None = None, *, encoding: str | None = None) -> Table:
+def load(
+    path: Path,
+    sheet: str | None = None,
+    *,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> Table:
     """Read `path` (CSV or spreadsheet) into a Table of text cells; InputError when unusable.
 
-    `encoding` overrides the guessed encoding of a CSV file."""
+    `encoding` overrides the guessed encoding of a CSV file; `header_row` is the file row of the
+    header (rows above it, such as titles, are skipped), else the first non-blank row."""
+    if header_row is not None and header_row < 1:
+        raise UsageError(
+            f"--header-row {header_row}: rows are numbered from 1",
+            "give the row number of the header as the spreadsheet shows it",
+        )
     with paused_gc():
-        return _load(Path(path), sheet, encoding)
+        return _load(Path(path), sheet, encoding, header_row)
 
 
 @contextmanager
@@ -77,7 +91,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: Path, sheet: str | None, encoding: str | None) -> Table:
+def _load(path: Path, sheet: str | None, encoding: str | None, header_row: int | None) -> Table:
     """Read the file after its type is known to be supported; see `load`."""
     fmt = EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
@@ -96,25 +110,43 @@ def _load(path: Path, sheet: str | None, encoding: str | None) -> Table:
                 "leave --sheet out for a CSV file",
             )
         records, used, delimiter, note = read_csv(path, encoding)
-        table = _build(path, fmt, records, used, delimiter, None)
+        table = _build(path, fmt, records, used, delimiter, None, header_row)
         return replace(table, notes=(note,)) if note else table
     name, numbered = read_sheet(path, sheet)
-    return _build(path, fmt, numbered, None, None, name)
+    return _build(path, fmt, numbered, None, None, name, header_row)
 
 
-def find_column(columns: Sequence[str], name: str) -> int:
-    """Return the index of the column called `name` (ignoring case and surrounding spaces)."""
+def find_column(columns: Sequence[str], name: str, option: str = "") -> int:
+    """Return the index of the column called `name` (ignoring case and surrounding spaces).
+
+    When several columns match, the one spelled exactly as `name` (same letter case) wins."""
     wanted = _key(name)
     hits = [i for i, column in enumerate(columns) if _key(column) == wanted]
+    if len(hits) > 1:
+        hits = [i for i in hits if columns[i].strip() == name.strip()] or hits
     if len(hits) == 1:
         return hits[0]
     if hits:
         positions = ", ".join(str(i + 1) for i in hits)
         raise InputError(
             f'column "{name}" is ambiguous: columns {positions} are all called "{name.strip()}"',
-            "rename the duplicate columns so each header is unique",
+            clash_hint(columns, hits, option),
         )
     raise InputError(f'column "{name}" not found; columns: {_listing(columns)}')
+
+
+def clash_hint(columns: Sequence[str], hits: Sequence[int], option: str = "") -> str:
+    """Return what to do about columns `hits` that share a name: the spellings that pick one."""
+    spelled = [columns[i].strip() for i in hits]
+    if len(set(spelled)) == len(spelled):
+        # find_column tells them apart by their exact letter case.
+        choices = " or ".join(f'"{s}" (column {i + 1})' for s, i in zip(spelled, hits, strict=True))
+        give = f"give {option} " if option else "give "
+        return f"{give}the exact spelling of one: {choices}; or rename one in the file"
+    return (
+        f"columns {', '.join(str(i + 1) for i in hits)} are spelled alike, so no name can pick "
+        "one: rename them in the file so each header is unique"
+    )
 
 
 def _key(name: str) -> str:
@@ -123,8 +155,18 @@ def _key(name: str) -> str:
 
 
 def _listing(columns: Sequence[str]) -> str:
-    """Return column names for an error message."""
-    return ", ".join(columns) if columns else "(none)"
+    """Return column names for an error message, each and all cut short when long."""
+    if not columns:
+        return "(none)"
+    shown = [_short(c) for c in columns[:_LISTED]]
+    more = f", … ({len(columns) - _LISTED} more)" if len(columns) > _LISTED else ""
+    return _short(", ".join(shown), 4 * _SHORT) + more
+
+
+def _short(text: str, limit: int = 0) -> str:
+    """Return `text` cut to `limit` (default _SHORT) characters plus "…" when longer."""
+    limit = limit or _SHORT
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _build(
@@ -134,11 +176,15 @@ def _build(
     encoding: str | None,
     delimiter: str | None,
     sheet: str | None,
+    header_row: int | None = None,
 ) -> Table:
     """Turn numbered records into a Table: header, blank rows skipped, result columns dropped."""
     records = iter(numbered)
     try:
-        header: Sequence[str] = next(r for _, r in records if any(map(str.strip, r)))
+        if header_row is not None:
+            header: Sequence[str] = _header_at(path, records, header_row)
+        else:
+            header = next(r for _, r in records if any(map(str.strip, r)))
     except StopIteration:
         raise InputError(
             f"{path}: the file is empty" if sheet is None else f'{path}: sheet "{sheet}" is empty',
@@ -175,6 +221,27 @@ def _build(
             "add one row per recipient below the header",
         )
     return Table(path, fmt, columns, rows, encoding, delimiter, sheet, dropped)
+
+
+def _header_at(
+    path: Path, records: Iterator[tuple[int, Sequence[str]]], header_row: int
+) -> Sequence[str]:
+    """Return the record on file row `header_row`, skipping the rows above it."""
+    for number, record in records:
+        if number < header_row:
+            continue
+        if number == header_row and any(map(str.strip, record)):
+            return record
+        break
+    else:
+        raise InputError(
+            f"{path}: the file has no row {header_row} (--header-row)",
+            "give the row number of the header as the spreadsheet shows it",
+        )
+    raise InputError(
+        f"{path}: row {header_row} (--header-row) is empty",
+        "give the row number of the header as the spreadsheet shows it",
+    )
 
 
 def _fit(

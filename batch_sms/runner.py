@@ -210,7 +210,12 @@ def dispatch_and_report(
 
 def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
     """The report as a pure function of the run's input copy and the state db."""
-    table = loader.load(Path(run.input_copy), run.sheet, encoding=run.settings.get("encoding"))
+    table = loader.load(
+        Path(run.input_copy),
+        run.sheet,
+        encoding=run.settings.get("encoding"),
+        header_row=run.settings.get("header_row"),
+    )
     rows = report.result_rows(table.rows, journal.report_rows(run.id), nxcloud.describe)
     summary = summary_info(
         run.id,

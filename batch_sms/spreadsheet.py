@@ -58,6 +58,7 @@ def _read_sheet(path: Path, sheet: str | None) -> tuple[str, int, Sequence[Seque
                     "sheet with --sheet",
                 )
     except (CalamineError, OSError, ValueError) as exc:
+        _refuse_text(path)
         raise InputError(
             f"{path}: cannot read the spreadsheet ({exc})",
             "check that the file opens in Excel; save it again as .xlsx",
@@ -97,6 +98,22 @@ def _active_tab(path: Path) -> int | None:
     active = _ACTIVE_TAB.search(views.group(0)) if views else None
     # No activeTab attribute means the first tab.
     return int(active.group(1)) if active else 0
+
+
+def _refuse_text(path: Path) -> None:
+    """Raise the InputError for a CSV or text file saved under a spreadsheet's name."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return
+    first = head.split(b"\n", 1)[0]
+    is_text = b"\x00" not in head and b"\n" in head
+    if is_text and any(d in first for d in (b",", b";", b"\t", b"|")):
+        raise InputError(
+            f"{path}: this is a text (CSV) file named {path.suffix}, not a spreadsheet",
+            f"rename it to .csv (for example {path.with_suffix('.csv').name}) and give that",
+        )
 
 
 def _pick_sheet(path: Path, names: list[str], sheet: str) -> str:

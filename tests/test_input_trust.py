@@ -149,3 +149,65 @@ def test_only_the_reports_own_columns_are_ignored_in_any_case() -> None:
     assert table.columns == ("phone", "sms_content")
     assert table.dropped == ("SMS_STATUS", "Sms_Error")
     assert table.rows[0].cells == ("+8613800138000", "Hello Ann")
+
+
+def test_header_row_skips_title_rows_and_keeps_true_row_numbers() -> None:
+    table = load(DATA / "title_rows.csv", header_row=4)
+    assert table.columns == ("phone", "name", "content")
+    assert [(r.number, r.cells) for r in table.rows] == [
+        (5, ("+8613800138000", "Ann", "Hello Ann")),
+        (6, ("+8613800138001", "Bob", "Hello Bob")),
+    ]
+    offset = load(DATA / "offset_table.xlsx", header_row=3)
+    assert [(r.number, r.cells) for r in offset.rows] == [(4, ("8613800138000", "Ann"))]
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "message"),
+    [
+        ("offset_table.xlsx", 1, r"offset_table\.xlsx: row 1 \(--header-row\) is empty"),
+        ("title_rows.csv", 40, r"title_rows\.csv: the file has no row 40 \(--header-row\)"),
+    ],
+)
+def test_header_row_that_is_not_a_header(name: str, row: int, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load(DATA / name, header_row=row)
+
+
+def test_header_row_through_the_cli(tmp_path: Path) -> None:
+    where = ["--out", str(tmp_path), "--state", str(tmp_path / "state.sqlite3")]
+    data = str(DATA / "title_rows.csv")
+    result = run_cli(["validate", data, *where, "--header-row", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    result = run_cli(["validate", data, *where, "--header-row", "0"])
+    assert result.exit_code == 2
+    assert "--header-row 0: rows are numbered from 1" in result.output
+
+
+def test_csv_named_xlsx_says_so() -> None:
+    with pytest.raises(InputError) as info:
+        load(DATA / "csv_named.xlsx")
+    assert info.value.message.endswith("this is a text (CSV) file named .xlsx, not a spreadsheet")
+    assert info.value.hint == "rename it to .csv (for example csv_named.csv) and give that"
+
+
+def test_a_garbage_line_is_quoted_short() -> None:
+    with pytest.raises(InputError) as info:
+        load(DATA / "garbage_line.csv")
+    listed = info.value.message.split("columns: ", 1)[1]
+    assert len(listed) == 61
+    assert listed.endswith("…")
+
+
+def test_duplicate_headers_hint_gives_spellings_that_work(tmp_path: Path) -> None:
+    where = ["--out", str(tmp_path), "--state", str(tmp_path / "state.sqlite3")]
+    data = str(DATA / "duplicate_headers.csv")
+    result = run_cli(["validate", data, *where])
+    assert result.exit_code == 2
+    assert (
+        'Hint: give --phone-column the exact spelling of one: "phone" (column 1) or "Phone" '
+        "(column 3)" in result.output
+    )
+    # The spelling the hint gives does pick that column.
+    picked = run_cli(["validate", data, *where, "--phone-column", "Phone", "--template", "Hi"])
+    assert picked.exit_code == 0, picked.output

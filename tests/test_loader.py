@@ -406,9 +406,17 @@ def test_find_column_unknown_lists_columns() -> None:
 
 
 def test_find_column_ambiguous_names_the_clash() -> None:
-    with pytest.raises(InputError, match=r'columns 1, 3 are all called "phone"') as info:
-        find_column(("phone", "Name", "Phone "), "phone")
-    assert "rename" in info.value.hint
+    assert find_column(("phone", "Name", "Phone "), "phone") == 0  # the exact spelling picks
+    assert find_column(("phone", "Name", "Phone "), "Phone") == 2
+    with pytest.raises(InputError, match=r'columns 1, 3 are all called "PHONE"') as info:
+        find_column(("phone", "Name", "Phone "), "PHONE", "--phone-column")
+    assert info.value.hint == (
+        'give --phone-column the exact spelling of one: "phone" (column 1) or "Phone" (column 3); '
+        "or rename one in the file"
+    )
+    with pytest.raises(InputError, match=r"columns 1, 3 are all called") as info:
+        find_column(("phone", "Name", "phone"), "phone")
+    assert "no name can pick one: rename them" in info.value.hint
 
 
 def test_rows_are_model_rows() -> None:
