@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
@@ -27,6 +27,10 @@ _SNIFF_RECORDS = 50
 csv.field_size_limit(2**31 - 1)
 _SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n", re.IGNORECASE)
 
+_QUOTE_HINT = (
+    'a double quote (") there is probably never closed: close it, remove it, or write it twice '
+    '("") where it is part of the text; nothing was sent'
+)
 _LEADING_JUNK = " \t\r\ufeff\u200b\u200c\u200d\u2060"
 _PHONE_START = re.compile(r"[ \t\"']*\+?\d[\d \-().]{5,}\d")
 
@@ -70,31 +74,57 @@ def read_csv(
     # module sees such a cell as unquoted, so a line break in it would split it into rows. Only
     # in such files are spaces after a delimiter dropped; elsewhere a cell keeps them as written.
     spaced = f'{delimiter} "' in text
-    reader = csv.reader(
-        _lines(text, hint.end() if hint else 0), delimiter=delimiter, skipinitialspace=spaced
-    )
-    records = _guarded(path, reader, delimiter, 1 if hint else 0)
+    start = hint.end() if hint else 0
+    dialect = {"delimiter": delimiter, "skipinitialspace": spaced}
+    reader = csv.reader(_lines(text, start), **dialect)  # type: ignore[arg-type]
+    records = _guarded(path, reader, text, start, dialect, 1 if hint else 0)
     return enumerate(records, 1), encoding, delimiter, note
 
 
 def _guarded(
-    path: Path, reader: CsvReader, delimiter: str, skipped: int
+    path: Path,
+    reader: CsvReader,
+    text: str,
+    start: int,
+    dialect: dict[str, Any],
+    skipped: int,
 ) -> Iterator[Sequence[str]]:
     """Yield the reader's records; refuse a quoted cell that swallowed what look like rows."""
     # A stray double quote opens a cell that runs on until the next quote, taking the rows below
     # into one message. Quoted cells may hold line breaks, so only a cell spanning several
     # physical lines is looked at: whether its later lines have the header's shape or start with
-    # a phone number followed by the delimiter.
+    # a phone number followed by the delimiter, and whether its quote is ever closed.
     width = 0
     last = 0
+    opened = 0  # reader line where the last multi-line record began, 0 if it was one line
     for record in reader:
         now = reader.line_num
-        if now - last > 1 and width:
-            _check_cells(path, record, delimiter, width, last + 1 + skipped)
+        opened = last + 1 if now - last > 1 else 0
+        if opened and width:
+            _check_cells(path, record, dialect["delimiter"], width, opened + skipped)
         elif not width and any(map(str.strip, record)):
             width = len(record)
         last = now
         yield record
+    if opened and _unclosed(text, start, opened, dialect):
+        raise InputError(
+            f"{path}: line {opened + skipped}: a double quote opened on this line is never "
+            "closed, so every line after it would be one cell",
+            _QUOTE_HINT,
+        )
+
+
+def _unclosed(text: str, start: int, line: int, dialect: dict[str, Any]) -> bool:
+    """Return True when the record from reader line `line` to the end ends inside quotes."""
+    offset = start
+    for _ in range(line - 1):
+        offset = text.find("\n", offset) + 1
+    try:
+        for _ in csv.reader(_lines(text, offset), strict=True, **dialect):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _check_cells(path: Path, record: Sequence[str], delimiter: str, width: int, line: int) -> None:
@@ -110,8 +140,7 @@ def _check_cells(path: Path, record: Sequence[str], delimiter: str, width: int, 
                 raise InputError(
                     f"{path}: line {line}: a quoted cell opened on this line runs on over "
                     f"lines that look like further rows ({shown!r})",
-                    "a double quote (\") there is probably never closed: close it, remove it, or "
-                    'write it twice ("") where it is part of the text; nothing was sent',
+                    _QUOTE_HINT,
                 )
 
 

@@ -30,6 +30,21 @@ def test_stray_quote_after_an_excel_sep_line_names_the_physical_line(tmp_path: P
         load(path)
 
 
+def test_a_quote_never_closed_is_refused_at_its_line() -> None:
+    # The swallowed lines don't look like rows, but the quote runs to the end of the file.
+    with pytest.raises(InputError) as info:
+        load(DATA / "unclosed_quote.csv")
+    assert "unclosed_quote.csv: line 3: a double quote opened on this line is never closed" in (
+        info.value.message
+    )
+
+
+def test_a_closed_multiline_cell_at_the_end_of_the_file_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "end.csv"
+    path.write_text('phone,content\n07900900123,"Line one\nline two"\n', encoding="utf-8")
+    assert load(path).rows[0].cells == ("07900900123", "Line one\nline two")
+
+
 def test_legit_multiline_cells_are_kept() -> None:
     table = load(DATA / "multiline_ok.csv")
     assert [(r.number, r.cells) for r in table.rows] == [
