@@ -23,6 +23,14 @@ def test_stray_quote_swallowing_rows_is_refused_at_its_line() -> None:
     assert "never closed" in info.value.hint
 
 
+def test_validate_refuses_the_swallowing_file_with_exit_2(tmp_path: Path) -> None:
+    where = ["--out", str(tmp_path), "--state", str(tmp_path / "state.sqlite3")]
+    result = run_cli(["validate", str(DATA / "swallow.csv"), *where])
+    assert result.exit_code == 2
+    assert "swallow.csv: line 3: a quoted cell opened on this line" in result.output
+    assert "Hint: a double quote" in result.output
+
+
 def test_stray_quote_after_an_excel_sep_line_names_the_physical_line(tmp_path: Path) -> None:
     path = tmp_path / "sep.csv"
     path.write_text('sep=;\nphone;content\n07900900123;"Sale\n07900900124;Hi\n', encoding="utf-8")
