@@ -238,10 +238,13 @@ def _guess(path: Path, data: bytes, utf8_error: UnicodeDecodeError) -> tuple[str
     encoding = codecs.lookup(next((e for e in _LEGACY if e in tied), best.encoding)).name
     note = ""
     if len(rivals) > 1 or best.chaos > 0.1:
+        # Name the other close readings first: one of them is the likely right answer.
+        others = [codecs.lookup(r.encoding).name for r in results]
+        others = [e for e in dict.fromkeys([*others, "cp1252"]) if e != encoding][:3]
         note = (
             f"{path.name}: the encoding {encoding} was assumed (a guess: the file is not UTF-8); "
-            "if any text looks garbled, give the right one with --encoding, e.g. --encoding "
-            + ("cp1250" if encoding == "cp1252" else "cp1252")
+            "if any text looks garbled, give the right one with --encoding, e.g. "
+            + " or ".join(f"--encoding {e}" for e in others)
         )
     return _strict(path, data, encoding, f"is not valid {encoding}"), encoding, note
 
