@@ -82,7 +82,11 @@ def _preflight(func: F) -> F:
         click.option("--template", help="Message template, e.g. 'Hi {{ name }}'."),
         click.option("--template-file", type=click.Path(path_type=Path),
                      help="File holding the message template (UTF-8)."),
-        click.option("--sheet", help="Worksheet to read [the first non-empty one]."),
+        click.option("--sheet", help="Worksheet to read, hidden ones too [the tab the workbook "
+                     "opens on; if empty, the first visible sheet with rows]."),
+        click.option("--encoding", help="Text encoding of a CSV file, e.g. cp1252 [guessed]."),
+        click.option("--header-row", type=int, help="Row number of the header, below title rows "
+                     "[the first non-empty row]."),
         click.option("--default-region",
                      help="Country of numbers written without country code, e.g. CN."),
         click.option("--sender", help="Sender id (sourceAddress): 1-20 letters or digits."),

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from batch_sms.errors import InputError
+from batch_sms.loader import clash_hint, find_column
 
 __all__ = ["CONTENT_NAMES", "PHONE_NAMES", "detect_column"]
 
@@ -86,10 +87,8 @@ def detect_column(
     """Return the index of the `what` column: the one named `explicit`, else the best known name."""
     option = f"--{what}-column"
     if explicit is not None:
-        from batch_sms.loader import find_column
-
         try:
-            return find_column(columns, explicit)
+            return find_column(columns, explicit, option)
         except InputError as exc:
             raise InputError(f"{option}: {exc.message}", exc.hint or f"check {option}") from None
     keys = [_match_key(c) for c in columns]
@@ -100,7 +99,7 @@ def detect_column(
             clash = " and ".join(f'"{columns[i]}" (column {i + 1})' for i in hits)
             raise InputError(
                 f"several {what} columns: {clash}",
-                f"rename one of them, or name the column with {option}",
+                clash_hint(columns, hits, option),
             )
         if hits:
             return hits[0]

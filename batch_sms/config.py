@@ -32,6 +32,7 @@ from typing import Any
 
 import platformdirs
 
+from batch_sms.csvfile import check_encoding
 from batch_sms.errors import ConfigError
 
 __all__ = [
@@ -80,6 +81,8 @@ class Settings:
     template: str | None = None
     template_file: Path | None = None
     sheet: str | None = None
+    encoding: str | None = None
+    header_row: int | None = None
     default_region: str | None = None
     sender: str = ""
     suppress: Path | None = None
@@ -148,6 +151,7 @@ _CONVERT: dict[str, type] = {
     "concurrency": int,
     "max_attempts": int,
     "max_segments": int,
+    "header_row": int,
     "timeout": float,
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
@@ -173,6 +177,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ValueError(value)
         if name == "tps" and str(value).strip().lower() in {"0", "none", "unlimited"}:
             return None
+        if name == "encoding":
+            return check_encoding(str(value), source) if str(value).strip() else None
         if name in _CONVERT:
             return _CONVERT[name](value)
         return str(value)

@@ -1,26 +1,28 @@
 """Read a CSV or spreadsheet into rows of text cells, keeping the spreadsheet's own row numbers."""
 
 # Records come from csvfile or spreadsheet; this module checks the path, builds the Table
-# (header, blank rows, sms_* columns, ragged rows) and finds columns by name.
+# (header, blank rows, a report's sms_ result columns, ragged rows) and finds columns by name.
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import gc
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batch_sms.csvfile import DELIMITER_NAMES, parse_error, read_csv
-from batch_sms.errors import InputError
-from batch_sms.models import Row
+from batch_sms.errors import InputError, UsageError
+from batch_sms.models import RESULT_COLUMNS, Row
 from batch_sms.spreadsheet import read_sheet
 
-__all__ = ["EXTENSIONS", "IGNORED_PREFIX", "Table", "find_column", "load", "paused_gc"]
+__all__ = ["EXTENSIONS", "IGNORED", "Table", "find_column", "load", "paused_gc"]
 
-IGNORED_PREFIX = "sms_"  # a previous report's result columns; dropped so its files work as input
+# A previous report's result columns, dropped so its files work as input: exactly these names, in
+# any case; a user's own column that merely starts with "sms_" (sms_content) is kept.
+IGNORED = frozenset(name.casefold() for name in RESULT_COLUMNS)
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -31,6 +33,11 @@ EXTENSIONS = {
     ".xls": "xls",
     ".ods": "ods",
 }
+# Whitespace and invisible characters (zero-width space/joiners, word joiner, a stray BOM) that
+# pasting or other tools leave around header names.
+_INVISIBLE_ENDS = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+_SHORT = 60  # characters of a header name quoted in a message
+_LISTED = 30  # header names listed in a message
 _FORMATS_HINT = "batch-sms reads .csv, .xlsx, .xlsm, .xls and .ods files"
 
 
@@ -45,15 +52,30 @@ class Table:
     encoding: str | None
     delimiter: str | None
     sheet: str | None
-    dropped: tuple[str, ...] = ()  # sms_* columns of a previous report, left out of `columns`
+    dropped: tuple[str, ...] = ()  # a previous report's result columns, left out of `columns`
+    notes: tuple[str, ...] = ()  # what the user should know about how the file was read
     # (row, text) of the number cells whose value looks rounded by Excel (spreadsheet.read_sheet)
     rounded: frozenset[tuple[int, str]] = frozenset()
 
 
-def load(path: Path, sheet: str | None = None) -> Table:
-    """Read `path` (CSV or spreadsheet) into a Table of text cells; InputError when unusable."""
+def load(
+    path: Path,
+    sheet: str | None = None,
+    *,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> Table:
+    """Read `path` (CSV or spreadsheet) into a Table of text cells; InputError when unusable.
+
+    `encoding` overrides the guessed encoding of a CSV file; `header_row` is the file row of the
+    header (rows above it, such as titles, are skipped), else the first non-blank row."""
+    if header_row is not None and header_row < 1:
+        raise UsageError(
+            f"--header-row {header_row}: rows are numbered from 1",
+            "give the row number of the header as the spreadsheet shows it",
+        )
     with paused_gc():
-        return _load(Path(path), sheet)
+        return _load(Path(path), sheet, encoding, header_row)
 
 
 @contextmanager
@@ -71,7 +93,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: Path, sheet: str | None) -> Table:
+def _load(path: Path, sheet: str | None, encoding: str | None, header_row: int | None) -> Table:
     """Read the file after its type is known to be supported; see `load`."""
     fmt = EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
@@ -89,26 +111,45 @@ def _load(path: Path, sheet: str | None) -> Table:
                 f"{path}: --sheet applies to spreadsheets, not CSV files",
                 "leave --sheet out for a CSV file",
             )
-        records, encoding, delimiter = read_csv(path)
-        return _build(path, fmt, records, encoding, delimiter, None)
+        records, used, delimiter, note = read_csv(path, encoding)
+        table = _build(path, fmt, records, used, delimiter, None, header_row)
+        return replace(table, notes=(note,)) if note else table
     name, numbered, rounded = read_sheet(path, sheet)
-    table = _build(path, fmt, numbered, None, None, name)
-    return dataclasses.replace(table, rounded=frozenset(rounded)) if rounded else table
+    table = _build(path, fmt, numbered, None, None, name, header_row)
+    return replace(table, rounded=frozenset(rounded)) if rounded else table
 
 
-def find_column(columns: Sequence[str], name: str) -> int:
-    """Return the index of the column called `name` (ignoring case and surrounding spaces)."""
+def find_column(columns: Sequence[str], name: str, option: str = "") -> int:
+    """Return the index of the column called `name` (ignoring case and surrounding spaces).
+
+    When several columns match, the one spelled exactly as `name` (same letter case) wins."""
     wanted = _key(name)
     hits = [i for i, column in enumerate(columns) if _key(column) == wanted]
+    if len(hits) > 1:
+        hits = [i for i in hits if columns[i].strip() == name.strip()] or hits
     if len(hits) == 1:
         return hits[0]
     if hits:
         positions = ", ".join(str(i + 1) for i in hits)
         raise InputError(
             f'column "{name}" is ambiguous: columns {positions} are all called "{name.strip()}"',
-            "rename the duplicate columns so each header is unique",
+            clash_hint(columns, hits, option),
         )
     raise InputError(f'column "{name}" not found; columns: {_listing(columns)}')
+
+
+def clash_hint(columns: Sequence[str], hits: Sequence[int], option: str = "") -> str:
+    """Return what to do about columns `hits` that share a name: the spellings that pick one."""
+    spelled = [columns[i].strip() for i in hits]
+    if len(set(spelled)) == len(spelled):
+        # find_column tells them apart by their exact letter case.
+        choices = " or ".join(f'"{s}" (column {i + 1})' for s, i in zip(spelled, hits, strict=True))
+        give = f"give {option} " if option else "give "
+        return f"{give}the exact spelling of one: {choices}; or rename one in the file"
+    return (
+        f"columns {', '.join(str(i + 1) for i in hits)} are spelled alike, so no name can pick "
+        "one: rename them in the file so each header is unique"
+    )
 
 
 def _key(name: str) -> str:
@@ -117,8 +158,18 @@ def _key(name: str) -> str:
 
 
 def _listing(columns: Sequence[str]) -> str:
-    """Return column names for an error message."""
-    return ", ".join(columns) if columns else "(none)"
+    """Return column names for an error message, each and all cut short when long."""
+    if not columns:
+        return "(none)"
+    shown = [_short(c) for c in columns[:_LISTED]]
+    more = f", … ({len(columns) - _LISTED} more)" if len(columns) > _LISTED else ""
+    return _short(", ".join(shown), 4 * _SHORT) + more
+
+
+def _short(text: str, limit: int = 0) -> str:
+    """Return `text` cut to `limit` (default _SHORT) characters plus "…" when longer."""
+    limit = limit or _SHORT
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _build(
@@ -128,11 +179,15 @@ def _build(
     encoding: str | None,
     delimiter: str | None,
     sheet: str | None,
+    header_row: int | None = None,
 ) -> Table:
-    """Turn numbered records into a Table: header, blank rows skipped, sms_* columns dropped."""
+    """Turn numbered records into a Table: header, blank rows skipped, result columns dropped."""
     records = iter(numbered)
     try:
-        header: Sequence[str] = next(r for _, r in records if any(map(str.strip, r)))
+        if header_row is not None:
+            header: Sequence[str] = _header_at(path, records, header_row)
+        else:
+            header = next(r for _, r in records if any(map(str.strip, r)))
     except StopIteration:
         raise InputError(
             f"{path}: the file is empty" if sheet is None else f'{path}: sheet "{sheet}" is empty',
@@ -140,7 +195,7 @@ def _build(
         ) from None
     except csv.Error as exc:
         raise parse_error(path, exc) from None
-    names = [str(h).strip() for h in header]
+    names = [_INVISIBLE_ENDS.sub("", str(h)) for h in header]
     width = len(names)
     rows: list[Row] = []
     append = rows.append
@@ -157,10 +212,10 @@ def _build(
     if len(keep) < width:
         rows = [Row(r.number, tuple(r.cells[i] for i in keep)) for r in rows]
     columns = tuple(names[i] for i in keep)
-    dropped = tuple(n for n in names if n.startswith(IGNORED_PREFIX))
+    dropped = tuple(n for n in names if n.casefold() in IGNORED)
     if not columns:
         raise InputError(
-            f"{path}: no columns left after dropping the sms_* result columns",
+            f"{path}: no columns left after dropping the sms_ result columns of a previous report",
             "give the original campaign file or the failed-rows file",
         )
     if not rows:
@@ -169,6 +224,27 @@ def _build(
             "add one row per recipient below the header",
         )
     return Table(path, fmt, columns, rows, encoding, delimiter, sheet, dropped)
+
+
+def _header_at(
+    path: Path, records: Iterator[tuple[int, Sequence[str]]], header_row: int
+) -> Sequence[str]:
+    """Return the record on file row `header_row`, skipping the rows above it."""
+    for number, record in records:
+        if number < header_row:
+            continue
+        if number == header_row and any(map(str.strip, record)):
+            return record
+        break
+    else:
+        raise InputError(
+            f"{path}: the file has no row {header_row} (--header-row)",
+            "give the row number of the header as the spreadsheet shows it",
+        )
+    raise InputError(
+        f"{path}: row {header_row} (--header-row) is empty",
+        "give the row number of the header as the spreadsheet shows it",
+    )
 
 
 def _fit(
@@ -187,10 +263,10 @@ def _fit(
 
 
 def _kept_columns(names: list[str], rows: list[Row]) -> list[int]:
-    """Return the indexes of the columns to keep: not sms_*, and not nameless and empty."""
+    """Return the indexes of the columns to keep: no result column, none nameless and empty."""
     keep = []
     for i, name in enumerate(names):
-        if name.startswith(IGNORED_PREFIX):
+        if name.casefold() in IGNORED:
             continue
         # A trailing delimiter or a stray formatted cell makes a nameless, empty column.
         if not name and not any(r.cells[i].strip() for r in rows):

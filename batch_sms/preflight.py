@@ -183,7 +183,12 @@ def run_preflight(settings: Settings) -> Preflight:
                 f"--sender {settings.sender!r}: {reason}",
                 "a sender id is 1 to 20 ASCII letters or digits, e.g. --sender ACME",
             )
-    table = loader.load(Path(settings.input), settings.sheet)
+    table = loader.load(
+        Path(settings.input),
+        settings.sheet,
+        encoding=settings.encoding,
+        header_row=settings.header_row,
+    )
     phone = _column(table, settings.phone_column, template.PHONE_NAMES, "phone")
     content, source = _template(settings, table)
     numbers = _suppressed(settings)
@@ -213,4 +218,5 @@ def run_preflight(settings: Settings) -> Preflight:
         messages=messages,
         phone_column=table.columns[phone],
         content_source=source,
+        notes=table.notes,
     )

@@ -223,7 +223,12 @@ def command_for(command: str, run_id: str, settings: Settings) -> str:
 
 def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
     """The report as a pure function of the run's input copy and the state db."""
-    table = loader.load(Path(run.input_copy), run.sheet)
+    table = loader.load(
+        Path(run.input_copy),
+        run.sheet,
+        encoding=run.settings.get("encoding"),
+        header_row=run.settings.get("header_row"),
+    )
     records = journal.report_rows(run.id)
     in_flight = report.crash_note(command_for("resume", run.id, settings))
     rows = report.result_rows(table.rows, records, nxcloud.describe, in_flight)

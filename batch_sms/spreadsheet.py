@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from batch_sms.errors import InputError
 
+if TYPE_CHECKING:
+    from python_calamine import CalamineWorkbook
+
 __all__ = ["read_sheet", "rounded_by_excel"]
+
+_WORKBOOK_VIEW = re.compile(rb"<(?:\w+:)?workbookView\b[^>]*>")
+_ACTIVE_TAB = re.compile(rb'\bactiveTab="(\d+)"')
 
 
 # Excel's General format shows at most 11 characters: a number of 12 digits or more is shown as
@@ -67,17 +76,19 @@ def _read_sheet(path: Path, sheet: str | None) -> tuple[str, int, Sequence[Seque
             data = workbook.get_sheet_by_name(chosen)
             records = data.to_python()
         else:
-            for chosen in names:
+            for chosen in _default_order(path, workbook):
                 data = workbook.get_sheet_by_name(chosen)
                 records = data.to_python()
                 if any(_cell_text(v).strip() for rec in records for v in rec):
                     break
             else:
                 raise InputError(
-                    f"{path}: every sheet is empty; sheets: {', '.join(names) or '(none)'}",
-                    "put the recipient list on a sheet with a header row",
+                    f"{path}: every visible sheet is empty; sheets: {', '.join(names) or '(none)'}",
+                    "put the recipient list on a sheet with a header row, or name a hidden "
+                    "sheet with --sheet",
                 )
     except (CalamineError, OSError, ValueError) as exc:
+        _refuse_text(path)
         raise InputError(
             f"{path}: cannot read the spreadsheet ({exc})",
             "check that the file opens in Excel; save it again as .xlsx",
@@ -85,6 +96,54 @@ def _read_sheet(path: Path, sheet: str | None) -> tuple[str, int, Sequence[Seque
     start = data.start
     first_row = start[0] + 1 if start else 1
     return chosen, first_row, records
+
+
+def _default_order(path: Path, workbook: CalamineWorkbook) -> list[str]:
+    """Return the visible worksheets to try: the tab the workbook opens on, then the others."""
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    every = workbook.sheets_metadata
+    visible = [
+        m.name
+        for m in every
+        if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet
+    ]
+    active = _active_tab(path)
+    if active is not None and active < len(every) and every[active].name in visible:
+        name = every[active].name
+        return [name, *(n for n in visible if n != name)]
+    return visible
+
+
+def _active_tab(path: Path) -> int | None:
+    """Return the index of the sheet an .xlsx/.xlsm opens on (workbook.xml's activeTab)."""
+    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        return None
+    try:
+        with zipfile.ZipFile(path) as book:
+            head = book.read("xl/workbook.xml")[:8192]
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    views = _WORKBOOK_VIEW.search(head)
+    active = _ACTIVE_TAB.search(views.group(0)) if views else None
+    # No activeTab attribute means the first tab.
+    return int(active.group(1)) if active else 0
+
+
+def _refuse_text(path: Path) -> None:
+    """Raise the InputError for a CSV or text file saved under a spreadsheet's name."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return
+    first = head.split(b"\n", 1)[0]
+    is_text = b"\x00" not in head and b"\n" in head
+    if is_text and any(d in first for d in (b",", b";", b"\t", b"|")):
+        raise InputError(
+            f"{path}: this is a text (CSV) file named {path.suffix}, not a spreadsheet",
+            f"rename it to .csv (for example {path.with_suffix('.csv').name}) and give that",
+        )
 
 
 def _pick_sheet(path: Path, names: list[str], sheet: str) -> str:

@@ -294,8 +294,9 @@ UNUSABLE: dict[str, Case] = {
     ),
     "empty xlsx": (
         lambda t: ["validate", str(DATA / "empty.xlsx")],
-        f"Error: {DATA}/empty.xlsx: every sheet is empty; sheets: Sheet1",
-        "Hint: put the recipient list on a sheet with a header row",
+        f"Error: {DATA}/empty.xlsx: every visible sheet is empty; sheets: Sheet1",
+        "Hint: put the recipient list on a sheet with a header row, or name a hidden sheet with "
+        "--sheet",
     ),
     "header only csv": (
         lambda t: ["validate", str(DATA / "header_only.csv")],

@@ -247,7 +247,7 @@ def test_previous_report_columns_are_recorded() -> None:
         pytest.param(
             "empty.xlsx",
             None,
-            "empty.xlsx: every sheet is empty; sheets: Sheet1",
+            "empty.xlsx: every visible sheet is empty; sheets: Sheet1",
             "header row",
             id="empty-xlsx",
         ),
@@ -294,7 +294,11 @@ def test_missing_file_and_bad_extension(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        pytest.param(b"phone\n\x80abc\n", "is not UTF-8, UTF-16 or GBK/GB18030", id="undecodable"),
+        pytest.param(
+            b"phone\n" + bytes(range(0x80, 0x100)) * 3 + b"\n",
+            "is in no encoding batch-sms recognises",
+            id="undecodable",
+        ),
         pytest.param(
             codecs.BOM_UTF8 + b"phone\n\xff\n", "is not valid UTF-8-SIG", id="bad-after-bom"
         ),
@@ -402,9 +406,17 @@ def test_find_column_unknown_lists_columns() -> None:
 
 
 def test_find_column_ambiguous_names_the_clash() -> None:
-    with pytest.raises(InputError, match=r'columns 1, 3 are all called "phone"') as info:
-        find_column(("phone", "Name", "Phone "), "phone")
-    assert "rename" in info.value.hint
+    assert find_column(("phone", "Name", "Phone "), "phone") == 0  # the exact spelling picks
+    assert find_column(("phone", "Name", "Phone "), "Phone") == 2
+    with pytest.raises(InputError, match=r'columns 1, 3 are all called "PHONE"') as info:
+        find_column(("phone", "Name", "Phone "), "PHONE", "--phone-column")
+    assert info.value.hint == (
+        'give --phone-column the exact spelling of one: "phone" (column 1) or "Phone" (column 3); '
+        "or rename one in the file"
+    )
+    with pytest.raises(InputError, match=r"columns 1, 3 are all called") as info:
+        find_column(("phone", "Name", "phone"), "phone")
+    assert "no name can pick one: rename them" in info.value.hint
 
 
 def test_rows_are_model_rows() -> None:

@@ -28,12 +28,21 @@ def write_text(name: str, text: str, encoding: str) -> None:
     (HERE / name).write_bytes(text.encode(encoding))
 
 
-def write_xlsx(name: str, sheets: Sequence[tuple[str, Iterable[Sequence[Cell]]]]) -> None:
-    """Write an xlsx whose sheets hold the given rows (None leaves a cell empty)."""
+def write_xlsx(
+    name: str,
+    sheets: Sequence[tuple[str, Iterable[Sequence[Cell]]]],
+    hidden: Sequence[str] = (),
+    active: int = 0,
+) -> None:
+    """Write an xlsx whose sheets hold the given rows (None leaves a cell empty).
+
+    `hidden` names sheets to hide; `active` is the index of the tab Excel opens on."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for title, rows in sheets:
         ws = wb.create_sheet(title)
+        if title in hidden:
+            ws.sheet_state = "hidden"
         for r, row in enumerate(rows, 1):
             for c, value in enumerate(row, 1):
                 if value is None:
@@ -41,6 +50,7 @@ def write_xlsx(name: str, sheets: Sequence[tuple[str, Iterable[Sequence[Cell]]]]
                 cell = ws.cell(r, c, value)
                 if isinstance(value, str):
                     cell.data_type = "s"  # "=…" and "+…" stay text, as a careful exporter writes
+    wb.active = active
     wb.properties.created = dt.datetime(2024, 1, 1)
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -232,6 +242,22 @@ def main() -> None:
     write_xlsx(
         "offset_table.xlsx",
         [("Sheet1", [(), (), (None, "phone", "name"), (None, 8613800138000, "Ann")])],
+    )
+    # Last year's list kept on a hidden first sheet; the user saved the workbook on "Send".
+    old = ("Old list", [("phone", "content"), ("+8613800138001", "Last year's offer")])
+    write_xlsx(
+        "hidden_first_sheet.xlsx",
+        [old, ("Draft", [("phone", "content"), ("+8613800138002", "Draft")]),
+         ("Send", [("phone", "content"), ("+8613800138003", "Today's offer")])],
+        hidden=["Old list"],
+        active=2,
+    )  # fmt: skip
+    # The tab Excel opens on is empty: the first visible sheet with rows is read, not the hidden.
+    write_xlsx(
+        "active_sheet_empty.xlsx",
+        [old, ("Empty", []), ("Draft", [("phone", "content"), ("+8613800138002", "Draft")])],
+        hidden=["Old list"],
+        active=1,
     )
     write_xlsx("header_only.xlsx", [("Sheet1", [("phone", "name")])])
     write_xlsx("empty.xlsx", [("Sheet1", [])])
