@@ -13,6 +13,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.followup import (
     list_runs,
+    other_runs_hint,
     parse_statuses,
     require_run,
     resume,
@@ -25,6 +26,7 @@ from batch_sms.outcome import Outcome, Ui
 from batch_sms.preflight import Plan, Preflight, run_preflight
 from batch_sms.report import ReportFiles
 from batch_sms.runner import (
+    RETRY_DEFAULT,
     copy_input,
     dispatch_and_report,
     drop_already_sent,
@@ -38,9 +40,11 @@ from batch_sms.runner import (
 from batch_sms.sending import Provider
 
 __all__ = [
+    "RETRY_DEFAULT",
     "Outcome",
     "Ui",
     "list_runs",
+    "other_runs_hint",
     "parse_statuses",
     "require_run",
     "resume",

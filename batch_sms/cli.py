@@ -165,7 +165,7 @@ def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> 
 
 @cli.command()
 @click.argument("run_id")
-@click.option("--status", "statuses", default="failed,capped,pending", show_default=True,
+@click.option("--status", "statuses", default=",".join(campaign.RETRY_DEFAULT), show_default=True,
               help="Which rows of RUN_ID to send again (also: undelivered, unknown).")
 @click.option("--resend-unknown", is_flag=True,
               help="Allow --status unknown: those may have arrived and would arrive twice.")
@@ -200,13 +200,14 @@ def runs(**options: Any) -> None:
     try:
         settings = load_settings(options, config=options.pop("config_file", None))
         found = campaign.list_runs(settings)
+        hint = campaign.other_runs_hint(settings)
     except BatchSmsError as error:
         _fail(error)
         return
     if as_json:
         click.echo(json.dumps({"runs": found}, ensure_ascii=False))
         return
-    Screen().show_runs(found)
+    Screen().show_runs(found, hint)
 
 
 @cli.group()

@@ -94,6 +94,7 @@ class Settings:
     state: Path | None = None
     credentials: Credentials = field(default_factory=Credentials, repr=False)
     prices: Prices = field(default_factory=Prices)
+    config_file: Path | None = None  # the --config given, for hints that must find it again
 
     @property
     def state_path(self) -> Path:
@@ -108,7 +109,7 @@ class Settings:
 
     def public(self) -> dict[str, Any]:
         """The settings worth recording with a run: JSON-able, never a secret."""
-        skip = {"credentials", "prices", "yes", "dry_run", "out", "state"}
+        skip = {"credentials", "prices", "yes", "dry_run", "out", "state", "config_file"}
         out: dict[str, Any] = {}
         for f in fields(self):
             if f.name in skip:
@@ -128,7 +129,7 @@ _CONVERT: dict[str, type] = {
     "timeout": float,
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
-_NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices"}
+_NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices", "config_file"}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -258,7 +259,9 @@ def load_settings(
         else:
             raise ValueError(f"unknown option {name}")
 
-    settings = Settings(**values, credentials=Credentials(**secrets), prices=prices)
+    settings = Settings(
+        **values, credentials=Credentials(**secrets), prices=prices, config_file=config
+    )
     _check(settings)
     return settings
 

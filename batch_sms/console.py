@@ -176,14 +176,24 @@ class Screen:
         if more > 0:
             self.out.print(f"… and {more:,} more rows: see the report")
 
-    def show_runs(self, runs: list[dict[str, Any]]) -> None:
-        """The `runs` table."""
+    def show_runs(self, runs: list[dict[str, Any]], hint: str = "") -> None:
+        """The `runs` table; run ids are never cut, however narrow the terminal or pipe."""
         if not runs:
             self.out.print("no runs yet")
-            return
+        else:
+            self._runs_table(runs)
+        if hint:
+            self.out.print(f"note: {hint}")
+
+    def _runs_table(self, runs: list[dict[str, Any]]) -> None:
+        """The table of `show_runs`."""
         table = Table(title="Runs", title_justify="left")
-        for name in ("run", "created (UTC)", "input", "status", "counts", "parent"):
+        ids = max(len(run["run_id"]) for run in runs)
+        parents = max(len(run["parent"] or "") for run in runs)
+        table.add_column("run", no_wrap=True, min_width=ids)
+        for name in ("created (UTC)", "input", "status", "counts"):
             table.add_column(name)
+        table.add_column("parent", no_wrap=True, min_width=parents)
         for run in runs:
             counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v)
             table.add_row(run["run_id"], run["created"], run["input"], run["status"], counts,

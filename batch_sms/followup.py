@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import config, reconcile, sending
+from batch_sms import config, hints, reconcile, sending
 from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
@@ -17,14 +18,19 @@ from batch_sms.outcome import Outcome, Ui
 from batch_sms.runner import (
     copy_input,
     dispatch_and_report,
+    exit_code,
     new_run_id,
+    next_steps,
     open_journal,
     run_lock,
     write_run_report,
 )
 from batch_sms.sending import Provider
 
-__all__ = ["list_runs", "parse_statuses", "require_run", "resume", "retry", "rewrite_report"]
+__all__ = [
+    "list_runs", "other_runs_hint", "parse_statuses", "require_run", "resume", "retry",
+    "rewrite_report",
+]  # fmt: skip
 
 
 def _run_settings(run: RunInfo, base: Settings, given: Sequence[str]) -> Settings:
@@ -141,8 +147,8 @@ def retry(
         raise UsageError(
             "--status unknown: those messages may have arrived; sending them again may deliver "
             "them twice",
-            f"settle them first with: batch-sms resume {run_id} (it reads the provider's "
-            "records); or add --resend-unknown to send them anyway",
+            f"settle them first with: {hints.command('resume', base, run_id)} (it reads the "
+            "provider's records); or add --resend-unknown to send them anyway",
         )
     with open_journal(base, run_id) as journal:
         parent = journal.get_run(run_id)
@@ -205,8 +211,9 @@ def rewrite_report(run_id: str, base: Settings) -> Outcome:
             run.state,
             files.report,
             files.counts,
-            0,
+            exit_code(run.state, files.counts),
             parent=run.parent,
+            next_steps=next_steps(run_id, run.state, files, base),
             files=files,
         )
 
@@ -231,6 +238,16 @@ def list_runs(base: Settings) -> list[dict[str, Any]]:
                 }
             )
         return out
+
+
+def other_runs_hint(base: Settings) -> str:
+    """Where the runs not listed are: sandbox runs keep their own state db, and the other way
+    round; "" when that db does not exist (or `--state` names one db for both)."""
+    other = replace(base, sandbox=not base.sandbox)
+    if other.state_path == base.state_path or not other.state_path.exists():
+        return ""
+    kind = "made with --sandbox" if other.sandbox else "sent to the provider"
+    return f"the runs {kind} are listed by: {hints.command('runs', other)}"
 
 
 def parse_statuses(text: str) -> list[Status]:

@@ -9,14 +9,14 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import loader, nxcloud, report
+from batch_sms import hints, loader, nxcloud, report
 from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, RunInfo
@@ -28,11 +28,14 @@ from batch_sms.sending import Provider
 from batch_sms.validate import CostEstimate, estimate_cost
 
 __all__ = [
+    "RETRY_DEFAULT",
     "copy_input",
     "dispatch_and_report",
     "drop_already_sent",
+    "exit_code",
     "file_hash",
     "new_run_id",
+    "next_steps",
     "open_journal",
     "refuse_resend",
     "run_lock",
@@ -42,6 +45,48 @@ __all__ = [
 
 SUCCESS = {Status.SENT, Status.DELIVERED}
 NOT_SENDABLE = {Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED}
+# What the exit code counts as done: the provider accepted it. A receipt that arrives during
+# the run (delivered or undelivered) does not change the code, so it cannot depend on timing.
+ACCEPTED = SUCCESS | {Status.UNDELIVERED}
+# The statuses `retry` takes when no --status is given.
+RETRY_DEFAULT = (Status.FAILED, Status.CAPPED, Status.PENDING)
+
+
+def exit_code(state: str, counts: Mapping[str, int]) -> int:
+    """The exit code of a run (send, resume, retry and report agree): 0 when every sendable row
+    was accepted by the provider, 1 when some were not, 3 stopped by the provider, 130 by the
+    user."""
+    if state == "stopped":
+        return 3
+    if state != "finished":
+        return 130
+    missing = sum(n for s, n in counts.items() if s not in ACCEPTED | NOT_SENDABLE)
+    return 0 if missing == 0 else 1
+
+
+def next_steps(run_id: str, state: str, files: ReportFiles, settings: Settings) -> list[str]:
+    """What to do next about a run, each step a command that works as printed."""
+    counts = files.counts
+    resume_cmd = hints.command("resume", settings, run_id)
+    if state != "finished":
+        return [f"continue with: {resume_cmd}"]
+    steps: list[str] = []
+    if files.failed is not None:
+        steps.append(f"the rows to fix or resend are in {files.failed}")
+    if counts.get(Status.UNKNOWN):
+        steps.append(
+            f"some messages' fate is unknown: settle them with {resume_cmd} (it reads the "
+            "provider's records before sending anything again)"
+        )
+    if any(counts.get(s) for s in RETRY_DEFAULT):
+        steps.append(f"send the failed ones again with: {hints.command('retry', settings, run_id)}")
+    if counts.get(Status.UNDELIVERED):
+        again = hints.command("retry", settings, run_id, "--status", "undelivered")
+        steps.append(
+            f"{counts[Status.UNDELIVERED]:,} rows were accepted but not delivered (the receipt "
+            f"says why); to send them again: {again}"
+        )
+    return steps
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -96,7 +141,7 @@ def drop_already_sent(checked: Preflight, settings: Settings) -> Preflight:
             run_id, row = maybe[pair]
             why = (
                 f"same text may already have reached this number in run {run_id} (row {row}, "
-                f"its fate is unknown); settle it with: batch-sms resume {run_id}"
+                f"its fate is unknown); settle it with: {hints.command('resume', settings, run_id)}"
             )
             message = replace(message, status=Status.DUPLICATE, error=why)
         messages.append(message)
@@ -141,12 +186,11 @@ def refuse_resend(settings: Settings, input_path: Path, digest: str) -> None:
     if earlier:
         first = earlier[0]
         when = datetime.fromtimestamp(first.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        flag = " --sandbox" if settings.sandbox else ""
         raise UsageError(
             f"{input_path}: this file was already sent as run {first.id} ({when})",
-            f"to continue that run: batch-sms resume {first.id}{flag}; to send its failures "
-            f"again: batch-sms retry {first.id}{flag}; to send every row again on purpose: "
-            "--allow-duplicates",
+            f"to continue that run: {hints.command('resume', settings, first.id)}; to send its "
+            f"failures again: {hints.command('retry', settings, first.id)}; to send every row "
+            "again on purpose: --allow-duplicates",
         )
 
 
@@ -176,31 +220,14 @@ def dispatch_and_report(
         state, reason = "finished", ""
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
     files = write_run_report(journal, journal.get_run(run.id), settings)
-    resume_cmd = f"batch-sms resume {run.id}" + (" --sandbox" if settings.sandbox else "")
-    steps: list[str] = []
-    if state == "finished":
-        failed = sum(n for s, n in files.counts.items() if s not in SUCCESS | NOT_SENDABLE)
-        exit_code = 0 if failed == 0 else 1
-        if files.failed is not None:
-            steps.append(f"the rows to fix or resend are in {files.failed}")
-        if files.counts.get(Status.UNKNOWN):
-            steps.append(
-                f"some messages' fate is unknown: settle them with {resume_cmd} (it reads the "
-                "provider's records before sending anything again)"
-            )
-        if failed - files.counts.get(Status.UNKNOWN, 0) > 0:
-            retry_cmd = f"batch-sms retry {run.id}" + (" --sandbox" if settings.sandbox else "")
-            steps.append(f"send the failed ones again with: {retry_cmd}")
-    else:
-        exit_code = 3 if state == "stopped" else 130
-        steps.append(f"continue with: {resume_cmd}")
+    steps = next_steps(run.id, state, files, settings)
     return Outcome(
         command,
         run.id,
         state,
         files.report,
         files.counts,
-        exit_code,
+        exit_code(state, files.counts),
         parent=run.parent,
         next_steps=steps,
         stop_reason=reason,
