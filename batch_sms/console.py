@@ -146,6 +146,19 @@ class Screen:
             return
         if outcome.plan is not None and outcome.command == "validate":
             self.show_plan(outcome.plan)
+        if outcome.run_id:  # no run id: the command made no run (nothing to retry, cancelled)
+            self._outcome_table(outcome)
+        else:
+            self.out.print(f"{outcome.command}: {outcome.status}; no run was made")
+        if outcome.stop_reason:
+            self.out.print(f"[red]stopped:[/] {outcome.stop_reason}")
+        if outcome.report is not None:
+            self.out.print(f"report: {outcome.report}")
+        for step in outcome.next_steps:
+            self.out.print(f"next: {step}")
+
+    def _outcome_table(self, outcome: Outcome) -> None:
+        """The rows of a run by status."""
         table = Table(title=f"{outcome.command} {outcome.run_id}: {outcome.status}",
                       title_justify="left")
         table.add_column("status")
@@ -155,12 +168,6 @@ class Screen:
                 table.add_row(f"[{STYLE.get(status, '')}]{status}[/]",
                               f"{outcome.counts[status]:,}")
         self.out.print(table)
-        if outcome.stop_reason:
-            self.out.print(f"[red]stopped:[/] {outcome.stop_reason}")
-        if outcome.report is not None:
-            self.out.print(f"report: {outcome.report}")
-        for step in outcome.next_steps:
-            self.out.print(f"next: {step}")
 
     def show_problems(self, plan: Plan, limit: int = 30) -> None:
         """The rows that will not be sent, and why (the report has them all)."""

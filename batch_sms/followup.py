@@ -84,7 +84,18 @@ def _resume(
         else:
             _settle_unknown(journal, run_id, provider, ui, settle)
         _skip_already_sent(journal, run_id, settings, ui)
+        _say_handed_off(journal, run_id, settings, ui)
         return dispatch_and_report(journal, run, settings, ui, "resume", provider)
+
+
+def _say_handed_off(journal: Journal, run_id: str, settings: Settings, ui: Ui) -> None:
+    """A resume never sends the messages a retry took over: say where they went."""
+    for retry_id, count in journal.handed_off(run_id).items():
+        ui.note(
+            f"{count:,} messages of this run were handed to retry run {retry_id} and are not "
+            f"sent by this resume; to continue that run: "
+            f"{hints.command('resume', settings, retry_id)}"
+        )
 
 
 def _skip_already_sent(journal: Journal, run_id: str, settings: Settings, ui: Ui) -> None:
@@ -166,6 +177,8 @@ def _retry(
 ) -> Outcome:
     """Make and send the retry run while this process holds the parent."""
     settings = _run_settings(parent, base, given)
+    if not journal.count_own(parent.id, statuses):
+        return _nothing_to_retry(journal, parent, settings, statuses)
     new_id = new_run_id()
     run = RunInfo(
         id=new_id,
@@ -185,6 +198,26 @@ def _retry(
         _skip_already_sent(journal, new_id, settings, ui)
         with sending.connect(settings) as provider:
             return dispatch_and_report(journal, run, settings, ui, "retry", provider)
+
+
+def _nothing_to_retry(
+    journal: Journal, parent: RunInfo, settings: Settings, statuses: Sequence[Status]
+) -> Outcome:
+    """No run is made when a retry would take no row: say where the rows are instead.
+
+    Exit 0: nothing was left to do by this command (the rows that need attention, if any, were
+    handed to another run, whose own exit code and hints speak for them)."""
+    wanted = ",".join(statuses)
+    steps = [f"nothing to retry: run {parent.id} has no {wanted} rows of its own"]
+    for retry_id, count in journal.handed_off(parent.id).items():
+        steps.append(
+            f"{count:,} messages were handed to retry run {retry_id}; to see them: "
+            f"{hints.command('report', settings, retry_id)}"
+        )
+    counts = journal.counts(parent.id)
+    steps.append("its messages by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return Outcome("retry", "", "nothing-to-retry", None, {}, 0, parent=parent.id,
+                   next_steps=steps)  # fmt: skip
 
 
 def _copied_text(copied: RetryCopy) -> str:

@@ -95,3 +95,28 @@ def test_a_hint_carries_the_options_that_find_the_run_again(tmp_path: Path) -> N
     assert hints.command("report", load_settings({}, environ={}, cwd=tmp_path), "R") == (
         "batch-sms report R"
     )
+
+
+def test_a_retry_with_nothing_to_do_makes_no_run_and_says_where_the_rows_went(
+    tmp_path: Path, undelivering: None
+) -> None:
+    path = shutil.copy(DATA / "undelivered.csv", tmp_path)
+    out = str(tmp_path / "rep")
+    parent = last_json(run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--out", out]))
+    run_id = parent["run_id"]
+    again = ["retry", run_id, "--status", "undelivered", "--sandbox", "--yes", "--out", out]
+    child = last_json(run_cli([*again, "--json"]))["run_id"]
+    empty = run_cli(again)
+    assert empty.exit_code == 0
+    assert "retry: nothing-to-retry; no run was made" in empty.stdout
+    assert f"2 messages were handed to retry run {child}; to see them: batch-sms report {child} " \
+        f"--out {out} --sandbox" in empty.stdout
+    as_json = last_json(run_cli([*again, "--json"]))
+    assert (as_json["run_id"], as_json["status"]) == (None, "nothing-to-retry")
+    listed = last_json(run_cli(["runs", "--sandbox", "--out", out, "--json"]))
+    assert [r["run_id"] for r in listed["runs"]] == [child, run_id]  # no empty run was made
+    # resuming the parent says its rows went to the retry instead of "0/2 done"
+    resumed = run_cli(["resume", run_id, "--sandbox", "--yes", "--out", out])
+    assert resumed.exit_code == 0
+    assert f"2 messages of this run were handed to retry run {child}" in resumed.stdout
+    assert "0/2" not in resumed.stdout
