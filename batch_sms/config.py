@@ -30,6 +30,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
 from batch_sms.errors import ConfigError
 
 __all__ = ["DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings"]
@@ -148,8 +150,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if text in {"0", "false", "no", "off", ""}:
                 return False
             raise ValueError(value)
-        if name == "tps" and str(value).strip().lower() in {"0", "none", "unlimited"}:
-            return None
+        if name == "tps" and str(value).strip().lower() == "unlimited":
+            return None  # only the word: a 0 is a mistake, not a wish for no limit
         if name in _CONVERT:
             return _CONVERT[name](value)
         return str(value)
@@ -277,10 +279,27 @@ def _check(settings: Settings) -> None:
         if getattr(settings, name) < 1:
             option = name.replace("_", "-")
             raise ConfigError(f"{option} must be at least 1", f"give --{option} 1 or more")
+    if settings.timeout <= 0:
+        raise ConfigError("timeout must be positive", "give --timeout a number of seconds above 0")
+    if settings.max_segments is not None and settings.max_segments < 1:
+        raise ConfigError("max-segments must be at least 1", "give --max-segments 1 or more")
+    _check_region(settings.default_region)
     if settings.template is not None and settings.template_file is not None:
         raise ConfigError(
             "give --template or --template-file, not both", "drop one of the two options"
         )
+
+
+def _check_region(region: str | None) -> None:
+    """A default region must be one phonenumbers knows: a wrong one would make every national
+    number of the file invalid instead of stopping at once."""
+    if region is None or region.upper() in phonenumbers.SUPPORTED_REGIONS:
+        return
+    raise ConfigError(
+        f"default-region {region!r} is not a region code",
+        "give the two-letter ISO code of the country, e.g. --default-region CN (China), US, GB, "
+        "DE, IN, BR",
+    )
 
 
 def override(settings: Settings, **changes: Any) -> Settings:
