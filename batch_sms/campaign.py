@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from batch_sms import nxcloud, report, sending
+from batch_sms import nxcloud, plancheck, report, sending
 from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.followup import (
@@ -58,7 +58,7 @@ __all__ = [
 def validate(settings: Settings) -> Outcome:
     """Pre-flight only: a report of every row; nothing is sent."""
     checked = drop_already_sent(run_preflight(settings), settings)
-    plan = checked.plan(settings)
+    plan = _plan(checked, settings)
     run_id = new_run_id()
     files = _preflight_report(checked, settings, plan, run_id, "Validation report")
     ready = files.counts.get(Status.READY, 0) == files.rows
@@ -73,6 +73,14 @@ def validate(settings: Settings) -> Outcome:
         files=files,
         next_steps=[] if ready else [f"fix the rows listed in {files.report}, then validate again"],
     )
+
+
+def _plan(checked: Preflight, settings: Settings) -> Plan:
+    """The plan, with the warnings a user should read before confirming."""
+    plan = checked.plan(settings)
+    notes = plancheck.too_many_per_number(checked.messages, settings.hourly_cap, time.time())
+    ucs2 = plancheck.ucs2_summary(checked.messages)
+    return replace(plan, notes=(*plan.notes, *notes, *([ucs2] if ucs2 else [])))
 
 
 def _preflight_report(
@@ -102,7 +110,7 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     if not settings.dry_run:
         refuse_resend(settings, Path(checked.table.path), digest)
     checked = drop_already_sent(checked, settings)
-    plan = checked.plan(settings)
+    plan = _plan(checked, settings)
     run_id = new_run_id()
     if settings.dry_run:
         return _dry_run(checked, settings, run_id, plan)
@@ -119,7 +127,10 @@ def send(settings: Settings, ui: Ui) -> Outcome:
             1,
             plan,
             files=files,
-            next_steps=[f"fix the rows listed in {files.report}"],
+            next_steps=[
+                *(f"not sendable: {why}" for why in plancheck.why_nothing_ready(checked.messages)),
+                f"fix the rows listed in {files.report}",
+            ],
         )
     if not settings.sandbox and settings.credentials.missing():
         raise UsageError(
@@ -178,6 +189,10 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
             )
             nxcloud.build_send(request, creds, now_ms)
             built += 1
+    missing = settings.credentials.missing()
+    signed = "signed" if not missing else (
+        "signed with placeholder keys (not set: " + ", ".join(missing) + ")"
+    )
     files = _preflight_report(checked, settings, plan, run_id, "Dry run: nothing was sent")
     return Outcome(
         "send",
@@ -189,7 +204,7 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
         plan,
         files=files,
         next_steps=[
-            f"{built} requests were built and signed; none was sent. "
+            f"{built} requests were built and {signed}; none was sent. "
             "Run again without --dry-run to send."
         ],
     )

@@ -129,8 +129,8 @@ def validate(**options: Any) -> None:
 @cli.command()
 @_preflight
 @_rate
-@click.option("--dry-run", is_flag=True, default=None, help="Build and sign every request; "
-              "send none.")
+@click.option("--dry-run", is_flag=True, default=None, help="Show the plan and build every "
+              "request (signed when credentials are set); send none.")
 @_outputs
 def send(**options: Any) -> None:
     """Check, plan, confirm and send the campaign in INPUT, then write its report."""

@@ -144,7 +144,7 @@ class Screen:
             click.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
         if self.quiet:
             return
-        if outcome.plan is not None and outcome.command == "validate":
+        if outcome.plan is not None and outcome.status in {"ready", "not-ready", "dry-run"}:
             self.show_plan(outcome.plan)
         if outcome.run_id:  # no run id: the command made no run (nothing to retry, cancelled)
             self._outcome_table(outcome)
