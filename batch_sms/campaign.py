@@ -141,7 +141,7 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
-            return Outcome("send", run_id, "cancelled", None, plan.rows_by_status, 1, plan)
+            return Outcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
         return _start(checked, settings, ui, run_id, provider, digest)
 
 

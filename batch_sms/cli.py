@@ -114,6 +114,9 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], campaign.
     except BatchSmsError as error:
         _fail(error)
         return
+    except (KeyboardInterrupt, click.Abort):  # Ctrl-C before any run exists (pre-flight, prompt)
+        click.echo("\ninterrupted: nothing was sent and no run was made", err=True)
+        raise SystemExit(130) from None
     screen.show_outcome(outcome)
     raise SystemExit(outcome.exit_code)
 

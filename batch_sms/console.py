@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from batch_sms.errors import UsageError
+from batch_sms.eta import RateEstimate, eta_seconds
 from batch_sms.models import Status
 from batch_sms.outcome import Outcome
 from batch_sms.preflight import Plan
@@ -55,6 +56,7 @@ class Screen:
         self._task: Any = None
         self._last_line = 0.0
         self._last_done = -1
+        self._rate = RateEstimate()  # smoothed: the time left does not swing with each burst
 
     # Ui protocol -------------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -80,17 +82,19 @@ class Screen:
         done, total = int(update.done), int(update.total)
         text = " ".join(f"{k} {v}" for k, v in counts.items() if v)
         rate = getattr(update, "rate", 0.0) or 0.0
+        eta = eta_seconds(total - done, self._rate.update(done, time.monotonic()))
+        left = "" if eta is None or done >= total else f", about {_duration(eta)} left"
         if self.out.is_terminal:
             if self._progress is None:
                 self._progress = Progress(
                     TextColumn("sending"), BarColumn(), TaskProgressColumn(),
                     TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[info]}"),
-                    TimeRemainingColumn(), console=self.out, transient=False,
+                    console=self.out, transient=False,
                 )
                 self._progress.start()
                 self._task = self._progress.add_task("send", total=total, info="")
             self._progress.update(
-                self._task, completed=done, total=total, info=f"{rate:,.0f}/s {text}"
+                self._task, completed=done, total=total, info=f"{rate:,.0f}/s {text}{left}"
             )
             if done >= total:
                 self._stop_progress()
@@ -101,7 +105,7 @@ class Screen:
                 return
             if now - self._last_line >= 2.0 or final:
                 self._last_line, self._last_done = now, done
-                self.out.print(f"{done:,}/{total:,} done, {rate:,.0f}/s: {text}")
+                self.out.print(f"{done:,}/{total:,} done, {rate:,.0f}/s: {text}{left}")
 
     def _stop_progress(self) -> None:
         if self._progress is not None:

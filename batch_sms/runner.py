@@ -211,7 +211,7 @@ def dispatch_and_report(
 ) -> Outcome:
     """Send what the run has pending, then write its report and pick the exit code."""
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
-    result = provider.dispatch(journal, run.id, settings, ui.progress)
+    result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note)
     if result.stopped_by is not None:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
