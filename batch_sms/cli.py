@@ -28,11 +28,15 @@ def main() -> None:
     cli()
 
 
-def _fail(error: BatchSmsError) -> None:
-    """Print a user-facing error and its hint; exit with its code."""
+def _fail(error: BatchSmsError, as_json: bool = False) -> None:
+    """Print a user-facing error and its hint (with --json, also as the JSON line on stdout);
+    exit with its code."""
     click.echo(f"Error: {error.message}", err=True)
     if error.hint:
         click.echo(f"Hint: {error.hint}", err=True)
+    if as_json:
+        click.echo(json.dumps({"status": "error", "error": error.message, "hint": error.hint,
+                               "exit_code": error.exit_code}, ensure_ascii=False))  # fmt: skip
     raise SystemExit(error.exit_code)
 
 
@@ -52,25 +56,37 @@ def _outputs(func: F) -> F:
     return func
 
 
-def _rate(func: F) -> F:
-    """Options that shape the sending (send, resume, retry)."""
-    for option in reversed([
-        click.option("--tps", type=str, help="Requests started per second at most, or "
-                     "'unlimited' [10]."),
-        click.option("--hourly-cap", type=int, help="Accepted messages per number per sliding "
-                     "hour [5]."),
-        click.option("--concurrency", type=int, help="Requests in flight at most [20]."),
-        click.option("--max-attempts", type=int, help="Attempts per message on transient "
-                     "failures [5]."),
-        click.option("--timeout", type=float, help="Seconds to wait for an answer [30]."),
-        click.option("--base-url", help="Provider base URL [https://api2.nxcloud.com]."),
-        click.option("--dr-url", help="Where the provider pushes delivery receipts."),
-        click.option("--sandbox", is_flag=True, default=None,
-                     help="Send to the built-in NXCloud simulator instead (no account needed)."),
-        click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),
-    ]):
-        func = option(func)
-    return func
+def _rate(own: bool = False) -> Callable[[F], F]:
+    """Options that shape the sending (send, resume, retry). For `own` (resume, retry) the run's
+    recorded settings are the defaults, so the help shows no other."""
+
+    def default(value: str) -> str:
+        return " [the run's own]" if own else f" [{value}]"
+
+    def decorate(func: F) -> F:
+        for option in reversed([
+            click.option("--tps", type=str, help="Requests started per second at most, or "
+                         "'unlimited'" + default("10") + "."),
+            click.option("--hourly-cap", type=int, help="Accepted messages per number per "
+                         "sliding hour" + default("5") + "."),
+            click.option("--concurrency", type=int,
+                         help="Requests in flight at most" + default("20") + "."),
+            click.option("--max-attempts", type=int, help="Attempts per message on transient "
+                         "failures" + default("5") + "."),
+            click.option("--timeout", type=float,
+                         help="Seconds to wait for an answer" + default("30") + "."),
+            click.option("--base-url",
+                         help="Provider base URL" + default("https://api2.nxcloud.com") + "."),
+            click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+            click.option("--sandbox", is_flag=True, default=None,
+                         help="Use the built-in NXCloud simulator (no account needed)."),
+            click.option("--yes", "-y", is_flag=True, default=None,
+                         help="Don't ask before sending."),
+        ]):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 def _preflight(func: F) -> F:
@@ -108,11 +124,12 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, Screen]:
 
 def _run(options: dict[str, Any], action: Callable[[Settings, Screen], campaign.Outcome]) -> None:
     """Build settings, run the use case, print its outcome, exit with its code."""
+    as_json = bool(options.get("as_json"))
     try:
         settings, screen = _settings(options)
         outcome = action(settings, screen)
     except BatchSmsError as error:
-        _fail(error)
+        _fail(error, as_json)
         return
     except (KeyboardInterrupt, click.Abort):  # Ctrl-C before any run exists (pre-flight, prompt)
         click.echo("\ninterrupted: nothing was sent and no run was made", err=True)
@@ -121,7 +138,7 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], campaign.
     raise SystemExit(outcome.exit_code)
 
 
-@cli.command()
+@cli.command(short_help="Check INPUT: a report of every row; nothing is sent.")
 @_preflight
 @_outputs
 def validate(**options: Any) -> None:
@@ -129,9 +146,9 @@ def validate(**options: Any) -> None:
     _run(options, lambda s, ui: campaign.validate(s))
 
 
-@cli.command()
+@cli.command(short_help="Check, plan, confirm and send INPUT; write its report.")
 @_preflight
-@_rate
+@_rate()
 @click.option("--dry-run", is_flag=True, default=None, help="Show the plan and build every "
               "request (signed when credentials are set); send none.")
 @_outputs
@@ -149,9 +166,9 @@ def _given(options: dict[str, Any]) -> list[str]:
     return [name for name in OVERRIDABLE if options.get(name) is not None]
 
 
-@cli.command()
+@cli.command(short_help="Continue a stopped or interrupted run.")
 @click.argument("run_id")
-@_rate
+@_rate(own=True)
 @click.option("--resend-unknown", is_flag=True,
               help="Also send messages whose fate is unknown (they may arrive twice).")
 @click.option("--settle", type=float, default=120.0, show_default=True,
@@ -166,13 +183,13 @@ def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> 
         given=given))
 
 
-@cli.command()
+@cli.command(short_help="Send RUN_ID's failed rows again, as a new run.")
 @click.argument("run_id")
 @click.option("--status", "statuses", default=",".join(campaign.RETRY_DEFAULT), show_default=True,
               help="Which rows of RUN_ID to send again (also: undelivered, unknown).")
 @click.option("--resend-unknown", is_flag=True,
               help="Allow --status unknown: those may have arrived and would arrive twice.")
-@_rate
+@_rate(own=True)
 @_outputs
 def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> None:
     """Send again, as a new run, the rows of RUN_ID that did not succeed."""
@@ -182,7 +199,7 @@ def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> N
         resend_unknown=resend_unknown, given=given))
 
 
-@cli.command()
+@cli.command(short_help="Write RUN_ID's report again (with new receipts).")
 @click.argument("run_id")
 @click.option("--sandbox", is_flag=True, default=None, help="A run made with --sandbox.")
 @_outputs
@@ -205,7 +222,7 @@ def runs(**options: Any) -> None:
         found = campaign.list_runs(settings)
         hint = campaign.other_runs_hint(settings)
     except BatchSmsError as error:
-        _fail(error)
+        _fail(error, as_json)
         return
     if as_json:
         click.echo(json.dumps({"runs": found}, ensure_ascii=False))
@@ -249,7 +266,7 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
 _share = click.FloatRange(0.0, 1.0)
 
 
-@cli.command("sandbox")
+@cli.command("sandbox", short_help="Run the NXCloud API simulator until Ctrl-C.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8787, show_default=True, type=int, help="Port (0: any free).")
 @click.option("--tps-limit", type=click.IntRange(min=1), help="Account TPS limit (code 28).")

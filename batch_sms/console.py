@@ -15,6 +15,7 @@ from rich.table import Table
 from batch_sms.errors import UsageError
 from batch_sms.eta import RateEstimate, eta_seconds
 from batch_sms.models import Status
+from batch_sms.nxcloud import Balance
 from batch_sms.outcome import Outcome
 from batch_sms.preflight import Plan
 
@@ -32,6 +33,16 @@ def _money(value: float | None, currency: str) -> str:
     if value is None:
         return "unknown (no price)"
     return f"{value:,.4f} {currency}".strip()
+
+
+def _balance(balance: Balance) -> str:
+    """The balance, or why it is not known (the provider's answer, or a local reason)."""
+    if balance.balance is not None:
+        return f"{balance.balance:,.2f}"
+    if balance.code == "0":
+        return "unknown (the provider's answer holds no balance)"
+    why = balance.result or "no reason given"
+    return f"unknown: {why} (code {balance.code})"
 
 
 def _duration(seconds: float | None) -> str:
@@ -133,7 +144,7 @@ class Screen:
         table.add_row("estimated duration", _duration(plan.seconds))
         if plan.balance is not None:
             known = plan.balance.balance
-            table.add_row("account balance", "unknown" if known is None else f"{known:,.2f}")
+            table.add_row("account balance", _balance(plan.balance))
             if known is not None and priced is not None and priced > known:
                 table.add_row("", "[red]the balance does not cover the estimate[/]")
         self.out.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -58,3 +59,44 @@ def test_only_the_word_unlimited_lifts_the_rate_limit(tmp_path: Path) -> None:
     result = run_cli(["send", str(path), "--sandbox", "--yes", "--default-region", "CN",
                       "--out", str(tmp_path / "rep"), "--tps", "unlimited"])
     assert result.exit_code == 0, result.output
+
+
+COMMANDS = [[], ["validate"], ["send"], ["resume"], ["retry"], ["report"], ["runs"],
+            ["receipts"], ["receipts", "serve"], ["sandbox"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "batch-sms")
+def test_help_is_not_cut_off_at_80_columns(command: list[str]) -> None:
+    result = run_cli([*command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    body = result.stdout.split("\n", 1)[1]  # the usage line ends in "[ARGS]..." by design
+    assert "..." not in body
+    assert max(len(line) for line in body.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("command", ["resume", "retry"])
+def test_resume_help_shows_no_default_the_runs_own_settings_replace(command: str) -> None:
+    text = " ".join(run_cli([command, "--help"], env={"COLUMNS": "80"}).stdout.split())
+    for default in ("[10]", "[5]", "[20]", "[30]", "[https://api2.nxcloud.com]"):
+        assert default not in text
+    assert "'unlimited' [the run's own]" in text
+    send = " ".join(run_cli(["send", "--help"], env={"COLUMNS": "80"}).stdout.split())
+    assert "'unlimited' [10]" in send
+
+
+@pytest.mark.parametrize("command", ["validate", "runs"])
+def test_json_prints_an_error_object_on_exit_2(tmp_path: Path, command: str) -> None:
+    path = shutil.copy(DATA / "national_numbers.csv", tmp_path)
+    args = [str(path), "--default-region", "china"] if command == "validate" else ["--tps", "0"]
+    if command == "runs":  # runs takes no rate option: a bad config value instead
+        conf = tmp_path / "bad.toml"
+        conf.write_text("tps = 0\n")
+        args = ["--config", str(conf)]
+    result = run_cli([command, *args, "--json", "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 2
+    said = json.loads(result.stdout.strip().splitlines()[-1])
+    assert said["status"] == "error"
+    assert said["exit_code"] == 2
+    assert said["error"].startswith(("default-region", "tps must be positive"))
+    assert said["hint"]
+    assert result.stderr.startswith("Error: ")  # the human lines still go to stderr

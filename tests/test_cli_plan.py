@@ -69,3 +69,25 @@ def test_reasons_are_grouped_with_example_rows() -> None:
         [bad(r, "no phone") for r in range(2, 7)] + [bad(9, "empty text")]
     )
     assert lines == ["5 invalid: no phone (rows 2, 3, 4, …)", "1 invalid: empty text (rows 9)"]
+
+
+def test_an_unknown_balance_says_why(capsys: object) -> None:
+    from batch_sms import nxcloud
+    from batch_sms.console import Screen
+    from batch_sms.preflight import Plan
+    from batch_sms.validate import CostEstimate
+
+    def shown(balance: nxcloud.Balance) -> str:
+        cost = CostEstimate((), 1, 1, 0.01, ())
+        plan = Plan(1, {"ready": 1}, 1, 1, cost, 10.0, "USD", balance=balance)
+        Screen().show_plan(plan)
+        return " ".join(capsys.readouterr().out.split())  # type: ignore[attr-defined]
+
+    connect = nxcloud.Balance("connect", result=nxcloud.describe("connect"))
+    assert f"unknown: {nxcloud.describe('connect')} (code connect)" in " ".join(
+        shown(connect).replace("│", " ").split()
+    )
+    assert "unknown (the provider's answer holds no balance)" in " ".join(
+        shown(nxcloud.Balance("0")).replace("│", " ").split()
+    )
+    assert "12.50" in shown(nxcloud.Balance("0", 12.5))
