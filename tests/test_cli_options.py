@@ -100,3 +100,22 @@ def test_json_prints_an_error_object_on_exit_2(tmp_path: Path, command: str) -> 
     assert said["error"].startswith(("default-region", "tps must be positive"))
     assert said["hint"]
     assert result.stderr.startswith("Error: ")  # the human lines still go to stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["send", "x.csv", "--hourly-cap", "many"], ["retry"], ["report"]]
+)
+def test_json_prints_an_error_object_for_clicks_own_usage_errors(args: list[str]) -> None:
+    result = run_cli([*args, "--json"])
+    assert result.exit_code == 2
+    said = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (said["status"], said["exit_code"]) == ("error", 2)
+    assert said["error"]
+    assert "Error: " in result.stderr
+
+
+def test_json_help_and_success_still_exit_0(tmp_path: Path) -> None:
+    assert run_cli(["runs", "--help", "--json"]).exit_code == 0
+    result = run_cli(["runs", "--json", "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"runs": []}
