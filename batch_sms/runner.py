@@ -18,7 +18,7 @@ from typing import Any
 
 from batch_sms import hints, loader, nxcloud, report
 from batch_sms.config import Settings
-from batch_sms.errors import RUNS_HINT, StateError, UsageError
+from batch_sms.errors import StateError, UsageError
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Message, Status
 from batch_sms.outcome import Outcome, Ui
@@ -198,7 +198,11 @@ def refuse_resend(settings: Settings, input_path: Path, digest: str) -> None:
 def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Journal]:
     """The state db; a command about an existing run refuses a db that does not exist yet."""
     if run_id is not None and not settings.state_path.exists():
-        raise StateError(f"unknown run {run_id!r} in {settings.state_path}", RUNS_HINT)
+        raise StateError(
+            f"unknown run {run_id!r} in {settings.state_path}",
+            f"{hints.command('runs', settings)} lists the runs there"
+            + ("" if settings.sandbox else " (add --sandbox for the runs made with --sandbox)"),
+        )
     journal = Journal(settings.state_path)
     try:
         yield journal
