@@ -91,6 +91,8 @@ class Screen:
             return
         counts = dict(getattr(update, "counts", {}) or {})
         done, total = int(update.done), int(update.total)
+        if total == 0:  # nothing of this run's own to send: no "0/0 done"
+            return
         text = " ".join(f"{k} {v}" for k, v in counts.items() if v)
         rate = getattr(update, "rate", 0.0) or 0.0
         eta = eta_seconds(total - done, self._rate.update(done, time.monotonic()))

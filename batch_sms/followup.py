@@ -246,7 +246,7 @@ def rewrite_report(run_id: str, base: Settings) -> Outcome:
             files.counts,
             exit_code(run.state, files.counts),
             parent=run.parent,
-            next_steps=next_steps(run_id, run.state, files, base),
+            next_steps=next_steps(run_id, run.state, files, base, journal),
             files=files,
         )
 

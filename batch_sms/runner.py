@@ -64,8 +64,11 @@ def exit_code(state: str, counts: Mapping[str, int]) -> int:
     return 0 if missing == 0 else 1
 
 
-def next_steps(run_id: str, state: str, files: ReportFiles, settings: Settings) -> list[str]:
-    """What to do next about a run, each step a command that works as printed."""
+def next_steps(
+    run_id: str, state: str, files: ReportFiles, settings: Settings, journal: Journal
+) -> list[str]:
+    """What to do next about a run, each step a command that works as printed (rows handed to a
+    retry keep their status in the report, but no retry of this run would take them)."""
     counts = files.counts
     resume_cmd = hints.command("resume", settings, run_id)
     if state != "finished":
@@ -78,13 +81,14 @@ def next_steps(run_id: str, state: str, files: ReportFiles, settings: Settings) 
             f"some messages' fate is unknown: settle them with {resume_cmd} (it reads the "
             "provider's records before sending anything again)"
         )
-    if any(counts.get(s) for s in RETRY_DEFAULT):
+    if journal.count_own(run_id, RETRY_DEFAULT):
         steps.append(f"send the failed ones again with: {hints.command('retry', settings, run_id)}")
-    if counts.get(Status.UNDELIVERED):
+    undelivered = journal.count_own(run_id, [Status.UNDELIVERED])
+    if counts.get(Status.UNDELIVERED) and undelivered:
         again = hints.command("retry", settings, run_id, "--status", "undelivered")
         steps.append(
-            f"{counts[Status.UNDELIVERED]:,} rows were accepted but not delivered (the receipt "
-            f"says why); to send them again: {again}"
+            f"{undelivered:,} messages were accepted but not delivered (the receipt says why); "
+            f"to send them again: {again}"
         )
     return steps
 
@@ -224,7 +228,7 @@ def dispatch_and_report(
         state, reason = "finished", ""
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
     files = write_run_report(journal, journal.get_run(run.id), settings)
-    steps = next_steps(run.id, state, files, settings)
+    steps = next_steps(run.id, state, files, settings, journal)
     return Outcome(
         command,
         run.id,

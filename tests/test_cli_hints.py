@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import shlex
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import last_json, run_cli
+from helpers import env_for, last_json, run_cli
 
 from batch_sms import sandbox, sending
+from batch_sms.sandbox import SandboxHandle
 
 DATA = Path(__file__).parent / "data"
 
@@ -120,3 +122,27 @@ def test_a_retry_with_nothing_to_do_makes_no_run_and_says_where_the_rows_went(
     assert resumed.exit_code == 0
     assert f"2 messages of this run were handed to retry run {child}" in resumed.stdout
     assert "0/2" not in resumed.stdout
+
+
+def test_resume_of_a_parent_whose_pending_rows_went_to_a_retry_says_so(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+) -> None:
+    handle = make_sandbox(balance=0.01, price=0.01)  # one message, then the balance is gone
+    path = shutil.copy(DATA / "undelivered.csv", tmp_path)
+    out = str(tmp_path / "rep")
+    base = ["--base-url", handle.url, "--yes", "--out", out]
+    sent = run_cli(["send", str(path), "--concurrency", "1", "--json", *base], env=env_for(handle))
+    assert sent.exit_code == 3
+    run_id = last_json(sent)["run_id"]
+    assert last_json(sent)["counts"] == {"sent": 1, "pending": 1}
+    handle.sandbox.top_up(1.0)
+    retry = run_cli(["retry", run_id, "--status", "pending", "--json", *base], env=env_for(handle))
+    child = last_json(retry)["run_id"]
+    assert last_json(retry)["counts"] == {"sent": 1}
+    resumed = run_cli(["resume", run_id, *base], env=env_for(handle))
+    assert resumed.exit_code == 1  # the parent's report keeps that row's status (pending)
+    said = " ".join(resumed.stdout.split())
+    assert "send the failed ones again" not in said  # a retry of the parent would take nothing
+    assert f"1 messages of this run were handed to retry run {child}" in said
+    assert "0/1 done" not in said  # the handed-off row is not counted as still to send
+    assert len(handle.sandbox.accepted) == 2
