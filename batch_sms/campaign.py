@@ -8,11 +8,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from batch_sms import input_info, nxcloud, report, sending
+from batch_sms import input_info, nxcloud, plancheck, report, sending
 from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.followup import (
     list_runs,
+    other_runs_hint,
     parse_statuses,
     require_run,
     resume,
@@ -25,6 +26,7 @@ from batch_sms.outcome import Outcome, Ui
 from batch_sms.preflight import Plan, Preflight, run_preflight
 from batch_sms.report import ReportFiles
 from batch_sms.runner import (
+    RETRY_DEFAULT,
     adopt_old_state,
     copy_input,
     dispatch_and_report,
@@ -39,10 +41,12 @@ from batch_sms.runner import (
 from batch_sms.sending import Provider
 
 __all__ = [
+    "RETRY_DEFAULT",
     "Outcome",
     "Ui",
     "adopt_old_state",
     "list_runs",
+    "other_runs_hint",
     "parse_statuses",
     "require_run",
     "resume",
@@ -56,7 +60,7 @@ __all__ = [
 def validate(settings: Settings) -> Outcome:
     """Pre-flight only: a report of every row; nothing is sent."""
     checked = drop_already_sent(run_preflight(settings), settings)
-    plan = checked.plan(settings)
+    plan = _plan(checked, settings)
     run_id = new_run_id()
     files = _preflight_report(checked, settings, plan, run_id, "Validation report")
     ready = files.counts.get(Status.READY, 0) == files.rows
@@ -71,6 +75,14 @@ def validate(settings: Settings) -> Outcome:
         files=files,
         next_steps=[] if ready else [f"fix the rows listed in {files.report}, then validate again"],
     )
+
+
+def _plan(checked: Preflight, settings: Settings) -> Plan:
+    """The plan, with the warnings a user should read before confirming."""
+    plan = checked.plan(settings)
+    notes = plancheck.too_many_per_number(checked.messages, settings.hourly_cap, time.time())
+    ucs2 = plancheck.ucs2_summary(checked.messages)
+    return replace(plan, notes=(*plan.notes, *notes, *([ucs2] if ucs2 else [])))
 
 
 def _preflight_report(
@@ -101,7 +113,7 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     if not settings.dry_run:
         refuse_resend(settings, Path(checked.table.path), digest)
     checked = drop_already_sent(checked, settings)
-    plan = checked.plan(settings)
+    plan = _plan(checked, settings)
     run_id = new_run_id()
     if settings.dry_run:
         return _dry_run(checked, settings, run_id, plan)
@@ -118,7 +130,10 @@ def send(settings: Settings, ui: Ui) -> Outcome:
             1,
             plan,
             files=files,
-            next_steps=[f"fix the rows listed in {files.report}"],
+            next_steps=[
+                *(f"not sendable: {why}" for why in plancheck.why_nothing_ready(checked.messages)),
+                f"fix the rows listed in {files.report}",
+            ],
         )
     if not settings.sandbox and settings.credentials.missing():
         raise UsageError(
@@ -129,7 +144,7 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
-            return Outcome("send", run_id, "cancelled", None, plan.rows_by_status, 1, plan)
+            return Outcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
         return _start(checked, settings, ui, run_id, provider, digest)
 
 
@@ -178,6 +193,10 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
             )
             nxcloud.build_send(request, creds, now_ms)
             built += 1
+    missing = settings.credentials.missing()
+    signed = "signed" if not missing else (
+        "signed with placeholder keys (not set: " + ", ".join(missing) + ")"
+    )
     files = _preflight_report(checked, settings, plan, run_id, "Dry run: nothing was sent")
     return Outcome(
         "send",
@@ -189,7 +208,7 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
         plan,
         files=files,
         next_steps=[
-            f"{built} requests were built and signed; none was sent. "
+            f"{built} requests were built and {signed}; none was sent. "
             "Run again without --dry-run to send."
         ],
     )

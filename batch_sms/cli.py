@@ -3,21 +3,57 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from batch_sms import __version__, campaign
-from batch_sms.config import SECRET_ENV, Settings, load_settings
+from batch_sms.cli_sandbox import sandbox_command
+from batch_sms.config import Settings, load_settings
 from batch_sms.console import Screen
 from batch_sms.errors import BatchSmsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """click's group, except that with --json a usage error click finds itself (a bad option
+    value, a missing argument) also ends in the JSON error object, as ours do."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """click's main; with --json, its own usage errors print the JSON error object too."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as error:
+            error.show()
+            _json_error(error.format_message(), "see batch-sms COMMAND --help", error.exit_code)
+            raise SystemExit(error.exit_code) from None
+        except click.Abort:
+            click.echo("\ninterrupted: nothing was sent and no run was made", err=True)
+            raise SystemExit(130) from None
+        raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _json_error(message: str, hint: str, exit_code: int) -> None:
+    """The --json line of a command that failed."""
+    click.echo(json.dumps({"status": "error", "error": message, "hint": hint,
+                           "exit_code": exit_code}, ensure_ascii=False))  # fmt: skip
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="batch-sms")
 def cli() -> None:
     """Send personalised SMS campaigns from CSV/Excel files through the NXCloud SMS API."""
@@ -28,11 +64,14 @@ def main() -> None:
     cli()
 
 
-def _fail(error: BatchSmsError) -> None:
-    """Print a user-facing error and its hint; exit with its code."""
+def _fail(error: BatchSmsError, as_json: bool = False) -> None:
+    """Print a user-facing error and its hint (with --json, also as the JSON line on stdout);
+    exit with its code."""
     click.echo(f"Error: {error.message}", err=True)
     if error.hint:
         click.echo(f"Hint: {error.hint}", err=True)
+    if as_json:
+        _json_error(error.message, error.hint, error.exit_code)
     raise SystemExit(error.exit_code)
 
 
@@ -52,25 +91,37 @@ def _outputs(func: F) -> F:
     return func
 
 
-def _rate(func: F) -> F:
-    """Options that shape the sending (send, resume, retry)."""
-    for option in reversed([
-        click.option("--tps", type=str, help="Requests started per second at most, or "
-                     "'unlimited' [10]."),
-        click.option("--hourly-cap", type=int, help="Accepted messages per number per sliding "
-                     "hour [5]."),
-        click.option("--concurrency", type=int, help="Requests in flight at most [20]."),
-        click.option("--max-attempts", type=int, help="Attempts per message on transient "
-                     "failures [5]."),
-        click.option("--timeout", type=float, help="Seconds to wait for an answer [30]."),
-        click.option("--base-url", help="Provider base URL [https://api2.nxcloud.com]."),
-        click.option("--dr-url", help="Where the provider pushes delivery receipts."),
-        click.option("--sandbox", is_flag=True, default=None,
-                     help="Send to the built-in NXCloud simulator instead (no account needed)."),
-        click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),
-    ]):
-        func = option(func)
-    return func
+def _rate(own: bool = False) -> Callable[[F], F]:
+    """Options that shape the sending (send, resume, retry). For `own` (resume, retry) the run's
+    recorded settings are the defaults, so the help shows no other."""
+
+    def default(value: str) -> str:
+        return " [the run's own]" if own else f" [{value}]"
+
+    def decorate(func: F) -> F:
+        for option in reversed([
+            click.option("--tps", type=str, help="Requests started per second at most, or "
+                         "'unlimited'" + default("10") + "."),
+            click.option("--hourly-cap", type=int, help="Accepted messages per number per "
+                         "sliding hour" + default("5") + "."),
+            click.option("--concurrency", type=int,
+                         help="Requests in flight at most" + default("20") + "."),
+            click.option("--max-attempts", type=int, help="Attempts per message on transient "
+                         "failures" + default("5") + "."),
+            click.option("--timeout", type=float,
+                         help="Seconds to wait for an answer" + default("30") + "."),
+            click.option("--base-url",
+                         help="Provider base URL" + default("https://api2.nxcloud.com") + "."),
+            click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+            click.option("--sandbox", is_flag=True, default=None,
+                         help="Use the built-in NXCloud simulator (no account needed)."),
+            click.option("--yes", "-y", is_flag=True, default=None,
+                         help="Don't ask before sending."),
+        ]):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 def _preflight(func: F) -> F:
@@ -118,17 +169,21 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, Screen]:
 
 def _run(options: dict[str, Any], action: Callable[[Settings, Screen], campaign.Outcome]) -> None:
     """Build settings, run the use case, print its outcome, exit with its code."""
+    as_json = bool(options.get("as_json"))
     try:
         settings, screen = _settings(options)
         outcome = action(settings, screen)
     except BatchSmsError as error:
-        _fail(error)
+        _fail(error, as_json)
         return
+    except (KeyboardInterrupt, click.Abort):  # Ctrl-C before any run exists (pre-flight, prompt)
+        click.echo("\ninterrupted: nothing was sent and no run was made", err=True)
+        raise SystemExit(130) from None
     screen.show_outcome(outcome)
     raise SystemExit(outcome.exit_code)
 
 
-@cli.command()
+@cli.command(short_help="Check INPUT: a report of every row; nothing is sent.")
 @_preflight
 @_outputs
 def validate(**options: Any) -> None:
@@ -136,11 +191,11 @@ def validate(**options: Any) -> None:
     _run(options, lambda s, ui: campaign.validate(s))
 
 
-@cli.command()
+@cli.command(short_help="Check, plan, confirm and send INPUT; write its report.")
 @_preflight
-@_rate
-@click.option("--dry-run", is_flag=True, default=None, help="Build and sign every request; "
-              "send none.")
+@_rate()
+@click.option("--dry-run", is_flag=True, default=None, help="Show the plan and build every "
+              "request (signed when credentials are set); send none.")
 @_outputs
 def send(**options: Any) -> None:
     """Check, plan, confirm and send the campaign in INPUT, then write its report."""
@@ -156,9 +211,9 @@ def _given(options: dict[str, Any]) -> list[str]:
     return [name for name in OVERRIDABLE if options.get(name) is not None]
 
 
-@cli.command()
+@cli.command(short_help="Continue a stopped or interrupted run.")
 @click.argument("run_id")
-@_rate
+@_rate(own=True)
 @click.option("--resend-unknown", is_flag=True,
               help="Also send messages whose fate is unknown (they may arrive twice).")
 @click.option("--settle", type=float, default=120.0, show_default=True,
@@ -173,13 +228,13 @@ def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> 
         given=given))
 
 
-@cli.command()
+@cli.command(short_help="Send RUN_ID's failed rows again, as a new run.")
 @click.argument("run_id")
-@click.option("--status", "statuses", default="failed,capped,pending", show_default=True,
+@click.option("--status", "statuses", default=",".join(campaign.RETRY_DEFAULT), show_default=True,
               help="Which rows of RUN_ID to send again (also: undelivered, unknown).")
 @click.option("--resend-unknown", is_flag=True,
               help="Allow --status unknown: those may have arrived and would arrive twice.")
-@_rate
+@_rate(own=True)
 @_outputs
 def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> None:
     """Send again, as a new run, the rows of RUN_ID that did not succeed."""
@@ -189,7 +244,7 @@ def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> N
         resend_unknown=resend_unknown, given=given))
 
 
-@cli.command()
+@cli.command(short_help="Write RUN_ID's report again (with new receipts).")
 @click.argument("run_id")
 @click.option("--sandbox", is_flag=True, default=None, help="A run made with --sandbox.")
 @_outputs
@@ -211,8 +266,9 @@ def runs(**options: Any) -> None:
         settings = load_settings(options, config=options.pop("config_file", None))
         note = campaign.adopt_old_state(settings)
         found = campaign.list_runs(settings)
+        hint = campaign.other_runs_hint(settings)
     except BatchSmsError as error:
-        _fail(error)
+        _fail(error, as_json)
         return
     if note:
         click.echo(note, err=True)
@@ -220,7 +276,7 @@ def runs(**options: Any) -> None:
         state = str(settings.state_path)
         click.echo(json.dumps({"state": state, "runs": found}, ensure_ascii=False))
         return
-    Screen().show_runs(found, settings.state_path)
+    Screen().show_runs(found, settings.state_path, hint)
 
 
 @cli.group()
@@ -257,111 +313,4 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
         click.echo("stopped")
 
 
-# --- batch-sms sandbox: the NXCloud simulator as a standalone server ---------------------------
-
-_share = click.FloatRange(0.0, 1.0)
-
-
-@cli.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8787, show_default=True, type=int, help="Port (0: any free).")
-@click.option("--tps-limit", type=click.IntRange(min=1), help="Account TPS limit (code 28).")
-@click.option(
-    "--hourly-cap",
-    default=5,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Accepted messages per number per hour (code 27); 0: no cap.",
-)
-@click.option("--price", default=0.01, show_default=True, type=float, help="Price per segment.")
-@click.option("--balance", default=1000.0, show_default=True, type=float, help="Opening balance.")
-@click.option("--currency", default="USD", show_default=True, help="Currency in receipts.")
-@click.option("--forbidden", multiple=True, help="A forbidden word (code 4); repeatable.")
-@click.option("--verification-app", is_flag=True, help="At most 5 numbers per send (code 104).")
-@click.option("--deactivated", is_flag=True, help="Answer every send with 102.")
-@click.option("--allow-ip", multiple=True, help="Allowed caller IP (code 9 otherwise); repeatable.")
-@click.option("--fail-88", default=0.0, type=_share, help="Share of sends answered 88.")
-@click.option("--fail-99", default=0.0, type=_share, help="Share of sends answered 99.")
-@click.option("--fail-500", default=0.0, type=_share, help="Share of sends answered HTTP 500.")
-@click.option("--drop", default=0.0, type=_share, help="Share of connections dropped unanswered.")
-@click.option("--hang", default=0.0, type=_share, help="Share of answers held back.")
-@click.option(
-    "--hang-seconds",
-    default=300.0,
-    show_default=True,
-    type=float,
-    help="How long a held-back answer waits.",
-)
-@click.option(
-    "--drop-accepts/--drop-rejects",
-    default=True,
-    show_default=True,
-    help="Whether a dropped or held-back send is accepted first.",
-)
-@click.option("--malformed", default=0.0, type=_share, help="Share of answers with broken JSON.")
-@click.option("--latency", default=0.0, type=float, help="Seconds added to every answer.")
-@click.option("--jitter", default=0.0, type=float, help="Up to this many more seconds, at random.")
-@click.option("--seed", type=int, help="Seed for the fault dice (repeatable runs).")
-@click.option("--dr-url", default="", help="Receipt URL for messages that name none.")
-@click.option(
-    "--dr-delay",
-    default=1.0,
-    show_default=True,
-    type=float,
-    help="Seconds from acceptance to the delivery receipt.",
-)
-@click.option(
-    "--delivered-share",
-    default=1.0,
-    show_default=True,
-    type=_share,
-    help="Share of messages whose receipt says delivered.",
-)
-def sandbox_command(
-    host: str,
-    port: int,
-    hourly_cap: int,
-    forbidden: tuple[str, ...],
-    allow_ip: tuple[str, ...],
-    delivered_share: float,
-    **knobs: Any,
-) -> None:
-    """Run the NXCloud API simulator until Ctrl-C (credentials from NXCLOUD_* or generated)."""
-    import asyncio
-    import contextlib
-    import os
-
-    from batch_sms import sandbox
-
-    credentials, made = sandbox.credentials_from_env(os.environ)
-    try:
-        config = sandbox.SandboxConfig(
-            credentials=credentials,
-            hourly_cap=hourly_cap or None,
-            forbidden=forbidden,
-            allowed_ips=allow_ip or None,
-            dr_delivered_share=delivered_share,
-            **knobs,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-
-    def started(url: str) -> None:
-        click.echo(f"NXCloud sandbox listening on {url} (Ctrl-C stops)")
-        if len(made) < len(SECRET_ENV):  # some came from the environment
-            click.echo("using the credentials set in the environment"
-                       + (" and these new ones:" if made else ""))
-        else:
-            click.echo("generated credentials:")
-        for env, value in made:
-            click.echo(f"  export {env}={value}")
-
-    def stopped(server: sandbox.Sandbox) -> None:
-        click.echo(f"sandbox stopped; answers: {dict(server.answers)}")
-
-    try:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the sandbox has stopped
-            asyncio.run(sandbox.serve_forever(config, host, port, started, stopped))
-    except OSError as exc:  # the port is taken or the address is not ours
-        reason = exc.strerror or str(exc)
-        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from exc
+cli.add_command(sandbox_command)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import platformdirs
 
 from batch_sms.csvfile import check_encoding
@@ -104,6 +105,7 @@ class Settings:
     state: Path | None = None
     credentials: Credentials = field(default_factory=Credentials, repr=False)
     prices: Prices = field(default_factory=Prices)
+    config_file: Path | None = None  # the --config given, for hints that must find it again
 
     @property
     def state_path(self) -> Path:
@@ -129,7 +131,7 @@ class Settings:
 
     def public(self) -> dict[str, Any]:
         """The settings worth recording with a run: JSON-able, never a secret."""
-        skip = {"credentials", "prices", "yes", "dry_run", "out", "state"}
+        skip = {"credentials", "prices", "yes", "dry_run", "out", "state", "config_file"}
         out: dict[str, Any] = {}
         for f in fields(self):
             if f.name in skip:
@@ -156,7 +158,7 @@ _CONVERT: dict[str, type] = {
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
-_NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices"}
+_NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices", "config_file"}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -175,8 +177,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if text in {"0", "false", "no", "off", ""}:
                 return False
             raise ValueError(value)
-        if name == "tps" and str(value).strip().lower() in {"0", "none", "unlimited"}:
-            return None
+        if name == "tps" and str(value).strip().lower() == "unlimited":
+            return None  # only the word: a 0 is a mistake, not a wish for no limit
         if name == "encoding":
             return check_encoding(str(value), source) if str(value).strip() else None
         if name in _CONVERT:
@@ -288,7 +290,9 @@ def load_settings(
         else:
             raise ValueError(f"unknown option {name}")
 
-    settings = Settings(**values, credentials=Credentials(**secrets), prices=prices)
+    settings = Settings(
+        **values, credentials=Credentials(**secrets), prices=prices, config_file=config
+    )
     _check(settings)
     return settings
 
@@ -304,10 +308,27 @@ def _check(settings: Settings) -> None:
         if getattr(settings, name) < 1:
             option = name.replace("_", "-")
             raise ConfigError(f"{option} must be at least 1", f"give --{option} 1 or more")
+    if settings.timeout <= 0:
+        raise ConfigError("timeout must be positive", "give --timeout a number of seconds above 0")
+    if settings.max_segments is not None and settings.max_segments < 1:
+        raise ConfigError("max-segments must be at least 1", "give --max-segments 1 or more")
+    _check_region(settings.default_region)
     if settings.template is not None and settings.template_file is not None:
         raise ConfigError(
             "give --template or --template-file, not both", "drop one of the two options"
         )
+
+
+def _check_region(region: str | None) -> None:
+    """A default region must be one phonenumbers knows: a wrong one would make every national
+    number of the file invalid instead of stopping at once."""
+    if region is None or region.upper() in phonenumbers.SUPPORTED_REGIONS:
+        return
+    raise ConfigError(
+        f"default-region {region!r} is not a region code",
+        "give the two-letter ISO code of the country, e.g. --default-region CN (China), US, GB, "
+        "DE, IN, BR",
+    )
 
 
 def override(settings: Settings, **changes: Any) -> Settings:

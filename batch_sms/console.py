@@ -11,11 +11,13 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from batch_sms.errors import UsageError
+from batch_sms.eta import RateEstimate, eta_seconds
 from batch_sms.models import Status
+from batch_sms.nxcloud import Balance
 from batch_sms.outcome import Outcome
 from batch_sms.preflight import Plan
 from batch_sms.reasons import group_reasons
@@ -35,6 +37,16 @@ def _money(value: float | None, currency: str) -> str:
     if value is None:
         return "unknown (no price)"
     return f"{value:,.4f} {currency}".strip()
+
+
+def _balance(balance: Balance) -> str:
+    """The balance, or why it is not known (the provider's answer, or a local reason)."""
+    if balance.balance is not None:
+        return f"{balance.balance:,.2f}"
+    if balance.code == "0":
+        return "unknown (the provider's answer holds no balance)"
+    why = balance.result or "no reason given"
+    return f"unknown: {why} (code {balance.code})"
 
 
 def _duration(seconds: float | None) -> str:
@@ -59,6 +71,7 @@ class Screen:
         self._task: Any = None
         self._last_line = 0.0
         self._last_done = -1
+        self._rate = RateEstimate()  # smoothed: the time left does not swing with each burst
 
     # Ui protocol -------------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -82,19 +95,23 @@ class Screen:
             return
         counts = dict(getattr(update, "counts", {}) or {})
         done, total = int(update.done), int(update.total)
+        if total == 0:  # nothing of this run's own to send: no "0/0 done"
+            return
         text = " ".join(f"{k} {v}" for k, v in counts.items() if v)
         rate = getattr(update, "rate", 0.0) or 0.0
+        eta = eta_seconds(total - done, self._rate.update(done, time.monotonic()))
+        left = "" if eta is None or done >= total else f", about {_duration(eta)} left"
         if self.out.is_terminal:
             if self._progress is None:
                 self._progress = Progress(
                     TextColumn("sending"), BarColumn(), TaskProgressColumn(),
                     TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[info]}"),
-                    TimeRemainingColumn(), console=self.out, transient=False,
+                    console=self.out, transient=False,
                 )
                 self._progress.start()
                 self._task = self._progress.add_task("send", total=total, info="")
             self._progress.update(
-                self._task, completed=done, total=total, info=f"{rate:,.0f}/s {text}"
+                self._task, completed=done, total=total, info=f"{rate:,.0f}/s {text}{left}"
             )
             if done >= total:
                 self._stop_progress()
@@ -105,7 +122,7 @@ class Screen:
                 return
             if now - self._last_line >= 2.0 or final:
                 self._last_line, self._last_done = now, done
-                self.out.print(f"{done:,}/{total:,} done, {rate:,.0f}/s: {text}")
+                self.out.print(f"{done:,}/{total:,} done, {rate:,.0f}/s: {text}{left}")
 
     def _stop_progress(self) -> None:
         if self._progress is not None:
@@ -135,7 +152,7 @@ class Screen:
         table.add_row("estimated duration", _duration(plan.seconds))
         if plan.balance is not None:
             known = plan.balance.balance
-            table.add_row("account balance", "unknown" if known is None else f"{known:,.2f}")
+            table.add_row("account balance", _balance(plan.balance))
             if known is not None and priced is not None and priced > known:
                 table.add_row("", "[red]the balance does not cover the estimate[/]")
         self.out.print(table)
@@ -150,8 +167,21 @@ class Screen:
             click.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
         if self.quiet:
             return
-        if outcome.plan is not None and outcome.command == "validate":
+        if outcome.plan is not None and outcome.status in {"ready", "not-ready", "dry-run"}:
             self.show_plan(outcome.plan)
+        if outcome.run_id:  # no run id: the command made no run (nothing to retry, cancelled)
+            self._outcome_table(outcome)
+        else:
+            self.out.print(f"{outcome.command}: {outcome.status}; no run was made")
+        if outcome.stop_reason:
+            self.out.print(f"[red]stopped:[/] {outcome.stop_reason}")
+        if outcome.report is not None:
+            self.out.print(f"report: {outcome.report}")
+        for step in outcome.next_steps:
+            self.out.print(f"next: {step}")
+
+    def _outcome_table(self, outcome: Outcome) -> None:
+        """The rows of a run by status."""
         table = Table(title=f"{outcome.command} {outcome.run_id}: {outcome.status}",
                       title_justify="left")
         table.add_column("status")
@@ -161,12 +191,6 @@ class Screen:
                 table.add_row(f"[{STYLE.get(status, '')}]{status}[/]",
                               f"{outcome.counts[status]:,}")
         self.out.print(table)
-        if outcome.stop_reason:
-            self.out.print(f"[red]stopped:[/] {outcome.stop_reason}")
-        if outcome.report is not None:
-            self.out.print(f"report: {outcome.report}")
-        for step in outcome.next_steps:
-            self.out.print(f"next: {step}")
 
     def show_problems(self, plan: Plan, limit: int = 30) -> None:
         """The rows that will not be sent, and why (the report has them all)."""
@@ -192,15 +216,26 @@ class Screen:
         if more > 0:
             self.out.print(f"… and {more:,} more rows: see the report")
 
-    def show_runs(self, runs: list[dict[str, Any]], state: Path) -> None:
-        """The `runs` table, after the state db it was read from."""
+    def show_runs(self, runs: list[dict[str, Any]], state: Path, hint: str = "") -> None:
+        """The `runs` table, after the state db it was read from; run ids are never cut, however
+        narrow the terminal or pipe."""
         self.out.print(f"state db: {state}", markup=False, highlight=False, soft_wrap=True)
         if not runs:
             self.out.print("no runs yet")
-            return
+        else:
+            self._runs_table(runs)
+        if hint:
+            self.out.print(f"note: {hint}")
+
+    def _runs_table(self, runs: list[dict[str, Any]]) -> None:
+        """The table of `show_runs`."""
         table = Table(title="Runs", title_justify="left")
-        for name in ("run", "created (UTC)", "input", "status", "counts", "parent"):
+        ids = max(len(run["run_id"]) for run in runs)
+        parents = max(len(run["parent"] or "") for run in runs)
+        table.add_column("run", no_wrap=True, min_width=ids)
+        for name in ("created (UTC)", "input", "status", "counts"):
             table.add_column(name)
+        table.add_column("parent", no_wrap=True, min_width=parents)
         for run in runs:
             counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v)
             table.add_row(run["run_id"], run["created"], run["input"], run["status"], counts,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import config, input_info, reconcile, sending
+from batch_sms import config, hints, input_info, reconcile, sending
 from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
@@ -16,17 +17,21 @@ from batch_sms.models import Status
 from batch_sms.outcome import Outcome, Ui
 from batch_sms.results import crash_note
 from batch_sms.runner import (
-    command_for,
     copy_input,
     dispatch_and_report,
+    exit_code,
     new_run_id,
+    next_steps,
     open_journal,
     run_lock,
     write_run_report,
 )
 from batch_sms.sending import Provider
 
-__all__ = ["list_runs", "parse_statuses", "require_run", "resume", "retry", "rewrite_report"]
+__all__ = [
+    "list_runs", "other_runs_hint", "parse_statuses", "require_run", "resume", "retry",
+    "rewrite_report",
+]  # fmt: skip
 
 
 def _run_settings(run: RunInfo, base: Settings, given: Sequence[str]) -> Settings:
@@ -66,7 +71,7 @@ def _resume(
     if run.state == "running":
         ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
     settings = _run_settings(run, base, given)
-    resume_cmd = command_for("resume", run_id, settings)
+    resume_cmd = hints.command("resume", settings, run_id)
     unknown = journal.inflight_to_unknown(run_id, crash_note(resume_cmd))
     if unknown:
         ui.note(f"{unknown} messages were in flight when the run stopped: their fate is unknown")
@@ -81,7 +86,18 @@ def _resume(
         else:
             _settle_unknown(journal, run_id, provider, ui, settle, resume_cmd)
         _skip_already_sent(journal, run_id, settings, ui)
+        _say_handed_off(journal, run_id, settings, ui)
         return dispatch_and_report(journal, run, settings, ui, "resume", provider)
+
+
+def _say_handed_off(journal: Journal, run_id: str, settings: Settings, ui: Ui) -> None:
+    """A resume never sends the messages a retry took over: say where they went."""
+    for retry_id, count in journal.handed_off(run_id).items():
+        ui.note(
+            f"{count:,} messages of this run were handed to retry run {retry_id} and are not "
+            f"sent by this resume; to continue that run: "
+            f"{hints.command('resume', settings, retry_id)}"
+        )
 
 
 def _skip_already_sent(journal: Journal, run_id: str, settings: Settings, ui: Ui) -> None:
@@ -163,8 +179,8 @@ def retry(
         raise UsageError(
             "--status unknown: those messages may have arrived; sending them again may deliver "
             "them twice",
-            f"settle them first with: batch-sms resume {run_id} (it reads the provider's "
-            "records); or add --resend-unknown to send them anyway",
+            f"settle them first with: {hints.command('resume', base, run_id)} (it reads the "
+            "provider's records); or add --resend-unknown to send them anyway",
         )
     with open_journal(base, run_id) as journal:
         parent = journal.get_run(run_id)
@@ -182,6 +198,8 @@ def _retry(
 ) -> Outcome:
     """Make and send the retry run while this process holds the parent."""
     settings = _run_settings(parent, base, given)
+    if not journal.count_own(parent.id, statuses):
+        return _nothing_to_retry(journal, parent, settings, statuses)
     new_id = new_run_id()
     run = RunInfo(
         id=new_id,
@@ -202,6 +220,26 @@ def _retry(
         _skip_already_sent(journal, new_id, settings, ui)
         with sending.connect(settings) as provider:
             return dispatch_and_report(journal, run, settings, ui, "retry", provider)
+
+
+def _nothing_to_retry(
+    journal: Journal, parent: RunInfo, settings: Settings, statuses: Sequence[Status]
+) -> Outcome:
+    """No run is made when a retry would take no row: say where the rows are instead.
+
+    Exit 0: nothing was left to do by this command (the rows that need attention, if any, were
+    handed to another run, whose own exit code and hints speak for them)."""
+    wanted = ",".join(statuses)
+    steps = [f"nothing to retry: run {parent.id} has no {wanted} rows of its own"]
+    for retry_id, count in journal.handed_off(parent.id).items():
+        steps.append(
+            f"{count:,} messages were handed to retry run {retry_id}; to see them: "
+            f"{hints.command('report', settings, retry_id)}"
+        )
+    counts = journal.counts(parent.id)
+    steps.append("its messages by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return Outcome("retry", "", "nothing-to-retry", None, {}, 0, parent=parent.id,
+                   next_steps=steps)  # fmt: skip
 
 
 def _copied_text(copied: RetryCopy) -> str:
@@ -228,8 +266,9 @@ def rewrite_report(run_id: str, base: Settings) -> Outcome:
             run.state,
             files.report,
             files.counts,
-            0,
+            exit_code(run.state, files.counts),
             parent=run.parent,
+            next_steps=next_steps(run_id, run.state, files, base, journal),
             files=files,
         )
 
@@ -254,6 +293,16 @@ def list_runs(base: Settings) -> list[dict[str, Any]]:
                 }
             )
         return out
+
+
+def other_runs_hint(base: Settings) -> str:
+    """Where the runs not listed are: sandbox runs keep their own state db, and the other way
+    round; "" when that db does not exist (or `--state` names one db for both)."""
+    other = replace(base, sandbox=not base.sandbox)
+    if other.state_path == base.state_path or not other.state_path.exists():
+        return ""
+    kind = "made with --sandbox" if other.sandbox else "sent to the provider"
+    return f"the runs {kind} are listed by: {hints.command('runs', other)}"
 
 
 def parse_statuses(text: str) -> list[Status]:

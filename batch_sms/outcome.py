@@ -30,7 +30,7 @@ class Outcome:
     """What a command did, for printing and for the exit code."""
 
     command: str
-    run_id: str
+    run_id: str  # "" when the command made no run
     status: str
     report: Path | None
     counts: dict[str, int]
@@ -45,7 +45,7 @@ class Outcome:
         """The `--json` object."""
         data: dict[str, Any] = {
             "command": self.command,
-            "run_id": self.run_id,
+            "run_id": self.run_id or None,  # None: the command made no run
             "status": self.status,
             "report": str(self.report) if self.report else None,
             "counts": self.counts,

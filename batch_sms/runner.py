@@ -9,16 +9,16 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import input_info, loader, nxcloud, report
+from batch_sms import hints, input_info, loader, nxcloud, report
 from batch_sms.config import Settings
-from batch_sms.errors import RUNS_HINT, StateError, UsageError
+from batch_sms.errors import StateError, UsageError
 from batch_sms.journal import Journal, RunInfo, adopt_legacy
 from batch_sms.models import Message, Status
 from batch_sms.outcome import Outcome, Ui
@@ -28,13 +28,15 @@ from batch_sms.sending import Provider
 from batch_sms.validate import CostEstimate, estimate_cost
 
 __all__ = [
+    "RETRY_DEFAULT",
     "adopt_old_state",
-    "command_for",
     "copy_input",
     "dispatch_and_report",
     "drop_already_sent",
+    "exit_code",
     "file_hash",
     "new_run_id",
+    "next_steps",
     "open_journal",
     "refuse_resend",
     "run_lock",
@@ -44,6 +46,52 @@ __all__ = [
 
 SUCCESS = {Status.SENT, Status.DELIVERED}
 NOT_SENDABLE = {Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED}
+# What the exit code counts as done: the provider accepted it. A receipt that arrives during
+# the run (delivered or undelivered) does not change the code, so it cannot depend on timing.
+ACCEPTED = SUCCESS | {Status.UNDELIVERED}
+# The statuses `retry` takes when no --status is given.
+RETRY_DEFAULT = (Status.FAILED, Status.CAPPED, Status.PENDING)
+
+
+def exit_code(state: str, counts: Mapping[str, int]) -> int:
+    """The exit code of a run (send, resume, retry and report agree): 0 when every sendable row
+    was accepted by the provider, 1 when some were not, 3 stopped by the provider, 130 by the
+    user."""
+    if state == "stopped":
+        return 3
+    if state != "finished":
+        return 130
+    missing = sum(n for s, n in counts.items() if s not in ACCEPTED | NOT_SENDABLE)
+    return 0 if missing == 0 else 1
+
+
+def next_steps(
+    run_id: str, state: str, files: ReportFiles, settings: Settings, journal: Journal
+) -> list[str]:
+    """What to do next about a run, each step a command that works as printed (rows handed to a
+    retry keep their status in the report, but no retry of this run would take them)."""
+    counts = files.counts
+    resume_cmd = hints.command("resume", settings, run_id)
+    if state != "finished":
+        return [f"continue with: {resume_cmd}"]
+    steps: list[str] = []
+    if files.failed is not None:
+        steps.append(f"the rows to fix or resend are in {files.failed}")
+    if counts.get(Status.UNKNOWN):
+        steps.append(
+            f"some messages' fate is unknown: settle them with {resume_cmd} (it reads the "
+            "provider's records before sending anything again)"
+        )
+    if journal.count_own(run_id, RETRY_DEFAULT):
+        steps.append(f"send the failed ones again with: {hints.command('retry', settings, run_id)}")
+    undelivered = journal.count_own(run_id, [Status.UNDELIVERED])
+    if counts.get(Status.UNDELIVERED) and undelivered:
+        again = hints.command("retry", settings, run_id, "--status", "undelivered")
+        steps.append(
+            f"{undelivered:,} messages were accepted but not delivered (the receipt says why); "
+            f"to send them again: {again}"
+        )
+    return steps
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -98,7 +146,7 @@ def drop_already_sent(checked: Preflight, settings: Settings) -> Preflight:
             run_id, row = maybe[pair]
             why = (
                 f"same text may already have reached this number in run {run_id} (row {row}, "
-                f"its fate is unknown); settle it with: batch-sms resume {run_id}"
+                f"its fate is unknown); settle it with: {hints.command('resume', settings, run_id)}"
             )
             message = replace(message, status=Status.DUPLICATE, error=why)
         messages.append(message)
@@ -143,12 +191,11 @@ def refuse_resend(settings: Settings, input_path: Path, digest: str) -> None:
     if earlier:
         first = earlier[0]
         when = datetime.fromtimestamp(first.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        flag = " --sandbox" if settings.sandbox else ""
         raise UsageError(
             f"{input_path}: this file was already sent as run {first.id} ({when})",
-            f"to continue that run: batch-sms resume {first.id}{flag}; to send its failures "
-            f"again: batch-sms retry {first.id}{flag}; to send every row again on purpose: "
-            "--allow-duplicates",
+            f"to continue that run: {hints.command('resume', settings, first.id)}; to send its "
+            f"failures again: {hints.command('retry', settings, first.id)}; to send every row "
+            "again on purpose: --allow-duplicates",
         )
 
 
@@ -162,7 +209,11 @@ def adopt_old_state(settings: Settings) -> str:
 def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Journal]:
     """The state db; a command about an existing run refuses a db that does not exist yet."""
     if run_id is not None and not settings.state_path.exists():
-        raise StateError(f"unknown run {run_id!r} in {settings.state_path}", RUNS_HINT)
+        raise StateError(
+            f"unknown run {run_id!r} in {settings.state_path}",
+            f"{hints.command('runs', settings)} lists the runs there"
+            + ("" if settings.sandbox else " (add --sandbox for the runs made with --sandbox)"),
+        )
     journal = Journal(settings.state_path)
     try:
         yield journal
@@ -175,7 +226,7 @@ def dispatch_and_report(
 ) -> Outcome:
     """Send what the run has pending, then write its report and pick the exit code."""
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
-    result = provider.dispatch(journal, run.id, settings, ui.progress)
+    result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note)
     if result.stopped_by is not None:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
@@ -184,41 +235,19 @@ def dispatch_and_report(
         state, reason = "finished", ""
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
     files = write_run_report(journal, journal.get_run(run.id), settings)
-    resume_cmd = command_for("resume", run.id, settings)
-    steps: list[str] = []
-    if state == "finished":
-        failed = sum(n for s, n in files.counts.items() if s not in SUCCESS | NOT_SENDABLE)
-        exit_code = 0 if failed == 0 else 1
-        if files.failed is not None:
-            steps.append(f"the rows to fix or resend are in {files.failed}")
-        if files.counts.get(Status.UNKNOWN):
-            steps.append(
-                f"some messages' fate is unknown: settle them with {resume_cmd} (it reads the "
-                "provider's records before sending anything again)"
-            )
-        if failed - files.counts.get(Status.UNKNOWN, 0) > 0:
-            retry_cmd = command_for("retry", run.id, settings)
-            steps.append(f"send the failed ones again with: {retry_cmd}")
-    else:
-        exit_code = 3 if state == "stopped" else 130
-        steps.append(f"continue with: {resume_cmd}")
+    steps = next_steps(run.id, state, files, settings, journal)
     return Outcome(
         command,
         run.id,
         state,
         files.report,
         files.counts,
-        exit_code,
+        exit_code(state, files.counts),
         parent=run.parent,
         next_steps=steps,
         stop_reason=reason,
         files=files,
     )
-
-
-def command_for(command: str, run_id: str, settings: Settings) -> str:
-    """`batch-sms resume RUN` (or retry) as the user can paste it after this command."""
-    return f"batch-sms {command} {run_id}" + (" --sandbox" if settings.sandbox else "")
 
 
 def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
@@ -230,7 +259,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         header_row=run.settings.get("header_row"),
     )
     records = journal.report_rows(run.id)
-    in_flight = report.crash_note(command_for("resume", run.id, settings))
+    in_flight = report.crash_note(hints.command("resume", settings, run.id))
     rows = report.result_rows(table.rows, records, nxcloud.describe, in_flight)
     summary = summary_info(
         run.id,

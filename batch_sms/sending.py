@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from batch_sms import dispatch, nxcloud, receipts, reconcile, sandbox
+from batch_sms import dispatch, hints, nxcloud, receipts, reconcile, sandbox
 from batch_sms.config import DEFAULT_BASE_URL, Prices, Settings
 from batch_sms.journal import Journal
 from batch_sms.models import Status
@@ -97,9 +97,10 @@ class Provider:
         return asyncio.run(self._call(fetch))
 
     def dispatch(self, journal: Journal, run_id: str, settings: Settings,
-                 on_progress: Callable[[Any], None]) -> SendResult:
+                 on_progress: Callable[[Any], None],
+                 note: Callable[[str], None] = lambda text: None) -> SendResult:
         """Send the run's pending messages; returns when done, stopped or interrupted."""
-        return asyncio.run(_run(journal, run_id, settings, self, on_progress))
+        return asyncio.run(_run(journal, run_id, settings, self, on_progress, note))
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
@@ -131,15 +132,47 @@ def connect(settings: Settings) -> Iterator[Provider]:
         yield Provider(handle.url, handle.credentials, simulated=True, timeout=settings.timeout)
 
 
-def _install_signals(stop: asyncio.Event) -> Callable[[], None]:
+@dataclass(frozen=True)
+class Interrupts:
+    """What Ctrl-C says and leaves behind; it runs in the event loop, between journal writes."""
+
+    journal: Journal
+    run_id: str
+    settings: Settings
+    note: Callable[[str], None]
+
+    def first(self) -> None:
+        """Say what the run is waiting for."""
+        inflight = self.journal.counts(self.run_id).get(Status.INFLIGHT, 0)
+        self.note(
+            f"stopping: waiting for {inflight} requests in flight, then writing the report "
+            "(Ctrl-C again to leave at once)"
+        )
+
+    def second(self) -> None:
+        """Leave the run interrupted, not running, and say how to continue it."""
+        self.journal.set_run_state(
+            self.run_id, "interrupted", stop_reason="interrupted by the user (Ctrl-C twice)",
+            finished_at=time.time(),
+        )  # fmt: skip
+        resume = hints.command("resume", self.settings, self.run_id)
+        self.note(
+            f"interrupted run {self.run_id} at once: the requests in flight were not waited "
+            f"for and the report was not written; continue with: {resume}"
+        )
+
+
+def _install_signals(stop: asyncio.Event, interrupts: Interrupts) -> Callable[[], None]:
     """First Ctrl-C/SIGTERM: stop taking rows. Second: leave at once (the journal is consistent,
     every write being a committed transaction)."""
     loop = asyncio.get_running_loop()
 
     def first() -> None:
         if stop.is_set():
+            interrupts.second()
             os._exit(130)
         stop.set()
+        interrupts.first()
 
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -197,9 +230,10 @@ async def _run(
     settings: Settings,
     provider: Provider,
     on_progress: Callable[[Any], None],
+    note: Callable[[str], None],
 ) -> SendResult:
     stop = asyncio.Event()
-    remove = _install_signals(stop)
+    remove = _install_signals(stop, Interrupts(journal, run_id, settings, note))
     try:
         async with contextlib.AsyncExitStack() as stack:
             dr_url = settings.dr_url

@@ -518,7 +518,8 @@ def test_report_of_unknown_run(out: Path, user_data_dir: Path) -> None:
     assert result.stdout == ""
     assert error_lines(result) == [
         f"Error: unknown run 'nosuch-run' in {user_data_dir}/batch-sms.sqlite3",
-        "Hint: batch-sms runs lists them (batch-sms runs --sandbox: the runs made with --sandbox)",
+        f"Hint: batch-sms runs --out {out} lists the runs there (add --sandbox for the runs made "
+        "with --sandbox)",  # a pasted hint looks where this command looked
     ]
 
 

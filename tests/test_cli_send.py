@@ -282,10 +282,11 @@ def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: Ma
     error, hint = again.stderr.splitlines()
     assert error.startswith(f"Error: {path}: this file was already sent as run {out['run_id']} (")
     assert error.endswith(" UTC)")
+    flag = f"--out {tmp_path / 'reports'}"  # a pasted hint finds the run again
     assert [hint] == [
-        f"Hint: to continue that run: batch-sms resume {out['run_id']}; to send its failures "
-        f"again: batch-sms retry {out['run_id']}; to send every row again on purpose: "
-        "--allow-duplicates",
+        f"Hint: to continue that run: batch-sms resume {out['run_id']} {flag}; to send its "
+        f"failures again: batch-sms retry {out['run_id']} {flag}; to send every row again on "
+        "purpose: --allow-duplicates",
     ]
     assert len(handle.sandbox.accepted) == 2
 
@@ -298,13 +299,14 @@ def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox
                       "--out", str(tmp_path / "reports")], env=env_for(handle))
     assert result.exit_code == 2
     assert result.stderr.splitlines()[1] == (
-        f"Hint: settle them first with: batch-sms resume {out['run_id']} (it reads the "
-        "provider's records); or add --resend-unknown to send them anyway"
+        f"Hint: settle them first with: batch-sms resume {out['run_id']} --out "
+        f"{tmp_path / 'reports'} (it reads the provider's records); or add --resend-unknown to "
+        "send them anyway"
     )
     assert len(handle.sandbox.accepted) == 2
     default = run_cli(["retry", out["run_id"], "--json", "--base-url", handle.url, "--out",
                        str(tmp_path / "reports")], env=env_for(handle))
-    assert sum(last_json(default)["counts"].values()) == 0  # unknown is not in the default
+    assert last_json(default)["status"] == "nothing-to-retry"  # unknown is not in the default
     assert len(handle.sandbox.accepted) == 2
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,12 +121,27 @@ def test_second_sigint_exits_at_once_and_the_journal_stays_usable(
     proc, out = start_send(tmp_path, handle)
     wait_for_accepted(handle, proc, 20)
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.05)  # let the first signal land before the second (ordering, not speed)
+    assert proc.stderr is not None
+    seen = []
+    while not any(line.startswith("stopping: ") for line in seen):  # the first one landed
+        line = proc.stderr.readline()
+        assert line, f"no word after the first Ctrl-C: {seen}"
+        seen.append(line)
+    assert re.fullmatch(
+        r"stopping: waiting for \d+ requests in flight, then writing the report \(Ctrl-C again "
+        r"to leave at once\)\n", seen[-1]
+    )
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130
+    run_id = only_run(out)
+    said = " ".join(stderr.split())
+    assert f"interrupted run {run_id} at once" in said
+    assert f"continue with: batch-sms resume {run_id} --out {out}" in said
+    listed = last_json(run_cli(["runs", "--json", "--out", str(out)]))
+    assert listed["runs"][0]["status"] == "interrupted"  # not left "running"
     wait_until_provider_idle(handle)
 
-    done = resume(handle, out, only_run(out))
+    done = resume(handle, out, run_id)
     assert done["counts"] == {"sent": ROWS}
     assert sorted(accepted_counts(handle).values()) == [1] * ROWS

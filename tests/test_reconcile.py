@@ -130,7 +130,7 @@ def test_unknown_rows_after_a_crash_say_why_and_count_the_attempt(
     assert (row["sms_status"], row["sms_attempts"]) == ("unknown", 1)
     assert row["sms_error"] == (
         "the process ended with the request in flight; it may have arrived. "
-        f"batch-sms resume {run_id} settles it against the provider's records"
+        f"batch-sms resume {run_id} --out {out} settles it against the provider's records"
     )
     result = run_cli(["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out)],
                      env=env)  # too soon to tell: the default settle time has not passed
@@ -141,8 +141,8 @@ def test_unknown_rows_after_a_crash_say_why_and_count_the_attempt(
         "fate unknown: the provider lists no such message yet, but its records may lag: from "
     )
     assert row["sms_error"].endswith(
-        f"a missing record proves it never arrived; batch-sms resume {run_id} again later "
-        "decides it"
+        "a missing record proves it never arrived; "
+        f"batch-sms resume {run_id} --out {out} again later decides it"
     )
     done = run_cli(["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out),
                     "--settle", "0"], env=env)  # fmt: skip
@@ -219,7 +219,8 @@ def test_resume_leaves_unknown_when_it_is_too_soon_to_tell(
     assert result.exit_code == 1
     assert last_json(result)["counts"] == {"unknown": 1}
     assert (
-        f"still unknown (sms_error says why; batch-sms resume {run_id} again later decides "
-        "those it can)"
+        f"still unknown (sms_error says why; batch-sms resume {run_id} --out {out} again later "
+        "decides"
+        " those it can)"
     ) in result.output
     assert handle.sandbox.accepted == []

@@ -62,8 +62,7 @@ class Dispatcher(Settler):
     async def run(self) -> DispatchResult:
         """Send until done, stopped or interrupted; write every answer before returning."""
         started_at = self.clock()
-        counts = self.journal.counts(self.run_id)
-        self.total = counts.get(Status.PENDING, 0) + counts.get(Status.CAPPED, 0)
+        self.total = self.journal.count_own(self.run_id, (Status.PENDING, Status.CAPPED))
         watcher = asyncio.ensure_future(self._watch(self.stop)) if self.stop else None
         try:
             await self._loop()

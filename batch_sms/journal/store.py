@@ -109,3 +109,24 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
                 (new_run_id, f"sent again in retry run {new_run_id}", parent, *values, new),
             )
             return RetryCopy(copied, total - copied)
+
+    def count_own(self, run_id: str, statuses: Sequence[Status]) -> int:
+        """A run's messages in `statuses` that are still its own (not handed to a retry)."""
+        key = self._run_key(run_id)
+        values = [Status(s).value for s in statuses]
+        row = self._db.execute(
+            f"SELECT COUNT(*) FROM messages WHERE run = ? AND status IN ({marks(len(values))}) "
+            "AND retried_by IS NULL",
+            (key, *values),
+        ).fetchone()
+        return int(row[0])
+
+    def handed_off(self, run_id: str) -> dict[str, int]:
+        """How many of a run's messages each of its retry runs took over, oldest retry first."""
+        key = self._run_key(run_id)
+        rows = self._db.execute(
+            "SELECT retried_by, COUNT(*) FROM messages WHERE run = ? AND retried_by IS NOT NULL "
+            "GROUP BY retried_by ORDER BY MIN(id)",
+            (key,),
+        )
+        return {retry: n for retry, n in rows}
