@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from batch_sms.models import Message, Status
+from batch_sms.reasons import reason_key
 from batch_sms.segments import UCS2, describe_chars, segment
 
 __all__ = ["too_many_per_number", "ucs2_summary", "why_nothing_ready"]
@@ -58,10 +59,11 @@ def ucs2_summary(messages: Iterable[Message]) -> str:
 
 
 def why_nothing_ready(messages: Sequence[Message]) -> list[str]:
-    """Why no message can be sent: each status and reason with its count and example rows."""
+    """Why no message can be sent: each status and kind of reason (reasons.reason_key) with its
+    count and example rows, so rows that differ only in their number count as one reason."""
     rows: dict[tuple[str, str], list[int]] = defaultdict(list)
     for message in messages:
-        rows[(str(message.status), message.error)].append(message.row)
+        rows[(str(message.status), reason_key(message.error)[1])].append(message.row)
     ranked = sorted(rows.items(), key=lambda item: (-len(item[1]), item[1][0]))
     out = []
     for (status, why), found in ranked[:SHOWN]:
