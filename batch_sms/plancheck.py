@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from batch_sms.models import Message, Status
 from batch_sms.reasons import reason_key
-from batch_sms.segments import UCS2, describe_chars, segment
+from batch_sms.segments import UCS2, describe_chars, lookalikes, segment
 
 __all__ = ["too_many_per_number", "ucs2_summary", "why_nothing_ready"]
 
@@ -41,21 +41,45 @@ def too_many_per_number(messages: Iterable[Message], cap: int, now: float) -> li
 
 def ucs2_summary(messages: Iterable[Message]) -> str:
     """One line about the messages sent as UCS-2 (70 characters per message, not 160) and the
-    characters that force it; "" when there are none. Segments are cached per distinct text."""
-    count = 0
-    chars: dict[str, None] = {}
+    characters that force it; "" when there are none. Segments are cached per distinct text.
+
+    Characters with a plain look-alike (curly quotes, dashes…) are named first: those cost money
+    for nothing. A text in a script GSM-7 lacks (Chinese, Arabic…) needs UCS-2 anyway, so its
+    characters are only sampled."""
+    count = avoidable = 0
+    swappable: dict[str, None] = {}
+    other: dict[str, None] = {}
     for message in messages:
         if message.status is Status.READY and message.encoding == UCS2:
             count += 1
-            chars.update(dict.fromkeys(segment(message.content).ucs2_chars))
+            chars = segment(message.content).ucs2_chars
+            twins = lookalikes(chars)
+            if len(twins) == len(chars):
+                avoidable += 1
+                swappable.update(dict.fromkeys(twins))
+            else:
+                other.update(dict.fromkeys(c for c in chars if c not in twins))
     if not count:
         return ""
-    shown = tuple(chars)[:10]
-    more = f" and {len(chars) - len(shown)} more" if len(chars) > len(shown) else ""
+    parts = []
+    if avoidable:
+        parts.append(
+            f"{avoidable:,} of them only because of {_named(swappable)}, which have plain "
+            "look-alikes: replace them to send 160 characters per message"
+        )
+    if count > avoidable:
+        parts.append(f"{count - avoidable:,} use characters GSM-7 lacks, such as {_named(other)}")
     return (
-        f"{count:,} messages go as UCS-2 (70 characters per message instead of 160), because "
-        f"of {describe_chars(shown)}{more}"
+        f"{count:,} messages go as UCS-2 (70 characters per message instead of 160): "
+        + "; ".join(parts)
     )
+
+
+def _named(chars: dict[str, None], most: int = 10) -> str:
+    """The first `most` characters, described, and how many more there are."""
+    shown = tuple(chars)[:most]
+    more = f" and {len(chars) - len(shown)} more" if len(chars) > len(shown) else ""
+    return describe_chars(shown) + more
 
 
 def why_nothing_ready(messages: Sequence[Message]) -> list[str]:
