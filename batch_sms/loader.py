@@ -116,7 +116,9 @@ def _load(path: Path, sheet: str | None, encoding: str | None, header_row: int |
         return replace(table, notes=(note,)) if note else table
     name, numbered, rounded = read_sheet(path, sheet)
     table = _build(path, fmt, numbered, None, None, name, header_row)
-    return replace(table, rounded=frozenset(rounded)) if rounded else table
+    # A setting from a config file may name an encoding for every input: not an error, but said.
+    notes = (f"--encoding {encoding} is not used: a {fmt} file carries its own text",)
+    return replace(table, rounded=frozenset(rounded), notes=notes if encoding else ())
 
 
 def find_column(columns: Sequence[str], name: str, option: str = "") -> int:

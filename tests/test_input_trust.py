@@ -90,6 +90,12 @@ def test_encoding_option_overrides_the_guess() -> None:
         load(DATA / "cp1252_francois.csv", encoding="utf-8")
 
 
+def test_encoding_given_for_a_spreadsheet_is_said_to_be_unused() -> None:
+    table = load(DATA / "two_sheets.xlsx", encoding="cp1252")
+    assert table.notes == ("--encoding cp1252 is not used: a xlsx file carries its own text",)
+    assert load(DATA / "two_sheets.xlsx").notes == ()
+
+
 def test_bomless_utf16_chinese_is_read() -> None:
     table = load(DATA / "utf16le_chinese_nobom.txt")
     assert table.encoding == "utf-16-le"
