@@ -198,7 +198,7 @@ def _retry(
 ) -> Outcome:
     """Make and send the retry run while this process holds the parent."""
     settings = _run_settings(parent, base, given)
-    if not journal.count_own(parent.id, statuses):
+    if not journal.retry_would_send(parent.id, statuses):
         return _nothing_to_retry(journal, parent, settings, statuses)
     new_id = new_run_id()
     run = RunInfo(
@@ -230,7 +230,13 @@ def _nothing_to_retry(
     Exit 0: nothing was left to do by this command (the rows that need attention, if any, were
     handed to another run, whose own exit code and hints speak for them)."""
     wanted = ",".join(statuses)
-    steps = [f"nothing to retry: run {parent.id} has no {wanted} rows of its own"]
+    own = journal.count_own(parent.id, statuses)
+    steps = [
+        f"nothing to retry: the {own:,} {wanted} messages of run {parent.id} already reached "
+        "their numbers with the same text in this run or its retries"
+        if own
+        else f"nothing to retry: run {parent.id} has no {wanted} rows of its own"
+    ]
     for retry_id, count in journal.handed_off(parent.id).items():
         steps.append(
             f"{count:,} messages were handed to retry run {retry_id}; to see them: "

@@ -562,6 +562,7 @@ def test_copy_for_retry_skips_what_the_family_accepted(journal: Journal) -> None
     )
     # first retry: rows 2, 3, 6, 9 again, row 8 not (row 4 was accepted); row 2 gets through
     journal.create_run(run_info("b", 2.0, parent="a"))
+    assert journal.retry_would_send("a", [Status.FAILED]) == 4
     assert journal.copy_for_retry_detail("a", "b", [Status.FAILED]) == RetryCopy(4, 1)
     b = [q.id for q in journal.next_batch("b", 0, 10)]
     send(journal, b[:1], at=2.0)
@@ -591,6 +592,10 @@ def test_copy_for_retry_skips_what_the_family_accepted(journal: Journal) -> None
     assert journal.copy_for_retry_detail("b", "d", [Status.FAILED]) == RetryCopy(1, 0)
     journal.create_run(run_info("e", 5.0, parent="b"))
     assert journal.copy_for_retry_detail("b", "e", [Status.PENDING, Status.SENT]) == RetryCopy(2, 1)
+    # what is left of the parent's failed rows (row 8) already reached its number as row 4: a
+    # retry would send nothing, though the parent still owns a failed row
+    assert journal.count_own("a", [Status.FAILED]) == 1
+    assert journal.retry_would_send("a", [Status.FAILED]) == 0
 
 
 @pytest.mark.parametrize("status", [Status.INVALID, Status.READY, Status.INFLIGHT])

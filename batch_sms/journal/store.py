@@ -94,10 +94,7 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
                 "encoding, country_code, status, warnings) "
                 "SELECT ?, m.row, m.idx, m.raw_phone, m.phone, m.content, m.segments, m.encoding, "
                 f"m.country_code, 'pending', m.warnings FROM messages m WHERE {wanted} "
-                "AND NOT EXISTS (SELECT 1 FROM messages a WHERE a.phone = m.phone "
-                f"AND a.status IN {ACCEPTED_SQL} AND a.content = m.content "
-                f"AND a.run IN ({marks(len(family))}) "
-                "AND (a.status != 'undelivered' OR m.status != 'undelivered')) ORDER BY m.id",
+                f"AND {_not_accepted_in(len(family))} ORDER BY m.id",
                 (new, parent, *values, *family),
             )
             copied = cur.rowcount
@@ -109,6 +106,19 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
                 (new_run_id, f"sent again in retry run {new_run_id}", parent, *values, new),
             )
             return RetryCopy(copied, total - copied)
+
+    def retry_would_send(self, parent_id: str, statuses: Sequence[Status]) -> int:
+        """How many messages copy_for_retry_detail would copy now (0: a retry has nothing to do)."""
+        values = [Status(s).value for s in statuses]
+        if not values:
+            return 0
+        family = [self._run_key(r) for r in self.family(parent_id)]
+        row = self._db.execute(
+            f"SELECT COUNT(*) FROM messages m WHERE m.run = ? AND m.status IN "
+            f"({marks(len(values))}) AND m.retried_by IS NULL AND {_not_accepted_in(len(family))}",
+            (self._run_key(parent_id), *values, *family),
+        ).fetchone()
+        return int(row[0])
 
     def count_own(self, run_id: str, statuses: Sequence[Status]) -> int:
         """A run's messages in `statuses` that are still its own (not handed to a retry)."""
@@ -130,3 +140,14 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
             (key,),
         )
         return {retry: n for retry, n in rows}
+
+
+def _not_accepted_in(runs: int) -> str:
+    """SQL: message `m`'s (phone, content) was not accepted in any of `runs` runs (ids bound
+    after), except that an undelivered copy does not block an undelivered message."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM messages a WHERE a.phone = m.phone "
+        f"AND a.status IN {ACCEPTED_SQL} AND a.content = m.content "
+        f"AND a.run IN ({marks(runs)}) "
+        "AND (a.status != 'undelivered' OR m.status != 'undelivered'))"
+    )
