@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["RECORD_KEY", "describe_input", "input_line"]
+__all__ = ["LABELS", "RECORD_KEY", "describe_input", "input_line"]
 
 RECORD_KEY = "input_read"  # where a run's settings record the description
+# The labels in the order a reader wants them; the state db keeps JSON objects with sorted keys.
+LABELS = ("sheet", "encoding", "delimiter", "phone column", "text from")
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
 
 

@@ -216,7 +216,9 @@ def summary_lines(
     settings = public_settings(
         {k: v for k, v in info.settings.items() if k != input_info.RECORD_KEY}
     )
-    read = [("data", (f"Input {label}", text)) for label, text in info.input_read.items()]
+    order = {label: i for i, label in enumerate(input_info.LABELS)}
+    described = sorted(info.input_read.items(), key=lambda item: order.get(item[0], len(order)))
+    read = [("data", (f"Input {label}", text)) for label, text in described]
     if settings or read:
         lines += [("blank", ()), ("section", ("Settings",)), *read]
         lines += [("data", (key, value)) for key, value in settings.items()]

@@ -548,6 +548,7 @@ def test_how_the_input_was_read_is_shown_and_kept_with_the_run(tmp_path: Path) -
     }  # fmt: skip
     pairs = summary_pairs(report)
     assert {k: pairs.get(k) for k in expected} == expected
+    assert [k for k in pairs if k.startswith("Input ")] == list(expected)  # in reading order
     assert "input_read" not in pairs
     report.unlink()
     again = run_cli(["report", report.parent.name, "--sandbox", "--out", str(out)])
