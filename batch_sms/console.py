@@ -233,8 +233,10 @@ class Screen:
         ids = max(len(run["run_id"]) for run in runs)
         parents = max(len(run["parent"] or "") for run in runs)
         table.add_column("run", no_wrap=True, min_width=ids)
-        for name in ("created (UTC)", "input", "status", "counts"):
-            table.add_column(name)
+        # The other cells wrap rather than end in "…": a cut date or file name tells nothing.
+        table.add_column("created (UTC)", min_width=10, overflow="fold")
+        for name in ("input", "status", "counts"):
+            table.add_column(name, overflow="fold")
         table.add_column("parent", no_wrap=True, min_width=parents)
         for run in runs:
             counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v)

@@ -73,6 +73,7 @@ def test_runs_never_cuts_a_run_id_and_points_at_the_sandbox_runs(
     assert listed.exit_code == 0
     assert listed.stdout.count(first["run_id"]) == 2  # its own line, and as the retry's parent
     assert second in listed.stdout
+    assert "…" not in listed.stdout  # no cell is cut: a narrow table wraps instead
     # the runs without --sandbox live in another db: say where the sandbox ones are
     plain = run_cli(["runs", "--out", out], env={"COLUMNS": columns})
     assert plain.stdout.splitlines()[0].startswith("state db: ")
