@@ -194,8 +194,10 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
             nxcloud.build_send(request, creds, now_ms)
             built += 1
     missing = settings.credentials.missing()
-    signed = "signed" if not missing else (
-        "signed with placeholder keys (not set: " + ", ".join(missing) + ")"
+    signed = (
+        "signed"
+        if not missing
+        else ("signed with placeholder keys (not set: " + ", ".join(missing) + ")")
     )
     files = _preflight_report(checked, settings, plan, run_id, "Dry run: nothing was sent")
     return Outcome(

@@ -77,16 +77,29 @@ def _fail(error: BatchSmsError, as_json: bool = False) -> None:
 
 def _outputs(func: F) -> F:
     """Options every command that writes reports takes."""
-    for option in reversed([
-        click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports]."),
-        click.option("--state", type=click.Path(path_type=Path),
-                     help="State db [one per user, in the user's data folder]."),
-        click.option("--config", "config_file", type=click.Path(path_type=Path),
-                     help="Config file [./batch-sms.toml when present]."),
-        click.option("--json", "as_json", is_flag=True,
-                     help="Print one JSON object on stdout as the last line."),
-        click.option("--quiet", "-q", is_flag=True, help="Print only errors (and --json)."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports]."),
+            click.option(
+                "--state",
+                type=click.Path(path_type=Path),
+                help="State db [one per user, in the user's data folder].",
+            ),
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(path_type=Path),
+                help="Config file [./batch-sms.toml when present].",
+            ),
+            click.option(
+                "--json",
+                "as_json",
+                is_flag=True,
+                help="Print one JSON object on stdout as the last line.",
+            ),
+            click.option("--quiet", "-q", is_flag=True, help="Print only errors (and --json)."),
+        ]
+    ):
         func = option(func)
     return func
 
@@ -99,25 +112,50 @@ def _rate(own: bool = False) -> Callable[[F], F]:
         return " [the run's own]" if own else f" [{value}]"
 
     def decorate(func: F) -> F:
-        for option in reversed([
-            click.option("--tps", type=str, help="Requests started per second at most, or "
-                         "'unlimited'" + default("10") + "."),
-            click.option("--hourly-cap", type=int, help="Accepted messages per number per "
-                         "sliding hour" + default("5") + "."),
-            click.option("--concurrency", type=int,
-                         help="Requests in flight at most" + default("20") + "."),
-            click.option("--max-attempts", type=int, help="Attempts per message on transient "
-                         "failures" + default("5") + "."),
-            click.option("--timeout", type=float,
-                         help="Seconds to wait for an answer" + default("30") + "."),
-            click.option("--base-url",
-                         help="Provider base URL" + default("https://api2.nxcloud.com") + "."),
-            click.option("--dr-url", help="Where the provider pushes delivery receipts."),
-            click.option("--sandbox", is_flag=True, default=None,
-                         help="Use the built-in NXCloud simulator (no account needed)."),
-            click.option("--yes", "-y", is_flag=True, default=None,
-                         help="Don't ask before sending."),
-        ]):
+        for option in reversed(
+            [
+                click.option(
+                    "--tps",
+                    type=str,
+                    help="Requests started per second at most, or "
+                    "'unlimited'" + default("10") + ".",
+                ),
+                click.option(
+                    "--hourly-cap",
+                    type=int,
+                    help="Accepted messages per number per sliding hour" + default("5") + ".",
+                ),
+                click.option(
+                    "--concurrency",
+                    type=int,
+                    help="Requests in flight at most" + default("20") + ".",
+                ),
+                click.option(
+                    "--max-attempts",
+                    type=int,
+                    help="Attempts per message on transient failures" + default("5") + ".",
+                ),
+                click.option(
+                    "--timeout",
+                    type=float,
+                    help="Seconds to wait for an answer" + default("30") + ".",
+                ),
+                click.option(
+                    "--base-url",
+                    help="Provider base URL" + default("https://api2.nxcloud.com") + ".",
+                ),
+                click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+                click.option(
+                    "--sandbox",
+                    is_flag=True,
+                    default=None,
+                    help="Use the built-in NXCloud simulator (no account needed).",
+                ),
+                click.option(
+                    "--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."
+                ),
+            ]
+        ):
             func = option(func)
         return func
 
@@ -126,39 +164,69 @@ def _rate(own: bool = False) -> Callable[[F], F]:
 
 def _preflight(func: F) -> F:
     """Options that describe the input and its checks (validate, send)."""
-    for option in reversed([
-        click.argument("input", type=click.Path(path_type=Path)),
-        click.option("--phone-column", help="Column with the phone numbers [auto-detected]."),
-        click.option("--content-column", help="Column with the message text [auto-detected]."),
-        click.option("--template", help="Message template, e.g. 'Hi {{ name }}'."),
-        click.option("--template-file", type=click.Path(path_type=Path),
-                     help="File holding the message template (UTF-8)."),
-        click.option("--sheet", help="Worksheet to read, hidden ones too [the tab the workbook "
-                     "opens on; if empty, the first visible sheet with rows]."),
-        click.option("--encoding", help="Text encoding of a CSV file, e.g. cp1252 [guessed]."),
-        click.option("--header-row", type=int, help="Row number of the header, below title rows "
-                     "[the first non-empty row]."),
-        click.option("--default-region",
-                     help="Country of numbers written without country code, e.g. CN."),
-        click.option("--sender", help="Sender id (sourceAddress): 1-20 letters or digits."),
-        click.option("--suppress", type=click.Path(path_type=Path),
-                     help="File of numbers never to message (opt-outs)."),
-        click.option("--allow-duplicates", is_flag=True, default=None,
-                     help="Send the same text to the same number again."),
-        click.option("--max-segments", type=int, help="Refuse texts longer than N messages."),
-        click.option("--allow-landlines", is_flag=True, default=None,
-                     help="Send to landline, toll-free, shared-cost and company numbers too."),
-        click.option("--trust-numeric-phones", is_flag=True, default=None,
-                     help="Accept number cells that look rounded by Excel (8613910000000)."),
-    ]):
+    for option in reversed(
+        [
+            click.argument("input", type=click.Path(path_type=Path)),
+            click.option("--phone-column", help="Column with the phone numbers [auto-detected]."),
+            click.option("--content-column", help="Column with the message text [auto-detected]."),
+            click.option("--template", help="Message template, e.g. 'Hi {{ name }}'."),
+            click.option(
+                "--template-file",
+                type=click.Path(path_type=Path),
+                help="File holding the message template (UTF-8).",
+            ),
+            click.option(
+                "--sheet",
+                help="Worksheet to read, hidden ones too [the tab the workbook "
+                "opens on; if empty, the first visible sheet with rows].",
+            ),
+            click.option("--encoding", help="Text encoding of a CSV file, e.g. cp1252 [guessed]."),
+            click.option(
+                "--header-row",
+                type=int,
+                help="Row number of the header, below title rows [the first non-empty row].",
+            ),
+            click.option(
+                "--default-region", help="Country of numbers written without country code, e.g. CN."
+            ),
+            click.option("--sender", help="Sender id (sourceAddress): 1-20 letters or digits."),
+            click.option(
+                "--suppress",
+                type=click.Path(path_type=Path),
+                help="File of numbers never to message (opt-outs).",
+            ),
+            click.option(
+                "--allow-duplicates",
+                is_flag=True,
+                default=None,
+                help="Send the same text to the same number again.",
+            ),
+            click.option("--max-segments", type=int, help="Refuse texts longer than N messages."),
+            click.option(
+                "--allow-landlines",
+                is_flag=True,
+                default=None,
+                help="Send to landline, toll-free, shared-cost and company numbers too.",
+            ),
+            click.option(
+                "--trust-numeric-phones",
+                is_flag=True,
+                default=None,
+                help="Accept number cells that look rounded by Excel (8613910000000).",
+            ),
+        ]
+    ):
         func = option(func)
     return func
 
 
 def _settings(options: dict[str, Any]) -> tuple[Settings, Screen]:
     """Split out the printing options, merge the rest into settings."""
-    screen = Screen(quiet=options.pop("quiet", False), as_json=options.pop("as_json", False),
-                    assume_yes=bool(options.get("yes")))
+    screen = Screen(
+        quiet=options.pop("quiet", False),
+        as_json=options.pop("as_json", False),
+        assume_yes=bool(options.get("yes")),
+    )
     config_file = options.pop("config_file", None)
     settings = load_settings(options, config=config_file)
     screen.assume_yes = settings.yes
@@ -194,16 +262,28 @@ def validate(**options: Any) -> None:
 @cli.command(short_help="Check, plan, confirm and send INPUT; write its report.")
 @_preflight
 @_rate()
-@click.option("--dry-run", is_flag=True, default=None, help="Show the plan and build every "
-              "request (signed when credentials are set); send none.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    default=None,
+    help="Show the plan and build every request (signed when credentials are set); send none.",
+)
 @_outputs
 def send(**options: Any) -> None:
     """Check, plan, confirm and send the campaign in INPUT, then write its report."""
     _run(options, campaign.send)
 
 
-OVERRIDABLE = ("tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url",
-               "dr_url", "sandbox")
+OVERRIDABLE = (
+    "tps",
+    "hourly_cap",
+    "concurrency",
+    "max_attempts",
+    "timeout",
+    "base_url",
+    "dr_url",
+    "sandbox",
+)
 
 
 def _given(options: dict[str, Any]) -> list[str]:
@@ -214,34 +294,66 @@ def _given(options: dict[str, Any]) -> list[str]:
 @cli.command(short_help="Continue a stopped or interrupted run.")
 @click.argument("run_id")
 @_rate(own=True)
-@click.option("--resend-unknown", is_flag=True,
-              help="Also send messages whose fate is unknown (they may arrive twice).")
-@click.option("--settle", type=float, default=120.0, show_default=True,
-              help="Seconds after a request before its absence from the provider's records "
-              "proves it never arrived.")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Also send messages whose fate is unknown (they may arrive twice).",
+)
+@click.option(
+    "--settle",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds after a request before its absence from the provider's records "
+    "proves it never arrived.",
+)
 @_outputs
 def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> None:
     """Continue a stopped or interrupted run (rate options override the run's own)."""
     given = _given(options)
-    _run(options, lambda s, ui: campaign.resume(
-        campaign.require_run(run_id), s, ui, resend_unknown=resend_unknown, settle=settle,
-        given=given))
+    _run(
+        options,
+        lambda s, ui: campaign.resume(
+            campaign.require_run(run_id),
+            s,
+            ui,
+            resend_unknown=resend_unknown,
+            settle=settle,
+            given=given,
+        ),
+    )
 
 
 @cli.command(short_help="Send RUN_ID's failed rows again, as a new run.")
 @click.argument("run_id")
-@click.option("--status", "statuses", default=",".join(campaign.RETRY_DEFAULT), show_default=True,
-              help="Which rows of RUN_ID to send again (also: undelivered, unknown).")
-@click.option("--resend-unknown", is_flag=True,
-              help="Allow --status unknown: those may have arrived and would arrive twice.")
+@click.option(
+    "--status",
+    "statuses",
+    default=",".join(campaign.RETRY_DEFAULT),
+    show_default=True,
+    help="Which rows of RUN_ID to send again (also: undelivered, unknown).",
+)
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Allow --status unknown: those may have arrived and would arrive twice.",
+)
 @_rate(own=True)
 @_outputs
 def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> None:
     """Send again, as a new run, the rows of RUN_ID that did not succeed."""
     given = _given(options)
-    _run(options, lambda s, ui: campaign.retry(
-        campaign.require_run(run_id), s, ui, statuses=campaign.parse_statuses(statuses),
-        resend_unknown=resend_unknown, given=given))
+    _run(
+        options,
+        lambda s, ui: campaign.retry(
+            campaign.require_run(run_id),
+            s,
+            ui,
+            statuses=campaign.parse_statuses(statuses),
+            resend_unknown=resend_unknown,
+            given=given,
+        ),
+    )
 
 
 @cli.command(short_help="Write RUN_ID's report again (with new receipts).")
@@ -305,8 +417,10 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
         return
     if note:
         click.echo(note)
-    click.echo(f"receiving delivery receipts at http://{host}:{port}{path} "
-               f"into {settings.state_path}; Ctrl-C stops")
+    click.echo(
+        f"receiving delivery receipts at http://{host}:{port}{path} "
+        f"into {settings.state_path}; Ctrl-C stops"
+    )
     try:
         asyncio.run(receiver.serve(settings.state_path, host, port, path))
     except KeyboardInterrupt:

@@ -101,8 +101,10 @@ def sandbox_command(
     def started(url: str) -> None:
         click.echo(f"NXCloud sandbox listening on {url} (Ctrl-C stops)")
         if len(made) < len(SECRET_ENV):  # some came from the environment
-            click.echo("using the credentials set in the environment"
-                       + (" and these new ones:" if made else ""))
+            click.echo(
+                "using the credentials set in the environment"
+                + (" and these new ones:" if made else "")
+            )
         else:
             click.echo("generated credentials:")
         for env, value in made:

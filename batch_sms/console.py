@@ -27,9 +27,17 @@ __all__ = ["Screen"]
 
 STATUS_ORDER = [s.value for s in Status if s is not Status.INFLIGHT]
 STYLE = {
-    "ready": "green", "sent": "green", "delivered": "bold green", "invalid": "red",
-    "failed": "red", "undelivered": "red", "unknown": "yellow", "capped": "yellow",
-    "pending": "yellow", "duplicate": "dim", "suppressed": "dim",
+    "ready": "green",
+    "sent": "green",
+    "delivered": "bold green",
+    "invalid": "red",
+    "failed": "red",
+    "undelivered": "red",
+    "unknown": "yellow",
+    "capped": "yellow",
+    "pending": "yellow",
+    "duplicate": "dim",
+    "suppressed": "dim",
 }
 
 
@@ -104,9 +112,13 @@ class Screen:
         if self.out.is_terminal:
             if self._progress is None:
                 self._progress = Progress(
-                    TextColumn("sending"), BarColumn(), TaskProgressColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[info]}"),
-                    console=self.out, transient=False,
+                    TextColumn("sending"),
+                    BarColumn(),
+                    TaskProgressColumn(),
+                    TextColumn("{task.completed}/{task.total}"),
+                    TextColumn("{task.fields[info]}"),
+                    console=self.out,
+                    transient=False,
                 )
                 self._progress.start()
                 self._task = self._progress.add_task("send", total=total, info="")
@@ -140,8 +152,9 @@ class Screen:
         table.add_row("rows", f"{plan.rows:,}")
         for status in STATUS_ORDER:
             if plan.rows_by_status.get(status):
-                table.add_row(f"  {status}", f"[{STYLE.get(status, '')}]"
-                              f"{plan.rows_by_status[status]:,}[/]")
+                table.add_row(
+                    f"  {status}", f"[{STYLE.get(status, '')}]{plan.rows_by_status[status]:,}[/]"
+                )
         table.add_row("messages to send", f"{plan.messages_ready:,}")
         table.add_row("billed segments", f"{plan.segments_ready:,}")
         cost = plan.cost
@@ -182,14 +195,16 @@ class Screen:
 
     def _outcome_table(self, outcome: Outcome) -> None:
         """The rows of a run by status."""
-        table = Table(title=f"{outcome.command} {outcome.run_id}: {outcome.status}",
-                      title_justify="left")
+        table = Table(
+            title=f"{outcome.command} {outcome.run_id}: {outcome.status}", title_justify="left"
+        )
         table.add_column("status")
         table.add_column("rows", justify="right")
         for status in STATUS_ORDER:
             if outcome.counts.get(status):
-                table.add_row(f"[{STYLE.get(status, '')}]{status}[/]",
-                              f"{outcome.counts[status]:,}")
+                table.add_row(
+                    f"[{STYLE.get(status, '')}]{status}[/]", f"{outcome.counts[status]:,}"
+                )
         self.out.print(table)
 
     def show_problems(self, plan: Plan, limit: int = 30) -> None:
@@ -240,6 +255,12 @@ class Screen:
         table.add_column("parent", no_wrap=True, min_width=parents)
         for run in runs:
             counts = ", ".join(f"{k} {v}" for k, v in run["counts"].items() if v)
-            table.add_row(run["run_id"], run["created"], run["input"], run["status"], counts,
-                          run["parent"] or "")
+            table.add_row(
+                run["run_id"],
+                run["created"],
+                run["input"],
+                run["status"],
+                counts,
+                run["parent"] or "",
+            )
         self.out.print(table)

@@ -230,9 +230,7 @@ def _guess(path: Path, data: bytes, utf8_error: UnicodeDecodeError) -> tuple[str
     # Encodings that fit equally well (same mess and language scores, or the same text) tie;
     # of those, take the one such exports are most often in (Excel's Western CSV is cp1252).
     rivals = [
-        r
-        for r in results
-        if r.chaos <= best.chaos + 0.01 and r.coherence >= best.coherence - 0.01
+        r for r in results if r.chaos <= best.chaos + 0.01 and r.coherence >= best.coherence - 0.01
     ]
     tied = {e for r in rivals for e in r.could_be_from_charset}
     encoding = codecs.lookup(next((e for e in _LEGACY if e in tied), best.encoding)).name

@@ -162,10 +162,12 @@ class RateLimiter:
             return Ticket(now)
         async with self._lock:
             self._recover_to(self._clock())
-            if self._paced_rate != self._rate:
-                await self._repace()
-            assert self._pacer is not None
-            await self._pacer.acquire()
+            rate = self._rate
+            pacer = self._pacer
+            if rate is not None and (pacer is None or self._paced_rate != rate):
+                pacer = await self._repace(rate)
+            if pacer is not None:
+                await pacer.acquire()
             while (wait := self._guard.delay(self._clock(), self._limit())) > 0:
                 await self._sleep(wait)
             return self._guard.note(self._clock())
@@ -181,15 +183,15 @@ class RateLimiter:
         tokens = max(1 if rate < 2 else 2, math.ceil(rate * self._burst))
         return AsyncLimiter(tokens, tokens / rate)
 
-    async def _repace(self) -> None:
-        """Swap the pacer for one at the current rate (aiolimiter's rate is fixed at creation)."""
-        assert self._rate is not None
-        self._pacer = self._bucket(self._rate)
-        self._paced_rate = self._rate
+    async def _repace(self, rate: float) -> AsyncLimiter:
+        """Swap the pacer for one at `rate` (aiolimiter's rate is fixed at creation)."""
+        pacer = self._pacer = self._bucket(rate)
+        self._paced_rate = rate
         if self._guard.last is not None:
             # A fresh bucket is full and would let a burst through right after the last start:
             # empty it now (this returns at once) so the next start waits 1/rate.
-            await self._pacer.acquire(self._pacer.max_rate)
+            await pacer.acquire(pacer.max_rate)
+        return pacer
 
     def lower(self, started_at: float | None = None) -> bool:
         """Code 28: cut the rate and hold it; True when the rate was actually cut.
@@ -205,23 +207,22 @@ class RateLimiter:
         elif now - self._lowered_at < self._hold:
             return False
         self._recover_to(now)
-        if self._rate is None:
-            self._limit_from_recent(now)
-        assert self._rate is not None
-        self._rate = max(self._floor, self._rate * self._factor)
+        rate = self._rate if self._rate is not None else self._limit_from_recent(now)
+        self._rate = max(self._floor, rate * self._factor)
         self._lowered_at = self._changed_at = now
         self.lowered += 1
         return True
 
-    def _limit_from_recent(self, now: float) -> None:
+    def _limit_from_recent(self, now: float) -> float:
         """Unlimited until now: the rate of the last second becomes the ceiling to return to."""
         recent = [t for t in self._recent if t > now - 1.0]
-        self._ceiling = self._rate = float(max(len(recent), 1))
+        rate = self._ceiling = self._rate = float(max(len(recent), 1))
         self._guard = WindowGuard(math.ceil(self._ceiling), margin=self._margin)
         for t in recent[-math.ceil(self._ceiling) :]:
             self._guard.note(t)  # the starts already made count against the new limit
         self._paced_rate = None  # the next acquire builds the pacer
         self._recent.clear()
+        return rate
 
 
 class AcceptedSource(Protocol):

@@ -317,9 +317,13 @@ def _verdict(
     if kind in _NO_SMS_KINDS:
         return "", None, f'phone "{text}" cannot receive SMS ({_NO_SMS_KINDS[kind]})'
     if kind in _LANDLINE_KINDS and not allow_landlines:
-        return "", None, (
-            f'phone "{text}" cannot receive SMS ({_LANDLINE_KINDS[kind]}); '
-            "give --allow-landlines if your provider texts such numbers"
+        return (
+            "",
+            None,
+            (
+                f'phone "{text}" cannot receive SMS ({_LANDLINE_KINDS[kind]}); '
+                "give --allow-landlines if your provider texts such numbers"
+            ),
         )
     return _e164(number), number.country_code, ""
 

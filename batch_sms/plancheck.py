@@ -1,8 +1,8 @@
 """Warnings the plan shows before anything is sent: pure functions of the pre-flight verdicts.
 
-    too_many_per_number   numbers with more messages than the hourly cap lets go in one hour
-    ucs2_summary          how many messages go as UCS-2, and the characters that force it
-    why_nothing_ready     the reasons no row can be sent, grouped, with example rows
+too_many_per_number   numbers with more messages than the hourly cap lets go in one hour
+ucs2_summary          how many messages go as UCS-2, and the characters that force it
+why_nothing_ready     the reasons no row can be sent, grouped, with example rows
 """
 
 from __future__ import annotations

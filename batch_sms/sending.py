@@ -56,8 +56,15 @@ RECORD_PAGE = 500  # day records per page (the provider takes fewer than 1000)
 class Provider:
     """The provider one command talks to: the real one, or a sandbox started for the command."""
 
-    def __init__(self, base_url: str, credentials: nxcloud.Credentials, *, simulated: bool,
-                 balance_url: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: nxcloud.Credentials,
+        *,
+        simulated: bool,
+        balance_url: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.base_url = base_url
         self.simulated = simulated
         self._credentials = credentials
@@ -66,8 +73,13 @@ class Provider:
 
     async def _call(self, use: Callable[[nxcloud.Client], Awaitable[T]]) -> T:
         async with aiohttp.ClientSession() as session:
-            client = nxcloud.Client(session, self.base_url, self._credentials,
-                                    timeout=self._timeout, balance_url=self._balance_url)
+            client = nxcloud.Client(
+                session,
+                self.base_url,
+                self._credentials,
+                timeout=self._timeout,
+                balance_url=self._balance_url,
+            )
             return await use(client)
 
     def balance(self) -> nxcloud.Balance:
@@ -96,16 +108,26 @@ class Provider:
 
         return asyncio.run(self._call(fetch))
 
-    def dispatch(self, journal: Journal, run_id: str, settings: Settings,
-                 on_progress: Callable[[Any], None],
-                 note: Callable[[str], None] = lambda text: None) -> SendResult:
+    def dispatch(
+        self,
+        journal: Journal,
+        run_id: str,
+        settings: Settings,
+        on_progress: Callable[[Any], None],
+        note: Callable[[str], None] = lambda text: None,
+    ) -> SendResult:
         """Send the run's pending messages; returns when done, stopped or interrupted."""
         return asyncio.run(_run(journal, run_id, settings, self, on_progress, note))
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
-        return nxcloud.Client(session, self.base_url, self._credentials, timeout=self._timeout,
-                              balance_url=self._balance_url)
+        return nxcloud.Client(
+            session,
+            self.base_url,
+            self._credentials,
+            timeout=self._timeout,
+            balance_url=self._balance_url,
+        )
 
 
 @contextlib.contextmanager
@@ -117,7 +139,9 @@ def connect(settings: Settings) -> Iterator[Provider]:
         yield Provider(
             settings.base_url,
             nxcloud.Credentials(creds.access_key, creds.access_secret, creds.app_key),
-            simulated=False, balance_url=balance, timeout=settings.timeout,
+            simulated=False,
+            balance_url=balance,
+            timeout=settings.timeout,
         )
         return
     limit = None if settings.tps is None else math.ceil(settings.tps)

@@ -68,8 +68,7 @@ def run(command: Sequence[str], cwd: Path) -> Measured:
     with subprocess.Popen(
         command, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, text=True
     ) as proc:
-        assert proc.stdout is not None
-        stdout = proc.stdout.read()
+        stdout = proc.stdout.read() if proc.stdout else ""
         # wait4 reports the rusage of exactly this child (not of every child reaped so far).
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start

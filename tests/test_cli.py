@@ -553,6 +553,4 @@ def test_a_suppression_list_without_numbers_names_the_file(tmp_path: Path) -> No
     result = run_cli(["validate", str(SAMPLES / "campaign.csv"), "--suppress", str(path),
                       "--out", str(tmp_path / "out")])  # fmt: skip
     assert result.exit_code == 2
-    assert error_lines(result)[0] == (
-        f"Error: {path}: no phone column found; columns: name, city"
-    )
+    assert error_lines(result)[0] == (f"Error: {path}: no phone column found; columns: name, city")

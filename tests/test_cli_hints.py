@@ -51,7 +51,13 @@ def test_undelivered_receipts_during_the_run_do_not_change_the_exit_code(
     [undelivered] = [s for s in steps if "not delivered" in s]
     hint = undelivered.split("to send them again: ", 1)[1]
     assert _paste(hint) == [
-        "retry", run_id, "--status", "undelivered", "--out", str(out), "--sandbox"
+        "retry",
+        run_id,
+        "--status",
+        "undelivered",
+        "--out",
+        str(out),
+        "--sandbox",
     ]
     retried = run_cli([*_paste(hint), "--yes", "--json"])
     assert retried.exit_code == 0, retried.output
@@ -66,8 +72,19 @@ def test_runs_never_cuts_a_run_id_and_points_at_the_sandbox_runs(
     path = shutil.copy(DATA / "undelivered.csv", tmp_path)
     out = str(tmp_path / "rep")
     first = last_json(run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--out", out]))
-    retried = run_cli(["retry", first["run_id"], "--status", "undelivered", "--sandbox", "--yes",
-                       "--json", "--out", out])
+    retried = run_cli(
+        [
+            "retry",
+            first["run_id"],
+            "--status",
+            "undelivered",
+            "--sandbox",
+            "--yes",
+            "--json",
+            "--out",
+            out,
+        ]
+    )
     second = last_json(retried)["run_id"]
     listed = run_cli(["runs", "--sandbox", "--out", out], env={"COLUMNS": columns})
     assert listed.exit_code == 0
@@ -113,8 +130,10 @@ def test_a_retry_with_nothing_to_do_makes_no_run_and_says_where_the_rows_went(
     empty = run_cli(again)
     assert empty.exit_code == 0
     assert "retry: nothing-to-retry; no run was made" in empty.stdout
-    assert f"2 messages were handed to retry run {child}; to see them: batch-sms report {child} " \
+    assert (
+        f"2 messages were handed to retry run {child}; to see them: batch-sms report {child} "
         f"--out {out} --sandbox" in empty.stdout
+    )
     as_json = last_json(run_cli([*again, "--json"]))
     assert (as_json["run_id"], as_json["status"]) == (None, "nothing-to-retry")
     listed = last_json(run_cli(["runs", "--sandbox", "--out", out, "--json"]))

@@ -47,8 +47,20 @@ def test_rate_options_that_cannot_work_are_refused_up_front(
     tmp_path: Path, option: str, value: str, error: str
 ) -> None:
     path = shutil.copy(DATA / "national_numbers.csv", tmp_path)
-    result = run_cli(["send", str(path), "--sandbox", "--yes", "--default-region", "CN",
-                      "--out", str(tmp_path / "rep"), option, value])
+    result = run_cli(
+        [
+            "send",
+            str(path),
+            "--sandbox",
+            "--yes",
+            "--default-region",
+            "CN",
+            "--out",
+            str(tmp_path / "rep"),
+            option,
+            value,
+        ]
+    )
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == f"Error: {error}"
     assert not (tmp_path / "rep").exists()
@@ -56,8 +68,20 @@ def test_rate_options_that_cannot_work_are_refused_up_front(
 
 def test_only_the_word_unlimited_lifts_the_rate_limit(tmp_path: Path) -> None:
     path = shutil.copy(DATA / "national_numbers.csv", tmp_path)
-    result = run_cli(["send", str(path), "--sandbox", "--yes", "--default-region", "CN",
-                      "--out", str(tmp_path / "rep"), "--tps", "unlimited"])
+    result = run_cli(
+        [
+            "send",
+            str(path),
+            "--sandbox",
+            "--yes",
+            "--default-region",
+            "CN",
+            "--out",
+            str(tmp_path / "rep"),
+            "--tps",
+            "unlimited",
+        ]
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -102,9 +126,7 @@ def test_json_prints_an_error_object_on_exit_2(tmp_path: Path, command: str) -> 
     assert result.stderr.startswith("Error: ")  # the human lines still go to stderr
 
 
-@pytest.mark.parametrize(
-    "args", [["send", "x.csv", "--hourly-cap", "many"], ["retry"], ["report"]]
-)
+@pytest.mark.parametrize("args", [["send", "x.csv", "--hourly-cap", "many"], ["retry"], ["report"]])
 def test_json_prints_an_error_object_for_clicks_own_usage_errors(args: list[str]) -> None:
     result = run_cli([*args, "--json"])
     assert result.exit_code == 2

@@ -32,8 +32,19 @@ def campaign(tmp_path: Path, count: int, text: str = "Hello {n}", start: int = 0
 def send(tmp_path: Path, handle: SandboxHandle, path: Path, *extra: str) -> tuple[int, dict]:
     """`batch-sms send` against the sandbox; returns the exit code and the --json object."""
     result = run_cli(
-        ["send", str(path), "--base-url", handle.url, "--yes", "--json", "--out",
-         str(tmp_path / "reports"), "--tps", "unlimited", *extra],
+        [
+            "send",
+            str(path),
+            "--base-url",
+            handle.url,
+            "--yes",
+            "--json",
+            "--out",
+            str(tmp_path / "reports"),
+            "--tps",
+            "unlimited",
+            *extra,
+        ],
         env=env_for(handle),
     )
     return result.exit_code, last_json(result)
@@ -134,8 +145,9 @@ def test_storm_of_28s_slows_down_and_sends_each_once(
 def test_hourly_cap_holds_across_two_runs(tmp_path: Path, make_sandbox: Make) -> None:
     handle = make_sandbox(hourly_cap=None)
     phone = cn_numbers(1)[0]
-    first = write_csv(tmp_path / "a.csv", ["phone", "content"], [[phone, "one"], [phone, "two"],
-                                                                 [phone, "three"]])
+    first = write_csv(
+        tmp_path / "a.csv", ["phone", "content"], [[phone, "one"], [phone, "two"], [phone, "three"]]
+    )
     code, out = send(tmp_path, handle, first, "--hourly-cap", "2")
     assert code == 1
     assert out["counts"] == {"sent": 2, "capped": 1}
@@ -175,8 +187,9 @@ def test_retry_sends_only_what_failed_and_never_twice(tmp_path: Path, make_sandb
     assert code == 0
     assert out["counts"] == {"sent": 3}
     assert out["parent"] == parent
-    code, again = follow(tmp_path, handle, "retry", out["run_id"], "--status",
-                         "failed,capped,pending,undelivered")
+    code, again = follow(
+        tmp_path, handle, "retry", out["run_id"], "--status", "failed,capped,pending,undelivered"
+    )
     assert sum(again["counts"].values()) == 0
     assert sorted(accepted_counts(handle).values()) == [1] * 9
 
@@ -197,13 +210,23 @@ def test_report_is_idempotent_and_runs_lists_the_family(tmp_path: Path, make_san
 def test_secrets_never_reach_output_report_or_state(tmp_path: Path, make_sandbox: Make) -> None:
     handle = make_sandbox()
     result = run_cli(
-        ["send", str(campaign(tmp_path, 3)), "--base-url", handle.url, "--yes", "--out",
-         str(tmp_path / "reports")],
+        [
+            "send",
+            str(campaign(tmp_path, 3)),
+            "--base-url",
+            handle.url,
+            "--yes",
+            "--out",
+            str(tmp_path / "reports"),
+        ],
         env=env_for(handle),
     )
     assert result.exit_code == 0
-    secrets = [handle.credentials.access_secret, handle.credentials.access_key,
-               handle.credentials.app_key]
+    secrets = [
+        handle.credentials.access_secret,
+        handle.credentials.access_key,
+        handle.credentials.app_key,
+    ]
     for secret in secrets:
         assert secret not in result.output
     for path in (tmp_path / "reports").rglob("*"):
@@ -215,8 +238,17 @@ def test_secrets_never_reach_output_report_or_state(tmp_path: Path, make_sandbox
 
 def test_without_a_terminal_send_refuses_unless_yes(tmp_path: Path, make_sandbox: Make) -> None:
     handle = make_sandbox()
-    result = run_cli(["send", str(campaign(tmp_path, 2)), "--base-url", handle.url, "--out",
-                      str(tmp_path / "reports")], env=env_for(handle))
+    result = run_cli(
+        [
+            "send",
+            str(campaign(tmp_path, 2)),
+            "--base-url",
+            handle.url,
+            "--out",
+            str(tmp_path / "reports"),
+        ],
+        env=env_for(handle),
+    )
     assert result.exit_code == 2
     assert "add --yes" in result.output
     assert handle.sandbox.accepted == []
@@ -232,9 +264,10 @@ def test_dry_run_signs_everything_and_sends_nothing(tmp_path: Path, make_sandbox
 
 
 def test_missing_credentials_is_a_clear_usage_error(tmp_path: Path) -> None:
-    result = run_cli(["send", str(campaign(tmp_path, 1)), "--yes", "--out", str(tmp_path)],
-                     env={"NXCLOUD_ACCESS_KEY": "", "NXCLOUD_ACCESS_SECRET": "",
-                          "NXCLOUD_APP_KEY": ""})
+    result = run_cli(
+        ["send", str(campaign(tmp_path, 1)), "--yes", "--out", str(tmp_path)],
+        env={"NXCLOUD_ACCESS_KEY": "", "NXCLOUD_ACCESS_SECRET": "", "NXCLOUD_APP_KEY": ""},
+    )
     assert result.exit_code == 2
     assert "Error: missing credentials: NXCLOUD_ACCESS_KEY" in result.output
     assert "--sandbox" in result.output
@@ -265,8 +298,20 @@ def test_sandbox_runs_sharing_a_state_db_each_get_their_receipts(tmp_path: Path)
     earlier run's in the same state db, or that run's receipts would be taken for repeats."""
     path = campaign(tmp_path, 3)
     for _ in range(2):
-        result = run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--tps", "unlimited",
-                          "--allow-duplicates", "--out", str(tmp_path / "reports")])
+        result = run_cli(
+            [
+                "send",
+                str(path),
+                "--sandbox",
+                "--yes",
+                "--json",
+                "--tps",
+                "unlimited",
+                "--allow-duplicates",
+                "--out",
+                str(tmp_path / "reports"),
+            ]
+        )
         assert result.exit_code == 0, result.output
         assert last_json(result)["counts"] == {"delivered": 3}
 
@@ -276,8 +321,10 @@ def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: Ma
     path = campaign(tmp_path, 2)
     code, out = send(tmp_path, handle, path)
     assert code == 0
-    again = run_cli(["send", str(path), "--base-url", handle.url, "--yes", "--out",
-                     str(tmp_path / "reports")], env=env_for(handle))
+    again = run_cli(
+        ["send", str(path), "--base-url", handle.url, "--yes", "--out", str(tmp_path / "reports")],
+        env=env_for(handle),
+    )
     assert again.exit_code == 2
     error, hint = again.stderr.splitlines()
     assert error.startswith(f"Error: {path}: this file was already sent as run {out['run_id']} (")
@@ -295,8 +342,19 @@ def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox
     handle = make_sandbox(drop=1.0)  # accepted, then the connection drops: fate unknown
     _, out = send(tmp_path, handle, campaign(tmp_path, 2), "--timeout", "2")
     assert out["counts"] == {"unknown": 2}
-    result = run_cli(["retry", out["run_id"], "--status", "unknown", "--base-url", handle.url,
-                      "--out", str(tmp_path / "reports")], env=env_for(handle))
+    result = run_cli(
+        [
+            "retry",
+            out["run_id"],
+            "--status",
+            "unknown",
+            "--base-url",
+            handle.url,
+            "--out",
+            str(tmp_path / "reports"),
+        ],
+        env=env_for(handle),
+    )
     assert result.exit_code == 2
     assert result.stderr.splitlines()[1] == (
         f"Hint: settle them first with: batch-sms resume {out['run_id']} --out "
@@ -304,8 +362,18 @@ def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox
         "send them anyway"
     )
     assert len(handle.sandbox.accepted) == 2
-    default = run_cli(["retry", out["run_id"], "--json", "--base-url", handle.url, "--out",
-                       str(tmp_path / "reports")], env=env_for(handle))
+    default = run_cli(
+        [
+            "retry",
+            out["run_id"],
+            "--json",
+            "--base-url",
+            handle.url,
+            "--out",
+            str(tmp_path / "reports"),
+        ],
+        env=env_for(handle),
+    )
     assert last_json(default)["status"] == "nothing-to-retry"  # unknown is not in the default
     assert len(handle.sandbox.accepted) == 2
 
@@ -322,8 +390,10 @@ def test_a_run_being_sent_cannot_be_resumed_by_another_process(
     with Journal(user_data_dir / "batch-sms.sqlite3") as journal:
         run = journal.get_run(out["run_id"])
     with run_lock(run, user_data_dir / "batch-sms.sqlite3"):  # another process's
-        result = run_cli(["resume", out["run_id"], "--base-url", handle.url, "--out",
-                          str(tmp_path / "reports")], env=env_for(handle))
+        result = run_cli(
+            ["resume", out["run_id"], "--base-url", handle.url, "--out", str(tmp_path / "reports")],
+            env=env_for(handle),
+        )
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0].startswith(
         f"Error: run {out['run_id']} is being sent right now by batch-sms process "
@@ -337,8 +407,11 @@ def test_a_text_already_sent_in_an_earlier_run_is_not_sent_again(
     phones = cn_numbers(3)
     first = write_csv(tmp_path / "a.csv", ["phone", "content"], [[phones[0], "Hello"]])
     _, out = send(tmp_path, handle, first)
-    second = write_csv(tmp_path / "b.csv", ["phone", "content"],
-                       [[phones[0], "Hello"], [phones[1], "Hello"], [phones[0], "Other"]])
+    second = write_csv(
+        tmp_path / "b.csv",
+        ["phone", "content"],
+        [[phones[0], "Hello"], [phones[1], "Hello"], [phones[0], "Other"]],
+    )
     code, again = send(tmp_path, handle, second)
     assert code == 0
     assert again["counts"] == {"duplicate": 1, "sent": 2}
@@ -347,8 +420,12 @@ def test_a_text_already_sent_in_an_earlier_run_is_not_sent_again(
         f"same text already sent to this number in run {out['run_id']} (row 2)"
     )
     assert sorted(accepted_counts(handle).values()) == [1, 1, 1]
-    code, forced = send(tmp_path, handle, write_csv(tmp_path / "c.csv", ["phone", "content"],
-                                                    [[phones[0], "Hello"]]), "--allow-duplicates")
+    code, forced = send(
+        tmp_path,
+        handle,
+        write_csv(tmp_path / "c.csv", ["phone", "content"], [[phones[0], "Hello"]]),
+        "--allow-duplicates",
+    )
     assert forced["counts"] == {"sent": 1}
 
 
@@ -373,8 +450,19 @@ def test_a_credential_the_http_layer_refuses_stops_the_run_without_echoing_it(
 ) -> None:
     handle = make_sandbox()
     env = {**env_for(handle), "NXCLOUD_ACCESS_KEY": handle.credentials.access_key + "\n"}
-    result = run_cli(["send", str(campaign(tmp_path, 2)), "--base-url", handle.url, "--yes",
-                      "--json", "--out", str(tmp_path / "reports")], env=env)
+    result = run_cli(
+        [
+            "send",
+            str(campaign(tmp_path, 2)),
+            "--base-url",
+            handle.url,
+            "--yes",
+            "--json",
+            "--out",
+            str(tmp_path / "reports"),
+        ],
+        env=env,
+    )
     assert result.exit_code == 3
     out = last_json(result)
     assert out["counts"] == {"pending": 2}
@@ -428,8 +516,19 @@ def test_a_sandbox_trial_does_not_block_the_real_send(
     """Runs against the simulator keep their own state db: trying a file with --sandbox first
     must not make the real campaign look like a repeat, nor count for its hourly caps."""
     path = campaign(tmp_path, 2)
-    trial = run_cli(["send", str(path), "--sandbox", "--yes", "--json", "--tps", "unlimited",
-                     "--out", str(tmp_path / "reports")])
+    trial = run_cli(
+        [
+            "send",
+            str(path),
+            "--sandbox",
+            "--yes",
+            "--json",
+            "--tps",
+            "unlimited",
+            "--out",
+            str(tmp_path / "reports"),
+        ]
+    )
     assert trial.exit_code == 0
     handle = make_sandbox()  # stands in for the provider
     code, out = send(tmp_path, handle, path)
@@ -463,8 +562,21 @@ def test_a_state_db_left_in_the_out_folder_is_taken_over(
 ) -> None:
     """An earlier version kept the state db in --out: its history moves to the per-user db."""
     rep = tmp_path / "rep"
-    first = run_cli(["send", str(DATA / "lb.csv"), "--sandbox", "--yes", "--json", "--tps",
-                     "unlimited", "--out", str(rep), "--state", str(rep / "sandbox.sqlite3")])
+    first = run_cli(
+        [
+            "send",
+            str(DATA / "lb.csv"),
+            "--sandbox",
+            "--yes",
+            "--json",
+            "--tps",
+            "unlimited",
+            "--out",
+            str(rep),
+            "--state",
+            str(rep / "sandbox.sqlite3"),
+        ]
+    )
     run_id = last_json(first)["run_id"]
     again = run_cli(["send", str(DATA / "lb.csv"), "--sandbox", "--yes", "--out", str(rep)])
     assert again.exit_code == 2
@@ -476,13 +588,23 @@ def test_a_state_db_left_in_the_out_folder_is_taken_over(
     assert [r["run_id"] for r in data["runs"]] == [run_id]
     # A second old db whose runs the per-user db lacks is pointed to, not ignored.
     other = tmp_path / "other"
-    made = run_cli(["send", str(campaign(tmp_path, 1)), "--sandbox", "--yes", "--tps",
-                    "unlimited", "--out", str(other), "--state", str(other / "sandbox.sqlite3")])
+    made = run_cli(
+        [
+            "send",
+            str(campaign(tmp_path, 1)),
+            "--sandbox",
+            "--yes",
+            "--tps",
+            "unlimited",
+            "--out",
+            str(other),
+            "--state",
+            str(other / "sandbox.sqlite3"),
+        ]
+    )
     assert made.exit_code == 0
     listed = run_cli(["runs", "--sandbox", "--out", str(other)])
-    assert (
-        f"note: {other / 'sandbox.sqlite3'} (an older state db) holds 1 run(s)" in listed.stderr
-    )
+    assert f"note: {other / 'sandbox.sqlite3'} (an older state db) holds 1 run(s)" in listed.stderr
     assert f"--state {other / 'sandbox.sqlite3'}" in listed.stderr
 
 

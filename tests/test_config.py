@@ -40,7 +40,9 @@ def test_defaults_without_any_source(tmp_path: Path, user_data_dir: Path) -> Non
     assert settings.hourly_cap == 5
     assert settings.state_path == user_data_dir / "batch-sms.sqlite3"
     assert settings.credentials.missing() == [
-        "NXCLOUD_ACCESS_KEY", "NXCLOUD_ACCESS_SECRET", "NXCLOUD_APP_KEY"
+        "NXCLOUD_ACCESS_KEY",
+        "NXCLOUD_ACCESS_SECRET",
+        "NXCLOUD_APP_KEY",
     ]
 
 

@@ -28,8 +28,21 @@ def start_send(tmp_path: Path, handle: SandboxHandle) -> tuple[subprocess.Popen[
     path = write_csv(tmp_path / "big.csv", ["phone", "content"], rows)
     out = tmp_path / "reports"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "batch_sms", "send", str(path), "--base-url", handle.url,
-         "--yes", "--json", "--tps", "200", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "batch_sms",
+            "send",
+            str(path),
+            "--base-url",
+            handle.url,
+            "--yes",
+            "--json",
+            "--tps",
+            "200",
+            "--out",
+            str(out),
+        ],
         env={**os.environ, **env_for(handle)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -69,8 +82,19 @@ def only_run(out: Path) -> str:
 
 def resume(handle: SandboxHandle, out: Path, run_id: str) -> dict[str, object]:
     result = run_cli(
-        ["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out),
-         "--settle", "0", "--tps", "unlimited"],
+        [
+            "resume",
+            run_id,
+            "--base-url",
+            handle.url,
+            "--json",
+            "--out",
+            str(out),
+            "--settle",
+            "0",
+            "--tps",
+            "unlimited",
+        ],
         env=env_for(handle),
     )
     assert result.exit_code == 0, result.output
@@ -129,7 +153,8 @@ def test_second_sigint_exits_at_once_and_the_journal_stays_usable(
         seen.append(line)
     assert re.fullmatch(
         r"stopping: waiting for \d+ requests in flight, then writing the report \(Ctrl-C again "
-        r"to leave at once\)\n", seen[-1]
+        r"to leave at once\)\n",
+        seen[-1],
     )
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)

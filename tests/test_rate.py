@@ -16,15 +16,27 @@ from batch_sms.sandbox import SandboxHandle
 pytestmark = pytest.mark.slow
 
 
-
 def test_2000_rows_at_tps_100_never_exceed_the_account_limit(
     tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
 ) -> None:
     handle = make_sandbox(tps_limit=100)
     rows = [[p, f"Spring sale {i}"] for i, p in enumerate(cn_numbers(2000))]
     path = write_csv(tmp_path / "big.csv", ["phone", "content"], rows)
-    result = run_cli(["send", str(path), "--base-url", handle.url, "--yes", "--json", "--tps",
-                      "100", "--out", str(tmp_path / "reports")], env=env_for(handle))
+    result = run_cli(
+        [
+            "send",
+            str(path),
+            "--base-url",
+            handle.url,
+            "--yes",
+            "--json",
+            "--tps",
+            "100",
+            "--out",
+            str(tmp_path / "reports"),
+        ],
+        env=env_for(handle),
+    )
     assert result.exit_code == 0, result.output
     assert last_json(result)["counts"] == {"sent": 2000}
     assert handle.sandbox.answers["28"] == 0

@@ -42,23 +42,70 @@ def record(messageid: str, phone: str) -> ProviderRecord:
 @pytest.mark.parametrize(
     ("messages", "records", "claimed", "arrived", "never", "undecided"),
     [
-        pytest.param([unknown(1, "861")], [record("m1", "861")], set(), [1], [], [],
-                     id="unclaimed record proves arrival"),
-        pytest.param([unknown(1, "861")], [record("m1", "861")], {"m1"}, [], [1], [],
-                     id="a claimed record is another message's"),
-        pytest.param([unknown(1, "861")], [], set(), [], [1], [],
-                     id="no record after the settle time: never arrived"),
-        pytest.param([unknown(1, "861", NOW - 5)], [], set(), [], [], [1],
-                     id="too soon to tell"),
-        pytest.param([unknown(1, "861")], [record("m1", "861"), record("m2", "861")], set(),
-                     [], [], [1], id="more records than messages: ambiguous"),
-        pytest.param([unknown(1, "861"), unknown(2, "861", NOW - 500)],
-                     [record("m1", "861"), record("m2", "861")], set(), [1, 2], [], [],
-                     id="as many records as messages for the number"),
-        pytest.param([unknown(1, "861")], [record("m9-0000000001", "861")], {"m9"}, [], [1], [],
-                     id="a multi-number send's record is claimed by its base id"),
-        pytest.param([unknown(1, "861"), unknown(2, "862")], [record("m1", "862")], set(),
-                     [2], [1], [], id="numbers are settled independently"),
+        pytest.param(
+            [unknown(1, "861")],
+            [record("m1", "861")],
+            set(),
+            [1],
+            [],
+            [],
+            id="unclaimed record proves arrival",
+        ),
+        pytest.param(
+            [unknown(1, "861")],
+            [record("m1", "861")],
+            {"m1"},
+            [],
+            [1],
+            [],
+            id="a claimed record is another message's",
+        ),
+        pytest.param(
+            [unknown(1, "861")],
+            [],
+            set(),
+            [],
+            [1],
+            [],
+            id="no record after the settle time: never arrived",
+        ),
+        pytest.param([unknown(1, "861", NOW - 5)], [], set(), [], [], [1], id="too soon to tell"),
+        pytest.param(
+            [unknown(1, "861")],
+            [record("m1", "861"), record("m2", "861")],
+            set(),
+            [],
+            [],
+            [1],
+            id="more records than messages: ambiguous",
+        ),
+        pytest.param(
+            [unknown(1, "861"), unknown(2, "861", NOW - 500)],
+            [record("m1", "861"), record("m2", "861")],
+            set(),
+            [1, 2],
+            [],
+            [],
+            id="as many records as messages for the number",
+        ),
+        pytest.param(
+            [unknown(1, "861")],
+            [record("m9-0000000001", "861")],
+            {"m9"},
+            [],
+            [1],
+            [],
+            id="a multi-number send's record is claimed by its base id",
+        ),
+        pytest.param(
+            [unknown(1, "861"), unknown(2, "862")],
+            [record("m1", "862")],
+            set(),
+            [2],
+            [1],
+            [],
+            id="numbers are settled independently",
+        ),
     ],
 )
 def test_reconcile_rules(
@@ -132,8 +179,9 @@ def test_unknown_rows_after_a_crash_say_why_and_count_the_attempt(
         "the process ended with the request in flight; it may have arrived. "
         f"batch-sms resume {run_id} --out {out} settles it against the provider's records"
     )
-    result = run_cli(["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out)],
-                     env=env)  # too soon to tell: the default settle time has not passed
+    result = run_cli(
+        ["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out)], env=env
+    )  # too soon to tell: the default settle time has not passed
     assert last_json(result)["counts"] == {"sent": 1, "unknown": 1}
     row = read_results(Path(last_json(result)["report"]))[1]
     assert (row["sms_status"], row["sms_attempts"]) == ("unknown", 1)
@@ -155,9 +203,7 @@ def test_unknown_rows_after_a_crash_say_why_and_count_the_attempt(
 def test_days_to_ask_cover_neighbours_but_not_the_future() -> None:
     at = datetime(2025, 11, 24, 23, 59, tzinfo=UTC).timestamp()
     assert days_to_ask([unknown(1, "1", at)], now=at) == ["20251123", "20251124"]
-    assert days_to_ask([unknown(1, "1", at)], now=at + 3600) == [
-        "20251123", "20251124", "20251125"
-    ]
+    assert days_to_ask([unknown(1, "1", at)], now=at + 3600) == ["20251123", "20251124", "20251125"]
 
 
 def test_parse_records_skips_rows_without_id_or_phone() -> None:
@@ -174,23 +220,42 @@ def test_resume_settles_a_crash_through_the_provider_records(
     path = write_csv(tmp_path / "c.csv", ["phone", "content"], rows)
     out = tmp_path / "reports"
     env = env_for(handle)
-    sent = run_cli(["send", str(path), "--base-url", handle.url, "--yes", "--json",
-                    "--tps", "unlimited", "--out", str(out)], env=env)
+    sent = run_cli(
+        [
+            "send",
+            str(path),
+            "--base-url",
+            handle.url,
+            "--yes",
+            "--json",
+            "--tps",
+            "unlimited",
+            "--out",
+            str(out),
+        ],
+        env=env,
+    )
     run_id = last_json(sent)["run_id"]
     # Rows 2-3: accepted, but the process died before writing the answers.
     # Rows 4-5: marked in flight, but the process died before the requests left.
     db = sqlite3.connect(user_data_dir / "batch-sms.sqlite3")
     with db:
-        db.execute("UPDATE messages SET status = 'inflight', messageid = '', code = '', "
-                   "inflight_at = sent_at WHERE row IN (2, 3)")
-        db.execute("UPDATE messages SET status = 'inflight', messageid = '', code = '', "
-                   "inflight_at = sent_at WHERE row IN (4, 5)")
+        db.execute(
+            "UPDATE messages SET status = 'inflight', messageid = '', code = '', "
+            "inflight_at = sent_at WHERE row IN (2, 3)"
+        )
+        db.execute(
+            "UPDATE messages SET status = 'inflight', messageid = '', code = '', "
+            "inflight_at = sent_at WHERE row IN (4, 5)"
+        )
         lost = {r[0] for r in db.execute("SELECT phone FROM messages WHERE row IN (4, 5)")}
     db.close()
     handle.sandbox.accepted[:] = [a for a in handle.sandbox.accepted if a.phone not in lost]
 
-    result = run_cli(["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out),
-                      "--settle", "0"], env=env)
+    result = run_cli(
+        ["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out), "--settle", "0"],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     assert "2 had arrived, 2 never did (sent now), 0 still unknown" in result.output
     assert last_json(result)["counts"] == {"sent": 6}
@@ -204,18 +269,19 @@ def test_resume_leaves_unknown_when_it_is_too_soon_to_tell(
     path = write_csv(tmp_path / "c.csv", ["phone", "content"], [[cn_numbers(1)[0], "Hi"]])
     out = tmp_path / "reports"
     env = env_for(handle)
-    sent = run_cli(["send", str(path), "--base-url", handle.url, "--yes", "--json",
-                    "--out", str(out)], env=env)
+    sent = run_cli(
+        ["send", str(path), "--base-url", handle.url, "--yes", "--json", "--out", str(out)], env=env
+    )
     run_id = last_json(sent)["run_id"]
     db = sqlite3.connect(user_data_dir / "batch-sms.sqlite3")
     with db:
-        db.execute("UPDATE messages SET status = 'inflight', messageid = '', "
-                   "inflight_at = sent_at")
+        db.execute("UPDATE messages SET status = 'inflight', messageid = '', inflight_at = sent_at")
     db.close()
     handle.sandbox.accepted.clear()  # the request never arrived, but it just left: can't tell
 
-    result = run_cli(["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out)],
-                     env=env)
+    result = run_cli(
+        ["resume", run_id, "--base-url", handle.url, "--json", "--out", str(out)], env=env
+    )
     assert result.exit_code == 1
     assert last_json(result)["counts"] == {"unknown": 1}
     assert (
