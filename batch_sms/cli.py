@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from batch_sms import __version__, campaign
+from batch_sms import __version__
 from batch_sms.cli_sandbox import sandbox_command
+from batch_sms.commands import campaign
 from batch_sms.config import Settings, load_settings
 from batch_sms.console import Screen
 from batch_sms.errors import BatchSmsError
@@ -407,7 +408,7 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
     """Store delivery receipts in the state db until stopped (Ctrl-C)."""
     import asyncio
 
-    from batch_sms import receipts as receiver
+    from batch_sms.provider import receipts as receiver
 
     try:
         settings = load_settings(options, config=options.pop("config_file", None))

@@ -83,11 +83,11 @@ def sandbox_command(
     import contextlib
     import os
 
-    from batch_sms import sandbox
+    from batch_sms.sandbox import server
 
-    credentials, made = sandbox.credentials_from_env(os.environ)
+    credentials, made = server.credentials_from_env(os.environ)
     try:
-        config = sandbox.SandboxConfig(
+        config = server.SandboxConfig(
             credentials=credentials,
             hourly_cap=hourly_cap or None,
             forbidden=forbidden,
@@ -110,12 +110,12 @@ def sandbox_command(
         for env, value in made:
             click.echo(f"  export {env}={value}")
 
-    def stopped(server: sandbox.Sandbox) -> None:
+    def stopped(server: server.Sandbox) -> None:
         click.echo(f"sandbox stopped; answers: {dict(server.answers)}")
 
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the sandbox has stopped
-            asyncio.run(sandbox.serve_forever(config, host, port, started, stopped))
+            asyncio.run(server.serve_forever(config, host, port, started, stopped))
     except OSError as exc:  # the port is taken or the address is not ours
         reason = exc.strerror or str(exc)
         raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from exc

@@ -33,8 +33,8 @@ from typing import Any
 import phonenumbers
 import platformdirs
 
-from batch_sms.csvfile import check_encoding
 from batch_sms.errors import ConfigError
+from batch_sms.input.csvfile import check_encoding
 
 __all__ = [
     "DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings", "user_state_dir",

@@ -14,14 +14,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
+from batch_sms.checks.preflight import Plan
+from batch_sms.checks.reasons import group_reasons
+from batch_sms.commands.outcome import Outcome
+from batch_sms.dispatch.eta import RateEstimate, eta_seconds
 from batch_sms.errors import UsageError
-from batch_sms.eta import RateEstimate, eta_seconds
 from batch_sms.models import Status
-from batch_sms.nxcloud import Balance
-from batch_sms.outcome import Outcome
-from batch_sms.preflight import Plan
-from batch_sms.reasons import group_reasons
-from batch_sms.summary import TOP_REASONS
+from batch_sms.provider.nxcloud import Balance
+from batch_sms.report.summary import TOP_REASONS
 
 __all__ = ["Screen"]
 

@@ -3,12 +3,12 @@
 Two kinds, each in its own fresh interpreter, interleaved in every repetition:
 
 - `run`: the report of a finished send, as `batch-sms report RUN_ID` writes it: the input file
-  loaded with batch_sms.loader, one journal.MessageRecord per recipient merged with
-  report.result_rows, then report.write_report. The records are made up here, deterministically
+  loaded with batch_sms.input.loader, one journal.MessageRecord per recipient merged with
+  workbook.result_rows, then workbook.write_report. The records are made up here, deterministically
   (about 80% delivered, 8% sent, some failed, undelivered, capped, unknown, invalid, duplicate),
   so the figure is the report's and not SQLite's.
-- `validation`: the report of `batch-sms validate`: pre-flight, then report.validation_rows and
-  report.write_report (peak memory includes the pre-flight's verdicts, which stay in memory).
+- `validation`: the report of `batch-sms validate`: pre-flight, then workbook.validation_rows and
+  workbook.write_report (peak memory includes the pre-flight's verdicts, which stay in memory).
 
 write_report is timed; it pulls the lazily made result rows, whose cost alone is measured in the
 same process and shown beside it. Peak RSS is the process's whole life; the peak while writing
@@ -120,23 +120,25 @@ def records(rows: list[Any], seed: int) -> Iterator[Any]:
 
 def work(kind: str, path: Path, out: Path, fmt: str, seed: int) -> dict[str, Any]:
     """Load the input, build the row stream of `kind`, time write_report; report peak memory."""
-    from batch_sms import loader, nxcloud, report
+    from batch_sms.checks.preflight import run_preflight
     from batch_sms.config import load_settings
-    from batch_sms.preflight import run_preflight
+    from batch_sms.input import loader
+    from batch_sms.provider import nxcloud
+    from batch_sms.report import workbook
 
     start = time.perf_counter()
     if kind == "run":
         table_ = loader.load(path)
         columns = table_.columns
 
-        def stream() -> Any:  # an iterator of report.ResultRow
-            return report.result_rows(table_.rows, records(table_.rows, seed), nxcloud.describe)
+        def stream() -> Any:  # an iterator of workbook.ResultRow
+            return workbook.result_rows(table_.rows, records(table_.rows, seed), nxcloud.describe)
     else:
         checked = run_preflight(load_settings({"input": path}, environ={}))
         table_, columns = checked.table, checked.table.columns
 
-        def stream() -> Any:  # an iterator of report.ResultRow
-            return report.validation_rows(table_.rows, checked.messages)
+        def stream() -> Any:  # an iterator of workbook.ResultRow
+            return workbook.validation_rows(table_.rows, checked.messages)
 
     prep_seconds = time.perf_counter() - start
     # The rows are made lazily while write_report runs; made once here, kept nowhere, to time them.
@@ -144,7 +146,7 @@ def work(kind: str, path: Path, out: Path, fmt: str, seed: int) -> dict[str, Any
     deque(stream(), 0)
     stream_seconds = time.perf_counter() - start
     before = current_rss_mb()
-    summary = report.SummaryInfo(
+    summary = workbook.SummaryInfo(
         run_id=RUN_ID, title="Benchmark report", input_name=str(path), started_at=_T0,
         finished_at=_T0 + 50_000, settings={"tps": 20.0, "input": str(path)},
         describe=nxcloud.describe,
@@ -153,7 +155,7 @@ def work(kind: str, path: Path, out: Path, fmt: str, seed: int) -> dict[str, Any
     # The peak while writing, apart from the loader's (a transient that is gone by now).
     fresh_peak = reset_peak()
     start = time.perf_counter()
-    files = report.write_report(out, columns, stream(), summary, fmt)
+    files = workbook.write_report(out, columns, stream(), summary, fmt)
     seconds = time.perf_counter() - start
     write_peak = peak_rss_mb()
     sizes = {p.name: p.stat().st_size for p in (files.report, files.results_csv, files.failed) if p}

@@ -83,9 +83,9 @@ def work_bare(path: Path) -> dict[str, Any]:
 
 def work_preflight(path: Path, template: str | None, profile: bool) -> dict[str, Any]:
     """Time load_settings + run_preflight: load, detect columns, render, validate, duplicates."""
+    from batch_sms.checks.preflight import run_preflight
     from batch_sms.config import load_settings
     from batch_sms.models import Status
-    from batch_sms.preflight import run_preflight
 
     options: dict[str, Any] = {"input": path, "template": template}
     profiler = cProfile.Profile() if profile else None

@@ -23,11 +23,11 @@ from typing import Any
 import aiohttp
 
 from batch_sms.dispatch import DispatchResult, DispatchSettings, dispatch
+from batch_sms.dispatch.limits import most_in_window
 from batch_sms.journal import Journal, RunInfo
-from batch_sms.limits import most_in_window
 from batch_sms.models import Message, Status
-from batch_sms.nxcloud import Client, Credentials
-from batch_sms.sandbox import Sandbox, SandboxConfig, running, serve
+from batch_sms.provider.nxcloud import Client, Credentials
+from batch_sms.sandbox.server import Sandbox, SandboxConfig, running, serve
 
 
 def tightest(times: Sequence[float], limit: int | None) -> float | None:

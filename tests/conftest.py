@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from batch_sms import config
-from batch_sms.sandbox import SandboxConfig, SandboxHandle, running
+from batch_sms.sandbox.server import SandboxConfig, SandboxHandle, running
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
 from batch_sms.cli import cli
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.sandbox.server import SandboxHandle
 
 # Valid numbers per phonenumbers, one per country, to build campaigns from.
 NUMBERS = {

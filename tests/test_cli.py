@@ -16,7 +16,7 @@ import pytest
 from click.testing import Result
 from helpers import NUMBERS, env_for, last_json, read_results, run_cli, write_csv
 
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.sandbox.server import SandboxHandle
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import env_for, last_json, run_cli
 
-from batch_sms import sandbox, sending
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.commands import sending
+from batch_sms.sandbox import server
+from batch_sms.sandbox.server import SandboxHandle
 
 DATA = Path(__file__).parent / "data"
 
@@ -20,8 +21,8 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture
 def undelivering(monkeypatch: pytest.MonkeyPatch) -> None:
     """`--sandbox` runs whose receipts all say undelivered (they arrive during the run)."""
-    config = functools.partial(sandbox.SandboxConfig, dr_delivered_share=0.0)
-    monkeypatch.setattr(sending.sandbox, "SandboxConfig", config)
+    config = functools.partial(server.SandboxConfig, dr_delivered_share=0.0)
+    monkeypatch.setattr(sending.server, "SandboxConfig", config)
 
 
 def _paste(hint: str) -> list[str]:
@@ -101,7 +102,7 @@ def test_runs_never_cuts_a_run_id_and_points_at_the_sandbox_runs(
 
 
 def test_a_hint_carries_the_options_that_find_the_run_again(tmp_path: Path) -> None:
-    from batch_sms import hints
+    from batch_sms.commands import hints
     from batch_sms.config import load_settings
 
     conf = tmp_path / "my conf.toml"

@@ -9,8 +9,9 @@ import click
 import pytest
 from helpers import last_json, run_cli
 
-from batch_sms import campaign, console
-from batch_sms.eta import RateEstimate, eta_seconds
+from batch_sms import console
+from batch_sms.commands import campaign
+from batch_sms.dispatch.eta import RateEstimate, eta_seconds
 
 DATA = Path(__file__).parent / "data"
 

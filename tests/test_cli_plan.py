@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers import last_json, run_cli
 
-from batch_sms import plancheck
+from batch_sms.checks import plancheck
 from batch_sms.models import Message, Status
 
 DATA = Path(__file__).parent / "data"
@@ -93,10 +93,10 @@ def test_reasons_group_by_kind_not_by_the_number_in_them() -> None:
 
 
 def test_an_unknown_balance_says_why(capsys: object) -> None:
-    from batch_sms import nxcloud
+    from batch_sms.checks.preflight import Plan
+    from batch_sms.checks.validate import CostEstimate
     from batch_sms.console import Screen
-    from batch_sms.preflight import Plan
-    from batch_sms.validate import CostEstimate
+    from batch_sms.provider import nxcloud
 
     def shown(balance: nxcloud.Balance) -> str:
         cost = CostEstimate((), 1, 1, 0.01, ())

@@ -17,7 +17,7 @@ from helpers import (
     write_csv,
 )
 
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.sandbox.server import SandboxHandle
 
 Make = Callable[..., SandboxHandle]
 DATA = Path(__file__).resolve().parent / "data"
@@ -381,8 +381,8 @@ def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox
 def test_a_run_being_sent_cannot_be_resumed_by_another_process(
     tmp_path: Path, make_sandbox: Make, user_data_dir: Path
 ) -> None:
+    from batch_sms.commands.runner import run_lock
     from batch_sms.journal import Journal
-    from batch_sms.runner import run_lock
 
     handle = make_sandbox(balance=0.0)  # stops at once with code 3: resumable
     code, out = send(tmp_path, handle, campaign(tmp_path, 2))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import accepted_counts, cn_numbers, env_for, last_json, run_cli, write_csv
 
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.sandbox.server import SandboxHandle
 
 Make = Callable[..., SandboxHandle]
 ROWS = 300

@@ -17,11 +17,11 @@ from aiohttp import web
 from conftest import FakeClock
 
 from batch_sms.dispatch import DispatchResult, DispatchSettings, Progress, dispatch
+from batch_sms.dispatch.limits import most_in_window
 from batch_sms.journal import Journal, RunInfo
-from batch_sms.limits import most_in_window
 from batch_sms.models import Message, Status
-from batch_sms.nxcloud import SEND_PATH, Client, Credentials, Kind, Outcome, SendRequest
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.provider.nxcloud import SEND_PATH, Client, Credentials, Kind, Outcome, SendRequest
+from batch_sms.sandbox.server import SandboxHandle
 
 SandboxMaker = Callable[..., SandboxHandle]
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from helpers import last_json, run_cli
 
+from batch_sms.checks.preflight import Preflight, run_preflight
+from batch_sms.checks.reasons import REASONS
 from batch_sms.config import Settings
 from batch_sms.errors import InputError
 from batch_sms.models import Status
-from batch_sms.preflight import Preflight, run_preflight
-from batch_sms.reasons import REASONS
-from batch_sms.results import ResultRow
-from batch_sms.summary import SummaryInfo, Tally, summary_lines
+from batch_sms.report.results import ResultRow
+from batch_sms.report.summary import SummaryInfo, Tally, summary_lines
 
 DATA = Path(__file__).parent / "data"
 

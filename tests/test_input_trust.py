@@ -9,7 +9,7 @@ from helpers import run_cli
 
 from batch_sms.config import load_settings
 from batch_sms.errors import InputError, UsageError
-from batch_sms.loader import load
+from batch_sms.input.loader import load
 
 DATA = Path(__file__).parent / "data"
 

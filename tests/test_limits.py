@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from batch_sms.limits import HourlyCap, RateLimiter, Ticket, WindowGuard, most_in_window
+from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket, WindowGuard, most_in_window
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""Tests for batch_sms.loader: real-world files load as text cells with their true row numbers."""
+"""Tests for batch_sms.input.loader: real files load as text cells with their true row numbers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from batch_sms import csvfile
 from batch_sms.errors import InputError
-from batch_sms.loader import Table, find_column, load
+from batch_sms.input import csvfile
+from batch_sms.input.loader import Table, find_column, load
 from batch_sms.models import Row
 
 DATA = Path(__file__).parent / "data"

@@ -15,7 +15,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_sms.nxcloud import (
+from batch_sms.provider.nxcloud import (
     Client,
     Credentials,
     Kind,

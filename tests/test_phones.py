@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from batch_sms.columns import PHONE_NAMES, detect_column
+from batch_sms.checks.phones import normalise_phone, split_phones
 from batch_sms.errors import InputError
-from batch_sms.phones import normalise_phone, split_phones
+from batch_sms.input.columns import PHONE_NAMES, detect_column
 
 NO_SMS = "cannot receive SMS"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import cn_numbers, env_for, last_json, run_cli, write_csv
 
-from batch_sms.limits import most_in_window
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.dispatch.limits import most_in_window
+from batch_sms.sandbox.server import SandboxHandle
 
 pytestmark = pytest.mark.slow
 

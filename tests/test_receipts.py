@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from batch_sms.errors import StateError
 from batch_sms.journal import Journal, Result, RunInfo
 from batch_sms.models import Message, Status
-from batch_sms.receipts import make_app, running_receiver, serve
+from batch_sms.provider.receipts import make_app, running_receiver, serve
 
 RUN = "20261125-001500-a1b2"
 DELIVERED = {

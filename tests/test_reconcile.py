@@ -18,14 +18,14 @@ from helpers import (
     write_csv,
 )
 
-from batch_sms.reconcile import (
+from batch_sms.provider.reconcile import (
     ProviderRecord,
     Unresolved,
     days_to_ask,
     parse_records,
     reconcile,
 )
-from batch_sms.sandbox import SandboxHandle
+from batch_sms.sandbox.server import SandboxHandle
 
 NOW = 1_764_000_000.0  # 2025-11-24 16:00 UTC
 DATA = Path(__file__).resolve().parent / "data"

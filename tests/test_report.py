@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.worksheet.worksheet import Worksheet
 
-from batch_sms import loader
+from batch_sms.checks.validate import CostEstimate, CountryCost
+from batch_sms.input import loader
 from batch_sms.models import Message, Row, Status
-from batch_sms.report import (
+from batch_sms.report.sheets import STATUS_FILLS
+from batch_sms.report.workbook import (
     RESULT_COLUMNS,
     ReportFiles,
     ResultRow,
@@ -28,8 +30,6 @@ from batch_sms.report import (
     validation_rows,
     write_report,
 )
-from batch_sms.sheets import STATUS_FILLS
-from batch_sms.validate import CostEstimate, CountryCost
 
 COLUMNS = ("phone", "name", "code")
 
@@ -567,7 +567,7 @@ def test_a_failure_mid_stream_leaves_the_previous_report_alone(tmp_path: Path) -
 
 
 def test_a_row_bills_only_the_recipients_that_can_be_sent() -> None:
-    from batch_sms.results import MessageResult, aggregate
+    from batch_sms.report.results import MessageResult, aggregate
 
     parts = [
         MessageResult("+86 139 1234 5678", Status.SENT, "8613912345678", 2, code="0"),
@@ -580,7 +580,7 @@ def test_a_row_bills_only_the_recipients_that_can_be_sent() -> None:
 
 
 def test_input_description_line_and_summary(tmp_path: Path) -> None:
-    from batch_sms.input_info import describe_input, input_line
+    from batch_sms.input.reading import describe_input, input_line
 
     read = describe_input(sheet="Customers", encoding=None, delimiter=None,
                           phone_column="Mobile", content_source="template")  # fmt: skip

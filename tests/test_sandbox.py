@@ -23,7 +23,8 @@ from conftest import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_sms.nxcloud import (
+from batch_sms.checks.segments import segment
+from batch_sms.provider.nxcloud import (
     Client,
     Credentials,
     Kind,
@@ -33,8 +34,7 @@ from batch_sms.nxcloud import (
     classify,
     sign,
 )
-from batch_sms.sandbox import Sandbox, SandboxConfig, SandboxHandle, _billed_segments, serve
-from batch_sms.segments import segment
+from batch_sms.sandbox.server import Sandbox, SandboxConfig, SandboxHandle, _billed_segments, serve
 
 CN = "8613800138000"  # a valid Chinese mobile number
 MY = "60123456789"  # a valid Malaysian mobile number

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_sms.segments import (
+from batch_sms.checks.segments import (
     GSM7,
     GSM7_MULTIPART,
     LOOKALIKES,

@@ -1,4 +1,4 @@
-"""Tests for batch_sms.template: column detection and per-row content rendering."""
+"""Tests for batch_sms.checks.template: column detection and per-row content rendering."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from batch_sms.errors import InputError, RenderError
-from batch_sms.loader import load
-from batch_sms.template import (
+from batch_sms.checks.template import (
     CONTENT_NAMES,
     PHONE_NAMES,
     Template,
     detect_column,
     variable_name,
 )
+from batch_sms.errors import InputError, RenderError
+from batch_sms.input.loader import load
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_sms.models import Message, Status
-from batch_sms.validate import (
+from batch_sms.checks.validate import (
     Checker,
     SuppressionList,
     _parse_national_digits,
@@ -20,6 +19,7 @@ from batch_sms.validate import (
     normalise_phone,
     split_phones,
 )
+from batch_sms.models import Message, Status
 
 AS_INTERNATIONAL = "(read as country code + number; give a default region for national ones)"
 EXCEL_SCIENTIFIC = (

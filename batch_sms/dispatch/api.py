@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from batch_sms.nxcloud import Outcome, SendRequest
+from batch_sms.provider.nxcloud import Outcome, SendRequest
 
 __all__ = ["DispatchResult", "DispatchSettings", "Progress", "Sender"]
 

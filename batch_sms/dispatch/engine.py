@@ -10,13 +10,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
+from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.settle import Settler
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Journal
-from batch_sms.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.models import Status
-from batch_sms.nxcloud import Kind, Outcome, SendRequest
+from batch_sms.provider.nxcloud import Kind, Outcome, SendRequest
 
 __all__ = ["Dispatcher"]
 

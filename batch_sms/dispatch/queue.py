@@ -8,8 +8,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from batch_sms.dispatch.limits import HourlyCap, Ticket
 from batch_sms.journal import Journal, Queued
-from batch_sms.limits import HourlyCap, Ticket
 
 __all__ = ["Item", "WorkQueue"]
 

@@ -9,12 +9,12 @@ from collections import Counter
 from collections.abc import Callable
 
 from batch_sms.dispatch.api import DispatchSettings
+from batch_sms.dispatch.limits import HourlyCap, RateLimiter
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Attempt, Result
-from batch_sms.limits import HourlyCap, RateLimiter
 from batch_sms.models import Status
-from batch_sms.nxcloud import Kind, Outcome, describe
+from batch_sms.provider.nxcloud import Kind, Outcome, describe
 
 __all__ = ["CAPPED", "Settler"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection
 
+from batch_sms.dispatch.limits import HourlyCap
 from batch_sms.journal import Attempt, Journal, Result
-from batch_sms.limits import HourlyCap
 
 __all__ = ["Writer"]
 

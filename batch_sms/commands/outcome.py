@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from batch_sms.preflight import Plan
-from batch_sms.report import ReportFiles
+from batch_sms.checks.preflight import Plan
+from batch_sms.report.workbook import ReportFiles
 
 __all__ = ["Outcome", "Ui"]
 

@@ -9,14 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import config, hints, input_info, reconcile, sending
-from batch_sms.config import Settings
-from batch_sms.errors import RUNS_HINT, StateError, UsageError
-from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
-from batch_sms.models import Status
-from batch_sms.outcome import Outcome, Ui
-from batch_sms.results import crash_note
-from batch_sms.runner import (
+from batch_sms import config
+from batch_sms.commands import hints, sending
+from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.runner import (
     copy_input,
     dispatch_and_report,
     exit_code,
@@ -26,7 +22,14 @@ from batch_sms.runner import (
     run_lock,
     write_run_report,
 )
-from batch_sms.sending import Provider
+from batch_sms.commands.sending import Provider
+from batch_sms.config import Settings
+from batch_sms.errors import RUNS_HINT, StateError, UsageError
+from batch_sms.input import reading
+from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
+from batch_sms.models import Status
+from batch_sms.provider import reconcile
+from batch_sms.report.results import crash_note
 
 __all__ = [
     "list_runs", "other_runs_hint", "parse_statuses", "require_run", "resume", "retry",
@@ -161,8 +164,8 @@ def _settle_unknown(
 
 def _input_read(run: RunInfo) -> dict[str, object]:
     """The record of how a run's input was read, if it has one (runs made before don't)."""
-    read = run.settings.get(input_info.RECORD_KEY)
-    return {input_info.RECORD_KEY: read} if read else {}
+    read = run.settings.get(reading.RECORD_KEY)
+    return {reading.RECORD_KEY: read} if read else {}
 
 
 def retry(

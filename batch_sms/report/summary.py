@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from batch_sms import input_info
+from batch_sms.checks.reasons import reason_key
+from batch_sms.input import reading
 from batch_sms.models import Status
-from batch_sms.reasons import reason_key
 
 if TYPE_CHECKING:
-    from batch_sms.results import ResultRow
+    from batch_sms.report.results import ResultRow
 
 __all__ = [
     "FAILED_STATUSES",
@@ -96,7 +96,7 @@ class SummaryInfo:
     started_at: float | None = None
     finished_at: float | None = None
     settings: Mapping[str, object] = field(default_factory=dict)
-    input_read: Mapping[str, str] = field(default_factory=dict)  # input_info.describe_input
+    input_read: Mapping[str, str] = field(default_factory=dict)  # reading.describe_input
     cost: CostLike | None = None
     currency: str = ""
     describe: Callable[[str], str] | None = None  # provider code → meaning (nxcloud.describe)
@@ -213,10 +213,8 @@ def summary_lines(
         ("data", ("Segments of accepted rows", tally.accepted_segments)),
     ]
     lines += _cost_lines(info)
-    settings = public_settings(
-        {k: v for k, v in info.settings.items() if k != input_info.RECORD_KEY}
-    )
-    order = {label: i for i, label in enumerate(input_info.LABELS)}
+    settings = public_settings({k: v for k, v in info.settings.items() if k != reading.RECORD_KEY})
+    order = {label: i for i, label in enumerate(reading.LABELS)}
     described = sorted(info.input_read.items(), key=lambda item: order.get(item[0], len(order)))
     read = [("data", (f"Input {label}", text)) for label, text in described]
     if settings or read:

@@ -9,7 +9,7 @@ from operator import attrgetter
 from typing import Protocol
 
 from batch_sms.models import Message, Row, Status
-from batch_sms.summary import utc_text
+from batch_sms.report.summary import utc_text
 
 __all__ = [
     "SEVERITY",

@@ -32,7 +32,7 @@ from email.utils import formatdate
 import aiohttp
 from aiohttp import web
 
-from batch_sms.nxcloud import (
+from batch_sms.provider.nxcloud import (
     ACTION,
     BALANCE_PATH,
     BIZ_TYPE,
@@ -44,7 +44,8 @@ from batch_sms.nxcloud import (
     describe,
     sign,
 )
-from batch_sms.sandbox_rules import (
+from batch_sms.sandbox.delivery import SideCallsMixin
+from batch_sms.sandbox.rules import (
     Accepted,
     CheckedSend,
     Receipt,
@@ -55,7 +56,6 @@ from batch_sms.sandbox_rules import (
     generate_credentials,
     pick_fault,
 )
-from batch_sms.sandbox_side import SideCallsMixin
 
 __all__ = [
     "Accepted",

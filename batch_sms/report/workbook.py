@@ -21,7 +21,7 @@ from typing import IO
 
 from batch_sms.errors import UsageError
 from batch_sms.models import RESULT_COLUMNS
-from batch_sms.results import (
+from batch_sms.report.results import (
     MessageResult,
     RecordLike,
     ResultRow,
@@ -31,9 +31,9 @@ from batch_sms.results import (
     row_status,
     validation_rows,
 )
-from batch_sms.sheets import TextSheet, csv_safe, save, text_cell
-from batch_sms.summary import FAILED_STATUSES, SummaryInfo, Tally, summary_lines
-from batch_sms.summary_sheet import write_summary
+from batch_sms.report.sheets import TextSheet, csv_safe, save, text_cell
+from batch_sms.report.summary import FAILED_STATUSES, SummaryInfo, Tally, summary_lines
+from batch_sms.report.summary_sheet import write_summary
 
 __all__ = [
     "FAILED_STATUSES",

@@ -9,8 +9,8 @@ import jinja2
 from jinja2 import StrictUndefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from batch_sms.columns import CONTENT_NAMES, PHONE_NAMES, detect_column
 from batch_sms.errors import InputError, RenderError
+from batch_sms.input.columns import CONTENT_NAMES, PHONE_NAMES, detect_column
 
 __all__ = ["CONTENT_NAMES", "PHONE_NAMES", "Template", "detect_column", "variable_name"]
 

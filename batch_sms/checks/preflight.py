@@ -9,10 +9,13 @@ from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
 
-from batch_sms import input_info, loader, nxcloud, results, template, validate
+from batch_sms.checks import template, validate
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
+from batch_sms.input import loader, reading
 from batch_sms.models import Message, Status
+from batch_sms.provider import nxcloud
+from batch_sms.report import results
 
 __all__ = ["Plan", "Preflight", "run_preflight"]
 
@@ -31,7 +34,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     balance: nxcloud.Balance | None = None  # the account's, when the provider tells
     problems: tuple[tuple[int, str, str, str], ...] = ()  # (row, phone as written, status, why)
-    input_line: str = ""  # how the input was read (input_info.input_line)
+    input_line: str = ""  # how the input was read (reading.input_line)
 
     @property
     def seconds(self) -> float | None:
@@ -51,7 +54,7 @@ class Preflight:
 
     def input_read(self) -> dict[str, str]:
         """How the input was read: sheet, encoding, delimiter, phone column, text source."""
-        return input_info.describe_input(
+        return reading.describe_input(
             sheet=self.table.sheet,
             encoding=self.table.encoding,
             delimiter=self.table.delimiter,
@@ -79,7 +82,7 @@ class Preflight:
             tps=settings.tps,
             currency=settings.prices.currency,
             notes=self.notes,
-            input_line=input_info.input_line(self.table.path.name, self.input_read()),
+            input_line=reading.input_line(self.table.path.name, self.input_read()),
             problems=tuple(
                 (m.row, m.raw_phone, str(m.status), m.error)
                 for m in self.messages

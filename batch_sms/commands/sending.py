@@ -18,10 +18,13 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from batch_sms import dispatch, hints, nxcloud, receipts, reconcile, sandbox
+from batch_sms import dispatch
+from batch_sms.commands import hints
 from batch_sms.config import DEFAULT_BASE_URL, Prices, Settings
 from batch_sms.journal import Journal
 from batch_sms.models import Status
+from batch_sms.provider import nxcloud, receipts, reconcile
+from batch_sms.sandbox import server
 
 __all__ = ["Provider", "SendResult", "connect"]
 
@@ -145,14 +148,14 @@ def connect(settings: Settings) -> Iterator[Provider]:
         )
         return
     limit = None if settings.tps is None else math.ceil(settings.tps)
-    cfg = sandbox.SandboxConfig(
+    cfg = server.SandboxConfig(
         tps_limit=limit,
         hourly_cap=5,
         dr_delay=SANDBOX_DR_DELAY,
         price=SANDBOX_PRICES.default or 0.0,
         currency=SANDBOX_PRICES.currency,
     )
-    with sandbox.running(cfg) as handle:
+    with server.running(cfg) as handle:
         yield Provider(handle.url, handle.credentials, simulated=True, timeout=settings.timeout)
 
 

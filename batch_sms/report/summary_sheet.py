@@ -12,12 +12,12 @@ from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from batch_sms.sheets import INPUT_HEAD, STATUS_FILLS, named_font
+from batch_sms.report.sheets import INPUT_HEAD, STATUS_FILLS, named_font
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-    from batch_sms.summary import Line
+    from batch_sms.report.summary import Line
 
 __all__ = ["BAR_COLOURS", "write_summary"]
 

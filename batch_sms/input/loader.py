@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from batch_sms.csvfile import DELIMITER_NAMES, parse_error, read_csv
 from batch_sms.errors import InputError, UsageError
+from batch_sms.input.csvfile import DELIMITER_NAMES, parse_error, read_csv
+from batch_sms.input.spreadsheet import read_sheet
 from batch_sms.models import RESULT_COLUMNS, Row
-from batch_sms.spreadsheet import read_sheet
 
 __all__ = ["EXTENSIONS", "IGNORED", "Table", "find_column", "load", "paused_gc"]
 

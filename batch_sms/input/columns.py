@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from batch_sms.errors import InputError
-from batch_sms.loader import clash_hint, find_column
+from batch_sms.input.loader import clash_hint, find_column
 
 __all__ = ["CONTENT_NAMES", "PHONE_NAMES", "detect_column"]
 

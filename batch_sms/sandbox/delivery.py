@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from batch_sms.nxcloud import describe
-from batch_sms.sandbox_rules import Accepted, Receipt, SandboxConfig
+from batch_sms.provider.nxcloud import describe
+from batch_sms.sandbox.rules import Accepted, Receipt, SandboxConfig
 
 
 def _stamp(epoch: float) -> str:

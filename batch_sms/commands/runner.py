@@ -16,16 +16,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batch_sms import hints, input_info, loader, nxcloud, report
+from batch_sms.checks.preflight import Preflight
+from batch_sms.checks.validate import CostEstimate, estimate_cost
+from batch_sms.commands import hints
+from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
+from batch_sms.input import loader, reading
 from batch_sms.journal import Journal, RunInfo, adopt_legacy
 from batch_sms.models import Message, Status
-from batch_sms.outcome import Outcome, Ui
-from batch_sms.preflight import Preflight
-from batch_sms.report import ReportFiles
-from batch_sms.sending import Provider
-from batch_sms.validate import CostEstimate, estimate_cost
+from batch_sms.provider import nxcloud
+from batch_sms.report import workbook
+from batch_sms.report.workbook import ReportFiles
 
 __all__ = [
     "RETRY_DEFAULT",
@@ -102,9 +105,9 @@ def new_run_id(now: float | None = None) -> str:
 
 def summary_info(
     run_id: str, title: str, settings: dict[str, Any], **kw: Any
-) -> report.SummaryInfo:
+) -> workbook.SummaryInfo:
     """The Summary sheet's facts about a run."""
-    return report.SummaryInfo(run_id=run_id, title=title, settings=settings, **kw)
+    return workbook.SummaryInfo(run_id=run_id, title=title, settings=settings, **kw)
 
 
 def file_hash(path: Path) -> str:
@@ -259,22 +262,22 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         header_row=run.settings.get("header_row"),
     )
     records = journal.report_rows(run.id)
-    in_flight = report.crash_note(hints.command("resume", settings, run.id))
-    rows = report.result_rows(table.rows, records, nxcloud.describe, in_flight)
+    in_flight = workbook.crash_note(hints.command("resume", settings, run.id))
+    rows = workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
     summary = summary_info(
         run.id,
         "Retry report" if run.parent else "Campaign report",
         run.settings,
         parent=run.parent,
         input_name=run.input_name,
-        input_read=run.settings.get(input_info.RECORD_KEY) or {},
+        input_read=run.settings.get(reading.RECORD_KEY) or {},
         started_at=run.started_at,
         finished_at=run.finished_at,
         cost=run_cost(journal, run.id, settings),
         currency=settings.prices.currency,
         describe=nxcloud.describe,
     )
-    return report.write_report(
+    return workbook.write_report(
         Path(run.input_copy).parent, table.columns, rows, summary, run.input_format
     )
 

@@ -10,13 +10,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from batch_sms.checks.phones import MAX_DIGITS, normalise_phone, split_phones
+from batch_sms.checks.phones import _parse_national_digits as _parse_national_digits
+from batch_sms.checks.phones import _parse_plus_digits as _parse_plus_digits
+from batch_sms.checks.phones import _region as _region
+from batch_sms.checks.reasons import reason_code
+from batch_sms.checks.segments import (
+    GSM7,
+    UCS2,
+    describe_chars,
+    lookalikes,
+    plain,
+    segment_uncached,
+)
 from batch_sms.models import Message, Status, content_key
-from batch_sms.phones import MAX_DIGITS, normalise_phone, split_phones
-from batch_sms.phones import _parse_national_digits as _parse_national_digits
-from batch_sms.phones import _parse_plus_digits as _parse_plus_digits
-from batch_sms.phones import _region as _region
-from batch_sms.reasons import reason_code
-from batch_sms.segments import GSM7, UCS2, describe_chars, lookalikes, plain, segment_uncached
 
 # The phone fast path's internals are imported "as" themselves: re-exported for the tests that
 # reach them through this module, which held them before `phones` was split out.

@@ -8,10 +8,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from batch_sms import input_info, nxcloud, plancheck, report, sending
-from batch_sms.config import Settings
-from batch_sms.errors import UsageError
-from batch_sms.followup import (
+from batch_sms.checks import plancheck
+from batch_sms.checks.preflight import Plan, Preflight, run_preflight
+from batch_sms.commands import sending
+from batch_sms.commands.followup import (
     list_runs,
     other_runs_hint,
     parse_statuses,
@@ -20,12 +20,8 @@ from batch_sms.followup import (
     retry,
     rewrite_report,
 )
-from batch_sms.journal import RunInfo
-from batch_sms.models import Status, ext, sys_message_id
-from batch_sms.outcome import Outcome, Ui
-from batch_sms.preflight import Plan, Preflight, run_preflight
-from batch_sms.report import ReportFiles
-from batch_sms.runner import (
+from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.runner import (
     RETRY_DEFAULT,
     adopt_old_state,
     copy_input,
@@ -38,7 +34,15 @@ from batch_sms.runner import (
     run_lock,
     summary_info,
 )
-from batch_sms.sending import Provider
+from batch_sms.commands.sending import Provider
+from batch_sms.config import Settings
+from batch_sms.errors import UsageError
+from batch_sms.input import reading
+from batch_sms.journal import RunInfo
+from batch_sms.models import Status, ext, sys_message_id
+from batch_sms.provider import nxcloud
+from batch_sms.report import workbook
+from batch_sms.report.workbook import ReportFiles
 
 __all__ = [
     "RETRY_DEFAULT",
@@ -89,7 +93,7 @@ def _preflight_report(
     checked: Preflight, settings: Settings, plan: Plan, run_id: str, title: str
 ) -> ReportFiles:
     """The report of a pre-flight (validate, dry run): statuses before sending."""
-    rows = report.validation_rows(checked.table.rows, checked.messages)
+    rows = workbook.validation_rows(checked.table.rows, checked.messages)
     summary = summary_info(
         run_id,
         title,
@@ -99,13 +103,13 @@ def _preflight_report(
         cost=plan.cost,
         currency=settings.prices.currency,
     )
-    return report.write_report(
+    return workbook.write_report(
         settings.out / run_id, checked.table.columns, rows, summary, checked.table.format
     )
 
 
 def send(settings: Settings, ui: Ui) -> Outcome:
-    """Pre-flight, plan, confirm, send, report."""
+    """Pre-flight, plan, confirm, send, workbook."""
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
     checked = run_preflight(settings)
@@ -164,7 +168,7 @@ def _start(
         input_format=checked.table.format,
         sheet=checked.table.sheet,
         # How the input was read goes with the run, so `report` can say it again.
-        settings={**settings.public(), input_info.RECORD_KEY: checked.input_read()},
+        settings={**settings.public(), reading.RECORD_KEY: checked.input_read()},
     )
     with open_journal(settings) as journal, run_lock(run, settings.state_path):
         journal.create_run(run)

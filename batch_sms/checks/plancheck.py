@@ -11,9 +11,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from batch_sms.checks.reasons import reason_key
+from batch_sms.checks.segments import UCS2, describe_chars, lookalikes, segment
 from batch_sms.models import Message, Status
-from batch_sms.reasons import reason_key
-from batch_sms.segments import UCS2, describe_chars, lookalikes, segment
 
 __all__ = ["too_many_per_number", "ucs2_summary", "why_nothing_ready"]
 
