@@ -19,26 +19,11 @@ from batch_sms.checks.reasons import group_reasons
 from batch_sms.commands.outcome import Outcome
 from batch_sms.dispatch.eta import RateEstimate, eta_seconds
 from batch_sms.errors import UsageError
-from batch_sms.models import Status
+from batch_sms.models import STATUS_ORDER, STATUS_STYLE
 from batch_sms.provider.nxcloud import Balance
 from batch_sms.report.summary import TOP_REASONS
 
 __all__ = ["Screen"]
-
-STATUS_ORDER = [s.value for s in Status if s is not Status.INFLIGHT]
-STYLE = {
-    "ready": "green",
-    "sent": "green",
-    "delivered": "bold green",
-    "invalid": "red",
-    "failed": "red",
-    "undelivered": "red",
-    "unknown": "yellow",
-    "capped": "yellow",
-    "pending": "yellow",
-    "duplicate": "dim",
-    "suppressed": "dim",
-}
 
 
 def _money(value: float | None, currency: str) -> str:
@@ -153,7 +138,8 @@ class Screen:
         for status in STATUS_ORDER:
             if plan.rows_by_status.get(status):
                 table.add_row(
-                    f"  {status}", f"[{STYLE.get(status, '')}]{plan.rows_by_status[status]:,}[/]"
+                    f"  {status}",
+                    f"[{STATUS_STYLE.get(status, '')}]{plan.rows_by_status[status]:,}[/]",
                 )
         table.add_row("messages to send", f"{plan.messages_ready:,}")
         table.add_row("billed segments", f"{plan.segments_ready:,}")
@@ -203,7 +189,7 @@ class Screen:
         for status in STATUS_ORDER:
             if outcome.counts.get(status):
                 table.add_row(
-                    f"[{STYLE.get(status, '')}]{status}[/]", f"{outcome.counts[status]:,}"
+                    f"[{STATUS_STYLE.get(status, '')}]{status}[/]", f"{outcome.counts[status]:,}"
                 )
         self.out.print(table)
 
@@ -224,7 +210,7 @@ class Screen:
         for name in ("row", "phone", "status", "why"):
             table.add_column(name)
         for row, phone, status, why in plan.problems[:limit]:
-            style = STYLE.get(status, "")
+            style = STATUS_STYLE.get(status, "")
             table.add_row(str(row), escape(phone), f"[{style}]{status}[/]", escape(why))
         self.out.print(table)
         more = len(plan.problems) - limit

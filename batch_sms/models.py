@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["RESULT_COLUMNS", "Message", "Row", "Status", "content_key", "ext", "sys_message_id"]
+__all__ = [
+    "ACCEPTED", "NOT_RETRYABLE", "NOT_SENDABLE", "PREFLIGHT", "QUEUED", "RECEIPTED", "RESENDABLE",
+    "RESULT_COLUMNS", "RETRY_DEFAULT", "SEVERITY", "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB",
+    "STATUS_STYLE", "UNCERTAIN", "Message", "Row", "Status", "content_key", "ext", "row_status",
+    "sql_list", "sys_message_id",
+]  # fmt: skip
 
 # The columns a report adds after the input's own; on input, exactly these are ignored.
 # sms_text is the message as sent (rendered, after every transformation).
@@ -32,6 +38,69 @@ class Status(StrEnum):
     FAILED = "failed"
     CAPPED = "capped"
     UNKNOWN = "unknown"
+
+
+# The order of DESIGN.md's status table: summaries and the console list statuses in it.
+STATUS_ORDER = tuple(s for s in Status if s is not Status.INFLIGHT)
+# Pre-flight verdicts: no answer or receipt ever changes them.
+PREFLIGHT = frozenset({Status.READY, Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED})
+# What `retry --status` refuses: pre-flight verdicts, and requests a process may still have out.
+NOT_RETRYABLE = PREFLIGHT | {Status.INFLIGHT}
+# Never sent and never sent again by resume or retry (the row itself must change first).
+NOT_SENDABLE = frozenset({Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED})
+# Accepted by the provider (code 0), with or without a receipt: never sent again. The exit code
+# counts these as done, so a receipt arriving during the run cannot change it.
+ACCEPTED = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED})
+# Final word from a delivery receipt: a late send answer never overwrites it.
+RECEIPTED = frozenset({Status.DELIVERED, Status.UNDELIVERED})
+# May have reached the provider without an answer yet: counts for caps and reconciliation.
+UNCERTAIN = frozenset({Status.INFLIGHT, Status.UNKNOWN})
+# Waiting in a run's queue: `resume` sends these.
+QUEUED = frozenset({Status.PENDING, Status.CAPPED})
+# Rows worth sending again (after a fix): they go into failed.csv / failed.xlsx.
+RESENDABLE = frozenset(
+    {Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
+     Status.UNDELIVERED}
+)  # fmt: skip
+# The statuses `retry` takes when no --status is given.
+RETRY_DEFAULT = (Status.FAILED, Status.CAPPED, Status.PENDING)
+# A row's status is its least successful message's; duplicate/suppressed only when all are.
+SEVERITY = (
+    Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
+    Status.UNDELIVERED, Status.SENT, Status.DELIVERED, Status.READY, Status.SUPPRESSED,
+    Status.DUPLICATE,
+)  # fmt: skip
+_RANK = {status: rank for rank, status in enumerate(SEVERITY)}
+# Colours: green done, red failed, amber waiting or unsure, grey not sent. STATUS_RGB fills the
+# report's status cells; STATUS_STYLE (rich markup) colours the console's counts.
+_GREEN, _RED, _AMBER, _GREY = "C6EFCE", "FFC7CE", "FFEB9C", "D9D9D9"
+STATUS_RGB: dict[str, str] = {
+    Status.READY: _GREEN, Status.SENT: _GREEN, Status.DELIVERED: _GREEN,
+    Status.INVALID: _RED, Status.FAILED: _RED, Status.UNDELIVERED: _RED,
+    Status.CAPPED: _AMBER, Status.PENDING: _AMBER, Status.UNKNOWN: _AMBER, Status.INFLIGHT: _AMBER,
+    Status.DUPLICATE: _GREY, Status.SUPPRESSED: _GREY,
+}  # fmt: skip
+# The Summary chart's bars: the same families as the cells, strong enough to read as bars.
+_BARS = {_GREEN: "63BE7B", _RED: "F8696B", _AMBER: "FFC000", _GREY: "A6A6A6"}
+STATUS_BAR_RGB: dict[str, str] = {status: _BARS[rgb] for status, rgb in STATUS_RGB.items()}
+STATUS_STYLE: dict[str, str] = {
+    Status.READY: "green", Status.SENT: "green", Status.DELIVERED: "bold green",
+    Status.INVALID: "red", Status.FAILED: "red", Status.UNDELIVERED: "red",
+    Status.UNKNOWN: "yellow", Status.CAPPED: "yellow", Status.PENDING: "yellow",
+    Status.INFLIGHT: "yellow", Status.DUPLICATE: "dim", Status.SUPPRESSED: "dim",
+}  # fmt: skip
+
+
+def row_status(statuses: Iterable[Status]) -> Status:
+    """The least successful status by SEVERITY (an `inflight` leftover counts as unknown)."""
+    ranked = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in statuses]
+    return min(ranked, key=_RANK.__getitem__) if ranked else Status.INVALID
+
+
+def sql_list(statuses: Iterable[Status]) -> str:
+    """The statuses as an SQL list literal in Status order, e.g. "('sent', 'delivered')"."""
+    chosen = set(statuses)
+    return "(" + ", ".join(f"'{s.value}'" for s in Status if s in chosen) + ")"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from batch_sms.checks.validate import CostEstimate, CountryCost
 from batch_sms.input import loader
-from batch_sms.models import Message, Row, Status
+from batch_sms.models import Message, Row, Status, row_status
 from batch_sms.report.sheets import STATUS_FILLS
 from batch_sms.report.workbook import (
     RESULT_COLUMNS,
@@ -26,7 +26,6 @@ from batch_sms.report.workbook import (
     ResultRow,
     SummaryInfo,
     result_rows,
-    row_status,
     validation_rows,
     write_report,
 )

@@ -13,9 +13,8 @@ from batch_sms.checks import template, validate
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
-from batch_sms.models import Message, Status
+from batch_sms.models import Message, Status, row_status
 from batch_sms.provider import nxcloud
-from batch_sms.report import results
 
 __all__ = ["Plan", "Preflight", "run_preflight"]
 
@@ -66,7 +65,7 @@ class Preflight:
         """Summarise the verdicts into the plan shown before sending."""
         # The same rule as the report's, so the plan and the report count rows alike.
         row_status = {
-            row: results.row_status(m.status for m in group)
+            row: row_status(m.status for m in group)
             for row, group in groupby(self.messages, key=attrgetter("row"))
         }
         ready = [m for m in self.messages if m.status is Status.READY]

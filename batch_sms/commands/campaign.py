@@ -22,7 +22,6 @@ from batch_sms.commands.followup import (
 )
 from batch_sms.commands.outcome import Outcome, Ui
 from batch_sms.commands.runner import (
-    RETRY_DEFAULT,
     adopt_old_state,
     copy_input,
     dispatch_and_report,
@@ -39,7 +38,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.input import reading
 from batch_sms.journal import RunInfo
-from batch_sms.models import Status, ext, sys_message_id
+from batch_sms.models import RETRY_DEFAULT, Status, ext, sys_message_id
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles

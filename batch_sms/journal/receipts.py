@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from batch_sms.journal.connection import IN_CHUNK, Connection, chunks, marks
-from batch_sms.journal.records import PREFLIGHT
-from batch_sms.models import Status
+from batch_sms.models import PREFLIGHT, Status
 
 # The documented DR push fields (nxcloud-api.md §3); anything else a request carries is dropped.
 RECEIPT_FIELDS = (

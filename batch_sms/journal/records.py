@@ -9,9 +9,6 @@ from batch_sms.models import Status, ext, sys_message_id
 
 RunState = Literal["created", "running", "stopped", "interrupted", "finished"]
 RUN_STATES = frozenset({"created", "running", "stopped", "interrupted", "finished"})
-# Statuses set by pre-flight: no answer or receipt ever changes them.
-PREFLIGHT = frozenset({Status.READY, Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED})
-NOT_RETRYABLE = PREFLIGHT | {Status.INFLIGHT}
 
 
 @dataclass(frozen=True)

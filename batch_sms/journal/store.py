@@ -10,10 +10,10 @@ from collections.abc import Iterator, Sequence
 from batch_sms.journal.connection import marks
 from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
-from batch_sms.journal.records import NOT_RETRYABLE, MessageRecord, RetryCopy
+from batch_sms.journal.records import MessageRecord, RetryCopy
 from batch_sms.journal.runs import RunsMixin
 from batch_sms.journal.schema import ACCEPTED_SQL
-from batch_sms.models import Status, sys_message_id
+from batch_sms.models import NOT_RETRYABLE, Status, sys_message_id
 
 _RECORD_COLUMNS = (
     "row, idx, raw_phone, phone, content, segments, encoding, country_code, status, code, "

@@ -8,29 +8,18 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Protocol
 
-from batch_sms.models import Message, Row, Status
+from batch_sms.models import NOT_SENDABLE, Message, Row, Status, row_status
 from batch_sms.report.summary import utc_text
 
 __all__ = [
-    "SEVERITY",
     "MessageResult",
     "RecordLike",
     "ResultRow",
     "aggregate",
     "crash_note",
     "result_rows",
-    "row_status",
     "validation_rows",
 ]
-
-# A row's status is its least successful message's; duplicate/suppressed only when all are.
-SEVERITY = (
-    Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-    Status.UNDELIVERED, Status.SENT, Status.DELIVERED, Status.READY, Status.SUPPRESSED,
-    Status.DUPLICATE,
-)  # fmt: skip
-_RANK = {status: rank for rank, status in enumerate(SEVERITY)}
-_NOT_SENT = frozenset({Status.DUPLICATE, Status.SUPPRESSED, Status.INVALID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +111,6 @@ def crash_note(resume_command: str) -> str:
     )
 
 
-def row_status(statuses: Iterable[Status]) -> Status:
-    """The least successful status by SEVERITY (an `inflight` leftover counts as unknown)."""
-    ranked = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in statuses]
-    return min(ranked, key=_RANK.__getitem__) if ranked else Status.INVALID
-
-
 def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult]) -> ResultRow:
     """Combine a row's messages into one result row (fields joined with ", " by position)."""
     if len(parts) == 1:
@@ -145,7 +128,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
 
     # Recipients that are not sent (duplicate, suppressed, invalid) are not billed: leave them
     # out unless the row has nothing else, so sms_segments says what the row costs.
-    billed = [p for p in parts if p.status not in _NOT_SENT] or parts
+    billed = [p for p in parts if p.status not in NOT_SENDABLE] or parts
     # Recipients with different fates: each one's says what it got ("+86…: sent"), so a row
     # shown `invalid` for one bad number still tells that its other number was reached.
     mixed = len({p.status for p in parts}) > 1

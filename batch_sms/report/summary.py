@@ -13,14 +13,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batch_sms.checks.reasons import reason_key
 from batch_sms.input import reading
-from batch_sms.models import Status
+from batch_sms.models import ACCEPTED, RESENDABLE, STATUS_ORDER, Status
 
 if TYPE_CHECKING:
     from batch_sms.report.results import ResultRow
 
 __all__ = [
-    "FAILED_STATUSES",
-    "STATUS_ORDER",
     "CostLike",
     "SummaryInfo",
     "Tally",
@@ -28,26 +26,6 @@ __all__ = [
     "summary_lines",
 ]
 
-# The order of DESIGN.md's status table: the Summary lists statuses in it.
-STATUS_ORDER = (
-    Status.READY,
-    Status.INVALID,
-    Status.DUPLICATE,
-    Status.SUPPRESSED,
-    Status.PENDING,
-    Status.SENT,
-    Status.DELIVERED,
-    Status.UNDELIVERED,
-    Status.FAILED,
-    Status.CAPPED,
-    Status.UNKNOWN,
-)
-ACCEPTED = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED})
-# Rows worth sending again (after a fix): they go into failed.csv / failed.xlsx.
-FAILED_STATUSES = frozenset(
-    {Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-     Status.UNDELIVERED}
-)  # fmt: skip
 TOP_REASONS, EXAMPLES = 10, 5
 # Reasons are counted by kind (reasons.reason_key); a text of no known kind counts as itself, so
 # distinct ones can be as many as rows: beyond this many a new one only adds to "other reasons"
@@ -177,7 +155,7 @@ def summary_lines(
     """
     lines: list[Line] = [("title", (info.title,)), ("blank", ())]
     lines += _run_lines(info, tally, sheet_rows)
-    failed = sum(tally.statuses[status] for status in FAILED_STATUSES)
+    failed = sum(tally.statuses[status] for status in RESENDABLE)
     if failed:
         lines.append(("data", ("Rows to fix or send again", failed, f"listed in {failed_name}")))
     if letters:

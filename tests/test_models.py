@@ -1,0 +1,118 @@
+"""The status vocabulary: every set, order and colour agrees with DESIGN.md's status table."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from batch_sms.journal import schema
+from batch_sms.models import (
+    ACCEPTED,
+    NOT_RETRYABLE,
+    NOT_SENDABLE,
+    PREFLIGHT,
+    QUEUED,
+    RECEIPTED,
+    RESENDABLE,
+    RETRY_DEFAULT,
+    SEVERITY,
+    STATUS_BAR_RGB,
+    STATUS_ORDER,
+    STATUS_RGB,
+    STATUS_STYLE,
+    UNCERTAIN,
+    Status,
+    sql_list,
+)
+
+SETS = {
+    "PREFLIGHT": PREFLIGHT,
+    "NOT_SENDABLE": NOT_SENDABLE,
+    "ACCEPTED": ACCEPTED,
+    "RECEIPTED": RECEIPTED,
+    "UNCERTAIN": UNCERTAIN,
+    "QUEUED": QUEUED,
+    "RESENDABLE": RESENDABLE,
+}
+# DESIGN.md's table, one line per status: the sets it belongs to.
+#   not sendable: "no (fix the row)" and "no" of the pre-flight verdicts;
+#   accepted: "no" of the provider's verdicts; queued: "yes" (resume sends it);
+#   resendable: what failed.csv holds (anything a fix or another try could still deliver).
+MEMBERSHIP = {
+    Status.READY: {"PREFLIGHT"},
+    Status.INVALID: {"PREFLIGHT", "NOT_SENDABLE", "RESENDABLE"},
+    Status.DUPLICATE: {"PREFLIGHT", "NOT_SENDABLE"},
+    Status.SUPPRESSED: {"PREFLIGHT", "NOT_SENDABLE"},
+    Status.PENDING: {"QUEUED", "RESENDABLE"},
+    Status.INFLIGHT: {"UNCERTAIN"},
+    Status.SENT: {"ACCEPTED"},
+    Status.DELIVERED: {"ACCEPTED", "RECEIPTED"},
+    Status.UNDELIVERED: {"ACCEPTED", "RECEIPTED", "RESENDABLE"},
+    Status.FAILED: {"RESENDABLE"},
+    Status.CAPPED: {"QUEUED", "RESENDABLE"},
+    Status.UNKNOWN: {"UNCERTAIN", "RESENDABLE"},
+}
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_every_status_is_in_exactly_the_sets_of_the_design_table(status: Status) -> None:
+    assert {name for name, members in SETS.items() if status in members} == MEMBERSHIP[status]
+
+
+def test_the_table_names_every_status() -> None:
+    assert set(MEMBERSHIP) == set(Status)
+
+
+def test_sets_that_must_not_overlap() -> None:
+    # A message is never both done and still to send, nor both accepted and unsure.
+    assert not ACCEPTED & (QUEUED | UNCERTAIN | NOT_SENDABLE)
+    assert not QUEUED & (UNCERTAIN | PREFLIGHT)
+    assert RECEIPTED <= ACCEPTED
+    assert NOT_SENDABLE <= PREFLIGHT
+    assert PREFLIGHT | {Status.INFLIGHT} == NOT_RETRYABLE
+    # retry's default takes only what it may take, and nothing already accepted.
+    assert not set(RETRY_DEFAULT) & (NOT_RETRYABLE | ACCEPTED)
+
+
+def test_order_and_severity_list_each_reportable_status_once() -> None:
+    reportable = set(Status) - {Status.INFLIGHT}  # inflight never reaches a report
+    assert len(STATUS_ORDER) == len(set(STATUS_ORDER)) == len(reportable)
+    assert set(STATUS_ORDER) == reportable
+    assert len(SEVERITY) == len(set(SEVERITY))
+    assert set(SEVERITY) == reportable
+    assert STATUS_ORDER[0] is Status.READY
+    assert STATUS_ORDER[-1] is Status.UNKNOWN
+
+
+def test_every_status_has_a_colour_in_the_report_the_chart_and_the_console() -> None:
+    assert set(STATUS_RGB) == set(STATUS_BAR_RGB) == set(STATUS_STYLE) == set(Status)
+    assert all(re.fullmatch("[0-9A-F]{6}", rgb) for rgb in STATUS_RGB.values())
+    # The same family everywhere: two statuses share a cell colour exactly when they share a
+    # bar colour (the console's styles are coarser: delivered is bold).
+    for a in Status:
+        for b in Status:
+            assert (STATUS_RGB[a] == STATUS_RGB[b]) == (STATUS_BAR_RGB[a] == STATUS_BAR_RGB[b])
+
+
+def _parse(sql: str) -> set[str]:
+    assert re.fullmatch(r"\('[a-z]+'(, '[a-z]+')*\)", sql), sql
+    return set(re.findall(r"'([a-z]+)'", sql))
+
+
+def test_sql_list_is_the_set_in_status_order() -> None:
+    assert sql_list({Status.UNDELIVERED, Status.SENT}) == "('sent', 'undelivered')"
+    assert sql_list(ACCEPTED) == "('sent', 'delivered', 'undelivered')"
+
+
+@pytest.mark.parametrize(
+    ("sql", "members"),
+    [
+        (schema.ACCEPTED_SQL, ACCEPTED),
+        (schema.UNCERTAIN_SQL, UNCERTAIN),
+        (schema.RECEIPTED_SQL, RECEIPTED),
+        (schema.QUEUED_SQL, QUEUED),
+    ],
+)
+def test_the_journal_sql_lists_equal_the_sets(sql: str, members: frozenset[Status]) -> None:
+    assert _parse(sql) == {s.value for s in members}
