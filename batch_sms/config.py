@@ -35,32 +35,14 @@ import platformdirs
 
 from batch_sms.errors import ConfigError
 from batch_sms.input.csvfile import check_encoding
+from batch_sms.models import DEFAULT_BASE_URL, SECRET_ENV, Credentials
 
 __all__ = [
-    "DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings", "user_state_dir",
+    "SECRET_ENV", "Prices", "Settings", "load_settings", "user_state_dir",
 ]  # fmt: skip
 
-DEFAULT_BASE_URL = "https://api2.nxcloud.com"
 CONFIG_NAME = "batch-sms.toml"
 APP_NAME = "batch-sms"
-SECRET_ENV = {
-    "access_key": "NXCLOUD_ACCESS_KEY",
-    "access_secret": "NXCLOUD_ACCESS_SECRET",
-    "app_key": "NXCLOUD_APP_KEY",
-}
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """The account's keys; never printed, logged or stored."""
-
-    access_key: str = field(default="", repr=False)
-    access_secret: str = field(default="", repr=False)
-    app_key: str = field(default="", repr=False)
-
-    def missing(self) -> list[str]:
-        """Names of the environment variables still needed."""
-        return [SECRET_ENV[f.name] for f in fields(self) if not getattr(self, f.name)]
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 __all__ = [
-    "ACCEPTED", "NOT_RETRYABLE", "NOT_SENDABLE", "PREFLIGHT", "QUEUED", "RECEIPTED", "RESENDABLE",
-    "RESULT_COLUMNS", "RETRY_DEFAULT", "SEVERITY", "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB",
-    "STATUS_STYLE", "UNCERTAIN", "Message", "Row", "Status", "content_key", "ext", "row_status",
-    "sql_list", "sys_message_id",
+    "ACCEPTED", "DEFAULT_BASE_URL", "NOT_RETRYABLE", "NOT_SENDABLE", "PREFLIGHT", "QUEUED",
+    "RECEIPTED", "RESENDABLE", "RESULT_COLUMNS", "RETRY_DEFAULT", "SECRET_ENV", "SEVERITY",
+    "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB", "STATUS_STYLE", "UNCERTAIN", "Credentials",
+    "Message", "Row", "Status", "content_key", "ext", "row_status", "sql_list", "sys_message_id",
 ]  # fmt: skip
+
+# The NXCloud API's host; a run may point elsewhere (--base-url), e.g. at the sandbox.
+DEFAULT_BASE_URL = "https://api2.nxcloud.com"
+# The environment variable of each credential (a config file's [credentials] uses the same keys).
+SECRET_ENV = {
+    "access_key": "NXCLOUD_ACCESS_KEY",
+    "access_secret": "NXCLOUD_ACCESS_SECRET",
+    "app_key": "NXCLOUD_APP_KEY",
+}
 
 # The columns a report adds after the input's own; on input, exactly these are ignored.
 # sms_text is the message as sent (rendered, after every transformation).
@@ -101,6 +110,23 @@ def sql_list(statuses: Iterable[Status]) -> str:
     """The statuses as an SQL list literal in Status order, e.g. "('sent', 'delivered')"."""
     chosen = set(statuses)
     return "(" + ", ".join(f"'{s.value}'" for s in Status if s in chosen) + ")"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The account's access key and secret and the SMS application's app key; never printed,
+    logged or stored (repr hides all)."""
+
+    access_key: str = field(default="", repr=False)
+    access_secret: str = field(default="", repr=False)
+    app_key: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        return "Credentials(<hidden>)"
+
+    def missing(self) -> list[str]:
+        """Names of the environment variables still needed."""
+        return [SECRET_ENV[f.name] for f in fields(self) if not getattr(self, f.name)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,11 @@ import re
 
 import pytest
 
+from batch_sms.config import Settings
 from batch_sms.journal import schema
 from batch_sms.models import (
     ACCEPTED,
+    DEFAULT_BASE_URL,
     NOT_RETRYABLE,
     NOT_SENDABLE,
     PREFLIGHT,
@@ -16,15 +18,18 @@ from batch_sms.models import (
     RECEIPTED,
     RESENDABLE,
     RETRY_DEFAULT,
+    SECRET_ENV,
     SEVERITY,
     STATUS_BAR_RGB,
     STATUS_ORDER,
     STATUS_RGB,
     STATUS_STYLE,
     UNCERTAIN,
+    Credentials,
     Status,
     sql_list,
 )
+from batch_sms.provider import nxcloud
 
 SETS = {
     "PREFLIGHT": PREFLIGHT,
@@ -116,3 +121,17 @@ def test_sql_list_is_the_set_in_status_order() -> None:
 )
 def test_the_journal_sql_lists_equal_the_sets(sql: str, members: frozenset[Status]) -> None:
     assert _parse(sql) == {s.value for s in members}
+
+
+def test_credentials_hide_their_values_and_name_what_is_missing() -> None:
+    creds = Credentials("ak-secret-1", "", "app-secret-2")
+    assert "secret" not in repr(creds)
+    assert "secret" not in str(creds)
+    assert creds.missing() == ["NXCLOUD_ACCESS_SECRET"]
+    assert Credentials().missing() == list(SECRET_ENV.values())
+
+
+def test_one_credentials_type_and_one_default_host() -> None:
+    # The settings' credentials go to the client as they are: one type, one default host.
+    assert Settings().credentials.__class__ is nxcloud.Credentials is Credentials
+    assert Settings().base_url == DEFAULT_BASE_URL

@@ -38,7 +38,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.input import reading
 from batch_sms.journal import RunInfo
-from batch_sms.models import RETRY_DEFAULT, Status, ext, sys_message_id
+from batch_sms.models import RETRY_DEFAULT, Credentials, Status, ext, sys_message_id
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles
@@ -177,7 +177,7 @@ def _start(
 
 def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> Outcome:
     """Build and sign every request as a send would, and send none."""
-    creds = nxcloud.Credentials(
+    creds = Credentials(
         access_key=settings.credentials.access_key or "dry-run",
         access_secret=settings.credentials.access_secret or "dry-run",
         app_key=settings.credentials.app_key or "dry-run",

@@ -10,19 +10,21 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
 import aiohttp
 
+from batch_sms.models import Credentials
+
 __all__ = [
     "ACTION",
+    "BALANCE_BASE_URL",
     "BALANCE_PATH",
     "BIZ_TYPE",
     "DAY_RECORDS_PATH",
-    "DEFAULT_BASE_URL",
     "RECORD_PATH",
     "SEND_PATH",
     "Balance",
@@ -38,9 +40,9 @@ __all__ = [
     "sign",
 ]
 
-DEFAULT_BASE_URL = "https://api2.nxcloud.com"
 SEND_PATH = "/api/sms/mtsend_v2"
 BALANCE_PATH = "/api/common/getBalance"
+BALANCE_BASE_URL = "https://api.nxcloud.com"  # the balance call lives on another host (§4)
 RECORD_PATH = "/api/sms/get"
 DAY_RECORDS_PATH = "/api/sms/getSmsCdr"
 BIZ_TYPE = "3"
@@ -58,18 +60,6 @@ def sign(headers: Mapping[str, str], body: str | bytes, secret: str) -> str:
         text += b"&body=" + raw
     text += b"&accessSecret=" + secret.encode()
     return hashlib.md5(text, usedforsecurity=False).hexdigest()
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """The account's access key and secret and the SMS application's app key (repr hides all)."""
-
-    access_key: str = field(repr=False)
-    access_secret: str = field(repr=False)
-    app_key: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return "Credentials(<hidden>)"
 
 
 @dataclass(frozen=True)
