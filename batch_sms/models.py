@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
@@ -79,6 +80,8 @@ SEVERITY = (
     Status.UNDELIVERED, Status.SENT, Status.DELIVERED, Status.READY, Status.SUPPRESSED,
     Status.DUPLICATE,
 )  # fmt: skip
+# A multi-number send's receipts and records: the send's messageid, "-", exactly 10 digits.
+_MULTI_SUFFIX = re.compile(r"(.+)-[0-9]{10}")
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
 # Colours: green done, red failed, amber waiting or unsure, grey not sent. STATUS_RGB fills the
 # report's status cells; STATUS_STYLE (rich markup) colours the console's counts.
@@ -161,6 +164,13 @@ class Message:
 def sys_message_id(run_id: str, row: int, index: int) -> str:
     """The deterministic sysMessageId of one message: run, row and recipient, `[0-9a-zA-Z-]`."""
     return f"{run_id}-{row}-{index}"
+
+
+def base_messageid(messageid: str) -> str:
+    """The send's messageid of a receipt's or record's: for a send to several numbers the
+    provider adds "-" and a 10-digit number to it (nxcloud-api.md §3); any other id is its own."""
+    multi = _MULTI_SUFFIX.fullmatch(messageid)
+    return multi.group(1) if multi else messageid
 
 
 def ext(run_id: str, row: int, index: int) -> str:

@@ -27,6 +27,7 @@ from batch_sms.models import (
     UNCERTAIN,
     Credentials,
     Status,
+    base_messageid,
     sql_list,
 )
 from batch_sms.provider import nxcloud
@@ -135,3 +136,21 @@ def test_one_credentials_type_and_one_default_host() -> None:
     # The settings' credentials go to the client as they are: one type, one default host.
     assert Settings().credentials.__class__ is nxcloud.Credentials is Credentials
     assert Settings().base_url == DEFAULT_BASE_URL
+
+
+@pytest.mark.parametrize(
+    ("messageid", "base"),
+    [
+        ("333444555666", "333444555666"),
+        ("333444555666-0000000001", "333444555666"),  # a multi-number send's (API §3)
+        ("ab-cd-1234567890", "ab-cd"),  # only the last "-" + 10 digits is the suffix
+        ("ab-cd", "ab-cd"),  # a "-" followed by no 10 digits is part of the id
+        ("ab-123456789", "ab-123456789"),  # 9 digits
+        ("ab-12345678901", "ab-12345678901"),  # 11 digits
+        ("-1234567890", "-1234567890"),  # nothing before the suffix
+        ("ab-١٢٣٤٥٦٧٨٩٠", "ab-١٢٣٤٥٦٧٨٩٠"),  # Arabic-Indic digits are not the provider's
+        ("ab-1234567890\n", "ab-1234567890\n"),
+    ],
+)
+def test_base_messageid_strips_only_the_multi_number_suffix(messageid: str, base: str) -> None:
+    assert base_messageid(messageid) == base

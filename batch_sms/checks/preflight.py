@@ -64,7 +64,7 @@ class Preflight:
     def plan(self, settings: Settings) -> Plan:
         """Summarise the verdicts into the plan shown before sending."""
         # The same rule as the report's, so the plan and the report count rows alike.
-        row_status = {
+        by_row = {
             row: row_status(m.status for m in group)
             for row, group in groupby(self.messages, key=attrgetter("row"))
         }
@@ -73,8 +73,8 @@ class Preflight:
             ready, dict(settings.prices.by_country), settings.prices.default
         )
         return Plan(
-            rows=len(row_status),
-            rows_by_status=dict(Counter(str(s) for s in row_status.values())),
+            rows=len(by_row),
+            rows_by_status=dict(Counter(str(s) for s in by_row.values())),
             messages_ready=len(ready),
             segments_ready=sum(m.segments for m in ready),
             cost=cost,

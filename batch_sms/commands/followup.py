@@ -27,7 +27,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.input import reading
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
-from batch_sms.models import Status
+from batch_sms.models import Status, base_messageid
 from batch_sms.provider import reconcile
 from batch_sms.report.results import crash_note
 
@@ -126,7 +126,7 @@ def _settle_unknown(
             f"{len(unresolved)} messages stay 'unknown': the provider's records could not be read"
         )
         return
-    claimed = journal.known_messageids(r.messageid.split("-", 1)[0] for r in records)
+    claimed = journal.known_messageids(base_messageid(r.messageid) for r in records)
     claimed |= journal.known_messageids(r.messageid for r in records)
     # Other runs' unresolved messages count only from the first day whose records we read.
     first_day = min(reconcile.days_to_ask(unresolved, now))

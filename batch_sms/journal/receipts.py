@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from batch_sms.journal.connection import IN_CHUNK, Connection, chunks, marks
-from batch_sms.models import PREFLIGHT, Status
+from batch_sms.models import PREFLIGHT, Status, base_messageid
 
 # The documented DR push fields (nxcloud-api.md §3); anything else a request carries is dropped.
 RECEIPT_FIELDS = (
@@ -28,8 +28,6 @@ _DR_MEANINGS = {
     "11": "bad sender",
     "12": "UNKNOWN",
 }
-# Multi-number sends: each receipt's messageid is the send's messageid + "-" + 10 digits.
-_MULTI_SUFFIX = re.compile(r"^(.+)-\d{10}$")
 _EXT = re.compile(r"^([0-9A-Za-z-]+):(\d+):(\d+)$")
 
 
@@ -46,8 +44,7 @@ class _Receipt:
     def __post_init__(self) -> None:
         f = self.fields
         self.messageid = f.get("messageid", "")
-        multi = _MULTI_SUFFIX.match(self.messageid)
-        self.base = multi.group(1) if multi else self.messageid
+        self.base = base_messageid(self.messageid)
         number, text = f.get("status", ""), f.get("result", "")
         self.dr_status = text or _DR_MEANINGS.get(number, number)
         if number.isdigit():
