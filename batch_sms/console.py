@@ -19,7 +19,7 @@ from batch_sms.checks.reasons import group_reasons
 from batch_sms.commands.outcome import Outcome
 from batch_sms.dispatch.eta import RateEstimate, eta_seconds
 from batch_sms.errors import UsageError
-from batch_sms.models import STATUS_ORDER, STATUS_STYLE
+from batch_sms.models import STATUS_ORDER, STATUS_STYLE, duration_text
 from batch_sms.provider.nxcloud import Balance
 from batch_sms.report.summary import TOP_REASONS
 
@@ -45,9 +45,7 @@ def _balance(balance: Balance) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "as fast as the provider answers"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+    return duration_text(seconds)
 
 
 class Screen:

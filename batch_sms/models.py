@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
@@ -12,7 +13,8 @@ __all__ = [
     "ACCEPTED", "DEFAULT_BASE_URL", "NOT_RETRYABLE", "NOT_SENDABLE", "PREFLIGHT", "QUEUED",
     "RECEIPTED", "RESENDABLE", "RESULT_COLUMNS", "RETRY_DEFAULT", "SECRET_ENV", "SEVERITY",
     "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB", "STATUS_STYLE", "UNCERTAIN", "Credentials",
-    "Message", "Row", "Status", "content_key", "ext", "row_status", "sql_list", "sys_message_id",
+    "Message", "Row", "Status", "content_key", "duration_text", "ext", "row_status", "sql_list",
+    "sys_message_id", "utc_text",
 ]  # fmt: skip
 
 # The NXCloud API's host; a run may point elsewhere (--base-url), e.g. at the sandbox.
@@ -176,6 +178,18 @@ def base_messageid(messageid: str) -> str:
 def ext(run_id: str, row: int, index: int) -> str:
     """The `ext` echoed back in delivery receipts, naming run, row and recipient."""
     return f"{run_id}:{row}:{index}"
+
+
+def utc_text(ts: float) -> str:
+    """A POSIX time as "YYYY-MM-DD HH:MM:SS" in UTC (the report's and the messages' form)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as "4m 05s", or "1h 02m 03s" from an hour on (whole seconds, rounded)."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
 
 def content_key(text: str) -> str:

@@ -28,7 +28,9 @@ from batch_sms.models import (
     Credentials,
     Status,
     base_messageid,
+    duration_text,
     sql_list,
+    utc_text,
 )
 from batch_sms.provider import nxcloud
 
@@ -154,3 +156,15 @@ def test_one_credentials_type_and_one_default_host() -> None:
 )
 def test_base_messageid_strips_only_the_multi_number_suffix(messageid: str, base: str) -> None:
     assert base_messageid(messageid) == base
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0m 00s"), (59.6, "1m 00s"), (245, "4m 05s"), (3600, "1h 00m 00s"), (3723, "1h 02m 03s")],
+)
+def test_duration_text(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text
+
+
+def test_utc_text_is_utc_whatever_the_local_zone() -> None:
+    assert utc_text(1_764_000_000.0) == "2025-11-24 16:00:00"

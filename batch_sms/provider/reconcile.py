@@ -21,8 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from batch_sms.models import base_messageid
-from batch_sms.report.summary import utc_text
+from batch_sms.models import base_messageid, utc_text
 
 SETTLE = 120.0  # seconds after a request before a missing record proves it never arrived
 

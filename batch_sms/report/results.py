@@ -8,8 +8,7 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Protocol
 
-from batch_sms.models import NOT_SENDABLE, Message, Row, Status, row_status
-from batch_sms.report.summary import utc_text
+from batch_sms.models import NOT_SENDABLE, Message, Row, Status, row_status, utc_text
 
 __all__ = [
     "MessageResult",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batch_sms.checks.reasons import reason_key
 from batch_sms.input import reading
-from batch_sms.models import ACCEPTED, RESENDABLE, STATUS_ORDER, Status
+from batch_sms.models import ACCEPTED, RESENDABLE, STATUS_ORDER, Status, duration_text, utc_text
 
 if TYPE_CHECKING:
     from batch_sms.report.results import ResultRow
@@ -213,7 +212,7 @@ def _run_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
         lines.append(("data", ("Finished (UTC)", utc_text(info.finished_at))))
     if info.started_at is not None and info.finished_at is not None:
         seconds = max(info.finished_at - info.started_at, 0.0)
-        lines.append(("data", ("Duration", _duration(seconds))))
+        lines.append(("data", ("Duration", duration_text(seconds))))
         if seconds > 0:
             per_second = tally.accepted / seconds
             digits = 1 if per_second >= 10 else 2
@@ -303,18 +302,3 @@ def _scrub_url(text: str) -> str:
         return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
     except ValueError:
         return text
-
-
-def utc_text(ts: float) -> str:
-    """A POSIX time as "YYYY-MM-DD HH:MM:SS" in UTC."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
-
-
-def _duration(seconds: float) -> str:
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return (
-        f"{hours}h {rest // 60:02d}m {rest % 60:02d}s"
-        if hours
-        else f"{rest // 60}m {rest % 60:02d}s"
-    )
