@@ -22,6 +22,7 @@ Every setting can also come from the environment as `BATCH_SMS_<NAME>` (e.g. `BA
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import os
 import tomllib
@@ -33,8 +34,7 @@ from typing import Any
 import phonenumbers
 import platformdirs
 
-from batch_sms.errors import ConfigError
-from batch_sms.input.csvfile import check_encoding
+from batch_sms.errors import ConfigError, UsageError
 from batch_sms.models import DEFAULT_BASE_URL, SECRET_ENV, Credentials
 
 __all__ = [
@@ -43,6 +43,20 @@ __all__ = [
 
 CONFIG_NAME = "batch-sms.toml"
 APP_NAME = "batch-sms"
+
+
+def check_encoding(name: str, source: str = "--encoding") -> str:
+    """Return the codec name for an encoding setting; UsageError when it is no text encoding."""
+    try:
+        info = codecs.lookup(name.strip())
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise UsageError(
+            f"{source}: {name!r} is not a text encoding",
+            "give a name such as utf-8, utf-16, gb18030, big5, shift_jis, cp1252 or cp1250",
+        )
+    return info.name
 
 
 @dataclass(frozen=True)
