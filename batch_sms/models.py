@@ -12,9 +12,9 @@ from enum import StrEnum
 __all__ = [
     "ACCEPTED", "DEFAULT_BASE_URL", "NOT_RETRYABLE", "NOT_SENDABLE", "PREFLIGHT", "QUEUED",
     "RECEIPTED", "RESENDABLE", "RESULT_COLUMNS", "RETRY_DEFAULT", "SECRET_ENV", "SEVERITY",
-    "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB", "STATUS_STYLE", "UNCERTAIN", "Credentials",
-    "Message", "Row", "Status", "content_key", "duration_text", "ext", "row_status", "sql_list",
-    "sys_message_id", "utc_text",
+    "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB", "STATUS_STYLE", "UNCERTAIN", "CostEstimate",
+    "CountryCost", "Credentials", "Message", "Row", "Status", "content_key", "duration_text", "ext",
+    "row_status", "sql_list", "sys_message_id", "utc_text",
 ]  # fmt: skip
 
 # The NXCloud API's host; a run may point elsewhere (--base-url), e.g. at the sandbox.
@@ -161,6 +161,28 @@ class Message:
     error: str = ""
     warnings: tuple[str, ...] = ()
     reason: str = ""  # the kind of `error` when not READY: "phone_landline", … (reasons.REASONS)
+
+
+@dataclass(frozen=True, slots=True)
+class CountryCost:
+    """Messages, segments and cost for one country calling code; price/cost None when unpriced."""
+
+    country_code: str
+    messages: int
+    segments: int
+    price: float | None
+    cost: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CostEstimate:
+    """Per-country costs (most messages first) and totals; `cost` sums only priced countries."""
+
+    countries: tuple[CountryCost, ...]
+    messages: int
+    segments: int
+    cost: float
+    unpriced: tuple[str, ...]  # calling codes with no price and no default price
 
 
 def sys_message_id(run_id: str, row: int, index: int) -> str:

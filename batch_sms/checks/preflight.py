@@ -13,7 +13,7 @@ from batch_sms.checks import template, validate
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
-from batch_sms.models import Message, Status, row_status
+from batch_sms.models import CostEstimate, Message, Status, row_status
 from batch_sms.provider import nxcloud
 
 __all__ = ["Plan", "Preflight", "run_preflight"]
@@ -27,7 +27,7 @@ class Plan:
     rows_by_status: dict[str, int]
     messages_ready: int
     segments_ready: int
-    cost: validate.CostEstimate
+    cost: CostEstimate
     tps: float | None
     currency: str = ""
     notes: tuple[str, ...] = ()

@@ -31,7 +31,6 @@ from batch_sms.commands.runner import (
     open_journal,
     refuse_resend,
     run_lock,
-    summary_info,
 )
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
@@ -93,10 +92,10 @@ def _preflight_report(
 ) -> ReportFiles:
     """The report of a pre-flight (validate, dry run): statuses before sending."""
     rows = workbook.validation_rows(checked.table.rows, checked.messages)
-    summary = summary_info(
+    summary = workbook.SummaryInfo(
         run_id,
         title,
-        settings.public(),
+        settings=settings.public(),
         input_name=str(settings.input),
         input_read=checked.input_read(),
         cost=plan.cost,

@@ -14,10 +14,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from batch_sms.checks.preflight import Preflight
-from batch_sms.checks.validate import CostEstimate, estimate_cost
+from batch_sms.checks.validate import estimate_cost
 from batch_sms.commands import hints
 from batch_sms.commands.outcome import Outcome, Ui
 from batch_sms.commands.sending import Provider
@@ -25,7 +24,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
 from batch_sms.input import loader, reading
 from batch_sms.journal import Journal, RunInfo, adopt_legacy
-from batch_sms.models import ACCEPTED, NOT_SENDABLE, RETRY_DEFAULT, Message, Status
+from batch_sms.models import ACCEPTED, NOT_SENDABLE, RETRY_DEFAULT, CostEstimate, Message, Status
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles
@@ -42,7 +41,6 @@ __all__ = [
     "open_journal",
     "refuse_resend",
     "run_lock",
-    "summary_info",
     "write_run_report",
 ]
 
@@ -92,13 +90,6 @@ def new_run_id(now: float | None = None) -> str:
     """A sortable, unique run id made only of [0-9a-z-] (it goes into sysMessageId)."""
     stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     return f"{stamp:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def summary_info(
-    run_id: str, title: str, settings: dict[str, Any], **kw: Any
-) -> workbook.SummaryInfo:
-    """The Summary sheet's facts about a run."""
-    return workbook.SummaryInfo(run_id=run_id, title=title, settings=settings, **kw)
 
 
 def file_hash(path: Path) -> str:
@@ -255,10 +246,10 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
     records = journal.report_rows(run.id)
     in_flight = workbook.crash_note(hints.command("resume", settings, run.id))
     rows = workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
-    summary = summary_info(
+    summary = workbook.SummaryInfo(
         run.id,
         "Retry report" if run.parent else "Campaign report",
-        run.settings,
+        settings=run.settings,
         parent=run.parent,
         input_name=run.input_name,
         input_read=run.settings.get(reading.RECORD_KEY) or {},

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from batch_sms.models import Status, ext, sys_message_id
 
-RunState = Literal["created", "running", "stopped", "interrupted", "finished"]
 RUN_STATES = frozenset({"created", "running", "stopped", "interrupted", "finished"})
 
 

@@ -6,13 +6,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
 from operator import attrgetter
-from typing import Protocol
 
+from batch_sms.journal.records import MessageRecord
 from batch_sms.models import NOT_SENDABLE, Message, Row, Status, row_status, utc_text
 
 __all__ = [
     "MessageResult",
-    "RecordLike",
     "ResultRow",
     "aggregate",
     "crash_note",
@@ -63,43 +62,6 @@ class MessageResult:
     error: str = ""
     warnings: tuple[str, ...] = ()
     text: str = ""
-
-
-class RecordLike(Protocol):
-    """The fields of journal.MessageRecord a report reads."""
-
-    @property
-    def row(self) -> int: ...
-    @property
-    def raw_phone(self) -> str: ...
-    @property
-    def phone(self) -> str: ...
-    @property
-    def content(self) -> str: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def result(self) -> str: ...
-    @property
-    def messageid(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def sent_at(self) -> float | None: ...
-    @property
-    def next_at(self) -> float | None: ...
-    @property
-    def error(self) -> str: ...
-    @property
-    def dr_status(self) -> str: ...
-    @property
-    def dr_time(self) -> str: ...
-    @property
-    def sys_message_id(self) -> str: ...
 
 
 def crash_note(resume_command: str) -> str:
@@ -155,7 +117,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
 
 
 def _from_record(
-    record: RecordLike, describe: Callable[[str], str], in_flight: str
+    record: MessageRecord, describe: Callable[[str], str], in_flight: str
 ) -> MessageResult:
     error, attempts = record.error, record.attempts
     if record.status is Status.INFLIGHT:
@@ -185,7 +147,7 @@ def _from_record(
 
 def result_rows(
     input_rows: Iterable[Row],
-    records: Iterable[RecordLike],
+    records: Iterable[MessageRecord],
     describe: Callable[[str], str],
     in_flight: str = "",
 ) -> Iterator[ResultRow]:
@@ -203,7 +165,7 @@ def result_rows(
         cells = current.cells if current is not None and current.number == number else ()
         records = list(group)
         row = aggregate(number, cells, [_from_record(r, describe, in_flight) for r in records])
-        if all(getattr(r, "retried_by", "") for r in records):
+        if all(r.retried_by for r in records):
             row = replace(row, handed_over=True)
         yield row
 

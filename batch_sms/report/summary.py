@@ -5,20 +5,27 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batch_sms.checks.reasons import reason_key
 from batch_sms.input import reading
-from batch_sms.models import ACCEPTED, RESENDABLE, STATUS_ORDER, Status, duration_text, utc_text
+from batch_sms.models import (
+    ACCEPTED,
+    RESENDABLE,
+    STATUS_ORDER,
+    CostEstimate,
+    Status,
+    duration_text,
+    utc_text,
+)
 
 if TYPE_CHECKING:
     from batch_sms.report.results import ResultRow
 
 __all__ = [
-    "CostLike",
     "SummaryInfo",
     "Tally",
     "public_settings",
@@ -34,34 +41,6 @@ NO_PRICE = "no price"
 _SECRET_KEY = re.compile(r"key|secret|token|passw|credential|sign", re.IGNORECASE)
 
 
-class CountryLike(Protocol):
-    """One country's line of a cost estimate (validate.CountryCost fits)."""
-
-    @property
-    def country_code(self) -> str: ...
-    @property
-    def messages(self) -> int: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def cost(self) -> float | None: ...
-
-
-class CostLike(Protocol):
-    """A cost estimate (validate.CostEstimate fits)."""
-
-    @property
-    def countries(self) -> Sequence[CountryLike]: ...
-    @property
-    def messages(self) -> int: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def cost(self) -> float: ...
-    @property
-    def unpriced(self) -> Sequence[str]: ...
-
-
 @dataclass
 class SummaryInfo:
     """What the Summary sheet says about the run beyond the rows themselves."""
@@ -74,7 +53,7 @@ class SummaryInfo:
     finished_at: float | None = None
     settings: Mapping[str, object] = field(default_factory=dict)
     input_read: Mapping[str, str] = field(default_factory=dict)  # reading.describe_input
-    cost: CostLike | None = None
+    cost: CostEstimate | None = None
     currency: str = ""
     describe: Callable[[str], str] | None = None  # provider code → meaning (nxcloud.describe)
 

@@ -22,10 +22,7 @@ from typing import IO
 from batch_sms.errors import UsageError
 from batch_sms.models import RESENDABLE, RESULT_COLUMNS
 from batch_sms.report.results import (
-    MessageResult,
-    RecordLike,
     ResultRow,
-    aggregate,
     crash_note,
     result_rows,
     validation_rows,
@@ -35,13 +32,9 @@ from batch_sms.report.summary import SummaryInfo, Tally, summary_lines
 from batch_sms.report.summary_sheet import write_summary
 
 __all__ = [
-    "RESULT_COLUMNS",
-    "MessageResult",
-    "RecordLike",
     "ReportFiles",
     "ResultRow",
     "SummaryInfo",
-    "aggregate",
     "crash_note",
     "result_rows",
     "validation_rows",
