@@ -16,7 +16,7 @@ from rich.table import Table
 
 from batch_sms.checks.preflight import Plan
 from batch_sms.checks.reasons import group_reasons
-from batch_sms.commands.outcome import Outcome
+from batch_sms.commands.outcome import RunOutcome
 from batch_sms.dispatch.eta import RateEstimate, eta_seconds
 from batch_sms.errors import UsageError
 from batch_sms.models import STATUS_ORDER, STATUS_STYLE, duration_text
@@ -157,7 +157,7 @@ class Screen:
             self.out.print(f"[yellow]note:[/] {note}")
         self.show_problems(plan)
 
-    def show_outcome(self, outcome: Outcome) -> None:
+    def show_outcome(self, outcome: RunOutcome) -> None:
         """The summary at the end of a command, and the next command to run."""
         self._stop_progress()
         if self.as_json:
@@ -177,7 +177,7 @@ class Screen:
         for step in outcome.next_steps:
             self.out.print(f"next: {step}")
 
-    def _outcome_table(self, outcome: Outcome) -> None:
+    def _outcome_table(self, outcome: RunOutcome) -> None:
         """The rows of a run by status."""
         table = Table(
             title=f"{outcome.command} {outcome.run_id}: {outcome.status}", title_justify="left"

@@ -20,7 +20,7 @@ from batch_sms.commands.followup import (
     retry,
     rewrite_report,
 )
-from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.runner import (
     adopt_old_state,
     copy_input,
@@ -45,6 +45,7 @@ from batch_sms.report.workbook import ReportFiles
 __all__ = [
     "RETRY_DEFAULT",
     "Outcome",
+    "RunOutcome",
     "Ui",
     "adopt_old_state",
     "list_runs",
@@ -58,15 +59,18 @@ __all__ = [
     "validate",
 ]
 
+# The name cli.py still uses for a use case's result; cli.py moves to RunOutcome separately.
+Outcome = RunOutcome
 
-def validate(settings: Settings) -> Outcome:
+
+def validate(settings: Settings) -> RunOutcome:
     """Pre-flight only: a report of every row; nothing is sent."""
     checked = drop_already_sent(run_preflight(settings), settings)
     plan = _plan(checked, settings)
     run_id = new_run_id()
     files = _preflight_report(checked, settings, plan, run_id, "Validation report")
     ready = files.counts.get(Status.READY, 0) == files.rows
-    return Outcome(
+    return RunOutcome(
         command="validate",
         run_id=run_id,
         status="ready" if ready else "not-ready",
@@ -106,7 +110,7 @@ def _preflight_report(
     )
 
 
-def send(settings: Settings, ui: Ui) -> Outcome:
+def send(settings: Settings, ui: Ui) -> RunOutcome:
     """Pre-flight, plan, confirm, send, workbook."""
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
@@ -123,7 +127,7 @@ def send(settings: Settings, ui: Ui) -> Outcome:
         files = _preflight_report(
             checked, settings, plan, run_id, "Campaign report (nothing to send)"
         )
-        return Outcome(
+        return RunOutcome(
             "send",
             run_id,
             "nothing-to-send",
@@ -146,13 +150,13 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
-            return Outcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
+            return RunOutcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
         return _start(checked, settings, ui, run_id, provider, digest)
 
 
 def _start(
     checked: Preflight, settings: Settings, ui: Ui, run_id: str, provider: Provider, digest: str
-) -> Outcome:
+) -> RunOutcome:
     """Record the new run and its messages, then send them."""
     folder = settings.out / run_id
     copy = copy_input(Path(checked.table.path), folder)
@@ -174,7 +178,7 @@ def _start(
         return dispatch_and_report(journal, run, settings, ui, "send", provider)
 
 
-def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> Outcome:
+def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> RunOutcome:
     """Build and sign every request as a send would, and send none."""
     creds = Credentials(
         access_key=settings.credentials.access_key or "dry-run",
@@ -202,7 +206,7 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
         else ("signed with placeholder keys (not set: " + ", ".join(missing) + ")")
     )
     files = _preflight_report(checked, settings, plan, run_id, "Dry run: nothing was sent")
-    return Outcome(
+    return RunOutcome(
         "send",
         run_id,
         "dry-run",

@@ -18,7 +18,7 @@ from pathlib import Path
 from batch_sms.checks.preflight import Preflight
 from batch_sms.checks.validate import estimate_cost
 from batch_sms.commands import hints
-from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
@@ -208,7 +208,7 @@ def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Jour
 
 def dispatch_and_report(
     journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str, provider: Provider
-) -> Outcome:
+) -> RunOutcome:
     """Send what the run has pending, then write its report and pick the exit code."""
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
     result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note)
@@ -221,7 +221,7 @@ def dispatch_and_report(
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
     files = write_run_report(journal, journal.get_run(run.id), settings)
     steps = next_steps(run.id, state, files, settings, journal)
-    return Outcome(
+    return RunOutcome(
         command,
         run.id,
         state,

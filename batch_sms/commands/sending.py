@@ -42,7 +42,7 @@ class SendResult:
     stop_reason: str
 
     @property
-    def stopped_by(self) -> nxcloud.Outcome | None:
+    def stopped_by(self) -> nxcloud.Answer | None:
         """The run-fatal answer that stopped the run, if any."""
         return self.result.stopped_by
 
