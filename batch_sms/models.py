@@ -84,6 +84,7 @@ SEVERITY = (
 )  # fmt: skip
 # A multi-number send's receipts and records: the send's messageid, "-", exactly 10 digits.
 _MULTI_SUFFIX = re.compile(r"(.+)-[0-9]{10}")
+_EXT = re.compile(r"([0-9A-Za-z-]+):([0-9]+):([0-9]+)")
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
 # Colours: green done, red failed, amber waiting or unsure, grey not sent. STATUS_RGB fills the
 # report's status cells; STATUS_STYLE (rich markup) colours the console's counts.
@@ -188,6 +189,12 @@ class CostEstimate:
 def sys_message_id(run_id: str, row: int, index: int) -> str:
     """The deterministic sysMessageId of one message: run, row and recipient, `[0-9a-zA-Z-]`."""
     return f"{run_id}-{row}-{index}"
+
+
+def parse_ext(text: str) -> tuple[str, int, int] | None:
+    """Run, row and recipient index of an `ext` as `ext()` made it; None for any other text."""
+    found = _EXT.fullmatch(text)
+    return None if found is None else (found[1], int(found[2]), int(found[3]))
 
 
 def base_messageid(messageid: str) -> str:

@@ -29,6 +29,8 @@ from batch_sms.models import (
     Status,
     base_messageid,
     duration_text,
+    ext,
+    parse_ext,
     sql_list,
     utc_text,
 )
@@ -168,3 +170,15 @@ def test_duration_text(seconds: float, text: str) -> None:
 
 def test_utc_text_is_utc_whatever_the_local_zone() -> None:
     assert utc_text(1_764_000_000.0) == "2025-11-24 16:00:00"
+
+
+def test_parse_ext_reads_back_what_ext_writes() -> None:
+    assert parse_ext(ext("20261129-0701-ab12", 1_000_002, 3)) == (
+        "20261129-0701-ab12",
+        1_000_002,
+        3,
+    )
+    assert parse_ext("") is None
+    assert parse_ext("run:2") is None
+    assert parse_ext("run:2:0\n") is None
+    assert parse_ext("a run:2:0") is None
