@@ -1,4 +1,5 @@
-"""The small value types that travel between the modules."""
+"""The small value types that travel between the modules, and the vocabulary they share: the
+statuses (every set, order and colour), the ids a message carries, credentials."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ __all__ = [
     "ACCEPTED", "DEFAULT_BASE_URL", "NOT_RETRYABLE", "NOT_SENDABLE", "PREFLIGHT", "QUEUED",
     "RECEIPTED", "RESENDABLE", "RESULT_COLUMNS", "RETRY_DEFAULT", "SECRET_ENV", "SEVERITY",
     "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB", "STATUS_STYLE", "UNCERTAIN", "CostEstimate",
-    "CountryCost", "Credentials", "Message", "Row", "Status", "content_key", "duration_text", "ext",
-    "row_status", "sql_list", "sys_message_id", "utc_text",
+    "CountryCost", "Credentials", "Message", "Row", "Status", "base_messageid", "content_key",
+    "duration_text", "ext", "parse_ext", "row_status", "sql_list", "sys_message_id", "utc_text",
 ]  # fmt: skip
 
 # The NXCloud API's host; a run may point elsewhere (--base-url), e.g. at the sandbox.
@@ -82,9 +83,6 @@ SEVERITY = (
     Status.UNDELIVERED, Status.SENT, Status.DELIVERED, Status.READY, Status.SUPPRESSED,
     Status.DUPLICATE,
 )  # fmt: skip
-# A multi-number send's receipts and records: the send's messageid, "-", exactly 10 digits.
-_MULTI_SUFFIX = re.compile(r"(.+)-[0-9]{10}")
-_EXT = re.compile(r"([0-9A-Za-z-]+):([0-9]+):([0-9]+)")
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
 # Colours: green done, red failed, amber waiting or unsure, grey not sent. STATUS_RGB fills the
 # report's status cells; STATUS_STYLE (rich markup) colours the console's counts.
@@ -189,6 +187,12 @@ class CostEstimate:
 def sys_message_id(run_id: str, row: int, index: int) -> str:
     """The deterministic sysMessageId of one message: run, row and recipient, `[0-9a-zA-Z-]`."""
     return f"{run_id}-{row}-{index}"
+
+
+# What ext() writes, and a multi-number send's receipts and records: the send's messageid, "-",
+# exactly 10 digits (nxcloud-api.md §3).
+_EXT = re.compile(r"([0-9A-Za-z-]+):([0-9]+):([0-9]+)")
+_MULTI_SUFFIX = re.compile(r"(.+)-[0-9]{10}")
 
 
 def parse_ext(text: str) -> tuple[str, int, int] | None:
