@@ -11,11 +11,39 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 __all__ = [
-    "ACCEPTED", "DEFAULT_BASE_URL", "NOT_RETRYABLE", "NOT_SENDABLE", "PREFLIGHT", "QUEUED",
-    "RECEIPTED", "RESENDABLE", "RESULT_COLUMNS", "RETRY_DEFAULT", "SECRET_ENV", "SEVERITY",
-    "STATUS_BAR_RGB", "STATUS_ORDER", "STATUS_RGB", "STATUS_STYLE", "UNCERTAIN", "CostEstimate",
-    "CountryCost", "Credentials", "Message", "Row", "Status", "base_messageid", "content_key",
-    "duration_text", "ext", "parse_ext", "row_status", "sql_list", "sys_message_id", "utc_text",
+    "ACCEPTED",
+    "DEFAULT_BASE_URL",
+    "NOT_RETRYABLE",
+    "NOT_SENDABLE",
+    "PREFLIGHT",
+    "QUEUED",
+    "RECEIPTED",
+    "RESENDABLE",
+    "RESULT_COLUMNS",
+    "RETRYABLE",
+    "RETRY_DEFAULT",
+    "SECRET_ENV",
+    "SEVERITY",
+    "STATUS_BAR_RGB",
+    "STATUS_ORDER",
+    "STATUS_RGB",
+    "STATUS_STYLE",
+    "UNCERTAIN",
+    "CostEstimate",
+    "CountryCost",
+    "Credentials",
+    "Message",
+    "Row",
+    "Status",
+    "base_messageid",
+    "content_key",
+    "duration_text",
+    "ext",
+    "parse_ext",
+    "row_status",
+    "sql_list",
+    "sys_message_id",
+    "utc_text",
 ]  # fmt: skip
 
 # The NXCloud API's host; a run may point elsewhere (--base-url), e.g. at the sandbox.
@@ -57,7 +85,12 @@ class Status(StrEnum):
 STATUS_ORDER = tuple(s for s in Status if s is not Status.INFLIGHT)
 # Pre-flight verdicts: no answer or receipt ever changes them.
 PREFLIGHT = frozenset({Status.READY, Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED})
-# What `retry --status` refuses: pre-flight verdicts, and requests a process may still have out.
+# What `retry --status` may take: messages not accepted, or accepted but undelivered.
+RETRYABLE = frozenset(
+    {Status.FAILED, Status.CAPPED, Status.UNKNOWN, Status.PENDING, Status.UNDELIVERED}
+)
+# What the journal refuses to copy for a retry: pre-flight verdicts, and requests a process may
+# still have out.
 NOT_RETRYABLE = PREFLIGHT | {Status.INFLIGHT}
 # Never sent and never sent again by resume or retry (the row itself must change first).
 NOT_SENDABLE = frozenset({Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED})

@@ -18,6 +18,7 @@ from batch_sms.models import (
     RECEIPTED,
     RESENDABLE,
     RETRY_DEFAULT,
+    RETRYABLE,
     SECRET_ENV,
     SEVERITY,
     STATUS_BAR_RGB,
@@ -81,8 +82,10 @@ def test_sets_that_must_not_overlap() -> None:
     assert RECEIPTED <= ACCEPTED
     assert NOT_SENDABLE <= PREFLIGHT
     assert PREFLIGHT | {Status.INFLIGHT} == NOT_RETRYABLE
-    # retry's default takes only what it may take, and nothing already accepted.
-    assert not set(RETRY_DEFAULT) & (NOT_RETRYABLE | ACCEPTED)
+    # retry takes only what the journal lets it copy; its default nothing already accepted.
+    assert not RETRYABLE & NOT_RETRYABLE
+    assert set(RETRY_DEFAULT) <= RETRYABLE - ACCEPTED
+    assert RETRYABLE == RESENDABLE - NOT_SENDABLE  # failed.csv's rows but the invalid ones
 
 
 def test_order_and_severity_list_each_reportable_status_once() -> None:

@@ -27,7 +27,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.input import reading
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
-from batch_sms.models import Status, base_messageid
+from batch_sms.models import RETRYABLE, Status, base_messageid
 from batch_sms.provider import reconcile
 from batch_sms.report.results import crash_note
 
@@ -316,15 +316,14 @@ def other_runs_hint(base: Settings) -> str:
 
 def parse_statuses(text: str) -> list[Status]:
     """`--status failed,capped` → statuses that retry may take."""
-    allowed = {Status.FAILED, Status.CAPPED, Status.UNKNOWN, Status.PENDING, Status.UNDELIVERED}
     out = []
     for part in filter(None, (p.strip().lower() for p in text.split(","))):
         try:
             status = Status(part)
         except ValueError:
             status = None
-        if status not in allowed:
-            names = ", ".join(sorted(str(s) for s in allowed))
+        if status not in RETRYABLE:
+            names = ", ".join(sorted(str(s) for s in RETRYABLE))
             raise UsageError(f"--status {part!r}: retry takes {names}")
         out.append(status)
     if not out:

@@ -15,7 +15,7 @@ from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Journal
-from batch_sms.models import Status
+from batch_sms.models import QUEUED
 from batch_sms.provider.nxcloud import Answer, Kind, SendRequest
 
 __all__ = ["Dispatcher"]
@@ -62,7 +62,7 @@ class Dispatcher(AnswerHandler):
     async def run(self) -> DispatchResult:
         """Send until done, stopped or interrupted; write every answer before returning."""
         started_at = self.clock()
-        self.total = self.journal.count_own(self.run_id, (Status.PENDING, Status.CAPPED))
+        self.total = self.journal.count_own(self.run_id, QUEUED)
         watcher = asyncio.ensure_future(self._watch(self.stop)) if self.stop else None
         try:
             await self._loop()

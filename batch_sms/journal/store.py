@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from batch_sms.journal.connection import marks
 from batch_sms.journal.crossrun import CrossRunMixin
@@ -120,7 +120,7 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
         ).fetchone()
         return int(row[0])
 
-    def count_own(self, run_id: str, statuses: Sequence[Status]) -> int:
+    def count_own(self, run_id: str, statuses: Collection[Status]) -> int:
         """A run's messages in `statuses` that are still its own (not handed to a retry)."""
         key = self._run_key(run_id)
         values = [Status(s).value for s in statuses]
