@@ -22,6 +22,7 @@ Every setting can also come from the environment as `BATCH_SMS_<NAME>` (e.g. `BA
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import os
 import tomllib
@@ -33,34 +34,29 @@ from typing import Any
 import phonenumbers
 import platformdirs
 
-from batch_sms.errors import ConfigError
-from batch_sms.input.csvfile import check_encoding
+from batch_sms.errors import ConfigError, UsageError
+from batch_sms.models import DEFAULT_BASE_URL, SECRET_ENV, Credentials
 
 __all__ = [
-    "DEFAULT_BASE_URL", "Credentials", "Prices", "Settings", "load_settings", "user_state_dir",
+    "SECRET_ENV", "Prices", "Settings", "load_settings", "user_state_dir",
 ]  # fmt: skip
 
-DEFAULT_BASE_URL = "https://api2.nxcloud.com"
 CONFIG_NAME = "batch-sms.toml"
 APP_NAME = "batch-sms"
-SECRET_ENV = {
-    "access_key": "NXCLOUD_ACCESS_KEY",
-    "access_secret": "NXCLOUD_ACCESS_SECRET",
-    "app_key": "NXCLOUD_APP_KEY",
-}
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """The account's keys; never printed, logged or stored."""
-
-    access_key: str = field(default="", repr=False)
-    access_secret: str = field(default="", repr=False)
-    app_key: str = field(default="", repr=False)
-
-    def missing(self) -> list[str]:
-        """Names of the environment variables still needed."""
-        return [SECRET_ENV[f.name] for f in fields(self) if not getattr(self, f.name)]
+def check_encoding(name: str, source: str = "--encoding") -> str:
+    """Return the codec name for an encoding setting; UsageError when it is no text encoding."""
+    try:
+        info = codecs.lookup(name.strip())
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise UsageError(
+            f"{source}: {name!r} is not a text encoding",
+            "give a name such as utf-8, utf-16, gb18030, big5, shift_jis, cp1252 or cp1250",
+        )
+    return info.name
 
 
 @dataclass(frozen=True)

@@ -16,29 +16,14 @@ from rich.table import Table
 
 from batch_sms.checks.preflight import Plan
 from batch_sms.checks.reasons import group_reasons
-from batch_sms.commands.outcome import Outcome
+from batch_sms.commands.outcome import RunOutcome
 from batch_sms.dispatch.eta import RateEstimate, eta_seconds
 from batch_sms.errors import UsageError
-from batch_sms.models import Status
+from batch_sms.models import STATUS_ORDER, STATUS_STYLE, duration_text
 from batch_sms.provider.nxcloud import Balance
 from batch_sms.report.summary import TOP_REASONS
 
 __all__ = ["Screen"]
-
-STATUS_ORDER = [s.value for s in Status if s is not Status.INFLIGHT]
-STYLE = {
-    "ready": "green",
-    "sent": "green",
-    "delivered": "bold green",
-    "invalid": "red",
-    "failed": "red",
-    "undelivered": "red",
-    "unknown": "yellow",
-    "capped": "yellow",
-    "pending": "yellow",
-    "duplicate": "dim",
-    "suppressed": "dim",
-}
 
 
 def _money(value: float | None, currency: str) -> str:
@@ -60,9 +45,7 @@ def _balance(balance: Balance) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "as fast as the provider answers"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+    return duration_text(seconds)
 
 
 class Screen:
@@ -153,7 +136,8 @@ class Screen:
         for status in STATUS_ORDER:
             if plan.rows_by_status.get(status):
                 table.add_row(
-                    f"  {status}", f"[{STYLE.get(status, '')}]{plan.rows_by_status[status]:,}[/]"
+                    f"  {status}",
+                    f"[{STATUS_STYLE.get(status, '')}]{plan.rows_by_status[status]:,}[/]",
                 )
         table.add_row("messages to send", f"{plan.messages_ready:,}")
         table.add_row("billed segments", f"{plan.segments_ready:,}")
@@ -173,7 +157,7 @@ class Screen:
             self.out.print(f"[yellow]note:[/] {note}")
         self.show_problems(plan)
 
-    def show_outcome(self, outcome: Outcome) -> None:
+    def show_outcome(self, outcome: RunOutcome) -> None:
         """The summary at the end of a command, and the next command to run."""
         self._stop_progress()
         if self.as_json:
@@ -193,7 +177,7 @@ class Screen:
         for step in outcome.next_steps:
             self.out.print(f"next: {step}")
 
-    def _outcome_table(self, outcome: Outcome) -> None:
+    def _outcome_table(self, outcome: RunOutcome) -> None:
         """The rows of a run by status."""
         table = Table(
             title=f"{outcome.command} {outcome.run_id}: {outcome.status}", title_justify="left"
@@ -203,7 +187,7 @@ class Screen:
         for status in STATUS_ORDER:
             if outcome.counts.get(status):
                 table.add_row(
-                    f"[{STYLE.get(status, '')}]{status}[/]", f"{outcome.counts[status]:,}"
+                    f"[{STATUS_STYLE.get(status, '')}]{status}[/]", f"{outcome.counts[status]:,}"
                 )
         self.out.print(table)
 
@@ -224,7 +208,7 @@ class Screen:
         for name in ("row", "phone", "status", "why"):
             table.add_column(name)
         for row, phone, status, why in plan.problems[:limit]:
-            style = STYLE.get(status, "")
+            style = STATUS_STYLE.get(status, "")
             table.add_row(str(row), escape(phone), f"[{style}]{status}[/]", escape(why))
         self.out.print(table)
         more = len(plan.problems) - limit

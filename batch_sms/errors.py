@@ -4,9 +4,10 @@
     ├── UsageError                 unusable invocation or settings (exit 2)
     │   └── ConfigError            batch-sms.toml or the environment is wrong
     ├── InputError                 the input file, a column or the template is unusable (exit 2)
-    ├── StateError                 the state db: unknown run, newer schema, run already running
-    └── ProviderError              the provider cannot be used at all (exit 3)
+    └── StateError                 the state db: unknown run, newer schema, run already running
 
+A provider answer that dooms the run (credentials, balance, IP, account) is no exception:
+the dispatch stops, the run is left `stopped`, and the command exits 3 with its report.
 Row-level problems are never exceptions: they become `invalid` rows with a reason. Template
 rendering of a single row raises `RenderError`, which the caller turns into such a reason.
 """
@@ -18,7 +19,6 @@ __all__ = [
     "BatchSmsError",
     "ConfigError",
     "InputError",
-    "ProviderError",
     "RenderError",
     "StateError",
     "UsageError",
@@ -53,12 +53,6 @@ class InputError(BatchSmsError):
 
 class StateError(BatchSmsError):
     """The state db does not hold what the command needs."""
-
-
-class ProviderError(BatchSmsError):
-    """The provider refuses the whole run (credentials, balance, IP, account)."""
-
-    exit_code = 3
 
 
 class RenderError(Exception):

@@ -94,8 +94,8 @@ def test_reasons_group_by_kind_not_by_the_number_in_them() -> None:
 
 def test_an_unknown_balance_says_why(capsys: object) -> None:
     from batch_sms.checks.preflight import Plan
-    from batch_sms.checks.validate import CostEstimate
     from batch_sms.console import Screen
+    from batch_sms.models import CostEstimate
     from batch_sms.provider import nxcloud
 
     def shown(balance: nxcloud.Balance) -> str:

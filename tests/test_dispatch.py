@@ -20,7 +20,7 @@ from batch_sms.dispatch import DispatchResult, DispatchSettings, Progress, dispa
 from batch_sms.dispatch.limits import most_in_window
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Message, Status
-from batch_sms.provider.nxcloud import SEND_PATH, Client, Credentials, Kind, Outcome, SendRequest
+from batch_sms.provider.nxcloud import SEND_PATH, Answer, Client, Credentials, Kind, SendRequest
 from batch_sms.sandbox.server import SandboxHandle
 
 SandboxMaker = Callable[..., SandboxHandle]
@@ -501,12 +501,12 @@ def test_a_capped_message_waits_for_its_slot_while_the_run_has_other_work(
         def __init__(self) -> None:
             self.sent: list[tuple[str, float]] = []
 
-        async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Outcome:
+        async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Answer:
             await asyncio.sleep(0)
             if req.phone == busy and clock.now < 1_000_000.0 + 9000:
-                return Outcome(Kind.TRANSIENT, "99", "system error")
+                return Answer(Kind.TRANSIENT, "99", "system error")
             self.sent.append((req.phone, clock.now))
-            return Outcome(Kind.ACCEPTED, "0", "ok", messageid=str(len(self.sent)))
+            return Answer(Kind.ACCEPTED, "0", "ok", messageid=str(len(self.sent)))
 
     async def fake_sleep(seconds: float) -> None:
         clock.advance(seconds)

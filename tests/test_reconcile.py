@@ -98,6 +98,17 @@ def record(messageid: str, phone: str) -> ProviderRecord:
             id="a multi-number send's record is claimed by its base id",
         ),
         pytest.param(
+            [unknown(1, "861")],
+            [record("m9-a1", "861")],
+            {"m9"},
+            [1],
+            [],
+            [],
+            # Only "-" and 10 digits mark a multi-number send (API §3): "m9-a1" is an id of its
+            # own, so a known "m9" does not claim it (taking it for m9's would resend the text).
+            id="a '-' that is no multi-number suffix keeps the id whole",
+        ),
+        pytest.param(
             [unknown(1, "861"), unknown(2, "862")],
             [record("m1", "862")],
             set(),

@@ -16,17 +16,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.worksheet.worksheet import Worksheet
 
-from batch_sms.checks.validate import CostEstimate, CountryCost
 from batch_sms.input import loader
-from batch_sms.models import Message, Row, Status
+from batch_sms.models import (
+    RESULT_COLUMNS,
+    CostEstimate,
+    CountryCost,
+    Message,
+    Row,
+    Status,
+    row_status,
+)
 from batch_sms.report.sheets import STATUS_FILLS
 from batch_sms.report.workbook import (
-    RESULT_COLUMNS,
     ReportFiles,
     ResultRow,
     SummaryInfo,
     result_rows,
-    row_status,
     validation_rows,
     write_report,
 )
@@ -464,6 +469,7 @@ class Record:
     dr_time: str = ""
     sys_message_id: str = ""
     content: str = "Hello"
+    retried_by: str = ""
 
 
 def describe(code: str) -> str:

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 
 from batch_sms.checks.segments import segment
 from batch_sms.provider.nxcloud import (
+    Answer,
     Client,
     Credentials,
     Kind,
-    Outcome,
     SendRequest,
     build_send,
     classify,
@@ -45,13 +45,13 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-async def _send(sandbox: Sandbox, req: SendRequest, **client_kw: Any) -> Outcome:
+async def _send(sandbox: Sandbox, req: SendRequest, **client_kw: Any) -> Answer:
     async with aiohttp.ClientSession() as session:
         client = Client(session, sandbox.url, sandbox.config.credentials, **client_kw)
         return await client.send(req)
 
 
-async def _post_raw(url: str, headers: dict[str, str], body: bytes) -> Outcome:
+async def _post_raw(url: str, headers: dict[str, str], body: bytes) -> Answer:
     async with (
         aiohttp.ClientSession() as session,
         session.post(url + "/api/sms/mtsend_v2", data=body, headers=headers) as resp,
@@ -59,14 +59,14 @@ async def _post_raw(url: str, headers: dict[str, str], body: bytes) -> Outcome:
         return classify(resp.status, await resp.read())
 
 
-def send_one(config: SandboxConfig, req: SendRequest, **client_kw: Any) -> tuple[Outcome, Sandbox]:
+def send_one(config: SandboxConfig, req: SendRequest, **client_kw: Any) -> tuple[Answer, Sandbox]:
     """Start a sandbox, send one request through the client, stop; the outcome and sandbox."""
 
-    async def main() -> tuple[Outcome, Sandbox]:
+    async def main() -> tuple[Answer, Sandbox]:
         async with serve(config) as sandbox:
             return await _send(sandbox, req, **client_kw), sandbox
 
-    result: tuple[Outcome, Sandbox] = run(main())
+    result: tuple[Answer, Sandbox] = run(main())
     return result
 
 
@@ -124,7 +124,7 @@ def test_10_tps_30_requests_within_a_second_get_20_answers_of_28() -> None:
 
 
 def test_running_in_a_thread_serves_sync_callers(sandbox: SandboxHandle) -> None:
-    async def main() -> Outcome:
+    async def main() -> Answer:
         async with aiohttp.ClientSession() as session:
             client = Client(session, sandbox.url, sandbox.credentials)
             return await client.send(
@@ -699,7 +699,7 @@ def test_sandbox_command_serves_until_ctrl_c() -> None:
             "key-from-env", printed["NXCLOUD_ACCESS_SECRET"], printed["NXCLOUD_APP_KEY"]
         )
 
-        async def main() -> Outcome:
+        async def main() -> Answer:
             async with aiohttp.ClientSession() as session:
                 return await Client(session, url.group(0), creds).send(SendRequest(CN, "Hi"))
 

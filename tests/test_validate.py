@@ -7,17 +7,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_sms.checks.validate import (
-    Checker,
-    SuppressionList,
+from batch_sms.checks.phones import (
     _parse_national_digits,
     _parse_plus_digits,
     _region,
+    normalise_phone,
+    split_phones,
+)
+from batch_sms.checks.validate import (
+    Checker,
+    SuppressionList,
     check_sender,
     estimate_cost,
     load_suppression,
-    normalise_phone,
-    split_phones,
 )
 from batch_sms.models import Message, Status
 

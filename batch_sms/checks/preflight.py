@@ -13,9 +13,8 @@ from batch_sms.checks import template, validate
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
-from batch_sms.models import Message, Status
+from batch_sms.models import CostEstimate, Message, Status, row_status
 from batch_sms.provider import nxcloud
-from batch_sms.report import results
 
 __all__ = ["Plan", "Preflight", "run_preflight"]
 
@@ -28,7 +27,7 @@ class Plan:
     rows_by_status: dict[str, int]
     messages_ready: int
     segments_ready: int
-    cost: validate.CostEstimate
+    cost: CostEstimate
     tps: float | None
     currency: str = ""
     notes: tuple[str, ...] = ()
@@ -65,8 +64,8 @@ class Preflight:
     def plan(self, settings: Settings) -> Plan:
         """Summarise the verdicts into the plan shown before sending."""
         # The same rule as the report's, so the plan and the report count rows alike.
-        row_status = {
-            row: results.row_status(m.status for m in group)
+        by_row = {
+            row: row_status(m.status for m in group)
             for row, group in groupby(self.messages, key=attrgetter("row"))
         }
         ready = [m for m in self.messages if m.status is Status.READY]
@@ -74,8 +73,8 @@ class Preflight:
             ready, dict(settings.prices.by_country), settings.prices.default
         )
         return Plan(
-            rows=len(row_status),
-            rows_by_status=dict(Counter(str(s) for s in row_status.values())),
+            rows=len(by_row),
+            rows_by_status=dict(Counter(str(s) for s in by_row.values())),
             messages_ready=len(ready),
             segments_ready=sum(m.segments for m in ready),
             cost=cost,

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 
-from batch_sms.checks.phones import MAX_DIGITS, normalise_phone, split_phones
-from batch_sms.checks.phones import _parse_national_digits as _parse_national_digits
-from batch_sms.checks.phones import _parse_plus_digits as _parse_plus_digits
-from batch_sms.checks.phones import _region as _region
+from batch_sms.checks.phones import normalise_phone, split_phones
 from batch_sms.checks.reasons import reason_code
 from batch_sms.checks.segments import (
     GSM7,
@@ -23,22 +19,15 @@ from batch_sms.checks.segments import (
     plain,
     segment_uncached,
 )
-from batch_sms.models import Message, Status, content_key
+from batch_sms.models import CostEstimate, CountryCost, Message, Status, content_key
 
-# The phone fast path's internals are imported "as" themselves: re-exported for the tests that
-# reach them through this module, which held them before `phones` was split out.
 __all__ = [
     "MAX_CONTENT",
-    "MAX_DIGITS",
     "Checker",
-    "CostEstimate",
-    "CountryCost",
     "SuppressionList",
     "check_sender",
     "estimate_cost",
     "load_suppression",
-    "normalise_phone",
-    "split_phones",
 ]
 
 MAX_CONTENT = 1000  # the provider's limit on `content`, in characters, whatever the encoding
@@ -204,28 +193,6 @@ def load_suppression(numbers: Iterable[str], default_region: str | None) -> Supp
             else:
                 result.add(phone)
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class CountryCost:
-    """Messages, segments and cost for one country calling code; price/cost None when unpriced."""
-
-    country_code: str
-    messages: int
-    segments: int
-    price: float | None
-    cost: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class CostEstimate:
-    """Per-country costs (most messages first) and totals; `cost` sums only priced countries."""
-
-    countries: tuple[CountryCost, ...]
-    messages: int
-    segments: int
-    cost: float
-    unpriced: tuple[str, ...]  # calling codes with no price and no default price
 
 
 def estimate_cost(

@@ -20,9 +20,8 @@ from batch_sms.commands.followup import (
     retry,
     rewrite_report,
 )
-from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.runner import (
-    RETRY_DEFAULT,
     adopt_old_state,
     copy_input,
     dispatch_and_report,
@@ -32,14 +31,13 @@ from batch_sms.commands.runner import (
     open_journal,
     refuse_resend,
     run_lock,
-    summary_info,
 )
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.input import reading
 from batch_sms.journal import RunInfo
-from batch_sms.models import Status, ext, sys_message_id
+from batch_sms.models import RETRY_DEFAULT, Credentials, Status, ext, sys_message_id
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles
@@ -47,6 +45,7 @@ from batch_sms.report.workbook import ReportFiles
 __all__ = [
     "RETRY_DEFAULT",
     "Outcome",
+    "RunOutcome",
     "Ui",
     "adopt_old_state",
     "list_runs",
@@ -60,15 +59,18 @@ __all__ = [
     "validate",
 ]
 
+# The name cli.py still uses for a use case's result; cli.py moves to RunOutcome separately.
+Outcome = RunOutcome
 
-def validate(settings: Settings) -> Outcome:
+
+def validate(settings: Settings) -> RunOutcome:
     """Pre-flight only: a report of every row; nothing is sent."""
     checked = drop_already_sent(run_preflight(settings), settings)
     plan = _plan(checked, settings)
     run_id = new_run_id()
     files = _preflight_report(checked, settings, plan, run_id, "Validation report")
     ready = files.counts.get(Status.READY, 0) == files.rows
-    return Outcome(
+    return RunOutcome(
         command="validate",
         run_id=run_id,
         status="ready" if ready else "not-ready",
@@ -94,10 +96,10 @@ def _preflight_report(
 ) -> ReportFiles:
     """The report of a pre-flight (validate, dry run): statuses before sending."""
     rows = workbook.validation_rows(checked.table.rows, checked.messages)
-    summary = summary_info(
+    summary = workbook.SummaryInfo(
         run_id,
         title,
-        settings.public(),
+        settings=settings.public(),
         input_name=str(settings.input),
         input_read=checked.input_read(),
         cost=plan.cost,
@@ -108,7 +110,7 @@ def _preflight_report(
     )
 
 
-def send(settings: Settings, ui: Ui) -> Outcome:
+def send(settings: Settings, ui: Ui) -> RunOutcome:
     """Pre-flight, plan, confirm, send, workbook."""
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
@@ -125,7 +127,7 @@ def send(settings: Settings, ui: Ui) -> Outcome:
         files = _preflight_report(
             checked, settings, plan, run_id, "Campaign report (nothing to send)"
         )
-        return Outcome(
+        return RunOutcome(
             "send",
             run_id,
             "nothing-to-send",
@@ -148,13 +150,13 @@ def send(settings: Settings, ui: Ui) -> Outcome:
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
-            return Outcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
+            return RunOutcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
         return _start(checked, settings, ui, run_id, provider, digest)
 
 
 def _start(
     checked: Preflight, settings: Settings, ui: Ui, run_id: str, provider: Provider, digest: str
-) -> Outcome:
+) -> RunOutcome:
     """Record the new run and its messages, then send them."""
     folder = settings.out / run_id
     copy = copy_input(Path(checked.table.path), folder)
@@ -176,9 +178,9 @@ def _start(
         return dispatch_and_report(journal, run, settings, ui, "send", provider)
 
 
-def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> Outcome:
+def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> RunOutcome:
     """Build and sign every request as a send would, and send none."""
-    creds = nxcloud.Credentials(
+    creds = Credentials(
         access_key=settings.credentials.access_key or "dry-run",
         access_secret=settings.credentials.access_secret or "dry-run",
         app_key=settings.credentials.app_key or "dry-run",
@@ -204,7 +206,7 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
         else ("signed with placeholder keys (not set: " + ", ".join(missing) + ")")
     )
     files = _preflight_report(checked, settings, plan, run_id, "Dry run: nothing was sent")
-    return Outcome(
+    return RunOutcome(
         "send",
         run_id,
         "dry-run",

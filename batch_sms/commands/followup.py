@@ -11,7 +11,7 @@ from typing import Any
 
 from batch_sms import config
 from batch_sms.commands import hints, sending
-from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.runner import (
     copy_input,
     dispatch_and_report,
@@ -27,7 +27,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.input import reading
 from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
-from batch_sms.models import Status
+from batch_sms.models import RETRYABLE, Status, base_messageid
 from batch_sms.provider import reconcile
 from batch_sms.report.results import crash_note
 
@@ -52,7 +52,7 @@ def resume(
     resend_unknown: bool = False,
     settle: float = reconcile.SETTLE,
     given: Sequence[str] = (),
-) -> Outcome:
+) -> RunOutcome:
     """Continue a stopped or interrupted run."""
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
@@ -68,7 +68,7 @@ def _resume(
     resend_unknown: bool,
     settle: float,
     given: Sequence[str],
-) -> Outcome:
+) -> RunOutcome:
     """Resume a run this process holds."""
     run_id = run.id
     if run.state == "running":
@@ -126,7 +126,7 @@ def _settle_unknown(
             f"{len(unresolved)} messages stay 'unknown': the provider's records could not be read"
         )
         return
-    claimed = journal.known_messageids(r.messageid.split("-", 1)[0] for r in records)
+    claimed = journal.known_messageids(base_messageid(r.messageid) for r in records)
     claimed |= journal.known_messageids(r.messageid for r in records)
     # Other runs' unresolved messages count only from the first day whose records we read.
     first_day = min(reconcile.days_to_ask(unresolved, now))
@@ -176,7 +176,7 @@ def retry(
     statuses: Sequence[Status],
     resend_unknown: bool = False,
     given: Sequence[str] = (),
-) -> Outcome:
+) -> RunOutcome:
     """A new run from the rows of RUN_ID that did not succeed."""
     if Status.UNKNOWN in statuses and not resend_unknown:
         raise UsageError(
@@ -198,7 +198,7 @@ def _retry(
     ui: Ui,
     statuses: Sequence[Status],
     given: Sequence[str],
-) -> Outcome:
+) -> RunOutcome:
     """Make and send the retry run while this process holds the parent."""
     settings = _run_settings(parent, base, given)
     if not journal.retry_would_send(parent.id, statuses):
@@ -227,7 +227,7 @@ def _retry(
 
 def _nothing_to_retry(
     journal: Journal, parent: RunInfo, settings: Settings, statuses: Sequence[Status]
-) -> Outcome:
+) -> RunOutcome:
     """No run is made when a retry would take no row: say where the rows are instead.
 
     Exit 0: nothing was left to do by this command (the rows that need attention, if any, were
@@ -247,7 +247,7 @@ def _nothing_to_retry(
         )
     counts = journal.counts(parent.id)
     steps.append("its messages by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    return Outcome("retry", "", "nothing-to-retry", None, {}, 0, parent=parent.id,
+    return RunOutcome("retry", "", "nothing-to-retry", None, {}, 0, parent=parent.id,
                    next_steps=steps)  # fmt: skip
 
 
@@ -264,12 +264,12 @@ def _link_input(parent: RunInfo, folder: Path) -> Path:
     return copy_input(Path(parent.input_copy), folder)
 
 
-def rewrite_report(run_id: str, base: Settings) -> Outcome:
+def rewrite_report(run_id: str, base: Settings) -> RunOutcome:
     """Write the report again from the state db (idempotent; picks up new receipts)."""
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
         files = write_run_report(journal, run, base)
-        return Outcome(
+        return RunOutcome(
             "report",
             run_id,
             run.state,
@@ -316,15 +316,14 @@ def other_runs_hint(base: Settings) -> str:
 
 def parse_statuses(text: str) -> list[Status]:
     """`--status failed,capped` → statuses that retry may take."""
-    allowed = {Status.FAILED, Status.CAPPED, Status.UNKNOWN, Status.PENDING, Status.UNDELIVERED}
     out = []
     for part in filter(None, (p.strip().lower() for p in text.split(","))):
         try:
             status = Status(part)
         except ValueError:
             status = None
-        if status not in allowed:
-            names = ", ".join(sorted(str(s) for s in allowed))
+        if status not in RETRYABLE:
+            names = ", ".join(sorted(str(s) for s in RETRYABLE))
             raise UsageError(f"--status {part!r}: retry takes {names}")
         out.append(status)
     if not out:

@@ -1,4 +1,4 @@
-"""What a use case reports back (Outcome) and what it needs from its driver (Ui)."""
+"""What a use case reports back (RunOutcome) and what it needs from its driver (Ui)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from batch_sms.checks.preflight import Plan
 from batch_sms.report.workbook import ReportFiles
 
-__all__ = ["Outcome", "Ui"]
+__all__ = ["RunOutcome", "Ui"]
 
 
 class Ui(Protocol):
@@ -26,7 +26,7 @@ class Ui(Protocol):
 
 
 @dataclass
-class Outcome:
+class RunOutcome:
     """What a command did, for printing and for the exit code."""
 
     command: str

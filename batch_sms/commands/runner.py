@@ -14,24 +14,22 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from batch_sms.checks.preflight import Preflight
-from batch_sms.checks.validate import CostEstimate, estimate_cost
+from batch_sms.checks.validate import estimate_cost
 from batch_sms.commands import hints
-from batch_sms.commands.outcome import Outcome, Ui
+from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
 from batch_sms.input import loader, reading
 from batch_sms.journal import Journal, RunInfo, adopt_legacy
-from batch_sms.models import Message, Status
+from batch_sms.models import ACCEPTED, NOT_SENDABLE, RETRY_DEFAULT, CostEstimate, Message, Status
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles
 
 __all__ = [
-    "RETRY_DEFAULT",
     "adopt_old_state",
     "copy_input",
     "dispatch_and_report",
@@ -43,17 +41,8 @@ __all__ = [
     "open_journal",
     "refuse_resend",
     "run_lock",
-    "summary_info",
     "write_run_report",
 ]
-
-SUCCESS = {Status.SENT, Status.DELIVERED}
-NOT_SENDABLE = {Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED}
-# What the exit code counts as done: the provider accepted it. A receipt that arrives during
-# the run (delivered or undelivered) does not change the code, so it cannot depend on timing.
-ACCEPTED = SUCCESS | {Status.UNDELIVERED}
-# The statuses `retry` takes when no --status is given.
-RETRY_DEFAULT = (Status.FAILED, Status.CAPPED, Status.PENDING)
 
 
 def exit_code(state: str, counts: Mapping[str, int]) -> int:
@@ -101,13 +90,6 @@ def new_run_id(now: float | None = None) -> str:
     """A sortable, unique run id made only of [0-9a-z-] (it goes into sysMessageId)."""
     stamp = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     return f"{stamp:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def summary_info(
-    run_id: str, title: str, settings: dict[str, Any], **kw: Any
-) -> workbook.SummaryInfo:
-    """The Summary sheet's facts about a run."""
-    return workbook.SummaryInfo(run_id=run_id, title=title, settings=settings, **kw)
 
 
 def file_hash(path: Path) -> str:
@@ -226,7 +208,7 @@ def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Jour
 
 def dispatch_and_report(
     journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str, provider: Provider
-) -> Outcome:
+) -> RunOutcome:
     """Send what the run has pending, then write its report and pick the exit code."""
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
     result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note)
@@ -239,7 +221,7 @@ def dispatch_and_report(
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
     files = write_run_report(journal, journal.get_run(run.id), settings)
     steps = next_steps(run.id, state, files, settings, journal)
-    return Outcome(
+    return RunOutcome(
         command,
         run.id,
         state,
@@ -264,10 +246,10 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
     records = journal.report_rows(run.id)
     in_flight = workbook.crash_note(hints.command("resume", settings, run.id))
     rows = workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
-    summary = summary_info(
+    summary = workbook.SummaryInfo(
         run.id,
         "Retry report" if run.parent else "Campaign report",
-        run.settings,
+        settings=run.settings,
         parent=run.parent,
         input_name=run.input_name,
         input_read=run.settings.get(reading.RECORD_KEY) or {},

@@ -20,9 +20,9 @@ from aiohttp import web
 
 from batch_sms import dispatch
 from batch_sms.commands import hints
-from batch_sms.config import DEFAULT_BASE_URL, Prices, Settings
+from batch_sms.config import Prices, Settings
 from batch_sms.journal import Journal
-from batch_sms.models import Status
+from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status
 from batch_sms.provider import nxcloud, receipts, reconcile
 from batch_sms.sandbox import server
 
@@ -42,7 +42,7 @@ class SendResult:
     stop_reason: str
 
     @property
-    def stopped_by(self) -> nxcloud.Outcome | None:
+    def stopped_by(self) -> nxcloud.Answer | None:
         """The run-fatal answer that stopped the run, if any."""
         return self.result.stopped_by
 
@@ -52,7 +52,6 @@ class SendResult:
         return self.result.interrupted
 
 
-BALANCE_URL = "https://api.nxcloud.com"  # the balance call lives on another host (API doc §4)
 RECORD_PAGE = 500  # day records per page (the provider takes fewer than 1000)
 
 
@@ -62,7 +61,7 @@ class Provider:
     def __init__(
         self,
         base_url: str,
-        credentials: nxcloud.Credentials,
+        credentials: Credentials,
         *,
         simulated: bool,
         balance_url: str | None = None,
@@ -137,11 +136,10 @@ class Provider:
 def connect(settings: Settings) -> Iterator[Provider]:
     """The real provider from the settings, or a sandbox started for this command."""
     if not settings.sandbox:
-        creds = settings.credentials
-        balance = BALANCE_URL if settings.base_url == DEFAULT_BASE_URL else None
+        balance = nxcloud.BALANCE_BASE_URL if settings.base_url == DEFAULT_BASE_URL else None
         yield Provider(
             settings.base_url,
-            nxcloud.Credentials(creds.access_key, creds.access_secret, creds.app_key),
+            settings.credentials,
             simulated=False,
             balance_url=balance,
             timeout=settings.timeout,

@@ -6,7 +6,7 @@ never a double send.
 
 Modules: `api` (settings, progress, result), `queue` (rows streamed from the journal and the
 messages waiting for a back-off or their number's hour), `writer` (batched journal writes),
-`settle` (what each answer makes of its message: retries, unknowns, stops) and `engine` (the
+`answers` (what each answer makes of its message: retries, unknowns, stops) and `engine` (the
 loop that launches requests within the limits).
 """
 

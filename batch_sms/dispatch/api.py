@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from batch_sms.provider.nxcloud import Outcome, SendRequest
+from batch_sms.provider.nxcloud import Answer, SendRequest
 
 __all__ = ["DispatchResult", "DispatchSettings", "Progress", "Sender"]
 
@@ -57,7 +57,7 @@ class DispatchResult:
     """What one dispatch did; counts are this dispatch's messages by their status now."""
 
     counts: dict[str, int]
-    stopped_by: Outcome | None  # the run-wide answer that stopped it
+    stopped_by: Answer | None  # the run-wide answer that stopped it
     interrupted: bool  # the stop event ended it with messages left
     started_at: float
     finished_at: float
@@ -69,7 +69,7 @@ class DispatchResult:
 class Sender(Protocol):
     """The part of nxcloud.Client the dispatcher uses."""
 
-    async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Outcome:
+    async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Answer:
         """Send one request and classify the answer; on 1004 correct the clock offset.
 
         The dispatcher passes `retry_clock=False` and sends a 1004 again through its limiter.

@@ -1,4 +1,4 @@
-"""The dispatch loop: launch requests within the limits; `settle` turns answers into states."""
+"""The dispatch loop: launch requests within the limits; `answers` turns answers into states."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 
+from batch_sms.dispatch.answers import AnswerHandler
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
-from batch_sms.dispatch.settle import Settler
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Journal
-from batch_sms.models import Status
-from batch_sms.provider.nxcloud import Kind, Outcome, SendRequest
+from batch_sms.models import QUEUED
+from batch_sms.provider.nxcloud import Answer, Kind, SendRequest
 
 __all__ = ["Dispatcher"]
 
 
-class Dispatcher(Settler):
+class Dispatcher(AnswerHandler):
     """One dispatch of one run: a coordinator loop that launches one task per request."""
 
     def __init__(
@@ -47,7 +47,7 @@ class Dispatcher(Settler):
         )
         self.rng = random.Random(settings.seed)
         self.counts: Counter[str] = Counter()
-        self.stopped_by: Outcome | None = None
+        self.stopped_by: Answer | None = None
         self.requests = self.throttled = self.inflight = self.done = self.total = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None  # a request task or timed write that broke
@@ -62,7 +62,7 @@ class Dispatcher(Settler):
     async def run(self) -> DispatchResult:
         """Send until done, stopped or interrupted; write every answer before returning."""
         started_at = self.clock()
-        self.total = self.journal.count_own(self.run_id, (Status.PENDING, Status.CAPPED))
+        self.total = self.journal.count_own(self.run_id, QUEUED)
         watcher = asyncio.ensure_future(self._watch(self.stop)) if self.stop else None
         try:
             await self._loop()
@@ -199,15 +199,15 @@ class Dispatcher(Settler):
         if item.start is not None:
             self.limiter.sent(item.start)  # the loop may have been busy since it was let through
         try:
-            outcome = await self.client.send(req, retry_clock=False)
+            answer = await self.client.send(req, retry_clock=False)
         except Exception as exc:  # the client classifies network trouble; this is a surprise
             # Only the type: an exception's text may quote a header value, i.e. a credential.
             error = f"unexpected error while sending ({type(exc).__name__})"
-            outcome = Outcome(Kind.UNCERTAIN, "error", error)
+            answer = Answer(Kind.UNCERTAIN, "error", error)
         finally:
             self.inflight -= 1
             self._wake.set()
-        self._settle(item, outcome)
+        self._handle_answer(item, answer)
         self.cap.release(q.phone)
         self.queue.answered(q.phone)
         self._progress()

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
 
-from batch_sms.errors import InputError, UsageError
+from batch_sms.errors import InputError
 
-__all__ = ["DELIMITER_NAMES", "check_encoding", "parse_error", "read_csv"]
+__all__ = ["DELIMITER_NAMES", "parse_error", "read_csv"]
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _DELIMITERS = (",", ";", "\t", "|")
@@ -148,20 +148,6 @@ def _looks_like_row(line: str, delimiter: str) -> bool:
     """Return True when `line` starts with a phone-number-like token and then the delimiter."""
     match = _PHONE_START.match(line)
     return match is not None and line[match.end() :].lstrip(" ").startswith(delimiter)
-
-
-def check_encoding(name: str, source: str = "--encoding") -> str:
-    """Return the codec name for an encoding setting; UsageError when it is no text encoding."""
-    try:
-        info = codecs.lookup(name.strip())
-    except LookupError:
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):
-        raise UsageError(
-            f"{source}: {name!r} is not a text encoding",
-            "give a name such as utf-8, utf-16, gb18030, big5, shift_jis, cp1252 or cp1250",
-        )
-    return info.name
 
 
 def _lines(text: str, start: int = 0) -> Iterator[str]:

@@ -20,7 +20,6 @@ from batch_sms.journal.records import (
     Result,
     RetryCopy,
     RunInfo,
-    RunState,
 )
 from batch_sms.journal.schema import MIGRATIONS, SCHEMA_VERSION, Migration
 from batch_sms.journal.store import Journal
@@ -37,6 +36,5 @@ __all__ = [
     "Result",
     "RetryCopy",
     "RunInfo",
-    "RunState",
     "adopt_legacy",
 ]

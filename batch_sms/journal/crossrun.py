@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from batch_sms.journal.connection import CHUNK, Connection, chunks, marks
-from batch_sms.journal.schema import ACCEPTED_SQL, UNCERTAIN_SQL
+from batch_sms.journal.schema import ACCEPTED_SQL, QUEUED_SQL, UNCERTAIN_SQL
 from batch_sms.models import content_key
 
 # Phones per query: large enough that a million pairs take few round trips, well under
@@ -76,7 +76,7 @@ class CrossRunMixin(Connection):
             for chunk in chunks(updates, CHUNK):
                 cur = db.executemany(
                     "UPDATE messages SET status = 'duplicate', error = ? WHERE id = ? "
-                    "AND status IN ('pending', 'capped') AND retried_by IS NULL",
+                    f"AND status IN {QUEUED_SQL} AND retried_by IS NULL",
                     chunk,
                 )
                 changed += cur.rowcount

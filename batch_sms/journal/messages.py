@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from batch_sms.errors import StateError
 from batch_sms.journal.connection import CHUNK, IN_CHUNK, chunks, marks
 from batch_sms.journal.receipts import ReceiptsMixin
 from batch_sms.journal.records import Attempt, Queued, Result
-from batch_sms.journal.schema import ACCEPTED_SQL, UNCERTAIN_SQL
-from batch_sms.models import Message, Status
+from batch_sms.journal.schema import ACCEPTED_SQL, RECEIPTED_SQL, UNCERTAIN_SQL
+from batch_sms.models import QUEUED, Message, Status
 
 
 class MessagesMixin(ReceiptsMixin):
@@ -57,7 +57,7 @@ class MessagesMixin(ReceiptsMixin):
         run_id: str,
         after_id: int,
         limit: int,
-        statuses: Sequence[Status] = (Status.PENDING, Status.CAPPED),
+        statuses: Collection[Status] = QUEUED,
     ) -> list[Queued]:
         """Up to `limit` messages with id > after_id in the given statuses, by id (not retried)."""
         key = self._run_key(run_id)
@@ -96,7 +96,7 @@ class MessagesMixin(ReceiptsMixin):
             # its delivered/undelivered stands, the answer still fills code, messageid, times.
             db.executemany(
                 "UPDATE messages SET "
-                "status = CASE WHEN status IN ('delivered', 'undelivered') THEN status ELSE ? END, "
+                f"status = CASE WHEN status IN {RECEIPTED_SQL} THEN status ELSE ? END, "
                 "code = ?, result = ?, messageid = ?, attempts = ?, "
                 "sent_at = COALESCE(?, sent_at), next_at = ?, error = ? WHERE id = ?",
                 [

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from batch_sms.journal.connection import IN_CHUNK, Connection, chunks, marks
-from batch_sms.journal.records import PREFLIGHT
-from batch_sms.models import Status
+from batch_sms.models import PREFLIGHT, Status, base_messageid, parse_ext
 
 # The documented DR push fields (nxcloud-api.md §3); anything else a request carries is dropped.
 RECEIPT_FIELDS = (
@@ -29,9 +28,6 @@ _DR_MEANINGS = {
     "11": "bad sender",
     "12": "UNKNOWN",
 }
-# Multi-number sends: each receipt's messageid is the send's messageid + "-" + 10 digits.
-_MULTI_SUFFIX = re.compile(r"^(.+)-\d{10}$")
-_EXT = re.compile(r"^([0-9A-Za-z-]+):(\d+):(\d+)$")
 
 
 @dataclass
@@ -47,8 +43,7 @@ class _Receipt:
     def __post_init__(self) -> None:
         f = self.fields
         self.messageid = f.get("messageid", "")
-        multi = _MULTI_SUFFIX.match(self.messageid)
-        self.base = multi.group(1) if multi else self.messageid
+        self.base = base_messageid(self.messageid)
         number, text = f.get("status", ""), f.get("result", "")
         self.dr_status = text or _DR_MEANINGS.get(number, number)
         if number.isdigit():
@@ -107,12 +102,12 @@ class ReceiptsMixin(Connection):
 
     def _find_message(self, receipt: _Receipt) -> int | None:
         """The id of the message a receipt is about, or None."""
-        ext = _EXT.match(receipt.fields.get("ext", ""))
+        ext = parse_ext(receipt.fields.get("ext", ""))
         if ext:
             found = self._db.execute(
                 "SELECT m.id FROM messages m JOIN runs r ON r.key = m.run "
                 "WHERE r.id = ? AND m.row = ? AND m.idx = ?",
-                (ext.group(1), int(ext.group(2)), int(ext.group(3))),
+                ext,
             ).fetchone()
             if found:
                 return int(found[0])

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from batch_sms.models import Status, ext, sys_message_id
 
-RunState = Literal["created", "running", "stopped", "interrupted", "finished"]
 RUN_STATES = frozenset({"created", "running", "stopped", "interrupted", "finished"})
-# Statuses set by pre-flight: no answer or receipt ever changes them.
-PREFLIGHT = frozenset({Status.READY, Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED})
-NOT_RETRYABLE = PREFLIGHT | {Status.INFLIGHT}
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,19 @@
 """The state db's schema: one migration per version, applied in order by the Journal."""
 
+# ruff: noqa: S608  (statements interpolate only the constant status lists of models)
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-ACCEPTED_SQL = "('sent', 'delivered', 'undelivered')"  # literal, so the partial index applies
-# May have reached the provider without an answer yet: counts for caps and reconciliation.
-UNCERTAIN_SQL = "('inflight', 'unknown')"
+from batch_sms.models import ACCEPTED, NOT_SENDABLE, QUEUED, RECEIPTED, UNCERTAIN, sql_list
+
+# The status sets as SQL literals (not bound parameters), so the partial indexes apply: a query
+# uses one only when its `status IN (...)` is the index's own, which these texts guarantee.
+ACCEPTED_SQL = sql_list(ACCEPTED)  # "('sent', 'delivered', 'undelivered')"
+UNCERTAIN_SQL = sql_list(UNCERTAIN)  # "('inflight', 'unknown')"
+RECEIPTED_SQL = sql_list(RECEIPTED)
+QUEUED_SQL = sql_list(QUEUED)
 
 # Each migration is the list of statements taking the schema from version i to i + 1.
 Migration = Sequence[str]
@@ -52,14 +59,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE messages ADD COLUMN retried_by TEXT",
         # A db made before this column knows which rows a retry took only by its child runs:
         # mark each parent row that a child run holds too, so resuming the parent can't resend it.
-        """UPDATE messages SET retried_by = (
+        f"""UPDATE messages SET retried_by = (
                 SELECT child.id FROM runs AS child JOIN messages AS copy ON copy.run = child.key
                 WHERE child.parent = (SELECT id FROM runs WHERE key = messages.run)
                 AND copy.row = messages.row AND copy.idx = messages.idx
                 ORDER BY child.key LIMIT 1)
             WHERE run IN (SELECT p.key FROM runs AS p JOIN runs AS c ON c.parent = p.id)
-            AND status NOT IN ('sent', 'delivered', 'undelivered', 'invalid', 'duplicate',
-                               'suppressed')""",
+            AND status NOT IN {sql_list(ACCEPTED | NOT_SENDABLE)}""",
         # Other runs' requests in flight count for the hourly cap and block reconciliation.
         f"""CREATE INDEX messages_uncertain ON messages(phone, inflight_at)
             WHERE status IN {UNCERTAIN_SQL}""",

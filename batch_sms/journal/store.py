@@ -5,15 +5,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from batch_sms.journal.connection import marks
 from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
-from batch_sms.journal.records import NOT_RETRYABLE, MessageRecord, RetryCopy
+from batch_sms.journal.records import MessageRecord, RetryCopy
 from batch_sms.journal.runs import RunsMixin
 from batch_sms.journal.schema import ACCEPTED_SQL
-from batch_sms.models import Status, sys_message_id
+from batch_sms.models import NOT_RETRYABLE, Status, sys_message_id
 
 _RECORD_COLUMNS = (
     "row, idx, raw_phone, phone, content, segments, encoding, country_code, status, code, "
@@ -120,7 +120,7 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
         ).fetchone()
         return int(row[0])
 
-    def count_own(self, run_id: str, statuses: Sequence[Status]) -> int:
+    def count_own(self, run_id: str, statuses: Collection[Status]) -> int:
         """A run's messages in `statuses` that are still its own (not handed to a retry)."""
         key = self._run_key(run_id)
         values = [Status(s).value for s in statuses]

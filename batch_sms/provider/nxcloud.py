@@ -10,26 +10,28 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
 import aiohttp
 
+from batch_sms.models import Credentials
+
 __all__ = [
     "ACTION",
+    "BALANCE_BASE_URL",
     "BALANCE_PATH",
     "BIZ_TYPE",
     "DAY_RECORDS_PATH",
-    "DEFAULT_BASE_URL",
     "RECORD_PATH",
     "SEND_PATH",
+    "Answer",
     "Balance",
     "Client",
     "Credentials",
     "Kind",
-    "Outcome",
     "SendRequest",
     "build_send",
     "classify",
@@ -38,9 +40,9 @@ __all__ = [
     "sign",
 ]
 
-DEFAULT_BASE_URL = "https://api2.nxcloud.com"
 SEND_PATH = "/api/sms/mtsend_v2"
 BALANCE_PATH = "/api/common/getBalance"
+BALANCE_BASE_URL = "https://api.nxcloud.com"  # the balance call lives on another host (§4)
 RECORD_PATH = "/api/sms/get"
 DAY_RECORDS_PATH = "/api/sms/getSmsCdr"
 BIZ_TYPE = "3"
@@ -58,18 +60,6 @@ def sign(headers: Mapping[str, str], body: str | bytes, secret: str) -> str:
         text += b"&body=" + raw
     text += b"&accessSecret=" + secret.encode()
     return hashlib.md5(text, usedforsecurity=False).hexdigest()
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """The account's access key and secret and the SMS application's app key (repr hides all)."""
-
-    access_key: str = field(repr=False)
-    access_secret: str = field(repr=False)
-    app_key: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return "Credentials(<hidden>)"
 
 
 @dataclass(frozen=True)
@@ -159,7 +149,7 @@ def describe(code: str) -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Answer:
     """A classified answer; `code` is the provider's or 'http-N', 'connect', 'timeout', …."""
 
     kind: Kind
@@ -174,11 +164,11 @@ def _raw(body: bytes) -> str:
     return body.decode("utf-8", "replace")[:_RAW_KEEP]
 
 
-def classify(http_status: int, body: bytes, server_date: float | None = None) -> Outcome:
+def classify(http_status: int, body: bytes, server_date: float | None = None) -> Answer:
     """Classify one HTTP answer of mtsend_v2."""
     if http_status >= 500:
         hcode = f"http-{http_status}"
-        return Outcome(
+        return Answer(
             Kind.TRANSIENT, hcode, describe(hcode), raw=_raw(body), server_date=server_date
         )
     try:
@@ -192,8 +182,8 @@ def classify(http_status: int, body: bytes, server_date: float | None = None) ->
         if code in _CODES:
             kind = _CODES[code][0]
             messageid = str(data.get("messageid") or "") if isinstance(data, dict) else ""
-            return Outcome(kind, code, result, messageid, server_date=server_date)
-        return Outcome(Kind.TRANSIENT, code, result, raw=_raw(body), server_date=server_date)
+            return Answer(kind, code, result, messageid, server_date=server_date)
+        return Answer(Kind.TRANSIENT, code, result, raw=_raw(body), server_date=server_date)
     if http_status != 200:
         hcode = f"http-{http_status}"
         # 4xx other than 408/429 means a wrong base URL or endpoint: every row would fail alike.
@@ -202,14 +192,14 @@ def classify(http_status: int, body: bytes, server_date: float | None = None) ->
             kind = Kind.THROTTLED
         elif 400 <= http_status < 500 and http_status != 408:
             kind = Kind.RUN_FATAL
-        return Outcome(kind, hcode, describe(hcode), raw=_raw(body), server_date=server_date)
-    return Outcome(
+        return Answer(kind, hcode, describe(hcode), raw=_raw(body), server_date=server_date)
+    return Answer(
         Kind.TRANSIENT, "malformed", describe("malformed"), raw=_raw(body), server_date=server_date
     )
 
 
-def _local_error(exc: BaseException) -> Outcome | None:
-    """The outcome of an error aiohttp raises before a byte leaves; None if it may have left.
+def _local_error(exc: BaseException) -> Answer | None:
+    """The answer to an error aiohttp raises before a byte leaves; None if it may have left.
 
     aiohttp checks the URL before it connects and the header values before it writes them
     (a line break in a pasted key is refused as header injection). The text names the problem
@@ -226,7 +216,7 @@ def _local_error(exc: BaseException) -> Outcome | None:
         )
     else:
         return None
-    return Outcome(Kind.RUN_FATAL, "local-error", f"{problem}; nothing was sent")
+    return Answer(Kind.RUN_FATAL, "local-error", f"{problem}; nothing was sent")
 
 
 def parse_http_date(value: str | None) -> float | None:
@@ -278,22 +268,22 @@ class Client:
         self._clock = clock
         self.clock_offset = 0.0
 
-    async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Outcome:
+    async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Answer:
         """Send one request; on 1004 correct the clock from the answer's Date and retry once.
 
         With `retry_clock=False` the clock is corrected but the 1004 is returned: a caller that
         paces its requests sends again through its own limiter.
         """
-        outcome = await self._send_once(req)
-        if outcome.kind is Kind.CLOCK:
-            if outcome.server_date is not None:
+        answer = await self._send_once(req)
+        if answer.kind is Kind.CLOCK:
+            if answer.server_date is not None:
                 # Date has one-second resolution: aim at the middle of that second.
-                self.clock_offset = outcome.server_date + 0.5 - self._clock()
+                self.clock_offset = answer.server_date + 0.5 - self._clock()
             if retry_clock:
-                outcome = await self._send_once(req)
-        return outcome
+                answer = await self._send_once(req)
+        return answer
 
-    async def _send_once(self, req: SendRequest) -> Outcome:
+    async def _send_once(self, req: SendRequest) -> Answer:
         # ts and signature are made here, just before the bytes leave, never when queued.
         ts_ms = int((self._clock() + self.clock_offset) * 1000)
         headers, body = build_send(req, self._creds, ts_ms)
@@ -309,9 +299,9 @@ class Client:
                 return classify(resp.status, raw, date)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # The connection was never made: the request certainly did not reach the server.
-            return Outcome(Kind.TRANSIENT, "connect", f"{describe('connect')}: {exc}")
+            return Answer(Kind.TRANSIENT, "connect", f"{describe('connect')}: {exc}")
         except (TimeoutError, aiohttp.ServerTimeoutError):
-            return Outcome(Kind.UNCERTAIN, "timeout", describe("timeout"))
+            return Answer(Kind.UNCERTAIN, "timeout", describe("timeout"))
         except (ValueError, TypeError, aiohttp.ClientError) as exc:
             local = None if answered else _local_error(exc)
             if local is not None:
@@ -319,7 +309,7 @@ class Client:
             if not isinstance(exc, aiohttp.ClientError):
                 raise
             # Disconnected, reset or a broken answer after the body went out: fate unknown.
-            return Outcome(Kind.UNCERTAIN, "disconnected", f"{describe('disconnected')}: {exc}")
+            return Answer(Kind.UNCERTAIN, "disconnected", f"{describe('disconnected')}: {exc}")
 
     async def _form(self, url: str, fields: dict[str, str]) -> dict[str, Any]:
         form = {"appkey": self._creds.app_key, "secretkey": self._creds.access_secret, **fields}

@@ -140,7 +140,7 @@ def running_receiver(
     finally:
         loop.call_soon_threadsafe(task.cancel)
         try:
-            asyncio.run_coroutine_threadsafe(_settle(task), loop).result(30)
+            asyncio.run_coroutine_threadsafe(_finish_cancelled(task), loop).result(30)
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
@@ -153,7 +153,7 @@ async def _wait(future: asyncio.Future[str]) -> str:
     return await future
 
 
-async def _settle(task: asyncio.Task[None]) -> None:
+async def _finish_cancelled(task: asyncio.Task[None]) -> None:
     """Wait for a cancelled task to finish, swallowing its cancellation."""
     with suppress(asyncio.CancelledError):
         await task

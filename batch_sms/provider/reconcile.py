@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from batch_sms.report.summary import utc_text
+from batch_sms.models import base_messageid, utc_text
 
 SETTLE = 120.0  # seconds after a request before a missing record proves it never arrived
 
@@ -113,9 +113,7 @@ def reconcile(
     others = elsewhere or {}
     free: dict[str, list[ProviderRecord]] = defaultdict(list)
     for record in records:
-        # A multi-number send's records carry "-" + 10 digits after the send's messageid.
-        base = record.messageid.split("-", 1)[0]
-        if record.messageid not in claimed and base not in claimed:
+        if record.messageid not in claimed and base_messageid(record.messageid) not in claimed:
             free[record.phone].append(record)
     waiting: dict[str, list[Unresolved]] = defaultdict(list)
     for message in unresolved:

@@ -6,31 +6,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
 from operator import attrgetter
-from typing import Protocol
 
-from batch_sms.models import Message, Row, Status
-from batch_sms.report.summary import utc_text
+from batch_sms.journal.records import MessageRecord
+from batch_sms.models import NOT_SENDABLE, Message, Row, Status, row_status, utc_text
 
 __all__ = [
-    "SEVERITY",
     "MessageResult",
-    "RecordLike",
     "ResultRow",
     "aggregate",
     "crash_note",
     "result_rows",
-    "row_status",
     "validation_rows",
 ]
-
-# A row's status is its least successful message's; duplicate/suppressed only when all are.
-SEVERITY = (
-    Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-    Status.UNDELIVERED, Status.SENT, Status.DELIVERED, Status.READY, Status.SUPPRESSED,
-    Status.DUPLICATE,
-)  # fmt: skip
-_RANK = {status: rank for rank, status in enumerate(SEVERITY)}
-_NOT_SENT = frozenset({Status.DUPLICATE, Status.SUPPRESSED, Status.INVALID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,55 +64,12 @@ class MessageResult:
     text: str = ""
 
 
-class RecordLike(Protocol):
-    """The fields of journal.MessageRecord a report reads."""
-
-    @property
-    def row(self) -> int: ...
-    @property
-    def raw_phone(self) -> str: ...
-    @property
-    def phone(self) -> str: ...
-    @property
-    def content(self) -> str: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def status(self) -> Status: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def result(self) -> str: ...
-    @property
-    def messageid(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def sent_at(self) -> float | None: ...
-    @property
-    def next_at(self) -> float | None: ...
-    @property
-    def error(self) -> str: ...
-    @property
-    def dr_status(self) -> str: ...
-    @property
-    def dr_time(self) -> str: ...
-    @property
-    def sys_message_id(self) -> str: ...
-
-
 def crash_note(resume_command: str) -> str:
     """sms_error of a message a process left in flight when it ended (a crash, `kill -9`)."""
     return (
         "the process ended with the request in flight; it may have arrived. "
         f"{resume_command} settles it against the provider's records"
     )
-
-
-def row_status(statuses: Iterable[Status]) -> Status:
-    """The least successful status by SEVERITY (an `inflight` leftover counts as unknown)."""
-    ranked = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in statuses]
-    return min(ranked, key=_RANK.__getitem__) if ranked else Status.INVALID
 
 
 def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult]) -> ResultRow:
@@ -145,7 +89,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
 
     # Recipients that are not sent (duplicate, suppressed, invalid) are not billed: leave them
     # out unless the row has nothing else, so sms_segments says what the row costs.
-    billed = [p for p in parts if p.status not in _NOT_SENT] or parts
+    billed = [p for p in parts if p.status not in NOT_SENDABLE] or parts
     # Recipients with different fates: each one's says what it got ("+86…: sent"), so a row
     # shown `invalid` for one bad number still tells that its other number was reached.
     mixed = len({p.status for p in parts}) > 1
@@ -173,7 +117,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
 
 
 def _from_record(
-    record: RecordLike, describe: Callable[[str], str], in_flight: str
+    record: MessageRecord, describe: Callable[[str], str], in_flight: str
 ) -> MessageResult:
     error, attempts = record.error, record.attempts
     if record.status is Status.INFLIGHT:
@@ -203,7 +147,7 @@ def _from_record(
 
 def result_rows(
     input_rows: Iterable[Row],
-    records: Iterable[RecordLike],
+    records: Iterable[MessageRecord],
     describe: Callable[[str], str],
     in_flight: str = "",
 ) -> Iterator[ResultRow]:
@@ -221,7 +165,7 @@ def result_rows(
         cells = current.cells if current is not None and current.number == number else ()
         records = list(group)
         row = aggregate(number, cells, [_from_record(r, describe, in_flight) for r in records])
-        if all(getattr(r, "retried_by", "") for r in records):
+        if all(r.retried_by for r in records):
             row = replace(row, handed_over=True)
         yield row
 

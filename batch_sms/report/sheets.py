@@ -15,6 +15,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from batch_sms.models import STATUS_RGB
+
 if TYPE_CHECKING:
     from openpyxl import Workbook
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -52,13 +54,7 @@ def named_font(*, bold: bool = False, size: float = 11) -> Font:
     return Font(name="Calibri", family=2, bold=bold, size=size)
 
 
-_GREEN, _RED, _AMBER, _GREY = _fill("C6EFCE"), _fill("FFC7CE"), _fill("FFEB9C"), _fill("D9D9D9")
-STATUS_FILLS = {
-    "ready": _GREEN, "sent": _GREEN, "delivered": _GREEN,
-    "invalid": _RED, "failed": _RED, "undelivered": _RED,
-    "capped": _AMBER, "pending": _AMBER, "unknown": _AMBER, "inflight": _AMBER,
-    "duplicate": _GREY, "suppressed": _GREY,
-}  # fmt: skip
+STATUS_FILLS = {status: _fill(rgb) for status, rgb in STATUS_RGB.items()}
 # Header cells: the input's columns plain grey, this tool's sms_* columns blue, so the eye
 # finds where the results begin.
 INPUT_HEAD, _RESULT_HEAD = _fill("EDEDED"), _fill("DDEBF7")

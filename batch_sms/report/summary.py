@@ -4,50 +4,34 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batch_sms.checks.reasons import reason_key
 from batch_sms.input import reading
-from batch_sms.models import Status
+from batch_sms.models import (
+    ACCEPTED,
+    RESENDABLE,
+    STATUS_ORDER,
+    CostEstimate,
+    Status,
+    duration_text,
+    utc_text,
+)
 
 if TYPE_CHECKING:
     from batch_sms.report.results import ResultRow
 
 __all__ = [
-    "FAILED_STATUSES",
-    "STATUS_ORDER",
-    "CostLike",
     "SummaryInfo",
     "Tally",
     "public_settings",
     "summary_lines",
 ]
 
-# The order of DESIGN.md's status table: the Summary lists statuses in it.
-STATUS_ORDER = (
-    Status.READY,
-    Status.INVALID,
-    Status.DUPLICATE,
-    Status.SUPPRESSED,
-    Status.PENDING,
-    Status.SENT,
-    Status.DELIVERED,
-    Status.UNDELIVERED,
-    Status.FAILED,
-    Status.CAPPED,
-    Status.UNKNOWN,
-)
-ACCEPTED = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED})
-# Rows worth sending again (after a fix): they go into failed.csv / failed.xlsx.
-FAILED_STATUSES = frozenset(
-    {Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-     Status.UNDELIVERED}
-)  # fmt: skip
 TOP_REASONS, EXAMPLES = 10, 5
 # Reasons are counted by kind (reasons.reason_key); a text of no known kind counts as itself, so
 # distinct ones can be as many as rows: beyond this many a new one only adds to "other reasons"
@@ -55,34 +39,6 @@ TOP_REASONS, EXAMPLES = 10, 5
 MAX_REASONS = 10_000
 NO_PRICE = "no price"
 _SECRET_KEY = re.compile(r"key|secret|token|passw|credential|sign", re.IGNORECASE)
-
-
-class CountryLike(Protocol):
-    """One country's line of a cost estimate (validate.CountryCost fits)."""
-
-    @property
-    def country_code(self) -> str: ...
-    @property
-    def messages(self) -> int: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def cost(self) -> float | None: ...
-
-
-class CostLike(Protocol):
-    """A cost estimate (validate.CostEstimate fits)."""
-
-    @property
-    def countries(self) -> Sequence[CountryLike]: ...
-    @property
-    def messages(self) -> int: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def cost(self) -> float: ...
-    @property
-    def unpriced(self) -> Sequence[str]: ...
 
 
 @dataclass
@@ -97,7 +53,7 @@ class SummaryInfo:
     finished_at: float | None = None
     settings: Mapping[str, object] = field(default_factory=dict)
     input_read: Mapping[str, str] = field(default_factory=dict)  # reading.describe_input
-    cost: CostLike | None = None
+    cost: CostEstimate | None = None
     currency: str = ""
     describe: Callable[[str], str] | None = None  # provider code → meaning (nxcloud.describe)
 
@@ -177,7 +133,7 @@ def summary_lines(
     """
     lines: list[Line] = [("title", (info.title,)), ("blank", ())]
     lines += _run_lines(info, tally, sheet_rows)
-    failed = sum(tally.statuses[status] for status in FAILED_STATUSES)
+    failed = sum(tally.statuses[status] for status in RESENDABLE)
     if failed:
         lines.append(("data", ("Rows to fix or send again", failed, f"listed in {failed_name}")))
     if letters:
@@ -235,7 +191,7 @@ def _run_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
         lines.append(("data", ("Finished (UTC)", utc_text(info.finished_at))))
     if info.started_at is not None and info.finished_at is not None:
         seconds = max(info.finished_at - info.started_at, 0.0)
-        lines.append(("data", ("Duration", _duration(seconds))))
+        lines.append(("data", ("Duration", duration_text(seconds))))
         if seconds > 0:
             per_second = tally.accepted / seconds
             digits = 1 if per_second >= 10 else 2
@@ -325,18 +281,3 @@ def _scrub_url(text: str) -> str:
         return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
     except ValueError:
         return text
-
-
-def utc_text(ts: float) -> str:
-    """A POSIX time as "YYYY-MM-DD HH:MM:SS" in UTC."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
-
-
-def _duration(seconds: float) -> str:
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    return (
-        f"{hours}h {rest // 60:02d}m {rest % 60:02d}s"
-        if hours
-        else f"{rest // 60}m {rest % 60:02d}s"
-    )

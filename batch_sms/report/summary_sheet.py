@@ -12,6 +12,7 @@ from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from batch_sms.models import STATUS_BAR_RGB
 from batch_sms.report.sheets import INPUT_HEAD, STATUS_FILLS, named_font
 
 if TYPE_CHECKING:
@@ -19,13 +20,8 @@ if TYPE_CHECKING:
 
     from batch_sms.report.summary import Line
 
-__all__ = ["BAR_COLOURS", "write_summary"]
+__all__ = ["write_summary"]
 
-# The chart's bars: the same families as the cells, strong enough to read as bars.
-_BAR_COLOURS = {"C6EFCE": "63BE7B", "FFC7CE": "F8696B", "FFEB9C": "FFC000", "D9D9D9": "A6A6A6"}
-BAR_COLOURS = {
-    status: _BAR_COLOURS[str(fill.fgColor.rgb)[-6:]] for status, fill in STATUS_FILLS.items()
-}
 SUMMARY_WIDTHS = (44, 12, 12, 14)  # A labels, B and C counts, D money; long text spills right
 CHART_ROWS = 16  # sheet rows kept beside the status table for the 8 cm chart (15 pt a row)
 _RIGHT = Alignment(horizontal="right")
@@ -141,7 +137,7 @@ def _status_chart(ws: WriteOnlyWorksheet, statuses: Sequence[tuple[int, str, int
     series = chart.series[0]
     for index, (_, status, _) in enumerate(statuses):
         point = DataPoint(idx=index)
-        point.graphicalProperties.solidFill = BAR_COLOURS.get(status, "4472C4")
+        point.graphicalProperties.solidFill = STATUS_BAR_RGB.get(status, "4472C4")
         point.graphicalProperties.line.noFill = True
         series.dPt.append(point)
     series.dLbls = DataLabelList(

@@ -20,33 +20,23 @@ from pathlib import Path
 from typing import IO
 
 from batch_sms.errors import UsageError
-from batch_sms.models import RESULT_COLUMNS
+from batch_sms.models import RESENDABLE, RESULT_COLUMNS
 from batch_sms.report.results import (
-    MessageResult,
-    RecordLike,
     ResultRow,
-    aggregate,
     crash_note,
     result_rows,
-    row_status,
     validation_rows,
 )
 from batch_sms.report.sheets import TextSheet, csv_safe, save, text_cell
-from batch_sms.report.summary import FAILED_STATUSES, SummaryInfo, Tally, summary_lines
+from batch_sms.report.summary import SummaryInfo, Tally, summary_lines
 from batch_sms.report.summary_sheet import write_summary
 
 __all__ = [
-    "FAILED_STATUSES",
-    "RESULT_COLUMNS",
-    "MessageResult",
-    "RecordLike",
     "ReportFiles",
     "ResultRow",
     "SummaryInfo",
-    "aggregate",
     "crash_note",
     "result_rows",
-    "row_status",
     "validation_rows",
     "write_report",
 ]
@@ -128,7 +118,7 @@ def write_report(
                 if results.rows < max_sheet_rows:
                     results.add(values + sms)
                 results_row(values + [csv_safe(v) for v in sms])
-                if row.status not in FAILED_STATUSES or row.handed_over:
+                if row.status not in RESENDABLE or row.handed_over:
                     continue  # a row handed to a retry is that run's to finish
                 extra: list[str | int | None] = [row.status.value, row.error, row.text]
                 if is_csv:

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from batch_sms.config import SECRET_ENV
-from batch_sms.provider.nxcloud import Credentials
+from batch_sms.models import SECRET_ENV, Credentials
 
 _PHONES = re.compile(r"[0-9]+(,[0-9]+)*")
 _SYS_ID = re.compile(r"[0-9a-zA-Z-]{10,50}")

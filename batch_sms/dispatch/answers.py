@@ -14,9 +14,9 @@ from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Attempt, Result
 from batch_sms.models import Status
-from batch_sms.provider.nxcloud import Kind, Outcome, describe
+from batch_sms.provider.nxcloud import Answer, Kind, describe
 
-__all__ = ["CAPPED", "Settler"]
+__all__ = ["CAPPED", "AnswerHandler"]
 
 CAPPED = "hourly cap for this number"
 
@@ -31,14 +31,14 @@ def _proven_not_accepted(code: str) -> bool:
     return code in ("88", "99", "connect") or code.startswith("http-5")
 
 
-def _reason(outcome: Outcome) -> str:
+def _reason(answer: Answer) -> str:
     """A short human reason for an answer."""
-    if outcome.code.isdigit():
-        return f"code {outcome.code}: {describe(outcome.code)}"
-    return outcome.result or describe(outcome.code)
+    if answer.code.isdigit():
+        return f"code {answer.code}: {describe(answer.code)}"
+    return answer.result or describe(answer.code)
 
 
-class Settler:
+class AnswerHandler:
     """The dispatcher's answer handling; `Dispatcher` provides the state it works on."""
 
     s: DispatchSettings
@@ -49,44 +49,44 @@ class Settler:
     writer: Writer
     rng: random.Random
     counts: Counter[str]
-    stopped_by: Outcome | None
+    stopped_by: Answer | None
     throttled: int
     done: int
     _halt: asyncio.Event
 
-    def _settle(self, item: Item, outcome: Outcome) -> None:
+    def _handle_answer(self, item: Item, answer: Answer) -> None:
         """Turn an answer into the message's new state."""
-        q, now, kind = item.q, self.clock(), outcome.kind
-        self.writer.attempt(Attempt(q.id, now, outcome.code, kind.value, outcome.result))
-        item.code, item.result = outcome.code, outcome.result
-        if kind is Kind.ROW_FATAL and outcome.code == "8" and self.s.sender:
+        q, now, kind = item.q, self.clock(), answer.kind
+        self.writer.attempt(Attempt(q.id, now, answer.code, kind.value, answer.result))
+        item.code, item.result = answer.code, answer.result
+        if kind is Kind.ROW_FATAL and answer.code == "8" and self.s.sender:
             kind = Kind.RUN_FATAL  # every row carries the same sender: every row would fail
-            outcome = dataclasses.replace(outcome, kind=kind)
+            answer = dataclasses.replace(answer, kind=kind)
         if kind is Kind.ACCEPTED:
             self.cap.note_accepted(q.phone, now)
-            messageid = outcome.messageid
+            messageid = answer.messageid
             self._final(item, Status.SENT, item.attempts + 1, messageid=messageid, sent_at=now)
         elif kind is Kind.ROW_FATAL:
-            self._final(item, Status.FAILED, item.attempts + 1, error=describe(outcome.code))
+            self._final(item, Status.FAILED, item.attempts + 1, error=describe(answer.code))
         elif kind is Kind.UNCERTAIN:
-            error = f"{_reason(outcome)}; not sent again unless resumed with --resend-unknown"
+            error = f"{_reason(answer)}; not sent again unless resumed with --resend-unknown"
             self._final(item, Status.UNKNOWN, item.attempts + 1, error=error)
         elif kind is Kind.RUN_FATAL:
             if self.stopped_by is None:
-                self.stopped_by = outcome
+                self.stopped_by = answer
                 self._halt.set()
             self._write(item, Status.PENDING)  # not sent; resumable
         elif kind in (Kind.THROTTLED, Kind.CAPPED):
-            self._requeue(item, outcome, now)
+            self._requeue(item, answer, now)
         elif kind is Kind.CLOCK and not item.clock_resent:
             # The client has corrected its clock from the answer's Date. Send once more, but
             # through the limiter: an immediate re-send would break the provider's TPS limit.
             item.clock_resent = True
             self._write(item, Status.PENDING)
             self.queue.again(item)
-        elif kind is Kind.TRANSIENT and not _proven_not_accepted(outcome.code):
+        elif kind is Kind.TRANSIENT and not _proven_not_accepted(answer.code):
             error = (
-                f"{_reason(outcome)}: the answer could not be read, so the message may have been "
+                f"{_reason(answer)}: the answer could not be read, so the message may have been "
                 "accepted; not sent again unless resume finds it never arrived "
                 "(or with --resend-unknown)"
             )
@@ -94,25 +94,25 @@ class Settler:
         else:  # TRANSIENT proven not accepted, or a second 1004 for this message
             item.attempts += 1
             if item.attempts >= self.s.max_attempts:
-                error = f"gave up after {item.attempts} attempts: {_reason(outcome)}"
+                error = f"gave up after {item.attempts} attempts: {_reason(answer)}"
                 self._final(item, Status.FAILED, item.attempts, error=error)
             else:
                 self._write(item, Status.PENDING)
                 ceiling = min(self.s.backoff_max, self.s.backoff_base * 2 ** (item.attempts - 1))
                 self.queue.push(now + self.rng.uniform(0, ceiling), item)  # full jitter
 
-    def _requeue(self, item: Item, outcome: Outcome, now: float) -> None:
+    def _requeue(self, item: Item, answer: Answer, now: float) -> None:
         """28 or 27: nothing was sent and it is not the message's fault; send it again later."""
         item.requeues += 1
-        if outcome.kind is Kind.THROTTLED:
+        if answer.kind is Kind.THROTTLED:
             self.throttled += 1
             self.limiter.lower(item.start.at if item.start else None)
         if item.requeues > self.s.max_requeues:
-            error = f"gave up after {item.requeues} answers {_reason(outcome)}"
+            error = f"gave up after {item.requeues} answers {_reason(answer)}"
             self._final(item, Status.FAILED, item.attempts, error=error)
             return
         self._write(item, Status.PENDING)
-        if outcome.kind is Kind.THROTTLED:
+        if answer.kind is Kind.THROTTLED:
             self.queue.again(item)  # the lowered limiter paces it
         else:
             item.capped = True
