@@ -6,7 +6,16 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["RESULT_COLUMNS", "Message", "Row", "Status", "content_key", "ext", "sys_message_id"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "RETRY_DEFAULT",
+    "Message",
+    "Row",
+    "Status",
+    "content_key",
+    "ext",
+    "sys_message_id",
+]
 
 # The columns a report adds after the input's own; on input, exactly these are ignored.
 # sms_text is the message as sent (rendered, after every transformation).
@@ -32,6 +41,10 @@ class Status(StrEnum):
     FAILED = "failed"
     CAPPED = "capped"
     UNKNOWN = "unknown"
+
+
+# The statuses `retry` takes when no --status is given.
+RETRY_DEFAULT = (Status.FAILED, Status.CAPPED, Status.PENDING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
 from batch_sms.input import loader, reading
 from batch_sms.journal import Journal, RunInfo, adopt_legacy
-from batch_sms.models import Message, Status
+from batch_sms.models import RETRY_DEFAULT, Message, Status
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles
@@ -52,8 +52,6 @@ NOT_SENDABLE = {Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED}
 # What the exit code counts as done: the provider accepted it. A receipt that arrives during
 # the run (delivered or undelivered) does not change the code, so it cannot depend on timing.
 ACCEPTED = SUCCESS | {Status.UNDELIVERED}
-# The statuses `retry` takes when no --status is given.
-RETRY_DEFAULT = (Status.FAILED, Status.CAPPED, Status.PENDING)
 
 
 def exit_code(state: str, counts: Mapping[str, int]) -> int:

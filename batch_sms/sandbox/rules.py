@@ -13,11 +13,16 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-
-import phonenumbers
+from typing import TYPE_CHECKING
 
 from batch_sms.config import SECRET_ENV
-from batch_sms.provider.nxcloud import Credentials
+
+if TYPE_CHECKING:  # the `sandbox` command's help reads SandboxConfig without aiohttp
+    from batch_sms.provider.nxcloud import Credentials
+
+# Where `batch-sms sandbox` listens unless told otherwise.
+STANDALONE_HOST = "127.0.0.1"
+STANDALONE_PORT = 8787
 
 _PHONES = re.compile(r"[0-9]+(,[0-9]+)*")
 _SYS_ID = re.compile(r"[0-9a-zA-Z-]{10,50}")
@@ -29,6 +34,8 @@ _OPTIONAL = ("sourceAddress", "sysMessageId", "shortLink", "linkVerbose", "drUrl
 def credentials_from_env(environ: Mapping[str, str]) -> tuple[Credentials, list[tuple[str, str]]]:
     """Credentials for a standalone sandbox: those set in the environment (the same variables a
     campaign reads), the rest generated; also (variable, value) of each generated one, to show."""
+    from batch_sms.provider.nxcloud import Credentials
+
     fresh = generate_credentials()
     values = {name: environ.get(env) or getattr(fresh, name) for name, env in SECRET_ENV.items()}
     made = [(env, values[name]) for name, env in SECRET_ENV.items() if not environ.get(env)]
@@ -37,6 +44,8 @@ def credentials_from_env(environ: Mapping[str, str]) -> tuple[Credentials, list[
 
 def generate_credentials() -> Credentials:
     """Fresh random credentials for a sandbox account."""
+    from batch_sms.provider.nxcloud import Credentials
+
     return Credentials(secrets.token_hex(8), secrets.token_urlsafe(18), secrets.token_hex(12))
 
 
@@ -126,6 +135,8 @@ _GSM_EXT = frozenset("\f^{}\\[~]|€")
 
 def _country(number: str) -> int | None:
     """The country code of a valid number, else None."""
+    import phonenumbers  # here: the `sandbox` command's help reads this module without it
+
     try:
         parsed = phonenumbers.parse("+" + number)
     except phonenumbers.NumberParseException:
