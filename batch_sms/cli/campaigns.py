@@ -94,11 +94,7 @@ def _given(options: dict[str, Any]) -> list[str]:
 @cli.command(short_help="Continue a stopped or interrupted run.")
 @click.argument("run_id")
 @opt.rate(own=True)
-@click.option(
-    "--resend-unknown",
-    is_flag=True,
-    help="Also send messages whose fate is unknown (they may arrive twice).",
-)
+@opt.RESEND_UNKNOWN
 @click.option(
     "--settle",
     type=float,
@@ -135,11 +131,7 @@ def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> 
     show_default=True,
     help="Which rows of RUN_ID to send again (also: undelivered, unknown).",
 )
-@click.option(
-    "--resend-unknown",
-    is_flag=True,
-    help="Allow --status unknown: those may have arrived and would arrive twice.",
-)
+@opt.RESEND_UNKNOWN
 @opt.rate(own=True)
 @opt.outputs
 def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> None:

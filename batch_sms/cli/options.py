@@ -18,8 +18,8 @@ from batch_sms.config import Settings
 from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
-    "CONFIG", "JSON", "OUT", "QUIET", "SANDBOX", "STATE", "apply", "outputs", "preflight", "rate",
-    "sandbox_knobs", "shown",
+    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "outputs",
+    "preflight", "rate", "sandbox_knobs", "shown",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +66,12 @@ JSON = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object on stdout as the last line."
 )
 QUIET = click.option("--quiet", "-q", is_flag=True, help="Print only errors (and --json).")
+RESEND_UNKNOWN = click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Also send messages whose fate is unknown: they may have arrived and would arrive "
+    "twice (retry takes them with --status unknown).",
+)
 
 # Options every command that writes reports takes; they locate the run and its config.
 outputs = apply(OUT, STATE, CONFIG, JSON, QUIET)
