@@ -6,7 +6,6 @@ error path (`Error:` line, exit 2); Ctrl-C is the normal way to stop them (exit 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,8 @@ __all__ = ["receipts", "receipts_serve", "sandbox"]
 
 def _serve(main: Coroutine[Any, Any, None], host: str, port: int) -> None:
     """Run a server until Ctrl-C; a socket that cannot listen is a user error."""
+    import asyncio
+
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(main)
