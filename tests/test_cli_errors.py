@@ -128,3 +128,12 @@ def test_ctrl_c_while_listing_runs_exits_130(monkeypatch: pytest.MonkeyPatch) ->
     result = run_cli(["runs"])
     assert result.exit_code == 130
     assert result.stderr == "\ninterrupted: nothing was sent and no run was made\n"
+
+
+@pytest.mark.parametrize("command", [["receipts", "serve"], ["sandbox"]])
+def test_a_port_out_of_range_is_a_usage_error(command: list[str]) -> None:
+    result = run_cli([*command, "--port", "99999"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--port': 99999 is not in the range 0<=x<=65535."
+    )

@@ -18,8 +18,8 @@ from batch_sms.config import Settings
 from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
-    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "outputs",
-    "preflight", "rate", "sandbox_knobs", "shown",
+    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "listen",
+    "outputs", "preflight", "rate", "sandbox_knobs", "shown",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +72,21 @@ RESEND_UNKNOWN = click.option(
     help="Also send messages whose fate is unknown: they may have arrived and would arrive "
     "twice (retry takes them with --status unknown).",
 )
+
+
+def listen(host: str, port: int) -> Callable[[F], F]:
+    """Where a server command listens (receipts serve, sandbox), with its defaults."""
+    return apply(
+        click.option("--host", default=host, show_default=True, help="Address to listen on."),
+        click.option(
+            "--port",
+            default=port,
+            show_default=True,
+            type=click.IntRange(0, 65535),
+            help="Port to listen on (0: any free one).",
+        ),
+    )
+
 
 # Options every command that writes reports takes; they locate the run and its config.
 outputs = apply(OUT, STATE, CONFIG, JSON, QUIET)

@@ -22,7 +22,9 @@ from batch_sms.sandbox.rules import STANDALONE_HOST, STANDALONE_PORT
 if TYPE_CHECKING:
     from batch_sms.sandbox.server import Sandbox
 
-__all__ = ["receipts", "receipts_serve", "sandbox"]
+__all__ = ["RECEIPTS_PORT", "receipts", "receipts_serve", "sandbox"]
+
+RECEIPTS_PORT = 8090  # where `batch-sms receipts serve` listens unless told otherwise
 
 
 def _serve(main: Coroutine[Any, Any, None], host: str, port: int) -> None:
@@ -44,8 +46,7 @@ def receipts() -> None:
 
 
 @receipts.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8090, show_default=True, type=int, help="Port to listen on.")
+@opt.listen("127.0.0.1", RECEIPTS_PORT)
 @click.option("--path", default="/dr", show_default=True, help="URL path of the endpoint.")
 @opt.apply(opt.OUT, opt.STATE, opt.CONFIG)
 def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
@@ -65,10 +66,7 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
 
 
 @cli.command("sandbox", short_help="Run the NXCloud API simulator until Ctrl-C.")
-@click.option("--host", default=STANDALONE_HOST, show_default=True, help="Address to listen on.")
-@click.option(
-    "--port", default=STANDALONE_PORT, show_default=True, type=int, help="Port (0: any free)."
-)
+@opt.listen(STANDALONE_HOST, STANDALONE_PORT)
 @opt.sandbox_knobs
 def sandbox(
     host: str,
