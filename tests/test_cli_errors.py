@@ -7,6 +7,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,25 @@ def test_a_port_out_of_range_is_a_usage_error(command: list[str]) -> None:
     assert result.stderr.splitlines()[-1] == (
         "Error: Invalid value for '--port': 99999 is not in the range 0<=x<=65535."
     )
+
+
+def test_an_out_folder_the_user_may_not_write_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shutil.copy(DATA / "undelivered.csv", tmp_path)
+    locked = tmp_path / "locked"
+    mkdir = Path.mkdir
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> None:
+        if self.is_relative_to(locked):  # what a folder without write permission answers
+            raise PermissionError(13, "Permission denied", str(self))
+        mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    result = run_cli(["validate", str(path), "--out", str(locked), "--json"])
+    assert result.exit_code == 2
+    error, hint = result.stderr.splitlines()
+    assert error.startswith(f"Error: {locked}")
+    assert error.endswith(": Permission denied")
+    assert hint == "Hint: check that path and its permissions"
+    assert json.loads(result.stdout.splitlines()[-1])["exit_code"] == 2

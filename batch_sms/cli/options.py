@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from batch_sms.config import Settings
+from batch_sms.config import CONFIG_NAME, Settings
 from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
@@ -54,7 +54,7 @@ STATE = click.option(
     "--state", type=_PATH, help="State db [one per user, in the user's data folder]."
 )
 CONFIG = click.option(
-    "--config", "config_file", type=_PATH, help="Config file [./batch-sms.toml when present]."
+    "--config", "config_file", type=_PATH, help=f"Config file [./{CONFIG_NAME} when present]."
 )
 SANDBOX = click.option(
     "--sandbox",
