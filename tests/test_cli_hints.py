@@ -235,3 +235,17 @@ def test_an_unknown_run_in_a_given_state_db_points_at_that_db(tmp_path: Path) ->
     )
     assert _paste(listed) == ["runs", *where]
     assert run_cli([*_paste(listed), "--json"]).exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["resume", "retry", "report"])
+def test_a_malformed_run_id_points_at_the_runs_of_the_given_db(
+    tmp_path: Path, command: str
+) -> None:
+    where = ["--state", str(tmp_path / "s.db"), "--sandbox"]
+    result = run_cli([command, "not a run!", *where])
+    assert result.exit_code == 2
+    error, hint = result.stderr.splitlines()
+    assert error == "Error: 'not a run!' is not a run id"
+    assert _paste(hint.removeprefix("Hint: ").removesuffix(" lists the runs there")) == [
+        "runs", *where
+    ]  # fmt: skip

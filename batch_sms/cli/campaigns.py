@@ -112,7 +112,7 @@ def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> 
     _run(
         options,
         lambda s, ui: campaign.resume(
-            campaign.require_run(run_id),
+            campaign.require_run(run_id, s),
             s,
             ui,
             resend_unknown=resend_unknown,
@@ -142,7 +142,7 @@ def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> N
     _run(
         options,
         lambda s, ui: campaign.retry(
-            campaign.require_run(run_id),
+            campaign.require_run(run_id, s),
             s,
             ui,
             statuses=campaign.parse_statuses(statuses),
@@ -160,7 +160,7 @@ def report(run_id: str, **options: Any) -> None:
     """Write RUN_ID's report again from the state db (with receipts received since)."""
     from batch_sms.commands import campaign
 
-    _run(options, lambda s, ui: campaign.rewrite_report(campaign.require_run(run_id), s))
+    _run(options, lambda s, ui: campaign.rewrite_report(campaign.require_run(run_id, s), s))
 
 
 @cli.command()

@@ -9,7 +9,7 @@ import shlex
 
 from batch_sms.config import Settings
 
-__all__ = ["command"]
+__all__ = ["command", "runs"]
 
 
 def command(verb: str, settings: Settings, *args: str) -> str:
@@ -24,3 +24,9 @@ def command(verb: str, settings: Settings, *args: str) -> str:
     if settings.sandbox:
         words.append("--sandbox")
     return shlex.join(words)
+
+
+def runs(settings: Settings) -> str:
+    """The hint that lists the runs of the state db these settings point at."""
+    other = "" if settings.sandbox else " (add --sandbox for the runs made with --sandbox)"
+    return f"{command('runs', settings)} lists the runs there{other}"

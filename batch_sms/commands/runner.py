@@ -223,11 +223,7 @@ def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Jour
 
 def _unknown_run(run_id: str, settings: Settings) -> StateError:
     """The error for a run the state db of these settings does not hold."""
-    return StateError(
-        f"unknown run {run_id!r} in {settings.state_path}",
-        f"{hints.command('runs', settings)} lists the runs there"
-        + ("" if settings.sandbox else " (add --sandbox for the runs made with --sandbox)"),
-    )
+    return StateError(f"unknown run {run_id!r} in {settings.state_path}", hints.runs(settings))
 
 
 def dispatch_and_report(
