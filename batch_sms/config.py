@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 import platformdirs
 
 from batch_sms.errors import ConfigError, UsageError
@@ -196,6 +195,11 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: config file not found", "check the path given to --config"
         ) from None
+    except OSError as exc:  # a folder, or a file this user may not read
+        raise ConfigError(
+            f"{path}: cannot read the config file: {exc.strerror}",
+            "check the path given to --config",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML: {exc}",
@@ -318,6 +322,8 @@ def _check(settings: Settings) -> None:
 def _check_region(region: str | None) -> None:
     """A default region must be one phonenumbers knows: a wrong one would make every national
     number of the file invalid instead of stopping at once."""
+    import phonenumbers  # here, not on top: `batch-sms --help` reads Settings without it
+
     if region is None or region.upper() in phonenumbers.SUPPORTED_REGIONS:
         return
     raise ConfigError(

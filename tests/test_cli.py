@@ -534,7 +534,8 @@ def test_report_with_malformed_run_id(out: Path) -> None:
     assert result.exit_code == 2
     assert error_lines(result) == [
         "Error: '../etc' is not a run id",
-        "Hint: batch-sms runs lists them (batch-sms runs --sandbox: the runs made with --sandbox)",
+        f"Hint: batch-sms runs --out {out} lists the runs there (add --sandbox for the runs made "
+        "with --sandbox)",
     ]
     assert not out.exists()
 

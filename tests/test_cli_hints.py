@@ -168,3 +168,84 @@ def test_resume_of_a_parent_whose_pending_rows_went_to_a_retry_says_so(
     assert f"1 messages of this run were handed to retry run {child}" in said
     assert "0/1 done" not in said  # the handed-off row is not counted as still to send
     assert len(handle.sandbox.accepted) == 2
+
+
+def test_the_hints_of_a_stopped_sandbox_run_work_when_pasted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shutil.copy(DATA / "undelivered.csv", tmp_path)
+    conf = tmp_path / "my conf.toml"
+    conf.write_text('sender = "ACME"\n')
+    where = [
+        "--out",
+        str(tmp_path / "rep"),
+        "--state",
+        str(tmp_path / "s.db"),
+        "--config",
+        str(conf),
+    ]
+    stopping = functools.partial(server.SandboxConfig, deactivated=True)  # every send: 102
+    with monkeypatch.context() as patch:
+        patch.setattr(sending.server, "SandboxConfig", stopping)
+        stopped = run_cli(["send", str(path), "--sandbox", "--yes", "--json", *where])
+    assert stopped.exit_code == 3, stopped.output
+    run_id = last_json(stopped)["run_id"]
+    [step] = last_json(stopped)["next"]
+    hint = step.removeprefix("continue with: ")
+    assert _paste(hint) == ["resume", run_id, *where, "--sandbox"]
+    resumed = run_cli([*_paste(hint), "--yes", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert last_json(resumed)["counts"] == {"delivered": 2}
+
+
+def test_a_locked_report_names_the_report_command_of_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from batch_sms.report import workbook
+
+    path = shutil.copy(DATA / "undelivered.csv", tmp_path)
+    out = ["--out", str(tmp_path / "rep")]
+    run_id = last_json(run_cli(["send", str(path), "--sandbox", "--yes", "--json", *out]))["run_id"]
+
+    def locked(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(workbook.os, "replace", locked)
+        failed = run_cli(["report", run_id, "--sandbox", *out])
+    assert failed.exit_code == 2
+    hint = failed.stderr.splitlines()[1]
+    assert hint == (
+        f"Hint: close it if another program has it open, then run: "
+        f"{shlex.join(['batch-sms', 'report', run_id, *out, '--sandbox'])}"
+    )
+    again = run_cli(_paste(hint.split("then run: ", 1)[1]))
+    assert again.exit_code == 0, again.output
+
+
+def test_an_unknown_run_in_a_given_state_db_points_at_that_db(tmp_path: Path) -> None:
+    path = shutil.copy(DATA / "undelivered.csv", tmp_path)
+    where = ["--out", str(tmp_path / "rep"), "--state", str(tmp_path / "s.db")]
+    assert run_cli(["send", str(path), "--sandbox", "--yes", "-q", *where]).exit_code == 0
+    result = run_cli(["report", "20990101-000000-abcd", *where])
+    assert result.exit_code == 2
+    hint = result.stderr.splitlines()[1].removeprefix("Hint: ")
+    listed = hint.removesuffix(
+        " lists the runs there (add --sandbox for the runs made with --sandbox)"
+    )
+    assert _paste(listed) == ["runs", *where]
+    assert run_cli([*_paste(listed), "--json"]).exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["resume", "retry", "report"])
+def test_a_malformed_run_id_points_at_the_runs_of_the_given_db(
+    tmp_path: Path, command: str
+) -> None:
+    where = ["--state", str(tmp_path / "s.db"), "--sandbox"]
+    result = run_cli([command, "not a run!", *where])
+    assert result.exit_code == 2
+    error, hint = result.stderr.splitlines()
+    assert error == "Error: 'not a run!' is not a run id"
+    assert _paste(hint.removeprefix("Hint: ").removesuffix(" lists the runs there")) == [
+        "runs", *where
+    ]  # fmt: skip

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
 from helpers import run_cli
 
@@ -141,3 +145,100 @@ def test_json_help_and_success_still_exit_0(tmp_path: Path) -> None:
     result = run_cli(["runs", "--json", "--out", str(tmp_path)])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["runs"] == []
+
+
+# --- options declared once (batch_sms/cli/options.py) --------------------------------------------
+
+
+def _options_by_command() -> dict[str, dict[str, click.Option]]:
+    """The options of every campaign command, by flag (the simulator's own knobs left out)."""
+    from batch_sms.cli import cli
+
+    found: dict[str, dict[str, click.Option]] = {}
+    for name, command in cli.commands.items():
+        subcommands = command.commands if isinstance(command, click.Group) else {name: command}
+        for sub_name, sub in subcommands.items():
+            if sub_name == "sandbox":  # configures the simulator: its --hourly-cap is the account's
+                continue
+            found[sub_name] = {
+                p.opts[0]: p
+                for p in sub.params
+                if isinstance(p, click.Option) and p.opts[0] != "--help"
+            }
+    return found
+
+
+def test_an_option_shared_by_commands_means_the_same_in_each() -> None:
+    by_flag: dict[str, list[tuple[str, click.Option]]] = {}
+    for command, options in _options_by_command().items():
+        for flag, option in options.items():
+            by_flag.setdefault(flag, []).append((command, option))
+    shared = {flag: uses for flag, uses in by_flag.items() if len(uses) > 1}
+    assert {"--out", "--state", "--config", "--sandbox", "--json", "--tps"} <= set(shared)
+    for flag, uses in shared.items():
+        first_command, first = uses[0]
+        for command, option in uses[1:]:
+            where = f"{flag}: {first_command} vs {command}"
+            assert (option.name, option.default, option.is_flag) == (
+                first.name, first.default, first.is_flag
+            ), where  # fmt: skip
+            # resume and retry show "[the run's own]" where send shows the Settings default
+            assert (option.help or "").split(" [")[0] == (first.help or "").split(" [")[0], where
+
+
+@pytest.mark.parametrize("name", ["tps", "hourly_cap", "concurrency", "max_attempts", "timeout",
+                                  "base_url", "out"])  # fmt: skip
+def test_send_help_shows_the_settings_defaults(name: str) -> None:
+    from batch_sms.config import Settings
+
+    value = getattr(Settings(), name)
+    shown = str(int(value)) if isinstance(value, float) else str(value)
+    text = " ".join(run_cli(["send", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    flag = "--" + name.replace("_", "-")
+    assert re.search(rf"{flag} \w+ [^[]*\[{re.escape(shown)}\]\.", text), (flag, shown)
+
+
+def test_the_sandbox_command_defaults_are_sandbox_config_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from batch_sms.sandbox import server
+
+    made: list[server.SandboxConfig] = []
+
+    async def serve_forever(config: server.SandboxConfig, *args: object) -> None:
+        made.append(config)
+
+    monkeypatch.setattr(server, "serve_forever", serve_forever)
+    assert run_cli(["sandbox"]).exit_code == 0
+    [config] = made
+    default = server.SandboxConfig()
+    for field in dataclasses.fields(server.SandboxConfig):
+        if field.name not in {"credentials", "clock"}:
+            assert getattr(config, field.name) == getattr(default, field.name), field.name
+
+
+def test_a_sandbox_run_uses_the_sandbox_config_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from batch_sms.commands import sending
+    from batch_sms.sandbox import server
+
+    made: list[server.SandboxConfig] = []
+    real = server.SandboxConfig
+
+    def config(**given: Any) -> server.SandboxConfig:
+        made.append(real(**given))
+        return made[-1]
+
+    monkeypatch.setattr(sending.server, "SandboxConfig", config)
+    path = shutil.copy(DATA / "undelivered.csv", tmp_path)
+    result = run_cli(["send", str(path), "--sandbox", "--yes", "-q", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    [used] = made
+    default = real()
+    assert (used.hourly_cap, used.price, used.currency) == (
+        default.hourly_cap, default.price, default.currency
+    )  # fmt: skip
+    assert (sending.SANDBOX_PRICES.default, sending.SANDBOX_PRICES.currency) == (
+        default.price, default.currency
+    )  # fmt: skip

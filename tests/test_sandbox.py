@@ -672,8 +672,8 @@ def test_sandbox_command_reports_a_taken_port() -> None:
         taken.listen()
         port = str(taken.getsockname()[1])
         result = CliRunner().invoke(cli, ["sandbox", "--port", port])
-    assert result.exit_code == 1
-    assert "cannot listen" in result.output
+    assert result.exit_code == 2
+    assert "is in use" in result.output
 
 
 @pytest.mark.slow

@@ -44,7 +44,6 @@ from batch_sms.report.workbook import ReportFiles
 
 __all__ = [
     "RETRY_DEFAULT",
-    "Outcome",
     "RunOutcome",
     "Ui",
     "adopt_old_state",
@@ -58,9 +57,6 @@ __all__ = [
     "send",
     "validate",
 ]
-
-# The name cli.py still uses for a use case's result; cli.py moves to RunOutcome separately.
-Outcome = RunOutcome
 
 
 def validate(settings: Settings) -> RunOutcome:

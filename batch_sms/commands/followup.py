@@ -331,8 +331,10 @@ def parse_statuses(text: str) -> list[Status]:
     return out
 
 
-def require_run(value: str | None) -> str:
-    """A run id argument, checked for shape."""
+def require_run(value: str | None, settings: Settings | None = None) -> str:
+    """A run id argument, checked for shape (the hint lists the runs of the settings' db)."""
     if not value or not all(c.isalnum() or c == "-" for c in value):
-        raise StateError(f"{value!r} is not a run id", RUNS_HINT)
+        raise StateError(
+            f"{value!r} is not a run id", RUNS_HINT if settings is None else hints.runs(settings)
+        )
     return value

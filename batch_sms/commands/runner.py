@@ -192,18 +192,22 @@ def adopt_old_state(settings: Settings) -> str:
 
 @contextmanager
 def open_journal(settings: Settings, run_id: str | None = None) -> Iterator[Journal]:
-    """The state db; a command about an existing run refuses a db that does not exist yet."""
+    """The state db; a command about an existing run refuses a db that does not exist yet or
+    does not hold the run, with a hint that lists the runs of this very db."""
     if run_id is not None and not settings.state_path.exists():
-        raise StateError(
-            f"unknown run {run_id!r} in {settings.state_path}",
-            f"{hints.command('runs', settings)} lists the runs there"
-            + ("" if settings.sandbox else " (add --sandbox for the runs made with --sandbox)"),
-        )
+        raise _unknown_run(run_id, settings)
     journal = Journal(settings.state_path)
     try:
+        if run_id is not None and not journal.has_run(run_id):
+            raise _unknown_run(run_id, settings)
         yield journal
     finally:
         journal.close()
+
+
+def _unknown_run(run_id: str, settings: Settings) -> StateError:
+    """The error for a run the state db of these settings does not hold."""
+    return StateError(f"unknown run {run_id!r} in {settings.state_path}", hints.runs(settings))
 
 
 def dispatch_and_report(
@@ -260,7 +264,12 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         describe=nxcloud.describe,
     )
     return workbook.write_report(
-        Path(run.input_copy).parent, table.columns, rows, summary, run.input_format
+        Path(run.input_copy).parent,
+        table.columns,
+        rows,
+        summary,
+        run.input_format,
+        again=hints.command("report", settings, run.id),
     )
 
 

@@ -31,7 +31,8 @@ __all__ = ["Provider", "SendResult", "connect"]
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
 RECEIPT_WAIT = 5.0  # how long a sandbox run waits for its receipts before writing the report
-SANDBOX_PRICES = Prices(default=0.01, currency="USD")  # per billed segment, like the simulator
+# per billed segment: the simulator's own tariff
+SANDBOX_PRICES = Prices(default=server.SandboxConfig.price, currency=server.SandboxConfig.currency)
 
 
 @dataclass(frozen=True)
@@ -146,13 +147,7 @@ def connect(settings: Settings) -> Iterator[Provider]:
         )
         return
     limit = None if settings.tps is None else math.ceil(settings.tps)
-    cfg = server.SandboxConfig(
-        tps_limit=limit,
-        hourly_cap=5,
-        dr_delay=SANDBOX_DR_DELAY,
-        price=SANDBOX_PRICES.default or 0.0,
-        currency=SANDBOX_PRICES.currency,
-    )
+    cfg = server.SandboxConfig(tps_limit=limit, dr_delay=SANDBOX_DR_DELAY)
     with server.running(cfg) as handle:
         yield Provider(handle.url, handle.credentials, simulated=True, timeout=settings.timeout)
 

@@ -36,7 +36,13 @@ class Connection:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE … COMMIT) below.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError as exc:  # a folder, or a file this user may not open
+            raise StateError(
+                f"{self.path}: cannot open the state db: {exc}",
+                hint="point --state at a file you may write, in a folder that exists",
+            ) from exc
         self._db.row_factory = sqlite3.Row
         try:
             # A second process (the receipts server, a report) may write at the same moment.

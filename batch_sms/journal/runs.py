@@ -89,6 +89,10 @@ class RunsMixin(Connection):
                 raise StateError(f"unknown parent run {run.parent!r} in {self.path}") from exc
             raise StateError(f"run {run.id!r} already exists in {self.path}") from exc
 
+    def has_run(self, run_id: str) -> bool:
+        """True when the db holds the run."""
+        return self._db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+
     def get_run(self, run_id: str) -> RunInfo:
         """Return one run; StateError if the db has no such run."""
         row = self._db.execute(

@@ -83,8 +83,10 @@ def write_report(
     input_format: str,
     *,
     max_sheet_rows: int = SHEET_ROWS,
+    again: str = "",
 ) -> ReportFiles:
-    """Stream the rows once into report.xlsx, results.csv and the failed-rows file."""
+    """Stream the rows once into report.xlsx, results.csv and the failed-rows file (`again`:
+    the command that writes them again, for the hint when a file is locked)."""
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
@@ -154,12 +156,12 @@ def write_report(
             path.unlink(missing_ok=True)
         raise
     keep_csv = is_csv or results.rows < tally.rows
-    _install(temp["report"], final["report"])
+    _install(temp["report"], again, final["report"])
     if not keep_csv:
         temp["results"].unlink()
-    _install(temp["results"] if keep_csv else None, final["results"])
+    _install(temp["results"] if keep_csv else None, again, final["results"])
     wrote_failed = failed_sheet is not None or failed_row is not None
-    _install(temp["failed"] if wrote_failed else None, final["failed"])
+    _install(temp["failed"] if wrote_failed else None, again, final["failed"])
     # A failed file of the other format can only be stale (the run's input format is fixed).
     other = out_dir / ("failed.xlsx" if is_csv else "failed.csv")
     other.unlink(missing_ok=True)
@@ -172,7 +174,7 @@ def write_report(
     )
 
 
-def _install(temp: Path | None, final: Path) -> None:
+def _install(temp: Path | None, again: str, final: Path) -> None:
     """Move a finished file into place, or remove a stale one when there is no new file."""
     try:
         if temp is None:
@@ -184,5 +186,6 @@ def _install(temp: Path | None, final: Path) -> None:
             temp.unlink(missing_ok=True)
         raise UsageError(
             f"cannot replace {final}: {exc.strerror}",
-            hint="close it if another program has it open, then run `batch-sms report RUN_ID`",
+            hint="close it if another program has it open, then "
+            + (f"run: {again}" if again else "run the command again"),
         ) from exc

@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import phonenumbers
-
 from batch_sms.models import SECRET_ENV, Credentials
+
+# Where `batch-sms sandbox` listens unless told otherwise.
+STANDALONE_HOST = "127.0.0.1"
+STANDALONE_PORT = 8787
 
 _PHONES = re.compile(r"[0-9]+(,[0-9]+)*")
 _SYS_ID = re.compile(r"[0-9a-zA-Z-]{10,50}")
@@ -125,6 +127,8 @@ _GSM_EXT = frozenset("\f^{}\\[~]|€")
 
 def _country(number: str) -> int | None:
     """The country code of a valid number, else None."""
+    import phonenumbers  # here: the `sandbox` command's help reads this module without it
+
     try:
         parsed = phonenumbers.parse("+" + number)
     except phonenumbers.NumberParseException:

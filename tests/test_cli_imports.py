@@ -1,0 +1,58 @@
+"""`batch-sms --help` and `batch-sms COMMAND --help` load none of the heavy libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = {"aiohttp", "openpyxl", "pandas", "python_calamine", "jinja2", "phonenumbers"}
+COMMANDS = [[], ["validate"], ["send"], ["resume"], ["retry"], ["report"], ["runs"],
+            ["receipts"], ["receipts", "serve"], ["sandbox"]]  # fmt: skip
+
+
+def python_m(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -X importtime -m batch_sms ARGS` in a fresh process; it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "batch_sms", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def imported(args: list[str]) -> set[str]:
+    """The top-level packages `python -X importtime -m batch_sms ARGS` imports."""
+    result = python_m(*args)
+    assert result.stdout.startswith("Usage: python -m batch_sms")
+    names = imported_names(result.stderr)
+    assert {"batch_sms", "click"} <= names  # the lines were read
+    return names
+
+
+def imported_names(importtime: str) -> set[str]:
+    """The top-level package names in `-X importtime` output."""
+    return {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in importtime.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "batch-sms")
+def test_help_imports_no_heavy_library(command: list[str]) -> None:
+    assert imported([*command, "--help"]) & HEAVY == set()
+
+
+def test_a_command_still_imports_what_it_uses(tmp_path: Path) -> None:
+    """The lazy imports happen when a command runs (here: runs --json lists an empty db)."""
+    result = python_m("runs", "--json", "--state", str(tmp_path / "x.db"))
+    assert '"runs": []' in result.stdout
+    assert "aiohttp" in imported_names(result.stderr)
