@@ -28,7 +28,7 @@ from batch_sms.journal import Journal, RunInfo, adopt_legacy
 from batch_sms.models import Message, Status
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
-from batch_sms.report.workbook import ReportFiles
+from batch_sms.report.workbook import ReportFiles, ResultRow
 
 __all__ = [
     "RETRY_DEFAULT",
@@ -38,11 +38,13 @@ __all__ = [
     "drop_already_sent",
     "exit_code",
     "file_hash",
+    "keep_input",
     "new_run_id",
     "next_steps",
     "open_journal",
     "refuse_resend",
     "run_lock",
+    "run_rows",
     "summary_info",
     "write_run_report",
 ]
@@ -124,6 +126,14 @@ def copy_input(source: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / f"input{source.suffix.lower()}").resolve()  # resumable from any cwd
     shutil.copyfile(source, target)
+    return target
+
+
+def keep_input(data: bytes, folder: Path) -> Path:
+    """Keep the CSV of an input given in memory as the run's copy (`copy_input`'s counterpart)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / "input.csv").resolve()
+    target.write_bytes(data)
     return target
 
 
@@ -229,7 +239,7 @@ def dispatch_and_report(
 ) -> Outcome:
     """Send what the run has pending, then write its report and pick the exit code."""
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
-    result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note)
+    result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note, ui.stop_with)
     if result.stopped_by is not None:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
@@ -253,8 +263,11 @@ def dispatch_and_report(
     )
 
 
-def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
-    """The report as a pure function of the run's input copy and the state db."""
+def run_rows(
+    journal: Journal, run: RunInfo, settings: Settings
+) -> tuple[tuple[str, ...], Iterator[ResultRow]]:
+    """The Results sheet of a run: its input's columns, and its rows as they stand in the state
+    db (read from the run's input copy)."""
     table = loader.load(
         Path(run.input_copy),
         run.sheet,
@@ -263,7 +276,12 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
     )
     records = journal.report_rows(run.id)
     in_flight = workbook.crash_note(hints.command("resume", settings, run.id))
-    rows = workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
+    return table.columns, workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
+
+
+def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
+    """The report as a pure function of the run's input copy and the state db."""
+    columns, rows = run_rows(journal, run, settings)
     summary = summary_info(
         run.id,
         "Retry report" if run.parent else "Campaign report",
@@ -278,7 +296,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         describe=nxcloud.describe,
     )
     return workbook.write_report(
-        Path(run.input_copy).parent, table.columns, rows, summary, run.input_format
+        Path(run.input_copy).parent, columns, rows, summary, run.input_format
     )
 
 
