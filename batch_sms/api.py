@@ -52,6 +52,7 @@ VALIDATE_OPTIONS = frozenset(
 SEND_OPTIONS = VALIDATE_OPTIONS | {"dry_run", "progress"}
 _NUMBER_COLUMNS = ("sms_segments", "sms_attempts")
 _DATAFRAME = "DataFrame"
+_POLL = 0.25  # seconds between the checks for Ctrl-C while a notebook waits for a send
 log = logging.getLogger("batch_sms")
 
 
@@ -179,14 +180,25 @@ def _call(work: Callable[[], T], interrupt: Callable[[], None]) -> T:
         except BaseException as exc:  # handed to the waiting caller
             done.set_exception(exc)
 
-    threading.Thread(target=run, name="batch-sms send").start()
+    thread = threading.Thread(target=run, name="batch-sms send")
     try:
-        return done.result()
+        thread.start()  # Ctrl-C may come while this waits for the thread to start
+        return _wait(done)
     except KeyboardInterrupt:
         if done.done():  # the work's own
             raise
         interrupt()
-        return done.result()
+        return _wait(done)
+
+
+def _wait(done: Future[T]) -> T:
+    """The work's result; a Ctrl-C the system delivered to another thread is noticed too (the
+    main thread checks for signals each time its wait times out)."""
+    while True:
+        try:
+            return done.result(timeout=_POLL)
+        except TimeoutError:
+            continue
 
 
 def _prepare(
