@@ -259,3 +259,19 @@ def test_progress_gets_the_dispatch_updates(tmp_path: Path) -> None:
     batch_sms.send(campaign(3), template="Hi", out=tmp_path / "r", progress=seen.append, **FAST)
     assert seen
     assert seen[-1].done == seen[-1].total == 3
+
+
+def test_the_readme_from_python_section_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## From Python\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)  # its reports go to ./reports
+    names: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), names)  # noqa: S102 - the README's own example
+    assert names["checked"].counts == {"ready": 2, "invalid": 1}
+    assert names["sent"].status == "finished"
+    assert names["sent"].counts.keys() <= {"sent", "delivered"}
+    pd.testing.assert_frame_equal(names["later"], names["sent"].rows())
+    assert "phone is empty" in capsys.readouterr().out
