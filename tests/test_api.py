@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 
 import batch_sms
 from batch_sms import api
+from batch_sms.checks.reasons import reason_code
 from batch_sms.errors import BatchSmsError, InputError, UsageError
 from batch_sms.models import RESULT_COLUMNS
 from batch_sms.sandbox import server
@@ -105,7 +106,9 @@ def test_phone_values_are_kept_as_a_file_keeps_them(
     rows = result.rows()
     assert list(zip(rows["phone"], rows["sms_status"], strict=True)) == expected
     if expected[0][0] == "8613800138000.5":
-        assert "looks rounded" in rows["sms_error"][0]
+        assert reason_code(rows["sms_error"][0]) == "number_lost_digits"
+    if expected[0] == ("8613910000000", "invalid"):
+        assert reason_code(rows["sms_error"][0]) == "excel_rounded"
 
 
 def test_validate_a_path_as_the_command_line_does(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def send(settings: Settings, ui: Ui, table: Table | None = None) -> Outcome:
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
     checked = run_preflight(settings, table)
-    kept = None if table is None else frame.to_csv(checked.table)
+    kept = None if table is None or settings.dry_run else frame.to_csv(checked.table)
     if settings.dry_run:
         digest = ""
     elif kept is None:
