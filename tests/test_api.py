@@ -10,14 +10,14 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import cn_numbers, last_json, run_cli, write_csv
+from helpers import cn_numbers, env_for, last_json, run_cli, write_csv
 from openpyxl import load_workbook
 
 import batch_sms
@@ -278,3 +278,32 @@ def test_the_readme_from_python_section_runs(
     assert names["sent"].counts.keys() <= {"sent", "delivered"}
     pd.testing.assert_frame_equal(names["later"], names["sent"].rows())
     assert "phone is empty" in capsys.readouterr().out
+
+
+def test_a_dry_run_from_python_sends_nothing_and_has_rows(
+    tmp_path: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    sent = batch_sms.send(campaign(2), template="Hi", dry_run=True, out=tmp_path / "r", **FAST)
+    assert (sent.status, sent.exit_code) == ("dry-run", 0)
+    assert sent.rows()["sms_status"].tolist() == ["ready", "ready"]
+    assert not sandboxes  # no provider was even started
+
+
+def test_a_dataframe_run_is_retried_from_the_shell(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle = make_sandbox(forbidden=("casino",))
+    for name, value in env_for(handle).items():
+        monkeypatch.setenv(name, value)
+    data = pd.DataFrame(
+        {"phone": [int(n) for n in cn_numbers(3, START)], "content": ["hi", "casino", "yo"]}
+    )
+    out = tmp_path / "r"
+    sent = batch_sms.send(data, base_url=handle.url, tps="unlimited", out=out)
+    assert (sent.status, sent.counts) == ("finished", {"sent": 2, "failed": 1})
+    retry = next(s for s in sent.next_steps if "batch-sms retry" in s).split(": ", 1)[1]
+    again = last_json(run_cli([*shlex.split(retry)[1:], "--base-url", handle.url, "--json"]))
+    assert again["counts"] == {"failed": 1}  # the same row, read from the run's input.csv
+    rows = batch_sms.results(again["run_id"], out=out)
+    assert rows["content"].tolist() == ["casino"]
+    assert rows["phone"].tolist() == [cn_numbers(3, START)[1]]
