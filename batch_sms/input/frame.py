@@ -11,12 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-import numbers
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from batch_sms.errors import InputError, UsageError
 from batch_sms.input.csvfile import DELIMITER_NAMES, parse_text
@@ -25,12 +24,11 @@ from batch_sms.input.spreadsheet import cell_text, rounded_number
 from batch_sms.models import Row
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 __all__ = ["cell", "to_csv", "to_table"]
 
-_EXACT_BITS = 53  # a float64 holds every whole number below 2**53 exactly
+_EXACT_BITS = {2: 11, 4: 24, 8: 53}  # a float of N bytes holds whole numbers below 2**bits
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -96,35 +94,33 @@ def cell(value: object) -> tuple[str, bool]:
     """One DataFrame value as a file's cell text, and whether it is a number that lost digits."""
     if type(value) is str:
         return value, False
-    import numpy as np
     import pandas as pd
+    from pandas.api import types
 
-    missing = pd.isna(value)
-    if isinstance(missing, bool | np.bool_) and missing:
+    missing = pd.isna(value)  # an array for a list in a cell: not missing
+    if types.is_bool(missing) and missing:
         return "", False
-    if isinstance(value, float | np.floating):
+    if types.is_bool(value):  # numpy's too
+        return cell_text(bool(value)), False
+    if types.is_float(value):
         return _float_text(value)
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
-        text = str(int(value))
-        return text, rounded_number(int(value), text)
-    if isinstance(value, np.bool_):
-        value = bool(value)
+    if types.is_integer(value):
+        text = str(int(value))  # type: ignore[call-overload]
+        return text, rounded_number(int(value), text)  # type: ignore[call-overload]
     return cell_text(value), False
 
 
-def _float_text(value: float | np.floating) -> tuple[str, bool]:
+def _float_text(value: Any) -> tuple[str, bool]:
     """A float's text: digits when it is a whole number; flagged when its digits are not exact."""
-    import numpy as np
-
     number = float(value)
     if not math.isfinite(number):
         return str(number), True
-    bits = _EXACT_BITS if type(value) is float else np.finfo(type(value)).nmant + 1
+    # Whole numbers a float holds exactly: below 2**53 for float64, 2**24 for float32.
+    bits = _EXACT_BITS.get(getattr(value, "itemsize", 8), _EXACT_BITS[8])
     if number.is_integer():
         text = str(int(number))
-        lost = abs(number) >= 2**bits or rounded_number(number, text)
-        return text, lost
-    return (repr(number) if bits == _EXACT_BITS else str(value)), True
+        return text, abs(number) >= 2**bits or rounded_number(number, text)
+    return (repr(number) if bits == _EXACT_BITS[8] else str(value)), True
 
 
 def _header(frame: pd.DataFrame, name: str) -> list[str]:
