@@ -32,6 +32,7 @@ from batch_sms.checks.preflight import Plan, Preflight
 from batch_sms.commands import campaign
 from batch_sms.config import Settings, load_settings
 from batch_sms.dispatch import Progress
+from batch_sms.errors import UsageError
 from batch_sms.input import frame
 from batch_sms.input.loader import Table
 from batch_sms.models import RESULT_COLUMNS
@@ -50,6 +51,7 @@ VALIDATE_OPTIONS = frozenset(
     {f.name for f in fields(Settings)} - _NOT_OPTIONS | {"config", "input_name"}
 )
 SEND_OPTIONS = VALIDATE_OPTIONS | {"dry_run", "progress"}
+_FILE_ONLY = frozenset({"sheet", "encoding", "header_row"})  # how a file is read
 _NUMBER_COLUMNS = ("sms_segments", "sms_attempts")
 _DATAFRAME = "DataFrame"
 _POLL = 0.25  # seconds between the checks for Ctrl-C while a notebook waits for a send
@@ -212,6 +214,11 @@ def _prepare(
     config = values.pop("config", None)
     name = values.pop("input_name", None)
     if isinstance(source, pd.DataFrame):
+        misplaced = sorted(_FILE_ONLY & {k for k, v in values.items() if v is not None})
+        if misplaced:
+            raise UsageError(
+                f"{misplaced[0]}= applies to files, not to a DataFrame", "leave it out"
+            )
         values["input"] = name or _DATAFRAME
     elif isinstance(source, str | os.PathLike):
         if name is not None:

@@ -135,6 +135,8 @@ def test_errors_are_batch_sms_errors_not_exits(tmp_path: Path) -> None:
         batch_sms.validate(tmp_path / "missing.csv")
     with pytest.raises(UsageError, match="column names must be text"):
         batch_sms.validate(pd.DataFrame([[8613800138000, "hi"]]))
+    with pytest.raises(UsageError, match="header_row= applies to files"):
+        batch_sms.validate(pd.DataFrame({"phone": ["8613800138000"]}), header_row=2)
     with pytest.raises(BatchSmsError, match="tps must be positive"):
         batch_sms.send(pd.DataFrame({"phone": [8613800138000], "content": ["hi"]}), tps=0)
 
