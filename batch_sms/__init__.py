@@ -1,10 +1,37 @@
-"""batch-sms: personalised SMS campaigns from spreadsheets through the NXCloud SMS API."""
+"""batch-sms: personalised SMS campaigns from spreadsheets through the NXCloud SMS API.
+
+From Python: `validate(source, **options)`, `send(source, **options)` and `results(run_id)`,
+where `source` is a CSV/Excel path or a pandas DataFrame (see batch_sms.api). They are imported
+on first use, so `import batch_sms` and the command line load neither pandas nor aiohttp.
+"""
+
+from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from batch_sms.api import Progress, Result, Source, results, send, validate
 
 try:
     __version__ = version("batch-sms")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = ["Progress", "Result", "Source", "__version__", "results", "send", "validate"]
+
+_API = frozenset(__all__) - {"__version__"}
+
+
+def __getattr__(name: str) -> Any:
+    """The API's names, imported from batch_sms.api (and pandas with it) on first use."""
+    if name in _API:
+        from batch_sms import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'batch_sms' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily imported ones included."""
+    return sorted({*globals(), *__all__})

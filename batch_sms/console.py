@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,9 @@ class Screen:
         if not self.interactive:
             raise UsageError("not asking for confirmation without a terminal", "add --yes to send")
         return click.confirm("Send now?", default=False)
+
+    def stop_with(self, stop: Callable[[], None]) -> None:
+        """Nothing: on the command line Ctrl-C reaches the dispatch as a signal."""
 
     def progress(self, update: Any) -> None:
         """Dispatch progress: a live bar on a terminal, a line every few seconds otherwise."""

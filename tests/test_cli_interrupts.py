@@ -33,7 +33,7 @@ def test_ctrl_c_at_the_prompt_exits_130_and_makes_no_run(
 
 
 def test_ctrl_c_during_preflight_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def reading(settings: object) -> None:
+    def reading(settings: object, table: object = None) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(campaign, "run_preflight", reading)

@@ -174,9 +174,10 @@ def _suppressed(settings: Settings) -> set[str]:
     return set(found)
 
 
-def run_preflight(settings: Settings) -> Preflight:
-    """Check every row of the input; raise InputError/UsageError only for unusable input."""
-    if settings.input is None:
+def run_preflight(settings: Settings, table: loader.Table | None = None) -> Preflight:
+    """Check every row of the input (`table` when given, else the file `settings.input`); raise
+    InputError/UsageError only for unusable input."""
+    if settings.input is None and table is None:
         raise UsageError("no input file given")
     if settings.sender:
         reason = validate.check_sender(settings.sender)
@@ -185,12 +186,13 @@ def run_preflight(settings: Settings) -> Preflight:
                 f"--sender {settings.sender!r}: {reason}",
                 "a sender id is 1 to 20 ASCII letters or digits, e.g. --sender ACME",
             )
-    table = loader.load(
-        Path(settings.input),
-        settings.sheet,
-        encoding=settings.encoding,
-        header_row=settings.header_row,
-    )
+    if table is None:
+        table = loader.load(
+            Path(str(settings.input)),
+            settings.sheet,
+            encoding=settings.encoding,
+            header_row=settings.header_row,
+        )
     phone = _column(table, settings.phone_column, template.PHONE_NAMES, "phone")
     content, source = _template(settings, table)
     numbers = _suppressed(settings)

@@ -18,6 +18,7 @@ __all__ = ["REASONS", "group_reasons", "reason_code", "reason_key"]
 REASONS: dict[str, str] = {
     "excel_rounded": "Phone rounded by Excel (number cell with 6 significant digits)",
     "excel_scientific": "Phone in scientific notation (Excel lost its digits)",
+    "number_lost_digits": "Phone lost digits as a number (a float in a DataFrame)",
     "phone_too_long": "Phone has too many digits",
     "phone_landline": "Phone cannot receive SMS (landline, toll-free, shared-cost, UAN)",
     "phone_no_sms": "Phone cannot receive SMS (premium-rate, pager, voicemail)",
@@ -41,6 +42,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for code, pattern in (
         ("excel_rounded", r"^phone .* looks rounded by Excel"),
         ("excel_scientific", r"^phone .* scientific notation by Excel"),
+        ("number_lost_digits", r"^phone .* lost digits as a number"),
         ("phone_too_long", r"^phone .* digits; phone numbers have at most"),
         ("phone_landline", r"^phone .* cannot receive SMS \((?:landline|toll|shared|UAN)"),
         ("phone_short_code", r"^phone .* is a short code"),

@@ -19,6 +19,7 @@ from batch_sms.checks.segments import (
     plain,
     segment_uncached,
 )
+from batch_sms.input.spreadsheet import rounded_by_excel
 from batch_sms.models import CostEstimate, CountryCost, Message, Status, content_key
 
 __all__ = [
@@ -136,12 +137,18 @@ class Checker:
             phone, country, phone_error = normalise_phone(
                 raw, self.default_region, sms=True, allow_landlines=self.allow_landlines
             )
-            if rounded:
+            if rounded and rounded_by_excel(raw):
                 phone_error = (
                     f'phone "{raw}" looks rounded by Excel: a number cell with only 6 significant '
                     "digits then zeros, as Excel saves 8.61391E+12; the real number is lost. "
                     "Format the column as text, type the numbers again and re-export, or give "
                     "--trust-numeric-phones if they are right"
+                )
+            elif rounded:  # a DataFrame's float that is not a whole number, or past 2**53
+                phone_error = (
+                    f'phone "{raw}" lost digits as a number: a float that is not a whole number '
+                    "or too large to hold every digit; the real number is lost. Give the column "
+                    "as text or integers, or --trust-numeric-phones if they are right"
                 )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
             status, reason = Status.READY, ""

@@ -4,7 +4,10 @@ This is the one module cli.py calls."""
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,20 +30,23 @@ from batch_sms.commands.runner import (
     dispatch_and_report,
     drop_already_sent,
     file_hash,
+    keep_input,
     new_run_id,
     open_journal,
     refuse_resend,
     run_lock,
+    run_rows,
 )
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import UsageError
-from batch_sms.input import reading
+from batch_sms.input import frame, reading
+from batch_sms.input.loader import Table
 from batch_sms.journal import RunInfo
 from batch_sms.models import RETRY_DEFAULT, Credentials, Status, ext, sys_message_id
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
-from batch_sms.report.workbook import ReportFiles
+from batch_sms.report.workbook import ReportFiles, ResultRow
 
 __all__ = [
     "RETRY_DEFAULT",
@@ -54,14 +60,16 @@ __all__ = [
     "resume",
     "retry",
     "rewrite_report",
+    "run_results",
     "send",
     "validate",
 ]
 
 
-def validate(settings: Settings) -> RunOutcome:
-    """Pre-flight only: a report of every row; nothing is sent."""
-    checked = drop_already_sent(run_preflight(settings), settings)
+def validate(settings: Settings, table: Table | None = None) -> RunOutcome:
+    """Pre-flight only: a report of every row; nothing is sent. `table` is an input given in
+    memory (a DataFrame's), else the file `settings.input` is read."""
+    checked = drop_already_sent(run_preflight(settings, table), settings)
     plan = _plan(checked, settings)
     run_id = new_run_id()
     files = _preflight_report(checked, settings, plan, run_id, "Validation report")
@@ -76,7 +84,18 @@ def validate(settings: Settings) -> RunOutcome:
         plan=plan,
         files=files,
         next_steps=[] if ready else [f"fix the rows listed in {files.report}, then validate again"],
+        checked=checked,
     )
+
+
+@contextmanager
+def run_results(
+    run_id: str, settings: Settings
+) -> Iterator[tuple[tuple[str, ...], Iterator[ResultRow]]]:
+    """A run's Results sheet as `report` writes it: its columns and rows, while the state db is
+    open."""
+    with open_journal(settings, run_id) as journal:
+        yield run_rows(journal, journal.get_run(run_id), settings)
 
 
 def _plan(checked: Preflight, settings: Settings) -> Plan:
@@ -106,12 +125,19 @@ def _preflight_report(
     )
 
 
-def send(settings: Settings, ui: Ui) -> RunOutcome:
-    """Pre-flight, plan, confirm, send, workbook."""
+def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
+    """Pre-flight, plan, confirm, send, workbook. `table` is an input given in memory (a
+    DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's."""
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
-    checked = run_preflight(settings)
-    digest = "" if settings.dry_run else file_hash(Path(checked.table.path))
+    checked = run_preflight(settings, table)
+    kept = None if table is None or settings.dry_run else frame.to_csv(checked.table)
+    if settings.dry_run:
+        digest = ""
+    elif kept is None:
+        digest = file_hash(Path(checked.table.path))
+    else:
+        digest = hashlib.sha256(kept).hexdigest()
     if not settings.dry_run:
         refuse_resend(settings, Path(checked.table.path), digest)
     checked = drop_already_sent(checked, settings)
@@ -132,6 +158,7 @@ def send(settings: Settings, ui: Ui) -> RunOutcome:
             1,
             plan,
             files=files,
+            checked=checked,
             next_steps=[
                 *(f"not sendable: {why}" for why in plancheck.why_nothing_ready(checked.messages)),
                 f"fix the rows listed in {files.report}",
@@ -147,15 +174,25 @@ def send(settings: Settings, ui: Ui) -> RunOutcome:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
             return RunOutcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
-        return _start(checked, settings, ui, run_id, provider, digest)
+        return _start(checked, settings, ui, run_id, provider, digest, kept)
 
 
 def _start(
-    checked: Preflight, settings: Settings, ui: Ui, run_id: str, provider: Provider, digest: str
+    checked: Preflight,
+    settings: Settings,
+    ui: Ui,
+    run_id: str,
+    provider: Provider,
+    digest: str,
+    kept: bytes | None,
 ) -> RunOutcome:
-    """Record the new run and its messages, then send them."""
+    """Record the new run and its messages, then send them; `kept` is the CSV to keep of an
+    input given in memory."""
     folder = settings.out / run_id
-    copy = copy_input(Path(checked.table.path), folder)
+    if kept is None:
+        copy = copy_input(Path(checked.table.path), folder)
+    else:
+        copy = keep_input(kept, folder)
     run = RunInfo(
         id=run_id,
         created_at=time.time(),
@@ -211,6 +248,7 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
         0,
         plan,
         files=files,
+        checked=checked,
         next_steps=[
             f"{built} requests were built and {signed}; none was sent. "
             "Run again without --dry-run to send."

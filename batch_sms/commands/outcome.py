@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from batch_sms.checks.preflight import Plan
+from batch_sms.checks.preflight import Plan, Preflight
 from batch_sms.report.workbook import ReportFiles
 
 __all__ = ["RunOutcome", "Ui"]
@@ -24,6 +25,9 @@ class Ui(Protocol):
     def note(self, text: str) -> None:
         """Show a line of information."""
 
+    def stop_with(self, stop: Callable[[], None]) -> None:
+        """Take, as a dispatch starts, what stops it as a first Ctrl-C does (from any thread)."""
+
 
 @dataclass
 class RunOutcome:
@@ -40,6 +44,7 @@ class RunOutcome:
     next_steps: list[str] = field(default_factory=list)
     stop_reason: str = ""
     files: ReportFiles | None = None
+    checked: Preflight | None = None  # the verdicts a report made before sending came from
 
     def as_json(self) -> dict[str, Any]:
         """The `--json` object."""

@@ -27,7 +27,7 @@ from batch_sms.journal import Journal, RunInfo, adopt_legacy
 from batch_sms.models import ACCEPTED, NOT_SENDABLE, RETRY_DEFAULT, CostEstimate, Message, Status
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
-from batch_sms.report.workbook import ReportFiles
+from batch_sms.report.workbook import ReportFiles, ResultRow
 
 __all__ = [
     "adopt_old_state",
@@ -36,11 +36,13 @@ __all__ = [
     "drop_already_sent",
     "exit_code",
     "file_hash",
+    "keep_input",
     "new_run_id",
     "next_steps",
     "open_journal",
     "refuse_resend",
     "run_lock",
+    "run_rows",
     "write_run_report",
 ]
 
@@ -106,6 +108,14 @@ def copy_input(source: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = (folder / f"input{source.suffix.lower()}").resolve()  # resumable from any cwd
     shutil.copyfile(source, target)
+    return target
+
+
+def keep_input(data: bytes, folder: Path) -> Path:
+    """Keep the CSV of an input given in memory as the run's copy (`copy_input`'s counterpart)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = (folder / "input.csv").resolve()
+    target.write_bytes(data)
     return target
 
 
@@ -215,7 +225,7 @@ def dispatch_and_report(
 ) -> RunOutcome:
     """Send what the run has pending, then write its report and pick the exit code."""
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
-    result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note)
+    result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note, ui.stop_with)
     if result.stopped_by is not None:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
@@ -239,8 +249,11 @@ def dispatch_and_report(
     )
 
 
-def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
-    """The report as a pure function of the run's input copy and the state db."""
+def run_rows(
+    journal: Journal, run: RunInfo, settings: Settings
+) -> tuple[tuple[str, ...], Iterator[ResultRow]]:
+    """The Results sheet of a run: its input's columns, and its rows as they stand in the state
+    db (read from the run's input copy)."""
     table = loader.load(
         Path(run.input_copy),
         run.sheet,
@@ -249,7 +262,12 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
     )
     records = journal.report_rows(run.id)
     in_flight = workbook.crash_note(hints.command("resume", settings, run.id))
-    rows = workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
+    return table.columns, workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
+
+
+def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
+    """The report as a pure function of the run's input copy and the state db."""
+    columns, rows = run_rows(journal, run, settings)
     summary = workbook.SummaryInfo(
         run.id,
         "Retry report" if run.parent else "Campaign report",
@@ -265,7 +283,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
     )
     return workbook.write_report(
         Path(run.input_copy).parent,
-        table.columns,
+        columns,
         rows,
         summary,
         run.input_format,

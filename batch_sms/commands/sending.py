@@ -118,9 +118,12 @@ class Provider:
         settings: Settings,
         on_progress: Callable[[Any], None],
         note: Callable[[str], None] = lambda text: None,
+        stop_with: Callable[[Callable[[], None]], None] = lambda stop: None,
     ) -> SendResult:
-        """Send the run's pending messages; returns when done, stopped or interrupted."""
-        return asyncio.run(_run(journal, run_id, settings, self, on_progress, note))
+        """Send the run's pending messages; returns when done, stopped or interrupted.
+
+        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread."""
+        return asyncio.run(_run(journal, run_id, settings, self, on_progress, note, stop_with))
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
@@ -209,6 +212,30 @@ def _install_signals(stop: asyncio.Event, interrupts: Interrupts) -> Callable[[]
     return remove
 
 
+def _remote_stop(stop: asyncio.Event, interrupts: Interrupts) -> Callable[[], None]:
+    """What stops the dispatch as a first Ctrl-C does, called from any thread (a notebook's
+    main thread while the dispatch runs in another); once the dispatch is over, nothing."""
+    loop = asyncio.get_running_loop()
+
+    def halt() -> None:
+        if not stop.is_set():
+            stop.set()
+            interrupts.first()
+
+    def press() -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:  # from within the dispatch (its progress callback): at once
+            halt()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the dispatch is over
+            loop.call_soon_threadsafe(halt)
+
+    return press
+
+
 @contextlib.asynccontextmanager
 async def _receipt_listener(state: Path) -> AsyncIterator[str]:
     """A receipts endpoint on loopback in this event loop, so sandbox runs show deliveries.
@@ -251,10 +278,13 @@ async def _run(
     provider: Provider,
     on_progress: Callable[[Any], None],
     note: Callable[[str], None],
+    stop_with: Callable[[Callable[[], None]], None],
 ) -> SendResult:
     stop = asyncio.Event()
-    remove = _install_signals(stop, Interrupts(journal, run_id, settings, note))
+    interrupts = Interrupts(journal, run_id, settings, note)
+    remove = _install_signals(stop, interrupts)
     try:
+        stop_with(_remote_stop(stop, interrupts))
         async with contextlib.AsyncExitStack() as stack:
             dr_url = settings.dr_url
             if provider.simulated and not dr_url:

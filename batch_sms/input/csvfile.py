@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 from batch_sms.errors import InputError
 
-__all__ = ["DELIMITER_NAMES", "parse_error", "read_csv"]
+__all__ = ["DELIMITER_NAMES", "parse_error", "parse_text", "read_csv"]
 
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _DELIMITERS = (",", ";", "\t", "|")
@@ -59,6 +59,13 @@ def read_csv(
     `encoding` overrides the guess; the note is "" unless the encoding used is an uncertain guess.
     """
     text, encoding, note = _decode(path, path.read_bytes(), encoding)
+    records, delimiter = parse_text(path, text)
+    return records, encoding, delimiter, note
+
+
+def parse_text(path: Path, text: str) -> tuple[Iterable[tuple[int, Sequence[str]]], str]:
+    """Return (records numbered from file row 1, delimiter) of decoded CSV text; `path` names it
+    in errors. csv.Error on reading."""
     if "\n" not in text and "\r" in text:
         # Classic Mac "CSV (Macintosh)" ends lines with a bare CR, which csv.reader refuses
         # inside a line; such files are small, so one translated copy is cheap.
@@ -78,7 +85,7 @@ def read_csv(
     dialect = {"delimiter": delimiter, "skipinitialspace": spaced}
     reader = csv.reader(_lines(text, start), **dialect)  # type: ignore[arg-type]
     records = _guarded(path, reader, text, start, dialect, 1 if hint else 0)
-    return enumerate(records, 1), encoding, delimiter, note
+    return enumerate(records, 1), delimiter
 
 
 def _guarded(

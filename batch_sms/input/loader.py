@@ -18,7 +18,7 @@ from batch_sms.input.csvfile import DELIMITER_NAMES, parse_error, read_csv
 from batch_sms.input.spreadsheet import read_sheet
 from batch_sms.models import RESULT_COLUMNS, Row
 
-__all__ = ["EXTENSIONS", "IGNORED", "Table", "find_column", "load", "paused_gc"]
+__all__ = ["EXTENSIONS", "IGNORED", "Table", "build_table", "find_column", "load", "paused_gc"]
 
 # A previous report's result columns, dropped so its files work as input: exactly these names, in
 # any case; a user's own column that merely starts with "sms_" (sms_content) is kept.
@@ -112,10 +112,10 @@ def _load(path: Path, sheet: str | None, encoding: str | None, header_row: int |
                 "leave --sheet out for a CSV file",
             )
         records, used, delimiter, note = read_csv(path, encoding)
-        table = _build(path, fmt, records, used, delimiter, None, header_row)
+        table = build_table(path, fmt, records, used, delimiter, None, header_row)
         return replace(table, notes=(note,)) if note else table
     name, numbered, rounded = read_sheet(path, sheet)
-    table = _build(path, fmt, numbered, None, None, name, header_row)
+    table = build_table(path, fmt, numbered, None, None, name, header_row)
     # A setting from a config file may name an encoding for every input: not an error, but said.
     notes = (f"--encoding {encoding} is not used: a {fmt} file carries its own text",)
     return replace(table, rounded=frozenset(rounded), notes=notes if encoding else ())
@@ -174,7 +174,7 @@ def _short(text: str, limit: int = 0) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _build(
+def build_table(
     path: Path,
     fmt: str,
     numbered: Iterable[tuple[int, Sequence[str]]],

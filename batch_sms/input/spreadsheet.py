@@ -15,7 +15,7 @@ from batch_sms.errors import InputError
 if TYPE_CHECKING:
     from python_calamine import CalamineWorkbook
 
-__all__ = ["read_sheet", "rounded_by_excel"]
+__all__ = ["cell_text", "read_sheet", "rounded_by_excel", "rounded_number"]
 
 _WORKBOOK_VIEW = re.compile(rb"<(?:\w+:)?workbookView\b[^>]*>")
 _ACTIVE_TAB = re.compile(rb'\bactiveTab="(\d+)"')
@@ -39,17 +39,18 @@ def read_sheet(
 
     def numbered() -> Iterable[tuple[int, list[str]]]:
         for number, rec in enumerate(cells, first_row):
-            texts = [_cell_text(v) for v in rec]
+            texts = [cell_text(v) for v in rec]
             for value, text in zip(rec, texts, strict=True):
-                if (
-                    isinstance(value, float | int)
-                    and value >= _ROUNDED_FROM
-                    and rounded_by_excel(text)
-                ):
+                if rounded_number(value, text):
                     rounded.add((number, text))
             yield number, texts
 
     return name, numbered(), rounded
+
+
+def rounded_number(value: object, text: str) -> bool:
+    """Whether a number cell (its value and its text) has the look of Excel's rounding."""
+    return isinstance(value, float | int) and value >= _ROUNDED_FROM and rounded_by_excel(text)
 
 
 def rounded_by_excel(digits: str) -> bool:
@@ -79,7 +80,7 @@ def _read_sheet(path: Path, sheet: str | None) -> tuple[str, int, Sequence[Seque
             for chosen in _default_order(path, workbook):
                 data = workbook.get_sheet_by_name(chosen)
                 records = data.to_python()
-                if any(_cell_text(v).strip() for rec in records for v in rec):
+                if any(cell_text(v).strip() for rec in records for v in rec):
                     break
             else:
                 raise InputError(
@@ -159,7 +160,7 @@ def _pick_sheet(path: Path, names: list[str], sheet: str) -> str:
     )
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
     """Return a spreadsheet cell as the text a user sees, never through a lossy float format."""
     if isinstance(value, str):
         return value

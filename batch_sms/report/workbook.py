@@ -37,6 +37,7 @@ __all__ = [
     "SummaryInfo",
     "crash_note",
     "result_rows",
+    "results_values",
     "validation_rows",
     "write_report",
 ]
@@ -67,6 +68,11 @@ def _fit(cells: tuple[str, ...], width: int) -> list[str | int | None]:
     values: list[str | int | None] = list(cells[:width])
     values.extend([""] * (width - len(values)))
     return values
+
+
+def results_values(row: ResultRow, width: int) -> list[str | int | None]:
+    """One row of the Results sheet as written: the input's cells, then the sms_* values."""
+    return _fit(row.cells, width) + _sms_values(row)
 
 
 def _csv_file(path: Path) -> tuple[IO[str], Callable[[Iterable[object]], object]]:
