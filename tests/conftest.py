@@ -1,4 +1,4 @@
-"""Shared fixtures: a running NXCloud sandbox (background thread) and a settable clock.
+"""Shared fixtures: a user data folder per test, a running NXCloud sandbox (background thread).
 
 def test_x(sandbox): sandbox.url, sandbox.sandbox.accepted, sandbox.credentials
 @pytest.mark.parametrize("sandbox", [{"tps_limit": 5}], indirect=True)   # configure it
@@ -7,7 +7,6 @@ def test_y(make_sandbox): one = make_sandbox(hourly_cap=1); two = make_sandbox(p
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -31,25 +30,6 @@ def user_data_dir(
     monkeypatch.setenv("XDG_DATA_HOME", str(folder))
     monkeypatch.setattr(config, "user_state_dir", lambda: folder / "batch-sms")
     return folder / "batch-sms"
-
-
-class FakeClock:
-    """A clock that only moves when told to; starts at the real time unless given a start."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = time.time() if start is None else start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_clock() -> FakeClock:
-    """A settable clock starting at the real time (so signed `ts` values stay plausible)."""
-    return FakeClock()
 
 
 @pytest.fixture

@@ -1,9 +1,13 @@
-"""Small helpers shared by the end-to-end tests: write campaign files, run the CLI, read reports."""
+"""What several test modules share: fakes, builders, data paths, and the CLI and report helpers.
+
+Fixtures live in conftest.py; everything else that more than one test module uses lives here.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +18,30 @@ from openpyxl import load_workbook
 
 from batch_sms.cli import cli
 from batch_sms.sandbox.server import SandboxHandle
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+class FakeClock:
+    """A clock that only moves when told (or when its fake sleep is awaited).
+
+    Starts at the real time unless given a start, so signed `ts` values stay plausible.
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
 
 # Valid numbers per phonenumbers, one per country, to build campaigns from.
 NUMBERS = {

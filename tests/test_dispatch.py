@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import FakeClock
+from helpers import FakeClock
 
 from batch_sms.dispatch import DispatchResult, DispatchSettings, Progress, dispatch
 from batch_sms.dispatch.limits import most_in_window

@@ -7,24 +7,9 @@ import time
 from collections.abc import Iterable
 
 import pytest
+from helpers import FakeClock
 
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket, WindowGuard, most_in_window
-
-
-class FakeClock:
-    """A clock that moves only when told (or when the fake sleep is awaited)."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
 
 # --- WindowGuard ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from click.testing import CliRunner
-from conftest import FakeClock
+from helpers import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
