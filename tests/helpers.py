@@ -15,8 +15,13 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from batch_sms.cli import cli
+from batch_sms.models import Message, Status
+from batch_sms.report.results import ResultRow
+from batch_sms.report.summary import SummaryInfo
+from batch_sms.report.workbook import ReportFiles, write_report
 from batch_sms.sandbox.server import SandboxHandle
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -103,3 +108,67 @@ def read_results(report: Path) -> list[dict[str, Any]]:
 def accepted_counts(handle: SandboxHandle) -> Counter[tuple[str, str]]:
     """How often the sandbox accepted each (phone, content)."""
     return Counter((a.phone, a.content) for a in handle.sandbox.accepted)
+
+
+# --- report files ------------------------------------------------------------------------------
+
+COLUMNS = ("phone", "name", "code")  # the input columns of the reports the report tests write
+
+
+def rows_of(
+    *statuses: Status, cells: tuple[str, ...] = ("+8613800000000", "王小明", "007")
+) -> list[ResultRow]:
+    """One result row per status, numbered from 2 like a spreadsheet."""
+    return [
+        ResultRow(
+            number=i + 2,
+            cells=cells,
+            status=status,
+            code="6" if status is Status.FAILED else "0",
+            result="invalid number" if status is Status.FAILED else "accepted",
+            messageid="" if status is Status.FAILED else f"m{i}",
+            sys_message_id=f"run-{i + 2}-0",
+            phone="8613800000000",
+            segments=1,
+            attempts=1,
+            sent_at="2026-11-25 00:15:00",
+            error="invalid number" if status is Status.FAILED else "",
+        )
+        for i, status in enumerate(statuses)
+    ]
+
+
+def write(
+    out: Path, rows: list[ResultRow], fmt: str = "csv", max_sheet_rows: int = 100
+) -> ReportFiles:
+    """Write a CSV input's report of these rows to `out`."""
+    info = SummaryInfo(run_id="20261125-001500-a1b2", input_name="list.csv")
+    return write_report(out, COLUMNS, rows, info, fmt, max_sheet_rows=max_sheet_rows)
+
+
+def sheet_values(ws: Worksheet) -> list[tuple[object, ...]]:
+    """A sheet's rows as value tuples."""
+    return list(ws.iter_rows(values_only=True))
+
+
+def summary_pairs(path: Path) -> dict[str, object]:
+    """Column A → column B of the Summary sheet."""
+    ws = load_workbook(path)["Summary"]
+    return {row[0]: row[1] for row in ws.iter_rows(values_only=True) if row and row[0] is not None}
+
+
+def read_csv(path: Path | None) -> list[list[str]]:
+    """A written CSV file's records (the file must exist)."""
+    assert path is not None
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def message(row: int, index: int, status: Status, **kw: Any) -> Message:
+    """A pre-flight message of a row, with plausible phone and text unless told."""
+    fields: dict[str, Any] = {
+        "raw_phone": f"138{row}{index}", "phone": f"86138{row}{index}", "content": "hi",
+        "segments": 1, "encoding": "GSM-7", "country_code": 86,
+    }  # fmt: skip
+    fields.update(kw)
+    return Message(row=row, index=index, status=status, **fields)

@@ -14,6 +14,7 @@ from helpers import (
     last_json,
     read_results,
     run_cli,
+    summary_pairs,
     write_csv,
 )
 
@@ -642,14 +643,6 @@ def test_the_failed_file_of_undelivered_rows_sends_them_again(
     _, again = send(tmp_path, handle, Path(last_json(rewritten)["failed"]))
     assert again["counts"] == {"sent": 2}
     assert sorted(accepted_counts(handle).values()) == [2, 2]
-
-
-def summary_pairs(report: Path) -> dict[object, object]:
-    """Column A → column B of the Summary sheet."""
-    from openpyxl import load_workbook
-
-    sheet = load_workbook(report)["Summary"]
-    return {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if r and r[0] is not None}
 
 
 def test_how_the_input_was_read_is_shown_and_kept_with_the_run(tmp_path: Path) -> None:
