@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from batch_sms.cli import cli
+from batch_sms.input.loader import Table
 from batch_sms.models import Message, Status
 from batch_sms.report.results import ResultRow
 from batch_sms.report.summary import SummaryInfo
@@ -172,3 +173,11 @@ def message(row: int, index: int, status: Status, **kw: Any) -> Message:
     }  # fmt: skip
     fields.update(kw)
     return Message(row=row, index=index, status=status, **fields)
+
+
+# --- input files -------------------------------------------------------------------------------
+
+
+def cells(table: Table) -> list[tuple[int, tuple[str, ...]]]:
+    """Return (row number, cells) pairs: what a test compares."""
+    return [(r.number, r.cells) for r in table.rows]
