@@ -17,7 +17,9 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from batch_sms.checks.preflight import Preflight, run_preflight
 from batch_sms.cli import cli
+from batch_sms.config import Settings
 from batch_sms.input.loader import Table
 from batch_sms.models import Message, Status
 from batch_sms.report.results import ResultRow
@@ -181,3 +183,8 @@ def message(row: int, index: int, status: Status, **kw: Any) -> Message:
 def cells(table: Table) -> list[tuple[int, tuple[str, ...]]]:
     """Return (row number, cells) pairs: what a test compares."""
     return [(r.number, r.cells) for r in table.rows]
+
+
+def preflight_of(name: str, **options: Any) -> Preflight:
+    """Pre-flight of a data file with these settings."""
+    return run_preflight(Settings(input=DATA / name, **options))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import DATA, run_cli
+import pytest
+from helpers import DATA, last_json, run_cli
 
 
 def test_validate_refuses_the_swallowing_file_with_exit_2(tmp_path: Path) -> None:
@@ -46,3 +47,32 @@ def test_duplicate_headers_hint_gives_spellings_that_work(tmp_path: Path) -> Non
     # The spelling the hint gives does pick that column.
     picked = run_cli(["validate", data, *where, "--phone-column", "Phone", "--template", "Hi"])
     assert picked.exit_code == 0, picked.output
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "counts"),
+    [
+        pytest.param("mobile_and_phone.csv", ["--phone-column", "Phone"], {"invalid": 2},
+                     id="landlines"),
+        pytest.param("mobile_and_phone.csv", ["--phone-column", "Phone", "--allow-landlines"],
+                     {"ready": 2}, id="allow-landlines"),
+        pytest.param("excel_rounded.xlsx", [], {"ready": 3, "invalid": 2}, id="rounded"),
+        pytest.param("excel_rounded.xlsx", ["--trust-numeric-phones"],
+                     {"ready": 3, "invalid": 1, "duplicate": 1},  # row 4 has row 3's number
+                     id="trust-numeric-phones"),
+    ],
+)  # fmt: skip
+def test_phone_options_on_the_command_line(
+    name: str, options: list[str], counts: dict[str, int], tmp_path: Path
+) -> None:
+    result = run_cli(["validate", str(DATA / name), "--default-region", "CN", "--json",
+                      "--out", str(tmp_path), *options])  # fmt: skip
+    assert last_json(result)["counts"] == counts
+
+
+def test_unusable_opt_outs_exit_2_on_the_command_line(tmp_path: Path) -> None:
+    result = run_cli(["validate", str(DATA / "optout_campaign.csv"), "--out", str(tmp_path),
+                      "--suppress", str(DATA / "optout_national.csv")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "row 3 '13812340903'" in result.output
+    assert "--default-region" in result.output

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from helpers import preflight_of
 
 from batch_sms.errors import InputError
 from batch_sms.input.columns import CONTENT_NAMES, PHONE_NAMES, detect_column
+from batch_sms.models import Status
 
 
 @pytest.mark.parametrize(
@@ -88,3 +90,20 @@ def test_duplicate_candidates_are_an_error() -> None:
         InputError, match=r'several phone columns: "phone" \(column 1\) and "Phone"'
     ):
         detect_column(("phone", "Phone", "name"), None, PHONE_NAMES, "phone")
+
+
+def test_a_mobile_column_beats_a_phone_column() -> None:
+    preflight = preflight_of("mobile_and_phone.csv", default_region="CN")
+    assert preflight.phone_column == "Mobile"
+    assert [m.phone for m in preflight.messages] == ["8613812345621", "8613812345622"]
+    landlines = preflight_of("mobile_and_phone.csv", default_region="CN", phone_column="Phone")
+    assert [m.status for m in landlines.messages] == [Status.INVALID] * 2
+
+
+def test_two_spellings_of_one_phone_column_are_ambiguous() -> None:
+    with pytest.raises(InputError, match=r'several phone columns: "phone number" .* "phonenumber"'):
+        preflight_of("phone_number_twice.csv")
+
+
+def test_header_spellings_are_recognised() -> None:
+    assert preflight_of("header_spellings.csv").phone_column == "MobileNumber"
