@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from batch_sms import config
+from batch_sms.journal import Journal
 from batch_sms.sandbox.server import SandboxConfig, SandboxHandle, running
 
 
@@ -50,3 +51,16 @@ def sandbox(
     """A running sandbox; configure it with an indirect parametrize dict of SandboxConfig fields."""
     config: dict[str, Any] = getattr(request, "param", {})
     return make_sandbox(**config)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A state db path in a folder that does not exist yet."""
+    return tmp_path / "state" / "batch-sms.db"
+
+
+@pytest.fixture
+def journal(db_path: Path) -> Iterator[Journal]:
+    """An open journal on a fresh db."""
+    with Journal(db_path) as j:
+        yield j

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from click.testing import Result as CliResult
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -21,6 +22,7 @@ from batch_sms.checks.preflight import Preflight, run_preflight
 from batch_sms.cli import cli
 from batch_sms.config import Settings
 from batch_sms.input.loader import Table
+from batch_sms.journal import Journal, Result, RunInfo
 from batch_sms.models import Message, Status
 from batch_sms.report.results import ResultRow
 from batch_sms.report.summary import SummaryInfo
@@ -86,13 +88,13 @@ def env_for(handle: SandboxHandle) -> dict[str, str]:
     }
 
 
-def run_cli(args: Sequence[str], env: dict[str, str] | None = None) -> Result:
+def run_cli(args: Sequence[str], env: dict[str, str] | None = None) -> CliResult:
     """Invoke the CLI in-process (no terminal: stdin is not a tty)."""
     runner = CliRunner()
     return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
-def last_json(result: Result) -> dict[str, Any]:
+def last_json(result: CliResult) -> dict[str, Any]:
     """The `--json` object: the last line of stdout."""
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     return json.loads(lines[-1])  # type: ignore[no-any-return]
@@ -188,3 +190,40 @@ def cells(table: Table) -> list[tuple[int, tuple[str, ...]]]:
 def preflight_of(name: str, **options: Any) -> Preflight:
     """Pre-flight of a data file with these settings."""
     return run_preflight(Settings(input=DATA / name, **options))
+
+
+# --- the state db ------------------------------------------------------------------------------
+
+
+def run_info(run_id: str, created_at: float = 1.0, parent: str | None = None, **kw: Any) -> RunInfo:
+    """A run with plausible input details."""
+    settings = kw.pop("settings", {"tps": 20, "hourly_cap": 5, "sender": "ACME"})
+    return RunInfo(
+        *(run_id, created_at, parent, "in.csv", f"reports/{run_id}/input.csv", "ab" * 32, "csv"),
+        *(None, settings),
+        **kw,
+    )
+
+
+def msg(row: int, phone: str, content: str = "hi", status: Status = Status.READY, index: int = 0,
+        **kw: Any) -> Message:  # fmt: skip
+    """A message for a row; READY unless told."""
+    return Message(row, index, f"+{phone}", phone, content, 1, "GSM-7", 86, status, **kw)
+
+
+def new_run(j: Journal, run_id: str, *messages: Message, **kw: Any) -> list[int]:
+    """Create a run with messages; return the ids of its queued messages."""
+    j.create_run(run_info(run_id, **kw))
+    j.add_messages(run_id, messages)
+    return [q.id for q in j.next_batch(run_id, 0, 100_000)]
+
+
+def send(j: Journal, ids: list[int], at: float, messageid: str = "") -> None:
+    """Mark messages inflight and record them as accepted at `at`."""
+    j.mark_inflight(ids, at)
+    j.record([Result(i, Status.SENT, "0", "ok", messageid or f"M{i}", 1, at) for i in ids])
+
+
+def statuses(j: Journal, run_id: str) -> list[tuple[int, int, Status]]:
+    """(row, index, status) of every message of a run, in report order."""
+    return [(r.row, r.index, r.status) for r in j.report_rows(run_id)]

@@ -1,4 +1,4 @@
-"""Tests for the receipts server: a real aiohttp server on a loopback port, the state db checked."""
+"""The receipts server: a real aiohttp server on a loopback port, the state db checked."""
 
 from __future__ import annotations
 
