@@ -5,14 +5,17 @@ Fixtures live in conftest.py; everything else that more than one test module use
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import sqlite3
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from click.testing import CliRunner
 from click.testing import Result as CliResult
 from openpyxl import load_workbook
@@ -21,9 +24,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from batch_sms.checks.preflight import Preflight, run_preflight
 from batch_sms.cli import cli
 from batch_sms.config import Settings
+from batch_sms.dispatch import DispatchResult, DispatchSettings, dispatch
 from batch_sms.input.loader import Table
 from batch_sms.journal import Journal, Result, RunInfo
 from batch_sms.models import Message, Status
+from batch_sms.provider.nxcloud import Client
 from batch_sms.report.results import ResultRow
 from batch_sms.report.summary import SummaryInfo
 from batch_sms.report.workbook import ReportFiles, write_report
@@ -227,3 +232,66 @@ def send(j: Journal, ids: list[int], at: float, messageid: str = "") -> None:
 def statuses(j: Journal, run_id: str) -> list[tuple[int, int, Status]]:
     """(row, index, status) of every message of a run, in report order."""
     return [(r.row, r.index, r.status) for r in j.report_rows(run_id)]
+
+
+# --- dispatching against the sandbox -----------------------------------------------------------
+
+SandboxMaker = Callable[..., SandboxHandle]
+
+
+def make_run(journal: Journal, run_id: str, rows: Sequence[tuple[str, str]]) -> None:
+    """A run whose messages are (phone, content), rows numbered from 2 as in a spreadsheet."""
+    journal.create_run(
+        RunInfo(
+            *(run_id, time.time(), None, "in.csv", "in.csv", "0" * 64, "csv", None),
+            settings={},
+        )
+    )
+    journal.add_messages(
+        run_id,
+        [
+            Message(row, 0, phone, phone, content, 1, "GSM-7", 86, Status.READY)
+            for row, (phone, content) in enumerate(rows, start=2)
+        ],
+    )
+
+
+def dispatch_run(
+    handle: SandboxHandle,
+    journal: Journal,
+    run_id: str,
+    settings: DispatchSettings,
+    *,
+    timeout: float = 10.0,
+    clock: Callable[[], float] = time.time,
+    **kw: Any,
+) -> DispatchResult:
+    """Dispatch a run through a client pointed at the sandbox."""
+
+    async def go() -> DispatchResult:
+        async with aiohttp.ClientSession() as session:
+            client = Client(session, handle.url, handle.credentials, timeout=timeout, clock=clock)
+            return await dispatch(run_id, journal, client, settings, clock=clock, **kw)
+
+    return asyncio.run(go())
+
+
+def status_counts(journal: Journal, run_id: str) -> Counter[str]:
+    """How many of the run's messages are in each status."""
+    return Counter(journal.counts(run_id))
+
+
+def by_row(journal: Journal, run_id: str) -> dict[int, Any]:
+    """The run's message records by row."""
+    return {r.row: r for r in journal.report_rows(run_id)}
+
+
+def attempts_logged(journal: Journal) -> int:
+    """Rows in the attempts log (read-only look at the db: the journal has no API for it)."""
+    with sqlite3.connect(journal.path) as db:
+        return int(db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0])
+
+
+def accepted_twice(handle: SandboxHandle) -> list[tuple[str, str]]:
+    """(phone, content) the sandbox accepted more than once."""
+    return [key for key, n in accepted_counts(handle).items() if n > 1]
