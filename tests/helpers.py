@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,11 @@ from batch_sms.dispatch import DispatchResult, DispatchSettings, dispatch
 from batch_sms.input.loader import Table
 from batch_sms.journal import Journal, Result, RunInfo
 from batch_sms.models import Message, Status
-from batch_sms.provider.nxcloud import Client
+from batch_sms.provider.nxcloud import Client, Credentials, Outcome, SendRequest, classify
 from batch_sms.report.results import ResultRow
 from batch_sms.report.summary import SummaryInfo
 from batch_sms.report.workbook import ReportFiles, write_report
-from batch_sms.sandbox.server import SandboxHandle
+from batch_sms.sandbox.server import Sandbox, SandboxConfig, SandboxHandle, serve
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -295,3 +296,51 @@ def attempts_logged(journal: Journal) -> int:
 def accepted_twice(handle: SandboxHandle) -> list[tuple[str, str]]:
     """(phone, content) the sandbox accepted more than once."""
     return [key for key, n in accepted_counts(handle).items() if n > 1]
+
+
+# --- the sandbox through the real client -------------------------------------------------------
+
+CN = NUMBERS["CN"]  # a valid Chinese mobile number
+MY = NUMBERS["MY"]  # a valid Malaysian mobile number
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    """Drive one async test body."""
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+async def client_send(sandbox: Sandbox, req: SendRequest, **client_kw: Any) -> Outcome:
+    """Send one request to a running sandbox through the client."""
+    async with aiohttp.ClientSession() as session:
+        client = Client(session, sandbox.url, sandbox.config.credentials, **client_kw)
+        return await client.send(req)
+
+
+async def post_raw(url: str, headers: dict[str, str], body: bytes) -> Outcome:
+    """POST these exact headers and body to a send URL; the classified answer."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url + "/api/sms/mtsend_v2", data=body, headers=headers) as resp,
+    ):
+        return classify(resp.status, await resp.read())
+
+
+def send_one(config: SandboxConfig, req: SendRequest, **client_kw: Any) -> tuple[Outcome, Sandbox]:
+    """Start a sandbox, send one request through the client, stop; the outcome and sandbox."""
+
+    async def main() -> tuple[Outcome, Sandbox]:
+        async with serve(config) as sandbox:
+            return await client_send(sandbox, req, **client_kw), sandbox
+
+    result: tuple[Outcome, Sandbox] = run(main())
+    return result
+
+
+def changed_credentials(sandbox: Sandbox, **change: str) -> Credentials:
+    """The sandbox's credentials with some fields changed."""
+    return dataclasses.replace(sandbox.config.credentials, **change)
+
+
+def many_numbers(count: int) -> str:
+    """A multi-number `phone` field of distinct Chinese mobiles."""
+    return ",".join(f"86138001380{i:02d}" for i in range(count))
