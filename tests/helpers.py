@@ -35,7 +35,8 @@ from batch_sms.report.summary import SummaryInfo
 from batch_sms.report.workbook import ReportFiles, write_report
 from batch_sms.sandbox.server import Sandbox, SandboxConfig, SandboxHandle, serve
 
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout
+DATA = ROOT / "tests" / "data"
 
 
 class FakeClock:

@@ -7,9 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
-
-DATA = Path(__file__).parent / "data"
+from helpers import DATA, run_cli
 
 
 @pytest.mark.parametrize("region", ["china", "XX", "C"])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    DATA,
     accepted_counts,
     cn_numbers,
     env_for,
@@ -21,7 +22,6 @@ from helpers import (
 from batch_sms.sandbox.server import SandboxHandle
 
 Make = Callable[..., SandboxHandle]
-DATA = Path(__file__).resolve().parent / "data"
 
 
 def campaign(tmp_path: Path, count: int, text: str = "Hello {n}", start: int = 0) -> Path:

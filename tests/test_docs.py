@@ -7,16 +7,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from importlib.metadata import version
-from pathlib import Path
 
 import click
 import pytest
-from helpers import run_cli
+from helpers import ROOT, run_cli
 
 import batch_sms
 from batch_sms.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SEND = "batch-sms send samples/campaign.xlsx --sandbox --yes"
 
