@@ -236,6 +236,20 @@ def statuses(j: Journal, run_id: str) -> list[tuple[int, int, Status]]:
     return [(r.row, r.index, r.status) for r in j.report_rows(run_id)]
 
 
+def stored(path: Path) -> list[tuple[str, float, dict[str, str], int | None]]:
+    """Every stored receipt as (messageid, received_at, fields, message_id), oldest first."""
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute(
+            "SELECT messageid, received_at, fields, message_id FROM receipts ORDER BY id"
+        )
+        return [(m, at, json.loads(f), i) for m, at, f, i in rows]
+
+
+def stored_receipts(path: Path) -> list[tuple[str, dict[str, str], int | None]]:
+    """(messageid, fields, message_id) of every stored receipt."""
+    return [(m, fields, i) for m, _, fields, i in stored(path)]
+
+
 # --- dispatching against the sandbox -----------------------------------------------------------
 
 SandboxMaker = Callable[..., SandboxHandle]

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import msg, new_run, send
+from helpers import msg, new_run, send, stored_receipts
 
 from batch_sms.journal import (
     Journal,
     Result,
 )
 from batch_sms.models import Status
-
-
-def stored_receipts(path: Path) -> list[tuple[str, dict[str, str], int | None]]:
-    """(messageid, fields, message_id) of every stored receipt."""
-    with sqlite3.connect(path) as raw:
-        rows = raw.execute("SELECT messageid, fields, message_id FROM receipts ORDER BY id")
-        return [(m, json.loads(f), i) for m, f, i in rows]
 
 
 def test_receipt_maps_by_ext(journal: Journal, db_path: Path) -> None:
