@@ -60,6 +60,8 @@ class FakeClock:
         self.now += seconds
 
 
+# --- campaign files and the CLI ----------------------------------------------------------------
+
 # Valid numbers per phonenumbers, one per country, to build campaigns from.
 NUMBERS = {
     "CN": "8613800138000",
@@ -257,18 +259,9 @@ SandboxMaker = Callable[..., SandboxHandle]
 
 def make_run(journal: Journal, run_id: str, rows: Sequence[tuple[str, str]]) -> None:
     """A run whose messages are (phone, content), rows numbered from 2 as in a spreadsheet."""
-    journal.create_run(
-        RunInfo(
-            *(run_id, time.time(), None, "in.csv", "in.csv", "0" * 64, "csv", None),
-            settings={},
-        )
-    )
+    journal.create_run(run_info(run_id, time.time(), settings={}))
     journal.add_messages(
-        run_id,
-        [
-            Message(row, 0, phone, phone, content, 1, "GSM-7", 86, Status.READY)
-            for row, (phone, content) in enumerate(rows, start=2)
-        ],
+        run_id, [msg(row, phone, content) for row, (phone, content) in enumerate(rows, start=2)]
     )
 
 
