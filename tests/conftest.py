@@ -1,8 +1,10 @@
-"""Shared fixtures: a user data folder per test, a running NXCloud sandbox (background thread).
+"""Shared fixtures only: a user data folder per test, a running NXCloud sandbox (background
+thread), and a fresh state db. Helpers, fakes and builders are in helpers.py.
 
 def test_x(sandbox): sandbox.url, sandbox.sandbox.accepted, sandbox.credentials
 @pytest.mark.parametrize("sandbox", [{"tps_limit": 5}], indirect=True)   # configure it
 def test_y(make_sandbox): one = make_sandbox(hourly_cap=1); two = make_sandbox(price=0.5)
+def test_z(journal): new_run(journal, "r1", msg(2, "8613800138000"))   # helpers' builders
 """
 
 from __future__ import annotations
