@@ -1,13 +1,14 @@
-"""Shared fixtures: a running NXCloud sandbox (background thread) and a settable clock.
+"""Shared fixtures only: a user data folder per test, a running NXCloud sandbox (background
+thread), and a fresh state db. Helpers, fakes and builders are in helpers.py.
 
 def test_x(sandbox): sandbox.url, sandbox.sandbox.accepted, sandbox.credentials
 @pytest.mark.parametrize("sandbox", [{"tps_limit": 5}], indirect=True)   # configure it
 def test_y(make_sandbox): one = make_sandbox(hourly_cap=1); two = make_sandbox(price=0.5)
+def test_z(journal): new_run(journal, "r1", msg(2, "8613800138000"))   # helpers' builders
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from batch_sms import config
+from batch_sms.journal import Journal
 from batch_sms.sandbox.server import SandboxConfig, SandboxHandle, running
 
 
@@ -31,25 +33,6 @@ def user_data_dir(
     monkeypatch.setenv("XDG_DATA_HOME", str(folder))
     monkeypatch.setattr(config, "user_state_dir", lambda: folder / "batch-sms")
     return folder / "batch-sms"
-
-
-class FakeClock:
-    """A clock that only moves when told to; starts at the real time unless given a start."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = time.time() if start is None else start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_clock() -> FakeClock:
-    """A settable clock starting at the real time (so signed `ts` values stay plausible)."""
-    return FakeClock()
 
 
 @pytest.fixture
@@ -70,3 +53,16 @@ def sandbox(
     """A running sandbox; configure it with an indirect parametrize dict of SandboxConfig fields."""
     config: dict[str, Any] = getattr(request, "param", {})
     return make_sandbox(**config)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A state db path in a folder that does not exist yet."""
+    return tmp_path / "state" / "batch-sms.db"
+
+
+@pytest.fixture
+def journal(db_path: Path) -> Iterator[Journal]:
+    """An open journal on a fresh db."""
+    with Journal(db_path) as j:
+        yield j

@@ -9,13 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import env_for, last_json, run_cli
+from helpers import DATA, env_for, last_json, run_cli
 
 from batch_sms.commands import sending
 from batch_sms.sandbox import server
 from batch_sms.sandbox.server import SandboxHandle
-
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
@@ -99,24 +97,6 @@ def test_runs_never_cuts_a_run_id_and_points_at_the_sandbox_runs(
         "no runs yet",
         f"note: the runs made with --sandbox are listed by: batch-sms runs --out {out} --sandbox",
     ]
-
-
-def test_a_hint_carries_the_options_that_find_the_run_again(tmp_path: Path) -> None:
-    from batch_sms.commands import hints
-    from batch_sms.config import load_settings
-
-    conf = tmp_path / "my conf.toml"
-    conf.write_text('sender = "ACME"\n')
-    settings = load_settings(
-        {"out": tmp_path / "rep", "state": tmp_path / "s.db", "sandbox": True}, config=conf
-    )
-    assert shlex.split(hints.command("resume", settings, "RUN")) == [
-        "batch-sms", "resume", "RUN", "--out", str(tmp_path / "rep"), "--state",
-        str(tmp_path / "s.db"), "--config", str(conf), "--sandbox",
-    ]  # fmt: skip
-    assert hints.command("report", load_settings({}, environ={}, cwd=tmp_path), "R") == (
-        "batch-sms report R"
-    )
 
 
 def test_a_retry_with_nothing_to_do_makes_no_run_and_says_where_the_rows_went(

@@ -1,4 +1,4 @@
-"""Ctrl-C before a run exists, a cancelled prompt, and the smoothed time left."""
+"""Ctrl-C before a run exists or at the prompt, and a cancelled prompt: no run is made."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from pathlib import Path
 
 import click
 import pytest
-from helpers import last_json, run_cli
+from helpers import DATA, last_json, run_cli
 
 from batch_sms import console
 from batch_sms.commands import campaign
-from batch_sms.dispatch.eta import RateEstimate, eta_seconds
-
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize("key", [KeyboardInterrupt, click.Abort])
@@ -53,16 +50,3 @@ def test_a_cancelled_prompt_names_no_run(tmp_path: Path, monkeypatch: pytest.Mon
     assert (said["status"], said["run_id"]) == ("cancelled", None)
     assert "send: cancelled; no run was made" in result.stderr
     assert last_json(run_cli(["runs", "--sandbox", "--json", "--out", out]))["runs"] == []
-
-
-def test_the_rate_behind_the_eta_is_smoothed() -> None:
-    estimate = RateEstimate(alpha=0.25)
-    assert estimate.update(0, 100.0) is None  # one point is no rate yet
-    assert estimate.update(100, 101.0) == 100.0  # first sample: 100/s
-    assert estimate.update(100, 101.2) == 100.0  # too short a sample: ignored
-    # a stall of one second moves the rate a quarter of the way, not to 0
-    assert estimate.update(100, 102.0) == pytest.approx(75.0)
-    assert estimate.update(300, 103.0) == pytest.approx(0.25 * 200 + 0.75 * 75.0)
-    assert eta_seconds(1000, 100.0) == 10.0
-    assert eta_seconds(1000, None) is None
-    assert eta_seconds(1000, 0.0) is None

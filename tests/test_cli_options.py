@@ -11,9 +11,7 @@ from typing import Any
 
 import click
 import pytest
-from helpers import run_cli
-
-DATA = Path(__file__).parent / "data"
+from helpers import DATA, run_cli
 
 
 @pytest.mark.parametrize("region", ["china", "XX", "C"])

@@ -5,12 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from helpers import last_json, run_cli
+from helpers import DATA, last_json, run_cli
 
-from batch_sms.checks import plancheck
-from batch_sms.models import Message, Status
-
-DATA = Path(__file__).parent / "data"
 NO_CREDENTIALS = {"NXCLOUD_ACCESS_KEY": None, "NXCLOUD_ACCESS_SECRET": None,
                   "NXCLOUD_APP_KEY": None}  # fmt: skip
 
@@ -71,44 +67,3 @@ def test_a_send_with_nothing_ready_says_why(tmp_path: Path) -> None:
     assert len(why) == 4  # one reason per row here, each with its row
     assert {s.rsplit("(rows ", 1)[1] for s in why} == {"2)", "3)", "4)", "5)"}
     assert all(" invalid: " in s for s in why)
-
-
-def test_reasons_are_grouped_with_example_rows() -> None:
-    def bad(row: int, why: str) -> Message:
-        return Message(row, 0, "x", "", "t", 0, "GSM-7", None, Status.INVALID, why)
-
-    lines = plancheck.why_nothing_ready(
-        [bad(r, "no phone") for r in range(2, 7)] + [bad(9, "empty text")]
-    )
-    assert lines == ["5 invalid: no phone (rows 2, 3, 4, …)", "1 invalid: empty text (rows 9)"]
-
-
-def test_reasons_group_by_kind_not_by_the_number_in_them() -> None:
-    def bad(row: int, phone: str) -> Message:
-        why = f'phone "{phone}" is not a valid number'
-        return Message(row, 0, phone, "", "t", 0, "GSM-7", None, Status.INVALID, why)
-
-    lines = plancheck.why_nothing_ready([bad(2, "12345"), bad(3, "+86138000000")])
-    assert lines == ["2 invalid: Phone is not a valid number [phone_invalid] (rows 2, 3)"]
-
-
-def test_an_unknown_balance_says_why(capsys: object) -> None:
-    from batch_sms.checks.preflight import Plan
-    from batch_sms.console import Screen
-    from batch_sms.models import CostEstimate
-    from batch_sms.provider import nxcloud
-
-    def shown(balance: nxcloud.Balance) -> str:
-        cost = CostEstimate((), 1, 1, 0.01, ())
-        plan = Plan(1, {"ready": 1}, 1, 1, cost, 10.0, "USD", balance=balance)
-        Screen().show_plan(plan)
-        return " ".join(capsys.readouterr().out.split())  # type: ignore[attr-defined]
-
-    connect = nxcloud.Balance("connect", result=nxcloud.describe("connect"))
-    assert f"unknown: {nxcloud.describe('connect')} (code connect)" in " ".join(
-        shown(connect).replace("│", " ").split()
-    )
-    assert "unknown (the provider's answer holds no balance)" in " ".join(
-        shown(nxcloud.Balance("0")).replace("│", " ").split()
-    )
-    assert "12.50" in shown(nxcloud.Balance("0", 12.5))

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import (
+    DATA,
+    SandboxMaker,
     accepted_counts,
     cn_numbers,
     env_for,
     last_json,
     read_results,
     run_cli,
+    summary_pairs,
     write_csv,
 )
 
 from batch_sms.sandbox.server import SandboxHandle
-
-Make = Callable[..., SandboxHandle]
-DATA = Path(__file__).resolve().parent / "data"
 
 
 def campaign(tmp_path: Path, count: int, text: str = "Hello {n}", start: int = 0) -> Path:
@@ -59,7 +58,9 @@ def follow(tmp_path: Path, handle: SandboxHandle, *args: str) -> tuple[int, dict
     return result.exit_code, last_json(result)
 
 
-def test_clean_run_sends_every_row_once_and_reports_it(tmp_path: Path, make_sandbox: Make) -> None:
+def test_clean_run_sends_every_row_once_and_reports_it(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox()
     code, out = send(tmp_path, handle, campaign(tmp_path, 12))
     assert code == 0
@@ -77,7 +78,7 @@ def test_clean_run_sends_every_row_once_and_reports_it(tmp_path: Path, make_sand
 
 
 def test_report_shows_the_text_as_sent_after_the_sms_columns(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     """sms_text: the rendered message, in Results, results.csv and the failed-rows file."""
     handle = make_sandbox()
@@ -105,7 +106,7 @@ def test_report_shows_the_text_as_sent_after_the_sms_columns(
     ]
 
 
-def test_row_fatal_answers_fail_only_their_rows(tmp_path: Path, make_sandbox: Make) -> None:
+def test_row_fatal_answers_fail_only_their_rows(tmp_path: Path, make_sandbox: SandboxMaker) -> None:
     handle = make_sandbox(forbidden=("casino",))
     path = write_csv(
         tmp_path / "c.csv",
@@ -121,7 +122,9 @@ def test_row_fatal_answers_fail_only_their_rows(tmp_path: Path, make_sandbox: Ma
     assert Path(out["failed"]).name == "failed.csv"
 
 
-def test_transient_faults_are_retried_to_success(tmp_path: Path, make_sandbox: Make) -> None:
+def test_transient_faults_are_retried_to_success(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox(fail_88=0.2, fail_99=0.1, fail_500=0.1, seed=7)
     code, out = send(tmp_path, handle, campaign(tmp_path, 30), "--max-attempts", "10")
     assert code == 0
@@ -132,7 +135,7 @@ def test_transient_faults_are_retried_to_success(tmp_path: Path, make_sandbox: M
 
 @pytest.mark.parametrize("tps", ["100", "unlimited"])
 def test_storm_of_28s_slows_down_and_sends_each_once(
-    tmp_path: Path, make_sandbox: Make, tps: str
+    tmp_path: Path, make_sandbox: SandboxMaker, tps: str
 ) -> None:
     handle = make_sandbox(tps_limit=20)
     code, out = send(tmp_path, handle, campaign(tmp_path, 40), "--tps", tps)
@@ -142,7 +145,7 @@ def test_storm_of_28s_slows_down_and_sends_each_once(
     assert sorted(accepted_counts(handle).values()) == [1] * 40
 
 
-def test_hourly_cap_holds_across_two_runs(tmp_path: Path, make_sandbox: Make) -> None:
+def test_hourly_cap_holds_across_two_runs(tmp_path: Path, make_sandbox: SandboxMaker) -> None:
     handle = make_sandbox(hourly_cap=None)
     phone = cn_numbers(1)[0]
     first = write_csv(
@@ -160,7 +163,9 @@ def test_hourly_cap_holds_across_two_runs(tmp_path: Path, make_sandbox: Make) ->
     assert "hourly cap" in capped["sms_error"]
 
 
-def test_balance_runs_out_then_top_up_and_resume(tmp_path: Path, make_sandbox: Make) -> None:
+def test_balance_runs_out_then_top_up_and_resume(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox(balance=0.10, price=0.01)  # ten one-segment messages
     code, out = send(tmp_path, handle, campaign(tmp_path, 25), "--concurrency", "1")
     assert code == 3
@@ -175,7 +180,9 @@ def test_balance_runs_out_then_top_up_and_resume(tmp_path: Path, make_sandbox: M
     assert sorted(accepted_counts(handle).values()) == [1] * 25
 
 
-def test_retry_sends_only_what_failed_and_never_twice(tmp_path: Path, make_sandbox: Make) -> None:
+def test_retry_sends_only_what_failed_and_never_twice(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox(forbidden=("blocked",))
     rows = [[p, "blocked offer" if i % 3 == 0 else f"Hi {i}"] for i, p in enumerate(cn_numbers(9))]
     path = write_csv(tmp_path / "c.csv", ["phone", "content"], rows)
@@ -194,7 +201,9 @@ def test_retry_sends_only_what_failed_and_never_twice(tmp_path: Path, make_sandb
     assert sorted(accepted_counts(handle).values()) == [1] * 9
 
 
-def test_report_is_idempotent_and_runs_lists_the_family(tmp_path: Path, make_sandbox: Make) -> None:
+def test_report_is_idempotent_and_runs_lists_the_family(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox()
     _code, out = send(tmp_path, handle, campaign(tmp_path, 3))
     first = read_results(Path(out["report"]))
@@ -207,7 +216,9 @@ def test_report_is_idempotent_and_runs_lists_the_family(tmp_path: Path, make_san
     assert runs[0]["counts"] == {"sent": 3}
 
 
-def test_secrets_never_reach_output_report_or_state(tmp_path: Path, make_sandbox: Make) -> None:
+def test_secrets_never_reach_output_report_or_state(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox()
     result = run_cli(
         [
@@ -236,7 +247,9 @@ def test_secrets_never_reach_output_report_or_state(tmp_path: Path, make_sandbox
                 assert secret.encode() not in data, path
 
 
-def test_without_a_terminal_send_refuses_unless_yes(tmp_path: Path, make_sandbox: Make) -> None:
+def test_without_a_terminal_send_refuses_unless_yes(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox()
     result = run_cli(
         [
@@ -254,7 +267,9 @@ def test_without_a_terminal_send_refuses_unless_yes(tmp_path: Path, make_sandbox
     assert handle.sandbox.accepted == []
 
 
-def test_dry_run_signs_everything_and_sends_nothing(tmp_path: Path, make_sandbox: Make) -> None:
+def test_dry_run_signs_everything_and_sends_nothing(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox()
     code, out = send(tmp_path, handle, campaign(tmp_path, 5), "--dry-run")
     assert code == 0
@@ -274,7 +289,9 @@ def test_missing_credentials_is_a_clear_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_failed_file_feeds_back_into_send(tmp_path: Path, make_sandbox: Make, fmt: str) -> None:
+def test_failed_file_feeds_back_into_send(
+    tmp_path: Path, make_sandbox: SandboxMaker, fmt: str
+) -> None:
     handle = make_sandbox(forbidden=("nope",))
     rows = [[p, "nope" if i < 2 else f"Hi {i}"] for i, p in enumerate(cn_numbers(4))]
     path = write_csv(tmp_path / "c.csv", ["phone", "content"], rows)
@@ -316,7 +333,7 @@ def test_sandbox_runs_sharing_a_state_db_each_get_their_receipts(tmp_path: Path)
         assert last_json(result)["counts"] == {"delivered": 3}
 
 
-def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: Make) -> None:
+def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: SandboxMaker) -> None:
     handle = make_sandbox()
     path = campaign(tmp_path, 2)
     code, out = send(tmp_path, handle, path)
@@ -338,7 +355,9 @@ def test_sending_the_same_file_twice_is_refused(tmp_path: Path, make_sandbox: Ma
     assert len(handle.sandbox.accepted) == 2
 
 
-def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox: Make) -> None:
+def test_retry_of_unknown_rows_needs_resend_unknown(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox(drop=1.0)  # accepted, then the connection drops: fate unknown
     _, out = send(tmp_path, handle, campaign(tmp_path, 2), "--timeout", "2")
     assert out["counts"] == {"unknown": 2}
@@ -379,7 +398,7 @@ def test_retry_of_unknown_rows_needs_resend_unknown(tmp_path: Path, make_sandbox
 
 
 def test_a_run_being_sent_cannot_be_resumed_by_another_process(
-    tmp_path: Path, make_sandbox: Make, user_data_dir: Path
+    tmp_path: Path, make_sandbox: SandboxMaker, user_data_dir: Path
 ) -> None:
     from batch_sms.commands.runner import run_lock
     from batch_sms.journal import Journal
@@ -401,7 +420,7 @@ def test_a_run_being_sent_cannot_be_resumed_by_another_process(
 
 
 def test_a_text_already_sent_in_an_earlier_run_is_not_sent_again(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     handle = make_sandbox()
     phones = cn_numbers(3)
@@ -430,7 +449,7 @@ def test_a_text_already_sent_in_an_earlier_run_is_not_sent_again(
 
 
 def test_the_hourly_cap_counts_another_runs_unknown_messages(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     """A message whose fate is unknown may have been accepted: it takes its number's slot."""
     handle = make_sandbox(drop=1.0, hourly_cap=None)  # accepted, then the answer is lost
@@ -446,7 +465,7 @@ def test_the_hourly_cap_counts_another_runs_unknown_messages(
 
 
 def test_a_credential_the_http_layer_refuses_stops_the_run_without_echoing_it(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     handle = make_sandbox()
     env = {**env_for(handle), "NXCLOUD_ACCESS_KEY": handle.credentials.access_key + "\n"}
@@ -473,7 +492,7 @@ def test_a_credential_the_http_layer_refuses_stops_the_run_without_echoing_it(
 
 
 def test_the_failed_file_of_unknown_rows_is_not_sent_blindly(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     """failed.csv lists unknown rows (they did not end sent); sending it back must not deliver
     them twice: they wait for resume to settle them."""
@@ -490,7 +509,7 @@ def test_the_failed_file_of_unknown_rows_is_not_sent_blindly(
 
 
 def test_rows_handed_to_a_retry_leave_the_parents_failed_file(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     handle = make_sandbox(balance=0.0)  # every run stops at once with code 3
     _, out = send(tmp_path, handle, campaign(tmp_path, 2))
@@ -511,7 +530,7 @@ def test_rows_handed_to_a_retry_leave_the_parents_failed_file(
 
 
 def test_a_sandbox_trial_does_not_block_the_real_send(
-    tmp_path: Path, make_sandbox: Make, user_data_dir: Path
+    tmp_path: Path, make_sandbox: SandboxMaker, user_data_dir: Path
 ) -> None:
     """Runs against the simulator keep their own state db: trying a file with --sandbox first
     must not make the real campaign look like a repeat, nor count for its hourly caps."""
@@ -609,7 +628,7 @@ def test_a_state_db_left_in_the_out_folder_is_taken_over(
 
 
 def test_a_whitespace_variant_of_a_text_sent_in_an_earlier_run_is_a_duplicate(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     """Run 1 sent " Hello there"; "Hello  there" to the same number is the same text."""
     handle = make_sandbox()
@@ -626,7 +645,7 @@ def test_a_whitespace_variant_of_a_text_sent_in_an_earlier_run_is_a_duplicate(
 
 
 def test_the_failed_file_of_undelivered_rows_sends_them_again(
-    tmp_path: Path, make_sandbox: Make, user_data_dir: Path
+    tmp_path: Path, make_sandbox: SandboxMaker, user_data_dir: Path
 ) -> None:
     """An undelivered message did not reach its number: it is no "already sent" duplicate."""
     from batch_sms.journal import Journal
@@ -642,14 +661,6 @@ def test_the_failed_file_of_undelivered_rows_sends_them_again(
     _, again = send(tmp_path, handle, Path(last_json(rewritten)["failed"]))
     assert again["counts"] == {"sent": 2}
     assert sorted(accepted_counts(handle).values()) == [2, 2]
-
-
-def summary_pairs(report: Path) -> dict[object, object]:
-    """Column A → column B of the Summary sheet."""
-    from openpyxl import load_workbook
-
-    sheet = load_workbook(report)["Summary"]
-    return {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if r and r[0] is not None}
 
 
 def test_how_the_input_was_read_is_shown_and_kept_with_the_run(tmp_path: Path) -> None:
@@ -679,7 +690,7 @@ def test_how_the_input_was_read_is_shown_and_kept_with_the_run(tmp_path: Path) -
 
 
 def test_a_27_says_when_the_providers_sliding_hour_frees_a_slot(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     """The provider caps 2 an hour, ours is 5: its 27 ends the third row capped until the first
     accept leaves the provider's hour, not at a guess."""
@@ -696,7 +707,7 @@ def test_a_27_says_when_the_providers_sliding_hour_frees_a_slot(
 
 
 def test_a_two_number_cell_with_one_bad_number_shows_the_delivered_part(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     handle = make_sandbox()
     _, out = send(tmp_path, handle, DATA / "two_numbers_one_bad.csv")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from batch_sms.config import Settings, from_public, load_settings, override
-from batch_sms.errors import ConfigError
+from batch_sms.errors import ConfigError, UsageError
 
 TOML = """
 tps = 20
@@ -136,3 +136,13 @@ def test_state_db_is_one_per_user_whatever_the_out_folder(
     assert chosen.legacy_state_path is None  # an explicit db is never replaced by an old one
     given = load_settings({"state": tmp_path / "opt.sqlite3"}, environ=env, cwd=tmp_path)
     assert given.state_path == tmp_path / "opt.sqlite3"
+
+
+def test_unknown_encoding_name_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--encoding: 'klingon' is not a text encoding"):
+        load_settings({"encoding": "klingon"}, cwd=tmp_path, environ={})
+    with pytest.raises(UsageError, match=r"BATCH_SMS_ENCODING: 'rot13' is not a text encoding"):
+        load_settings({}, cwd=tmp_path, environ={"BATCH_SMS_ENCODING": "rot13"})
+    assert load_settings({}, cwd=tmp_path, environ={"BATCH_SMS_ENCODING": "CP1252"}).encoding == (
+        "cp1252"
+    )

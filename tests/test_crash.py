@@ -9,15 +9,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import accepted_counts, cn_numbers, env_for, last_json, run_cli, write_csv
+from helpers import (
+    SandboxMaker,
+    accepted_counts,
+    cn_numbers,
+    env_for,
+    last_json,
+    run_cli,
+    write_csv,
+)
 
 from batch_sms.sandbox.server import SandboxHandle
 
-Make = Callable[..., SandboxHandle]
 ROWS = 300
 pytestmark = pytest.mark.slow
 
@@ -102,7 +108,7 @@ def resume(handle: SandboxHandle, out: Path, run_id: str) -> dict[str, object]:
 
 
 def test_kill_9_mid_run_then_resume_sends_every_row_exactly_once(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     handle = make_sandbox(latency=0.02, jitter=0.02, seed=3)
     proc, out = start_send(tmp_path, handle)
@@ -120,7 +126,9 @@ def test_kill_9_mid_run_then_resume_sends_every_row_exactly_once(
     assert sorted(accepted_counts(handle).values()) == [1] * ROWS
 
 
-def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path, make_sandbox: Make) -> None:
+def test_sigint_stops_cleanly_and_resume_finishes(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
     handle = make_sandbox(latency=0.02, seed=4)
     proc, out = start_send(tmp_path, handle)
     wait_for_accepted(handle, proc, 40)
@@ -139,7 +147,7 @@ def test_sigint_stops_cleanly_and_resume_finishes(tmp_path: Path, make_sandbox: 
 
 
 def test_second_sigint_exits_at_once_and_the_journal_stays_usable(
-    tmp_path: Path, make_sandbox: Make
+    tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     handle = make_sandbox(latency=0.2, seed=5)  # slow answers: the first Ctrl-C has to wait
     proc, out = start_send(tmp_path, handle)

@@ -7,16 +7,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from importlib.metadata import version
-from pathlib import Path
 
 import click
 import pytest
-from helpers import run_cli
+from helpers import ROOT, run_cli
 
 import batch_sms
 from batch_sms.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SEND = "batch-sms send samples/campaign.xlsx --sandbox --yes"
 
@@ -134,9 +132,9 @@ def test_readme_starts_with_the_send_and_test_commands() -> None:
     assert (ROOT / "samples" / "campaign.xlsx").is_file()
 
 
-def test_readme_first_command_is_the_one_test_cli_runs() -> None:
-    """tests/test_cli.py runs the README's send; keep the two in step."""
-    from test_cli import README_SEND
+def test_readme_first_command_is_the_one_the_cli_tests_run() -> None:
+    """tests/test_cli_campaigns.py runs the README's send; keep the two in step."""
+    from test_cli_campaigns import README_SEND
 
     assert " ".join(["batch-sms", *README_SEND]) == SEND
 

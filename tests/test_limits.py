@@ -1,4 +1,4 @@
-"""The TPS limiter's window guard and recovery on a fake clock; the hourly cap on a fake journal."""
+"""The TPS limiter on a fake clock; the hourly cap on a fake journal and through the dispatcher."""
 
 from __future__ import annotations
 
@@ -7,24 +7,12 @@ import time
 from collections.abc import Iterable
 
 import pytest
+from helpers import FakeClock, SandboxMaker, cn_numbers, dispatch_run, make_run
 
+from batch_sms.dispatch import DispatchSettings
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket, WindowGuard, most_in_window
-
-
-class FakeClock:
-    """A clock that moves only when told (or when the fake sleep is awaited)."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
+from batch_sms.journal import Journal
+from batch_sms.models import Status
 
 # --- WindowGuard ---------------------------------------------------------------------------
 
@@ -344,3 +332,45 @@ def test_most_in_window_counts_a_half_open_sliding_window() -> None:
     assert most_in_window([0.0, 0.5, 0.999, 1.0, 1.5]) == 3
     assert most_in_window([]) == 0
     assert most_in_window([0.0, 0.1, 0.2], width=0.15) == 2
+
+
+def test_hourly_cap_holds_across_runs(make_sandbox: SandboxMaker, journal: Journal) -> None:
+    clock = FakeClock()
+    handle = make_sandbox(clock=clock, hourly_cap=2)
+    a, b, c = cn_numbers(3)
+    settings = DispatchSettings(hourly_cap=2)
+    make_run(journal, "run-cap-000001", [(a, "one"), (b, "one"), (a, "two")])
+    first = dispatch_run(handle, journal, "run-cap-000001", settings, clock=clock)
+    assert first.counts == {"sent": 3}
+    sent_at = min(r.sent_at or 0 for r in journal.report_rows("run-cap-000001"))
+    clock.advance(600)
+    make_run(journal, "run-cap-000002", [(a, "three"), (c, "one"), (a, "four")])
+    arrivals = len(handle.sandbox.arrivals)
+    second = dispatch_run(handle, journal, "run-cap-000002", settings, clock=clock)
+    assert second.counts == {"sent": 1, "capped": 2}
+    assert second.requests == 1
+    assert len(handle.sandbox.arrivals) == arrivals + 1  # nothing was sent to a
+    for rec in journal.report_rows("run-cap-000002"):
+        if rec.phone == a:
+            assert rec.status is Status.CAPPED
+            assert rec.next_at == pytest.approx(sent_at + 3600)
+            assert rec.error == "hourly cap for this number"  # the report adds next_at
+    assert handle.sandbox.answers["27"] == 0
+
+
+def test_concurrent_messages_to_one_number_do_not_overshoot_the_cap(
+    make_sandbox: SandboxMaker, journal: Journal
+) -> None:
+    clock = FakeClock()
+    handle = make_sandbox(clock=clock, hourly_cap=None, latency=0.05)
+    phone = cn_numbers(1)[0]
+    make_run(journal, "run-cap-000003", [(phone, f"msg {i}") for i in range(6)])
+    result = dispatch_run(
+        handle,
+        journal,
+        "run-cap-000003",
+        DispatchSettings(hourly_cap=4, concurrency=20),
+        clock=clock,
+    )
+    assert result.counts == {"sent": 4, "capped": 2}
+    assert len(handle.sandbox.accepted) == 4

@@ -1,27 +1,15 @@
-"""Tests for batch_sms.input.loader: real files load as text cells with their true row numbers."""
+"""Loading a campaign file: text cells with their true row numbers, headers, the chosen columns."""
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 from pathlib import Path
 
-import openpyxl
 import pytest
+from helpers import DATA, cells
 
 from batch_sms.errors import InputError
-from batch_sms.input import csvfile
-from batch_sms.input.loader import Table, find_column, load
+from batch_sms.input.loader import find_column, load
 from batch_sms.models import Row
-
-DATA = Path(__file__).parent / "data"
-
-
-def cells(table: Table) -> list[tuple[int, tuple[str, ...]]]:
-    """Return (row number, cells) pairs: what a test compares."""
-    return [(r.number, r.cells) for r in table.rows]
-
 
 # name, format, columns, (row number, cells)…, encoding, delimiter
 FILES = [
@@ -291,38 +279,6 @@ def test_missing_file_and_bad_extension(tmp_path: Path) -> None:
         load(tmp_path / "folder.csv")
 
 
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        pytest.param(
-            b"phone\n" + bytes(range(0x80, 0x100)) * 3 + b"\n",
-            "is in no encoding batch-sms recognises",
-            id="undecodable",
-        ),
-        pytest.param(
-            codecs.BOM_UTF8 + b"phone\n\xff\n", "is not valid UTF-8-SIG", id="bad-after-bom"
-        ),
-        pytest.param(b"PK\x03\x04rest", "this is a spreadsheet, not a CSV file", id="renamed-xlsx"),
-        pytest.param(b"  \r\n\n", "the file is empty", id="only-whitespace"),
-    ],
-)
-def test_unreadable_csv(tmp_path: Path, data: bytes, expected: str) -> None:
-    path = tmp_path / "list.csv"
-    path.write_bytes(data)
-    with pytest.raises(InputError) as info:
-        load(path)
-    assert info.value.message.startswith(f"{path}: ")
-    assert expected in info.value.message
-    assert info.value.hint
-
-
-def test_utf16_big_endian_and_utf32(tmp_path: Path) -> None:
-    for encoding, bom in (("utf-16-be", codecs.BOM_UTF16_BE), ("utf-32-le", codecs.BOM_UTF32_LE)):
-        path = tmp_path / f"{encoding}.csv"
-        path.write_bytes(bom + "phone,名字\n+8613800138000,王\n".encode(encoding))
-        assert cells(load(path)) == [(2, ("+8613800138000", "王"))]
-
-
 def test_row_with_extra_cells_names_the_row(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     path.write_text("phone,content\n8613800138000,Hi\n8613800138001,Hello, friend\n")
@@ -352,44 +308,11 @@ def test_header_names_are_stripped(tmp_path: Path) -> None:
     assert load(path).columns == ("Phone", "First Name")
 
 
-def test_single_column_csv(tmp_path: Path) -> None:
-    path = tmp_path / "list.csv"
-    path.write_text("phone\n+8613800138000\n")
-    table = load(path)
-    assert (table.columns, table.delimiter) == (("phone",), ",")
-
-
 def test_only_sms_columns_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     path.write_text("sms_status\nsent\n")
     with pytest.raises(InputError, match="no columns left"):
         load(path)
-
-
-def test_numeric_cells_written_by_openpyxl(tmp_path: Path) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(["phone", "amount"])
-    for row in ([8615088888888, 2.50], [8615088888888.0, 1e-7], [999999999999999, -0.0]):
-        ws.append(row)
-    path = tmp_path / "list.xlsm"
-    wb.save(path)
-    table = load(path)
-    assert table.format == "xlsm"
-    assert [r.cells for r in table.rows] == [
-        ("8615088888888", "2.5"),
-        ("8615088888888", "1e-07"),
-        ("999999999999999", "0"),
-    ]
-
-
-def test_corrupt_spreadsheet(tmp_path: Path) -> None:
-    path = tmp_path / "list.xlsx"
-    path.write_bytes(b"not a zip at all")
-    with pytest.raises(InputError, match=r"list\.xlsx: cannot read the spreadsheet") as info:
-        load(path)
-    assert "opens in Excel" in info.value.hint
 
 
 @pytest.mark.parametrize(
@@ -424,24 +347,6 @@ def test_rows_are_model_rows() -> None:
     assert table.rows[0] == Row(2, ("919876543210", "Asha"))
 
 
-def test_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
-    path = tmp_path / "list.csv"
-    path.write_text("sep=;\r\nphone;name\r\n8613800138000;Ann, Bob\r\n")
-    table = load(path)
-    assert (table.columns, table.delimiter) == (("phone", "name"), ";")
-    # Excel hides the sep= line, so the header is row 1 there and here.
-    assert cells(table) == [(2, ("8613800138000", "Ann, Bob"))]
-
-
-@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
-def test_utf16_without_bom(tmp_path: Path, encoding: str) -> None:
-    path = tmp_path / "list.csv"
-    path.write_bytes("phone\tname\n8613800138000\t王芳\n".encode(encoding))
-    table = load(path)
-    assert (table.encoding, table.delimiter) == (encoding, "\t")
-    assert cells(table) == [(2, ("8613800138000", "王芳"))]
-
-
 def test_samples_csv_and_xlsx_hold_the_same_rows() -> None:
     samples = Path(__file__).parent.parent / "samples"
     csv_table = load(samples / "campaign.csv")
@@ -455,97 +360,45 @@ def test_samples_csv_and_xlsx_hold_the_same_rows() -> None:
     assert "13812345678" in phones  # stored as a number in the xlsx; its digits survive
 
 
-# The CSV reader feeds csv.reader the text line by line instead of through io.StringIO (which
-# holds a second copy of the text); these are the inputs where line splitting could differ.
-LINE_EDGE_CASES = [
-    pytest.param(
-        'phone,content\r\n8613800138000,"one\r\ntwo"\r\n8613800138001,x\r\n',
-        [(2, ("8613800138000", "one\r\ntwo")), (3, ("8613800138001", "x"))],
-        id="quoted-crlf",
-    ),
-    pytest.param(
-        'phone,content\n8613800138000,"one\ntwo\n"\n8613800138001,"a\r\nb\rc"\n',
-        [(2, ("8613800138000", "one\ntwo\n")), (3, ("8613800138001", "a\r\nb\rc"))],
-        id="quoted-lf-and-cr",
-    ),
-    pytest.param(
-        'phone,content\n8613800138000,a\u2028b\u2029c\n8613800138001,"\u2028"\n',
-        [(2, ("8613800138000", "a\u2028b\u2029c")), (3, ("8613800138001", "\u2028"))],
-        id="u2028-u2029-in-cells",
-    ),
-    pytest.param(
-        "phone,content\n8613800138000,a\x0bb\x0cc\x1cd\x85e\n",
-        [(2, ("8613800138000", "a\x0bb\x0cc\x1cd\x85e"))],
-        id="other-unicode-line-breaks-in-cells",
-    ),
-    pytest.param(
-        "phone,name\n8613800138000,Ann\n8613800138001,Bob",
-        [(2, ("8613800138000", "Ann")), (3, ("8613800138001", "Bob"))],
-        id="no-final-newline",
-    ),
-    pytest.param(
-        'phone,name\n8613800138000,"Ann\nLee"',
-        [(2, ("8613800138000", "Ann\nLee"))],
-        id="no-final-newline-in-quotes",
-    ),
-    pytest.param(
-        "sep=;\r\nphone;name\r\n8613800138000;Ann, Bob\r\n",
-        [(2, ("8613800138000", "Ann, Bob"))],
-        id="sep-line",
-    ),
-    pytest.param(
-        "\ufeffsep=;\nphone;name\n8613800138000;Zoé",
-        [(2, ("8613800138000", "Zoé"))],
-        id="bom-sep-line-no-final-newline",
-    ),
-    pytest.param(
-        "\ufeffphone,name\r\n\r\n8613800138000,Zoé\r\n",
-        [(3, ("8613800138000", "Zoé"))],
-        id="bom-crlf-blank-row",
-    ),
-    # Only "\n" ends a line, as with io.StringIO; csv.reader then refuses a bare CR that is
-    # followed by more text in a file that also has "\n" line ends.
-    pytest.param("phone,name\r\n8613800138000,Ann\r8613800138001,Bob\r\n", None, id="mixed-cr"),
-]
+def test_encoding_given_for_a_spreadsheet_is_said_to_be_unused() -> None:
+    table = load(DATA / "two_sheets.xlsx", encoding="cp1252")
+    assert table.notes == ("--encoding cp1252 is not used: a xlsx file carries its own text",)
+    assert load(DATA / "two_sheets.xlsx").notes == ()
 
 
-@pytest.mark.parametrize(("text", "expected"), LINE_EDGE_CASES)
-def test_csv_line_splitting_edge_cases(
-    tmp_path: Path, text: str, expected: list[tuple[int, tuple[str, ...]]] | None
-) -> None:
-    path = tmp_path / "list.csv"
-    path.write_bytes(text.encode("utf-8"))
-    if expected is None:
-        with pytest.raises(InputError, match="not a readable CSV file"):
-            load(path)
-        return
-    assert cells(load(path)) == expected
+def test_only_the_reports_own_columns_are_ignored_in_any_case() -> None:
+    table = load(DATA / "sms_columns_mixed.csv")
+    assert table.columns == ("phone", "sms_content")
+    assert table.dropped == ("SMS_STATUS", "Sms_Error")
+    assert table.rows[0].cells == ("+8613800138000", "Hello Ann")
 
 
-@pytest.mark.parametrize(("text", "expected"), LINE_EDGE_CASES)
-def test_csv_lines_match_stringio(text: str, expected: object) -> None:
-    text = text.removeprefix("\ufeff")
-    assert list(csvfile._lines(text)) == io.StringIO(text).readlines()
-    assert list(csvfile._lines(text, 3)) == io.StringIO(text[3:]).readlines()
-    records: list[list[str]] | str
-    try:
-        records = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        records = str(exc)
-    if isinstance(records, str):
-        with pytest.raises(csv.Error, match=records):
-            list(csv.reader(csvfile._lines(text)))
-    else:
-        assert list(csv.reader(csvfile._lines(text))) == records
+def test_header_row_skips_title_rows_and_keeps_true_row_numbers() -> None:
+    table = load(DATA / "title_rows.csv", header_row=4)
+    assert table.columns == ("phone", "name", "content")
+    assert [(r.number, r.cells) for r in table.rows] == [
+        (5, ("+8613800138000", "Ann", "Hello Ann")),
+        (6, ("+8613800138001", "Bob", "Hello Bob")),
+    ]
+    offset = load(DATA / "offset_table.xlsx", header_row=3)
+    assert [(r.number, r.cells) for r in offset.rows] == [(4, ("8613800138000", "Ann"))]
 
 
-def test_classic_mac_cr_only_csv_is_read(tmp_path: Path) -> None:
-    path = tmp_path / "mac.csv"
-    path.write_bytes(b"phone,name\r8613800138000,Ann\r8613800138001,Bob\r")
-    assert cells(load(path)) == [(2, ("8613800138000", "Ann")), (3, ("8613800138001", "Bob"))]
+@pytest.mark.parametrize(
+    ("name", "row", "message"),
+    [
+        ("offset_table.xlsx", 1, r"offset_table\.xlsx: row 1 \(--header-row\) is empty"),
+        ("title_rows.csv", 40, r"title_rows\.csv: the file has no row 40 \(--header-row\)"),
+    ],
+)
+def test_header_row_that_is_not_a_header(name: str, row: int, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load(DATA / name, header_row=row)
 
 
-def test_a_huge_cell_does_not_make_the_file_unreadable(tmp_path: Path) -> None:
-    path = tmp_path / "big.csv"
-    path.write_text("phone,content\n8613800138000," + "x" * 200_000 + "\n", encoding="utf-8")
-    assert len(load(path).rows[0].cells[1]) == 200_000
+def test_a_garbage_line_is_quoted_short() -> None:
+    with pytest.raises(InputError) as info:
+        load(DATA / "garbage_line.csv")
+    listed = info.value.message.split("columns: ", 1)[1]
+    assert len(listed) == 61
+    assert listed.endswith("…")

@@ -1,4 +1,4 @@
-"""The status vocabulary: every set, order and colour agrees with DESIGN.md's status table."""
+"""Value types and the status vocabulary: sets, order, colours as DESIGN.md says; ids, keys."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from batch_sms.models import (
     QUEUED,
     RECEIPTED,
     RESENDABLE,
+    RESULT_COLUMNS,
     RETRY_DEFAULT,
     RETRYABLE,
     SECRET_ENV,
@@ -29,10 +30,12 @@ from batch_sms.models import (
     Credentials,
     Status,
     base_messageid,
+    content_key,
     duration_text,
     ext,
     parse_ext,
     sql_list,
+    sys_message_id,
     utc_text,
 )
 from batch_sms.provider import nxcloud
@@ -185,3 +188,39 @@ def test_parse_ext_reads_back_what_ext_writes() -> None:
     assert parse_ext("run:2") is None
     assert parse_ext("run:2:0\n") is None
     assert parse_ext("a run:2:0") is None
+
+
+def test_the_report_columns_are_all_sms_columns_and_distinct() -> None:
+    assert all(name.startswith("sms_") for name in RESULT_COLUMNS)
+    assert len(set(RESULT_COLUMNS)) == len(RESULT_COLUMNS)
+    assert RESULT_COLUMNS[0] == "sms_status"
+    assert RESULT_COLUMNS[-1] == "sms_text"
+
+
+def test_a_status_is_its_text() -> None:
+    assert Status("undelivered") is Status.UNDELIVERED
+    assert f"{Status.SENT}" == "sent"
+    with pytest.raises(ValueError, match="nosuch"):
+        Status("nosuch")
+
+
+def test_message_ids_name_run_row_and_recipient() -> None:
+    run_id = "20261125-001500-a1b2"
+    assert sys_message_id(run_id, 12, 1) == "20261125-001500-a1b2-12-1"
+    assert ext(run_id, 12, 1) == "20261125-001500-a1b2:12:1"
+    # The provider takes 10 to 50 characters of [0-9a-zA-Z-] as a sysMessageId.
+    assert re.fullmatch(r"[0-9a-zA-Z-]{10,50}", sys_message_id(run_id, 1_048_576, 9))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["Hello there", " Hello there", "Hello  there\n", "Hello\u00a0there", "Hello\tthere "],
+)
+def test_texts_that_differ_only_in_whitespace_share_one_key(variant: str) -> None:
+    assert content_key(variant) == "Hello there"
+
+
+def test_the_content_key_is_nfc_but_keeps_case_and_punctuation() -> None:
+    assert content_key("Cafe\u0301") == content_key("Caf\u00e9")
+    assert content_key("Hello there") != content_key("hello there")
+    assert content_key("Line one\nline two") == "Line one line two"

@@ -12,6 +12,7 @@ from email.utils import formatdate
 import aiohttp
 import pytest
 from aiohttp import web
+from helpers import run
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -187,11 +188,6 @@ async def serve(handler: Handler) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
-
-
-def run(coro: Awaitable[None]) -> None:
-    """Drive one async test body."""
-    asyncio.run(coro)  # type: ignore[arg-type]
 
 
 def test_client_sends_signed_bytes_and_reads_date() -> None:

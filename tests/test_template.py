@@ -1,4 +1,4 @@
-"""Tests for batch_sms.checks.template: column detection and per-row content rendering."""
+"""Templates: variable names for headers, per-row rendering, and the errors that name the column."""
 
 from __future__ import annotations
 
@@ -6,76 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from batch_sms.checks.template import (
-    CONTENT_NAMES,
-    PHONE_NAMES,
-    Template,
-    detect_column,
-    variable_name,
-)
+from batch_sms.checks.template import Template, variable_name
 from batch_sms.errors import InputError, RenderError
 from batch_sms.input.loader import load
-
-
-@pytest.mark.parametrize(
-    ("columns", "expected"),
-    [
-        pytest.param(("name", "phone", "content"), 1, id="phone"),
-        pytest.param(("Name", " Mobile Number "), 1, id="case-and-spaces"),
-        pytest.param(("name", "Phone_Number"), 1, id="underscore"),
-        pytest.param(("MSISDN", "text"), 0, id="msisdn"),
-        pytest.param(("姓名", "手机号码", "内容"), 1, id="chinese"),
-        pytest.param(("姓名", "電話"), 1, id="traditional-chinese"),
-        pytest.param(("order number", "number", "tel"), 2, id="tel-beats-vague-number"),
-        pytest.param(("number", "mobile"), 1, id="mobile-beats-number"),
-        pytest.param(("id", "Number"), 1, id="number-last-resort"),
-        pytest.param(("telephone", "phone"), 1, id="priority-not-position"),
-    ],
-)
-def test_detect_phone_column(columns: tuple[str, ...], expected: int) -> None:
-    assert detect_column(columns, None, PHONE_NAMES, "phone") == expected
-
-
-@pytest.mark.parametrize(
-    ("columns", "expected"),
-    [
-        pytest.param(("phone", "content"), 1, id="content"),
-        pytest.param(("phone", "Message"), 1, id="message"),
-        pytest.param(("phone", "SMS Text", "text"), 1, id="specific-first"),
-        pytest.param(("手机", "短信内容"), 1, id="chinese"),
-        pytest.param(("手机", "备注", "内容"), 2, id="chinese-content"),
-    ],
-)
-def test_detect_content_column(columns: tuple[str, ...], expected: int) -> None:
-    assert detect_column(columns, None, CONTENT_NAMES, "content") == expected
-
-
-def test_explicit_column_wins() -> None:
-    assert detect_column(("phone", "Backup Phone"), " backup phone", PHONE_NAMES, "phone") == 1
-
-
-def test_explicit_column_unknown_names_the_option() -> None:
-    with pytest.raises(InputError) as info:
-        detect_column(("phone", "name"), "mobile", PHONE_NAMES, "phone")
-    assert info.value.message == '--phone-column: column "mobile" not found; columns: phone, name'
-    assert "--phone-column" in info.value.hint
-
-
-def test_no_column_found_lists_columns_and_option() -> None:
-    with pytest.raises(InputError) as info:
-        detect_column(("name", "city"), None, PHONE_NAMES, "phone")
-    assert info.value.message == "no phone column found; columns: name, city"
-    assert info.value.hint == "name the column with --phone-column NAME"
-    with pytest.raises(InputError) as info:
-        detect_column(("name", "city"), None, CONTENT_NAMES, "content")
-    assert info.value.hint == "name the column with --content-column NAME or --template"
-
-
-def test_duplicate_candidates_are_an_error() -> None:
-    with pytest.raises(
-        InputError, match=r'several phone columns: "phone" \(column 1\) and "Phone"'
-    ):
-        detect_column(("phone", "Phone", "name"), None, PHONE_NAMES, "phone")
 
 
 @pytest.mark.parametrize(
@@ -94,6 +27,8 @@ def test_variable_name(header: str, name: str) -> None:
 
 
 COLUMNS = ("First Name", "phone", "code", "手机号", "Amount (USD)")
+
+
 CELLS = ("Ann", "8613800138000", "1234", "13812345678", "12.5")
 
 

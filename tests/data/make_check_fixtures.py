@@ -1,7 +1,8 @@
 """Write the pre-flight checks' input fixtures into tests/data/ (deterministic; commit the output).
 
-Run from the repository root: `python tests/data/make_check_fixtures.py`. tests/test_input_checks.py
-says what each file must give. The writers are make_fixtures.py's, so the bytes are as stable.
+Run from the repository root: `python tests/data/make_check_fixtures.py`. tests/test_preflight.py
+(with test_columns.py, test_reasons.py and test_cli_input.py) says what each file must give.
+The writers are make_fixtures.py's, so the bytes are as stable.
 """
 
 from __future__ import annotations

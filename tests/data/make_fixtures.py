@@ -1,9 +1,10 @@
 """Write the loader's real-world input fixtures into tests/data/ (deterministic; commit the output).
 
 Run from the repository root: `python tests/data/make_fixtures.py`. Each file reproduces a habit of
-a real exporter (Excel, WPS, LibreOffice, Chinese CRMs); tests/test_loader.py says what each one
-must load as. Spreadsheets are re-zipped with fixed timestamps so running the script again
-rewrites identical bytes. No .xls fixture: writing BIFF needs xlwt, which the project doesn't use.
+a real exporter (Excel, WPS, LibreOffice, Chinese CRMs); tests/test_loader.py (and test_csvfile.py,
+test_spreadsheet.py) says what each one must load as. Spreadsheets are re-zipped with fixed
+timestamps so running the script again rewrites identical bytes. No .xls fixture: writing BIFF
+needs xlwt, which the project doesn't use.
 """
 
 from __future__ import annotations

@@ -14,13 +14,11 @@ from types import ModuleType
 
 import pytest
 from click.testing import Result
-from helpers import NUMBERS, env_for, last_json, read_results, run_cli, write_csv
+from helpers import DATA, NUMBERS, ROOT, env_for, last_json, read_results, run_cli, write_csv
 
 from batch_sms.sandbox.server import SandboxHandle
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-DATA = Path(__file__).resolve().parent / "data"
 TEMPLATE = SAMPLES / "template.txt"
 SUPPRESS = SAMPLES / "suppress.csv"
 # The README's first command, after its install steps (tests/test_docs.py checks it is there).

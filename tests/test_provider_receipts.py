@@ -1,10 +1,8 @@
-"""Tests for the receipts server: a real aiohttp server on a loopback port, the state db checked."""
+"""The receipts server: a real aiohttp server on a loopback port, the state db checked."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from helpers import stored
 
 from batch_sms.errors import StateError
 from batch_sms.journal import Journal, Result, RunInfo
@@ -53,13 +52,6 @@ def status_in_db(path: Path) -> tuple[Status, str, str]:
     with Journal(path) as check:
         [row] = check.report_rows(RUN)
         return row.status, row.dr_status, row.dr_time
-
-
-def stored(path: Path) -> list[tuple[str, float, dict[str, str], int | None]]:
-    """Every stored receipt as (messageid, received_at, fields, message_id)."""
-    with sqlite3.connect(path) as raw:
-        rows = raw.execute("SELECT messageid, received_at, fields, message_id FROM receipts")
-        return [(m, at, json.loads(f), i) for m, at, f, i in rows]
 
 
 Call = Callable[[TestClient[Any, Any]], Awaitable[aiohttp.ClientResponse]]
