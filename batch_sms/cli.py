@@ -15,7 +15,7 @@ from batch_sms.cli_sandbox import sandbox_command
 from batch_sms.commands import campaign
 from batch_sms.config import Settings, load_settings
 from batch_sms.console import Screen
-from batch_sms.errors import BatchSmsError
+from batch_sms.errors import BatchSmsError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -429,3 +429,40 @@ def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
 
 
 cli.add_command(sandbox_command)
+
+
+@cli.command(short_help="The campaign flow in a browser: upload, check, send, watch, report.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--sandbox", is_flag=True, default=None, help="Send to the built-in simulator.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder [reports].")
+@click.option("--state", type=click.Path(path_type=Path), help="State db.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file.")
+@click.option(
+    "--token",
+    help="Access token the browser must give [BATCH_SMS_WEB_TOKEN; generated off loopback].",
+)
+@click.option("--max-upload-mb", default=50.0, show_default=True, type=float,
+              help="Largest file a browser may upload, in MB.")  # fmt: skip
+def web(host: str, port: int, token: str | None, max_upload_mb: float, **options: Any) -> None:
+    """Serve the campaign flow to a browser until stopped (Ctrl-C)."""
+    import asyncio
+    import os
+
+    from batch_sms import web as webapp  # aiohttp only when this command runs
+
+    try:
+        settings = load_settings(options, config=options.pop("config_file", None))
+    except BatchSmsError as error:
+        _fail(error)
+        return
+    token = webapp.security.access_token(host, token, os.environ)
+    config = webapp.WebConfig(settings, host, port, token, max_upload_mb)
+    ready = lambda address: click.echo(f"batch-sms web: open {address}  (Ctrl-C stops)")  # noqa: E731
+    try:
+        asyncio.run(webapp.serve(config, ready))
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    except OSError as error:
+        _fail(UsageError(f"cannot listen on {host}:{port}: {error.strerror}",
+                         "give another --port, or stop the program using it"))  # fmt: skip
