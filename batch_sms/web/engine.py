@@ -12,7 +12,7 @@ from typing import Any
 
 from batch_sms.checks.reasons import reason_code
 from batch_sms.checks.template import CONTENT_NAMES, PHONE_NAMES, detect_column
-from batch_sms.commands import campaign
+from batch_sms.commands import campaign, sending
 from batch_sms.commands.runner import open_journal
 from batch_sms.config import Settings, override
 from batch_sms.console import _balance, _duration, _money  # the CLI's wording of the plan
@@ -202,6 +202,7 @@ def check(settings: Settings, upload_id: str, name: str) -> Check:
         raise _renamed(error, path, name) from None
     plan = outcome.plan
     assert plan is not None  # noqa: S101 (validate always plans)
+    plan = replace(plan, balance=_balance_of(settings))
     phone = detect_column(table.columns, settings.phone_column, PHONE_NAMES, "phone")
     content = (
         None
@@ -232,6 +233,14 @@ def check(settings: Settings, upload_id: str, name: str) -> Check:
         counts=counts,
         notes=tuple(n.replace(str(path), name) for n in plan.notes),
     )
+
+
+def _balance_of(settings: Settings) -> Any:
+    """The account's balance as `send` asks for it before confirming; None without credentials."""
+    if not settings.sandbox and settings.credentials.missing():
+        return None
+    with sending.connect(settings) as provider:
+        return provider.balance()
 
 
 def _marked(why: str, columns: Sequence[str], phone: int, content: int | None) -> frozenset[int]:
