@@ -11,19 +11,14 @@ from typing import Any
 
 import openpyxl
 import pytest
-from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 from batch_sms.cli import cli
 from batch_sms.web import WebConfig
 from batch_sms.web.views_campaign import PAGE_ROWS
-from tests.webclient import csrf_of, form, run, upload, web_settings
+from tests.webclient import COLUMNS, ROOT, SAMPLE, Client, csrf_of, form, run, upload, web_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "samples" / "campaign.xlsx"
-Client = TestClient[Any, Any]
-OPTIONS = {"phone_column": "phone", "source": "column", "content_column": "content",
-           "tps": "10", "hourly_cap": "5"}  # fmt: skip
+OPTIONS = {**COLUMNS, "tps": "10"}
 
 
 def text(html: str) -> str:

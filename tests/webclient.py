@@ -16,6 +16,12 @@ from batch_sms.config import Settings, load_settings
 from batch_sms.web import WebConfig, make_app
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "campaign.xlsx"
+Client = TestClient[Any, Any]
+# The options form for the sample's columns, as the page fills it in.
+COLUMNS = {"phone_column": "phone", "source": "column", "content_column": "content",
+           "hourly_cap": "5"}  # fmt: skip
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from batch_sms.web import pages, security, views_campaign, views_runs
+from batch_sms.web import pages, security, views_campaign, views_runs, views_send
 from batch_sms.web.state import STATE, WebConfig, WebState
 
 __all__ = ["AccessLogger", "app_runner", "make_app", "serve", "url"]
@@ -22,6 +22,7 @@ TITLES = {
     403: "Refused",
     404: "Not found",
     405: "Not allowed",
+    409: "Not sent",
     413: "File too large",
 }
 log = logging.getLogger("batch_sms.web")
@@ -75,6 +76,7 @@ def make_app(config: WebConfig) -> web.Application:
     pages.install(app)
     app.add_routes(views_runs.routes)
     app.add_routes(views_campaign.routes)
+    app.add_routes(views_send.routes)
     app.router.add_static("/static", STATIC, append_version=True)
     return app
 

@@ -26,16 +26,21 @@ __all__ = [
     "Check",
     "FileView",
     "InputError",
+    "Outcome",
     "Problem",
+    "WebUi",
     "check",
     "form_settings",
     "inspect",
     "list_runs",
+    "plan_key",
     "run_file",
+    "send",
     "settings_facts",
 ]
 
 EXTENSIONS = frozenset(loader.EXTENSIONS)  # the suffixes pre-flight reads
+Outcome = campaign.Outcome  # what a use case reports back
 STATUSES = tuple(str(s) for s in STATUS_ORDER)
 # The files of a run a browser may download: kind -> file name(s) in the run's folder, as
 # report.workbook writes them. Nothing from a request ever names a path.
@@ -157,6 +162,10 @@ def form_settings(base: Settings, **given: Any) -> Settings:
                 f"TPS {tps!r} is not a number", 'give a number, or "unlimited"'
             ) from None
         settings = override(replace(settings, tps=value))
+    if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
+        # As campaign.send prices a sandbox run, so the check and the confirmation show the cost
+        # the send will count.
+        settings = replace(settings, prices=sending.SANDBOX_PRICES)
     return settings
 
 
@@ -179,6 +188,7 @@ class Check:
     upload_id: str
     name: str
     outcome: campaign.Outcome
+    settings: Settings  # what the send of this check will use
     columns: tuple[str, ...]
     problems: tuple[Problem, ...]
     facts: tuple[tuple[str, str], ...]  # the plan, in the CLI's words
@@ -227,6 +237,7 @@ def check(settings: Settings, upload_id: str, name: str) -> Check:
         upload_id=upload_id,
         name=name,
         outcome=outcome,
+        settings=settings,
         columns=table.columns,
         problems=problems,
         facts=tuple(_plan_facts(plan)),
@@ -281,3 +292,43 @@ def _plan_facts(plan: Any) -> list[tuple[str, str]]:
 def _count(number: int, noun: str) -> str:
     """`1 message`, `2 messages`."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def plan_key(plan: Any) -> tuple[int, int]:
+    """What a confirmation agrees to: the messages and billed segments of a plan."""
+    return (plan.messages_ready, plan.segments_ready)
+
+
+class WebUi:
+    """The Ui of a send started in the browser: it goes ahead only with the plan the user
+    confirmed, and keeps the latest progress and notes for the run page."""
+
+    def __init__(self, confirmed: tuple[int, int]) -> None:
+        self.confirmed = confirmed
+        self.latest: Any = None  # the dispatch's last Progress
+        self.notes: list[str] = []
+        self.changed = ""  # why the confirmation no longer held
+
+    def confirm(self, plan: Any) -> bool:
+        """True only when the plan is still the one confirmed (the state db may have changed)."""
+        now = plan_key(plan)
+        if now != self.confirmed:
+            self.changed = (
+                f"the plan changed since the check: {now[0]:,} messages ({now[1]:,} segments) "
+                f"now, {self.confirmed[0]:,} ({self.confirmed[1]:,}) confirmed; nothing was sent"
+            )
+            return False
+        return True
+
+    def progress(self, update: Any) -> None:
+        """Keep the latest progress."""
+        self.latest = update
+
+    def note(self, text: str) -> None:
+        """Keep the latest notes."""
+        self.notes = [*self.notes[-19:], text]
+
+
+def send(settings: Settings, ui: WebUi) -> campaign.Outcome:
+    """`batch-sms send` of a checked file, confirmed through `ui`."""
+    return campaign.send(settings, ui)

@@ -74,6 +74,8 @@ class WebState:
     config: WebConfig
     uploads: Registry[Upload] = field(default_factory=Registry)
     checks: Registry[Any] = field(default_factory=Registry)
+    tickets: dict[str, str] = field(default_factory=dict)  # one-time send ticket -> check id
+    sends: dict[str, Any] = field(default_factory=dict)  # check id -> its send (sends.SendJob)
 
     @property
     def settings(self) -> Settings:
