@@ -77,7 +77,7 @@ def results_sheet(data: bytes, tmp_path: Path, name: str) -> list[tuple[Any, ...
         book.close()
     keep = [i for i, h in enumerate(rows[0]) if h not in {
         "sms_messageid", "sms_sys_message_id", "sms_sent_at", "sms_dr_time", "sms_result",
-        "sms_dr_status", "sms_status", "sms_code"}]  # fmt: skip
+        "sms_dr_status"}]  # fmt: skip
     return [tuple(row[i] for i in keep) for row in rows]
 
 
