@@ -25,7 +25,7 @@ ANY_HOST = "0.0.0.0"  # noqa: S104 (a bind address under test, nothing listens o
 def stored(tmp_path: Path) -> list[Path]:
     """The files the app stored as uploads."""
     folder = tmp_path / "out" / "uploads"
-    return sorted(folder.iterdir()) if folder.exists() else []
+    return sorted(p for p in folder.iterdir() if p.suffix != ".name") if folder.exists() else []
 
 
 @pytest.mark.parametrize(
@@ -242,6 +242,7 @@ def test_uploads_get_server_chosen_names_inside_the_output_folder(tmp_path: Path
     assert len(path.stem) == 24
     assert all(c in "0123456789abcdef" for c in path.stem)
     assert "evil name.csv" in text  # shown to its user as given, never used as a path
+    assert path.with_name(path.name + ".name").read_text(encoding="utf-8") == "evil name.csv"
     assert not (tmp_path / "etc").exists()
 
 

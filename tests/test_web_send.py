@@ -94,6 +94,9 @@ def test_confirm_send_and_download_the_report(tmp_path: Path) -> None:
         now = await finished(client, where)
         report = await client.get(now["files"][0]["href"])
         assert report.status == 200
+        runs = await (await client.get("/runs")).text()
+        assert f"{now['run_id']}</td>" in runs
+        assert '<td class="wrap">campaign.xlsx</td>' in runs  # the user's name, not the stored one
         return page, now, await report.read(), live
 
     page, now, report, live = run(config(tmp_path), scenario)

@@ -12,7 +12,7 @@ from batch_sms.web.engine import EXTENSIONS
 from batch_sms.web.security import FORM_KEY
 from batch_sms.web.state import Upload, WebState, new_id
 
-__all__ = ["Form", "read_form", "too_large"]
+__all__ = ["Form", "discard", "read_form", "shown_name", "too_large"]
 
 _CHUNK = 64 * 1024
 FOLDER = "uploads"
@@ -60,7 +60,7 @@ async def read_form(request: web.Request, app: WebState, file_fields: tuple[str,
                 form.fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")
     except BaseException:
         for upload in form.files.values():
-            upload.path.unlink(missing_ok=True)
+            discard(upload)
         raise
     return form
 
@@ -93,7 +93,31 @@ async def _store(part: BodyPartReader, folder: Path, limit: int, limit_mb: float
                 handle.write(chunk)
         if size == 0:
             raise web.HTTPBadRequest(text=f"{name}: the file is empty. Upload the recipient list.")
+        # The user's name beside the file, for the pages that list runs made from it.
+        _name_file(upload.path).write_text(name, encoding="utf-8")
     except BaseException:
-        upload.path.unlink(missing_ok=True)
+        discard(upload)
         raise
     return upload
+
+
+def discard(upload: Upload) -> None:
+    """Remove a stored upload and its name."""
+    upload.path.unlink(missing_ok=True)
+    _name_file(upload.path).unlink(missing_ok=True)
+
+
+def _name_file(path: Path) -> Path:
+    """Where the user's name of an upload is kept."""
+    return path.with_name(path.name + ".name")
+
+
+def shown_name(out: Path, input_name: str) -> str:
+    """A run's input as its user knows it: an upload's own file name, else the name recorded."""
+    path = Path(input_name)
+    if path.parent.resolve() != (out / FOLDER).resolve():
+        return input_name
+    try:
+        return _name_file(path).read_text(encoding="utf-8")
+    except OSError:
+        return path.name

@@ -10,7 +10,7 @@ from aiohttp import web
 from batch_sms.web import engine
 from batch_sms.web.pages import render
 from batch_sms.web.state import Upload, WebState, state
-from batch_sms.web.uploads import read_form
+from batch_sms.web.uploads import discard, read_form
 from batch_sms.web.views_runs import download
 
 __all__ = ["PAGE_ROWS", "routes"]
@@ -51,7 +51,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     try:
         await asyncio.to_thread(engine.inspect, stored.path, stored.name)
     except engine.BatchSmsError as error:
-        stored.path.unlink(missing_ok=True)
+        discard(stored)
         return _new_page(request, error.message, error.hint)
     app.uploads.add(stored.id, stored)
     raise web.HTTPSeeOther(location=f"/uploads/{stored.id}")

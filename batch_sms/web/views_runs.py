@@ -10,6 +10,7 @@ from aiohttp import web
 from batch_sms.web import engine
 from batch_sms.web.pages import render
 from batch_sms.web.state import state
+from batch_sms.web.uploads import shown_name
 
 __all__ = ["routes"]
 
@@ -27,6 +28,8 @@ async def runs(request: web.Request) -> web.Response:
     """Every run of the state db, newest first."""
     settings = state(request).settings
     found = await asyncio.to_thread(engine.list_runs, settings)
+    for run in found:
+        run["input"] = shown_name(settings.out, run["input"])
     return render(request, "runs.html", runs=found, statuses=engine.STATUSES)
 
 

@@ -76,7 +76,7 @@ document.addEventListener("DOMContentLoaded", function () {
     field("done").textContent = now.done.toLocaleString();
     field("total").textContent = now.total.toLocaleString();
     field("rate").textContent = now.rate;
-    field("eta").textContent = now.eta === null ? "" : "about " + now.eta + " s left";
+    field("eta").textContent = now.eta === null ? "" : " · about " + now.eta + " s left";
     var tiles = field("counts");
     tiles.textContent = "";
     order.forEach(function (status) {
@@ -105,6 +105,7 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     field("files").hidden = now.files.length === 0;
     items(field("notes"), now.notes.concat(now.next));
+    field("notes-box").hidden = now.notes.length + now.next.length === 0;
   }
   function poll() {
     fetch(live.dataset.progressUrl, { credentials: "same-origin" })
