@@ -78,10 +78,8 @@ async def start_send(base: str, name: str, content: bytes) -> None:
         assert sent.status == 303
 
 
-def test_killed_web_process_then_cli_resume_sends_every_row_exactly_once(
-    tmp_path: Path, make_sandbox: Make
-) -> None:
-    handle = make_sandbox(latency=0.02, jitter=0.02, seed=7)
+def killed_mid_send(tmp_path: Path, handle: SandboxHandle) -> str:
+    """Start a send in a web process, kill -9 it mid-run; the run id it leaves "running"."""
     rows = [[p, f"Offer {i}"] for i, p in enumerate(cn_numbers(ROWS))]
     campaign = write_csv(tmp_path / "big.csv", ["phone", "content"], rows)
     proc, base = start_web(tmp_path, handle)
@@ -93,15 +91,61 @@ def test_killed_web_process_then_cli_resume_sends_every_row_exactly_once(
         proc.communicate(timeout=30)
     wait_until_provider_idle(handle)
     assert len(handle.sandbox.accepted) < ROWS
-
     state = str(tmp_path / "state.sqlite3")
     [listed] = last_json(run_cli(["runs", "--json", "--state", state]))["runs"]
     assert listed["status"] == "running"  # left so by the killed process
+    return str(listed["run_id"])
+
+
+def test_killed_web_process_then_cli_resume_sends_every_row_exactly_once(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    handle = make_sandbox(latency=0.02, jitter=0.02, seed=7)
+    run_id = killed_mid_send(tmp_path, handle)
+    state = str(tmp_path / "state.sqlite3")
     result = run_cli(
-        ["resume", listed["run_id"], "--base-url", handle.url, "--state", state,
+        ["resume", run_id, "--base-url", handle.url, "--state", state,
          "--out", str(tmp_path / "out"), "--settle", "0", "--tps", "unlimited", "--json"],
         env=env_for(handle),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert last_json(result)["counts"] == {"sent": ROWS}
+    assert sorted(accepted_counts(handle).values()) == [1] * ROWS
+
+
+async def resume_in_browser(base: str, run_id: str) -> dict[str, object]:
+    """Press the run's Resume button and follow its page until it ends (bounded)."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(base, cookie_jar=jar) as client:
+        page = await (await client.get("/runs")).text()
+        assert f'action="/runs/{run_id}/resume"' in page
+        match = _CSRF.search(page)
+        assert match
+        pressed = await client.post(f"/runs/{run_id}/resume", data={"csrf": match.group(1)},
+                                    allow_redirects=False)  # fmt: skip
+        assert pressed.status == 303
+        where = pressed.headers["Location"]
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            now: dict[str, object] = await (await client.get(f"{where}/progress")).json()
+            if now["state"] != "sending":
+                return now
+            assert asyncio.get_running_loop().time() < deadline, now
+            await asyncio.sleep(0.1)
+
+
+def test_killed_web_process_then_resume_button_sends_every_row_exactly_once(
+    tmp_path: Path, make_sandbox: Make
+) -> None:
+    handle = make_sandbox(latency=0.02, jitter=0.02, seed=8)
+    run_id = killed_mid_send(tmp_path, handle)
+    proc, base = start_web(tmp_path, handle)  # a new web process on the same state db
+    try:
+        now = asyncio.run(resume_in_browser(base, run_id))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert now["state"] == "finished", now
+    assert now["run_id"] == run_id
+    assert now["counts"] == {"sent": ROWS}
     assert sorted(accepted_counts(handle).values()) == [1] * ROWS

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from batch_sms.cli import cli
 from batch_sms.journal import Journal, RunInfo
+from batch_sms.models import Message, Status
 from batch_sms.web import WebConfig
 from tests.webclient import run, web_settings
 
@@ -125,3 +126,28 @@ def test_a_run_without_a_failed_file_has_none_to_download(tmp_path: Path) -> Non
     (tmp_path / "out" / run_id / "failed.csv").unlink()
     status, _ = page(tmp_path, f"/runs/{run_id}/files/failed")
     assert status == 404
+
+
+def test_resume_and_retry_buttons_where_they_apply(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state.sqlite3")
+    message = Message(2, 0, "+8613912345678", "8613912345678", "Hi", 1, "GSM-7", 86, Status.READY)
+    try:
+        for run_id, state, failed in [
+            ("20260101-090000-aaaa", "interrupted", False),
+            ("20260101-090100-bbbb", "finished", True),
+            ("20260101-090200-cccc", "finished", False),
+            ("20260101-090300-dddd", "running", False),
+        ]:
+            journal.create_run(RunInfo(run_id, 1_767_258_000.0, None, "a.csv", "a.csv",
+                                       "0" * 64, "csv", None, {}, state=state))  # fmt: skip
+            journal.add_messages(run_id, [message])
+            journal.set_status(run_id, [Status.PENDING], Status.FAILED if failed else Status.SENT)
+    finally:
+        journal.close()
+    _, html = page(tmp_path, "/runs")
+    buttons = re.findall(r'action="/runs/([0-9a-z-]+)/(resume|retry)"', html)
+    assert sorted(buttons) == [
+        ("20260101-090000-aaaa", "resume"),
+        ("20260101-090100-bbbb", "retry"),
+        ("20260101-090300-dddd", "resume"),
+    ]

@@ -236,3 +236,32 @@ def test_progress_of_a_send_never_started_is_404(tmp_path: Path) -> None:
         return [(await client.get(p)).status for p in ("/sends/nope", "/sends/nope/progress")]
 
     assert run(config(tmp_path), scenario) == [404, 404]
+
+
+def test_resume_of_a_run_another_process_is_sending_is_refused(tmp_path: Path) -> None:
+    """The CLI and the web share one state db and one run lock: the web says who holds it."""
+    from batch_sms.commands.runner import run_lock
+
+    cli_run = CliRunner().invoke(cli, [
+        "send", str(SAMPLE), "--sandbox", "--yes", "--tps", "unlimited",
+        "--out", str(tmp_path / "out"), "--state", str(tmp_path / "state.sqlite3"),
+    ])  # fmt: skip
+    assert cli_run.exit_code == 0, cli_run.output
+    [(run_id, _)] = runs_in(tmp_path / "state.sqlite3")
+    journal = Journal(tmp_path / "state.sqlite3")
+    try:
+        info = journal.get_run(run_id)
+    finally:
+        journal.close()
+
+    async def scenario(client: Client) -> dict[str, Any]:
+        csrf = await csrf_of(client)
+        pressed = await client.post(f"/runs/{run_id}/resume", data={"csrf": csrf},
+                                    allow_redirects=False)  # fmt: skip
+        assert pressed.status == 303
+        return await finished(client, pressed.headers["Location"])
+
+    with run_lock(info, tmp_path / "state.sqlite3"):
+        now = run(config(tmp_path), scenario)
+    assert now["state"] == "error"
+    assert f"run {run_id} is being sent right now by batch-sms process" in now["error"]

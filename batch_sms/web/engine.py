@@ -34,6 +34,8 @@ __all__ = [
     "inspect",
     "list_runs",
     "plan_key",
+    "resume",
+    "retry",
     "run_file",
     "send",
     "settings_facts",
@@ -42,6 +44,8 @@ __all__ = [
 EXTENSIONS = frozenset(loader.EXTENSIONS)  # the suffixes pre-flight reads
 Outcome = campaign.Outcome  # what a use case reports back
 STATUSES = tuple(str(s) for s in STATUS_ORDER)
+RESUMABLE = frozenset({"interrupted", "stopped", "running"})  # run states `resume` continues
+RETRIED = frozenset(str(s) for s in campaign.RETRY_DEFAULT)  # statuses `retry` takes
 # The files of a run a browser may download: kind -> file name(s) in the run's folder, as
 # report.workbook writes them. Nothing from a request ever names a path.
 RUN_FILES = {
@@ -303,7 +307,7 @@ class WebUi:
     """The Ui of a send started in the browser: it goes ahead only with the plan the user
     confirmed, and keeps the latest progress and notes for the run page."""
 
-    def __init__(self, confirmed: tuple[int, int]) -> None:
+    def __init__(self, confirmed: tuple[int, int] | None = None) -> None:
         self.confirmed = confirmed
         self.latest: Any = None  # the dispatch's last Progress
         self.notes: list[str] = []
@@ -312,7 +316,7 @@ class WebUi:
     def confirm(self, plan: Any) -> bool:
         """True only when the plan is still the one confirmed (the state db may have changed)."""
         now = plan_key(plan)
-        if now != self.confirmed:
+        if self.confirmed is not None and now != self.confirmed:
             self.changed = (
                 f"the plan changed since the check: {now[0]:,} messages ({now[1]:,} segments) "
                 f"now, {self.confirmed[0]:,} ({self.confirmed[1]:,}) confirmed; nothing was sent"
@@ -332,3 +336,15 @@ class WebUi:
 def send(settings: Settings, ui: WebUi) -> campaign.Outcome:
     """`batch-sms send` of a checked file, confirmed through `ui`."""
     return campaign.send(settings, ui)
+
+
+def resume(settings: Settings, run_id: str, ui: WebUi) -> campaign.Outcome:
+    """`batch-sms resume RUN_ID` with the run's own settings."""
+    return campaign.resume(campaign.require_run(run_id), settings, ui)
+
+
+def retry(settings: Settings, run_id: str, ui: WebUi) -> campaign.Outcome:
+    """`batch-sms retry RUN_ID` of the rows it takes by default (failed, capped, pending)."""
+    return campaign.retry(
+        campaign.require_run(run_id), settings, ui, statuses=campaign.RETRY_DEFAULT
+    )

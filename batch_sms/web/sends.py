@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from batch_sms.web import engine
 
-__all__ = ["SendJob", "start"]
+__all__ = ["SendJob", "start", "start_check"]
 
 FINAL_FILES = ("report", "results", "failed")
 
 
 @dataclass
 class SendJob:
-    """One send: the check it came from, its Ui, and its outcome once done."""
+    """One send (of a check, or a resume or retry of a run): its Ui, and its outcome once done."""
 
-    check: engine.Check
+    id: str
+    name: str  # what its page is titled: the file's name, or what is resumed
     ui: engine.WebUi
+    expected: int = 0  # the messages it means to send, before its progress tells
+    stored: Path | None = None  # the stored upload, named `name` in what the page shows
     started: float = field(default_factory=time.time)
     outcome: engine.Outcome | None = None
     error: str = ""
@@ -39,7 +44,7 @@ class SendJob:
         latest = self.ui.latest
         outcome = self.outcome
         done = int(getattr(latest, "done", 0))
-        total = int(getattr(latest, "total", 0) or self.check.outcome.plan.messages_ready)  # type: ignore[union-attr]
+        total = int(getattr(latest, "total", 0) or self.expected)
         counts = dict(outcome.counts if outcome else getattr(latest, "counts", {}) or {})
         eta = getattr(latest, "eta", None)
         run_id = outcome.run_id if outcome else ""
@@ -71,17 +76,26 @@ class SendJob:
         ]
 
 
-def start(check: engine.Check) -> SendJob:
-    """Start sending a confirmed check in a task of the running loop (the caller keeps the job)."""
-    job = SendJob(check, engine.WebUi(engine.plan_key(check.outcome.plan)))
-    job.task = asyncio.get_running_loop().create_task(_run(job))
+def start_check(check: engine.Check) -> SendJob:
+    """Start sending a confirmed check (the job is named by the check's id)."""
+    plan = check.outcome.plan
+    assert plan is not None  # noqa: S101 (a check always has its plan)
+    ui = engine.WebUi(engine.plan_key(plan))
+    job = SendJob(check.id, check.name, ui, plan.messages_ready, check.settings.input)
+    return start(job, lambda: engine.send(check.settings, ui))
+
+
+def start(job: SendJob, work: Callable[[], engine.Outcome]) -> SendJob:
+    """Run `work` for `job` in a task of the running loop (the caller keeps the job)."""
+    job.task = asyncio.get_running_loop().create_task(_run(job, work))
     return job
 
 
-async def _run(job: SendJob) -> None:
+async def _run(job: SendJob, work: Callable[[], engine.Outcome]) -> None:
     """Send in a worker thread (the use case runs its own event loop); keep its outcome."""
     try:
-        job.outcome = await asyncio.to_thread(engine.send, job.check.settings, job.ui)
+        job.outcome = await asyncio.to_thread(work)
     except engine.BatchSmsError as error:
-        job.error = error.message.replace(str(job.check.settings.input), job.check.name)
+        stored = str(job.stored) if job.stored else None
+        job.error = error.message.replace(stored, job.name) if stored else error.message
         job.hint = error.hint

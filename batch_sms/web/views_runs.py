@@ -30,7 +30,8 @@ async def runs(request: web.Request) -> web.Response:
     found = await asyncio.to_thread(engine.list_runs, settings)
     for run in found:
         run["input"] = shown_name(settings.out, run["input"])
-    return render(request, "runs.html", runs=found, statuses=engine.STATUSES)
+    return render(request, "runs.html", runs=found, statuses=engine.STATUSES,
+                  resumable=engine.RESUMABLE, retried=engine.RETRIED)  # fmt: skip
 
 
 @routes.get("/runs/{run_id}/files/{kind}")

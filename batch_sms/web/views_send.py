@@ -8,7 +8,7 @@ from aiohttp import web
 
 from batch_sms.web import engine, sends
 from batch_sms.web.pages import error_page, render
-from batch_sms.web.state import state
+from batch_sms.web.state import new_id, state
 
 __all__ = ["routes"]
 
@@ -51,8 +51,20 @@ async def send(request: web.Request) -> web.StreamResponse:
             request, 409, "Already sending",
             "This campaign is being sent already; nothing was sent twice. Its page shows it.",
         )  # fmt: skip
-    app.sends[check.id] = sends.start(check)
+    app.sends[check.id] = sends.start_check(check)
     raise web.HTTPSeeOther(location=f"/sends/{check.id}")
+
+
+@routes.post("/runs/{run_id}/{action:resume|retry}")
+async def follow_up(request: web.Request) -> web.StreamResponse:
+    """Resume a stopped run, or retry its failed rows as a new run, in the app's own task."""
+    app = state(request)
+    run_id, action = request.match_info["run_id"], request.match_info["action"]
+    ui = engine.WebUi()
+    job = sends.SendJob(new_id(), f"{action} of run {run_id}", ui)
+    use = engine.resume if action == "resume" else engine.retry
+    app.sends[job.id] = sends.start(job, lambda: use(app.settings, run_id, ui))
+    raise web.HTTPSeeOther(location=f"/sends/{job.id}")
 
 
 @routes.get("/sends/{check_id}")
