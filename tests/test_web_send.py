@@ -94,6 +94,12 @@ def test_confirm_send_and_download_the_report(tmp_path: Path) -> None:
         now = await finished(client, where)
         report = await client.get(now["files"][0]["href"])
         assert report.status == 200
+        ended = await (await client.get(where)).text()
+        assert 'data-state="finished"' in ended
+        bars = re.findall(
+            r'class="label">(\w+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>([\d,]+)<', ended
+        )
+        assert bars == [("delivered", "25"), ("invalid", "3"), ("duplicate", "1")]
         runs = await (await client.get("/runs")).text()
         assert f"{now['run_id']}</td>" in runs
         assert '<td class="wrap">campaign.xlsx</td>' in runs  # the user's name, not the stored one

@@ -39,6 +39,14 @@ class SendJob:
             return "error"
         return "sending" if self.outcome is None else self.outcome.status
 
+    def chart(self) -> list[tuple[str, int, float]]:
+        """(status, rows, bar width in %) of a send that ended, for its summary chart."""
+        if self.outcome is None:
+            return []
+        counts = [(s, n) for s, n in self.outcome.counts.items() if n]
+        top = max((n for _, n in counts), default=1)
+        return [(s, n, round(100 * n / top, 1)) for s, n in counts]
+
     def snapshot(self) -> dict[str, Any]:
         """What the run page shows, as JSON."""
         latest = self.ui.latest

@@ -111,6 +111,10 @@ document.addEventListener("DOMContentLoaded", function () {
     fetch(live.dataset.progressUrl, { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (now) {
+        if (live.dataset.state === "sending" && now.state !== "sending") {
+          window.location.reload();  // the page of an ended send carries its summary
+          return;
+        }
         show(now);
         if (now.state === "sending") { setTimeout(poll, 1000); }
       })
