@@ -319,3 +319,31 @@ def test_plan_shows_the_balance_where_the_account_answers(
     page = text(run(WebConfig(web_settings(tmp_path, sandbox=sandbox)), scenario))
     assert ("account balance 1,000.00" in page) is shown
     assert "estimated duration 0m 00s" in page
+
+
+def test_template_preview_shows_the_first_messages_with_their_encoding(tmp_path: Path) -> None:
+    csv = "phone,name\n+8613912345678,Ann\n+8613912345679,\n+8613912345670,王芳\n".encode()
+
+    async def scenario(client: Client) -> list[dict[str, Any]]:
+        uploaded = await upload(client, await csrf_of(client), "list.csv", csv)
+        where = uploaded.headers["Location"]
+        answers = []
+        for template in ("Hi {{ name }}, see you", "Hi {{ nmae }}", "  ", "{% if %}"):
+            response = await client.get(f"{where}/preview", params={"template": template})
+            assert response.status == 200
+            answers.append(await response.json())
+        return answers
+
+    shown, unknown, empty, broken = run(WebConfig(web_settings(tmp_path)), scenario)
+    assert shown["error"] == ""
+    first, second, third = shown["rows"]
+    assert first == {"row": 2, "text": "Hi Ann, see you", "encoding": "GSM-7", "units": 15,
+                     "segments": 1, "ucs2": []}  # fmt: skip
+    assert second["row"] == 3
+    assert "empty in this row" in second["error"]
+    assert third["encoding"] == "UCS-2"
+    assert third["ucs2"] == ["王", "芳"]
+    assert "nmae" in unknown["error"]
+    assert unknown["rows"] == []
+    assert empty == {"rows": [], "error": ""}
+    assert broken["error"].startswith("template")

@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from batch_sms.checks.reasons import reason_code
-from batch_sms.checks.template import CONTENT_NAMES, PHONE_NAMES, detect_column
+from batch_sms.checks.segments import segment
+from batch_sms.checks.template import CONTENT_NAMES, PHONE_NAMES, Template, detect_column
 from batch_sms.commands import campaign, sending
 from batch_sms.commands.runner import open_journal
 from batch_sms.config import Settings, override
-from batch_sms.console import _balance, _duration, _money  # the CLI's wording of the plan
-from batch_sms.errors import BatchSmsError, InputError, StateError
+from batch_sms.errors import BatchSmsError, InputError, RenderError, StateError
 from batch_sms.input import loader
 from batch_sms.report.summary import STATUS_ORDER
+from batch_sms.web.facts import plan_facts
 
 __all__ = [
     "EXTENSIONS",
@@ -28,17 +29,16 @@ __all__ = [
     "InputError",
     "Outcome",
     "Problem",
-    "WebUi",
     "check",
     "form_settings",
     "inspect",
     "list_runs",
     "plan_key",
+    "preview",
     "resume",
     "retry",
     "run_file",
     "send",
-    "settings_facts",
 ]
 
 EXTENSIONS = frozenset(loader.EXTENSIONS)  # the suffixes pre-flight reads
@@ -80,26 +80,6 @@ def run_file(settings: Settings, run_id: str, kind: str) -> Path:
     raise LookupError(kind)
 
 
-def settings_facts(settings: Settings) -> list[tuple[str, str]]:
-    """What the settings page shows: the defaults, where things go, and whether credentials
-    are configured (never their values)."""
-    missing = settings.credentials.missing()
-    return [
-        ("mode", "sandbox (the built-in simulator)" if settings.sandbox else "NXCloud"),
-        ("credentials configured", "no: " + ", ".join(missing) if missing else "yes"),
-        ("provider", "simulator" if settings.sandbox else settings.base_url),
-        ("output folder", str(settings.out)),
-        ("state db", str(settings.state_path)),
-        ("sender", settings.sender or "(none)"),
-        ("default region", settings.default_region or "(none)"),
-        ("tps", "unlimited" if settings.tps is None else f"{settings.tps:g}"),
-        ("hourly cap per number", str(settings.hourly_cap)),
-        ("prices", f"{len(settings.prices.by_country)} countries" + (
-            f", default {settings.prices.default:g}" if settings.prices.default is not None else ""
-        ) + (f" {settings.prices.currency}" if settings.prices.currency else "")),
-    ]  # fmt: skip
-
-
 @dataclass(frozen=True)
 class FileView:
     """What the campaign form shows of an uploaded file: its sheets and columns."""
@@ -127,6 +107,25 @@ def inspect(path: Path, name: str, sheet: str | None = None) -> FileView:
         phone=_detected(table.columns, PHONE_NAMES, "phone"),
         content=_detected(table.columns, CONTENT_NAMES, "content"),
     )
+
+
+def preview(path: Path, sheet: str | None, text: str, rows: int = 5) -> list[dict[str, Any]]:
+    """The first rows' messages from a template: text, encoding, length, segments and the
+    characters that forced UCS-2 (before a country's signature); InputError for the template."""
+    table = loader.load(path, sheet or None)
+    compiled = Template.from_text(text.rstrip("\r\n"), table.columns)
+    shown = []
+    for row in table.rows[:rows]:
+        try:
+            message = compiled.render(row.cells)
+        except RenderError as error:
+            shown.append({"row": row.number, "error": str(error)})
+            continue
+        cut = segment(message)
+        shown.append({"row": row.number, "text": message, "encoding": cut.encoding,
+                      "units": cut.units, "segments": cut.segments,
+                      "ucs2": list(cut.ucs2_chars)})  # fmt: skip
+    return shown
 
 
 def _sheet_names(path: Path) -> tuple[str, ...]:
@@ -244,7 +243,7 @@ def check(settings: Settings, upload_id: str, name: str) -> Check:
         settings=settings,
         columns=table.columns,
         problems=problems,
-        facts=tuple(_plan_facts(plan)),
+        facts=tuple(plan_facts(plan)),
         counts=counts,
         notes=tuple(n.replace(str(path), name) for n in plan.notes),
     )
@@ -273,77 +272,22 @@ def _marked(why: str, columns: Sequence[str], phone: int, content: int | None) -
     return frozenset(marked)
 
 
-def _plan_facts(plan: Any) -> list[tuple[str, str]]:
-    """The plan's figures, worded as the CLI's plan table words them."""
-    cost = plan.cost
-    priced = None if cost.unpriced and not cost.cost else cost.cost
-    facts = [
-        ("rows", f"{plan.rows:,}"),
-        ("messages to send", f"{plan.messages_ready:,}"),
-        ("billed segments", f"{plan.segments_ready:,}"),
-        ("estimated cost", _money(priced, plan.currency)),
-        ("estimated duration", _duration(plan.seconds)),
-    ]
-    for country in cost.countries:
-        value = _money(country.cost, plan.currency)
-        facts.append((f"  +{country.country_code}", f"{_count(country.messages, 'message')}, "
-                      f"{_count(country.segments, 'segment')}, {value}"))  # fmt: skip
-    if plan.balance is not None:
-        facts.append(("account balance", _balance(plan.balance)))
-    return facts
-
-
-def _count(number: int, noun: str) -> str:
-    """`1 message`, `2 messages`."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
-
-
 def plan_key(plan: Any) -> tuple[int, int]:
     """What a confirmation agrees to: the messages and billed segments of a plan."""
     return (plan.messages_ready, plan.segments_ready)
 
 
-class WebUi:
-    """The Ui of a send started in the browser: it goes ahead only with the plan the user
-    confirmed, and keeps the latest progress and notes for the run page."""
-
-    def __init__(self, confirmed: tuple[int, int] | None = None) -> None:
-        self.confirmed = confirmed
-        self.latest: Any = None  # the dispatch's last Progress
-        self.notes: list[str] = []
-        self.changed = ""  # why the confirmation no longer held
-
-    def confirm(self, plan: Any) -> bool:
-        """True only when the plan is still the one confirmed (the state db may have changed)."""
-        now = plan_key(plan)
-        if self.confirmed is not None and now != self.confirmed:
-            self.changed = (
-                f"the plan changed since the check: {now[0]:,} messages ({now[1]:,} segments) "
-                f"now, {self.confirmed[0]:,} ({self.confirmed[1]:,}) confirmed; nothing was sent"
-            )
-            return False
-        return True
-
-    def progress(self, update: Any) -> None:
-        """Keep the latest progress."""
-        self.latest = update
-
-    def note(self, text: str) -> None:
-        """Keep the latest notes."""
-        self.notes = [*self.notes[-19:], text]
-
-
-def send(settings: Settings, ui: WebUi) -> campaign.Outcome:
+def send(settings: Settings, ui: campaign.Ui) -> campaign.Outcome:
     """`batch-sms send` of a checked file, confirmed through `ui`."""
     return campaign.send(settings, ui)
 
 
-def resume(settings: Settings, run_id: str, ui: WebUi) -> campaign.Outcome:
+def resume(settings: Settings, run_id: str, ui: campaign.Ui) -> campaign.Outcome:
     """`batch-sms resume RUN_ID` with the run's own settings."""
     return campaign.resume(campaign.require_run(run_id), settings, ui)
 
 
-def retry(settings: Settings, run_id: str, ui: WebUi) -> campaign.Outcome:
+def retry(settings: Settings, run_id: str, ui: campaign.Ui) -> campaign.Outcome:
     """`batch-sms retry RUN_ID` of the rows it takes by default (failed, capped, pending)."""
     return campaign.retry(
         campaign.require_run(run_id), settings, ui, statuses=campaign.RETRY_DEFAULT

@@ -12,9 +12,39 @@ from typing import Any
 
 from batch_sms.web import engine
 
-__all__ = ["SendJob", "start", "start_check"]
+__all__ = ["SendJob", "WebUi", "start", "start_check"]
 
 FINAL_FILES = ("report", "results", "failed")
+
+
+class WebUi:
+    """The Ui of a send started in the browser: it goes ahead only with the plan the user
+    confirmed, and keeps the latest progress and notes for the run page."""
+
+    def __init__(self, confirmed: tuple[int, int] | None = None) -> None:
+        self.confirmed = confirmed
+        self.latest: Any = None  # the dispatch's last Progress
+        self.notes: list[str] = []
+        self.changed = ""  # why the confirmation no longer held
+
+    def confirm(self, plan: Any) -> bool:
+        """True only when the plan is still the one confirmed (the state db may have changed)."""
+        now = engine.plan_key(plan)
+        if self.confirmed is not None and now != self.confirmed:
+            self.changed = (
+                f"the plan changed since the check: {now[0]:,} messages ({now[1]:,} segments) "
+                f"now, {self.confirmed[0]:,} ({self.confirmed[1]:,}) confirmed; nothing was sent"
+            )
+            return False
+        return True
+
+    def progress(self, update: Any) -> None:
+        """Keep the latest progress."""
+        self.latest = update
+
+    def note(self, text: str) -> None:
+        """Keep the latest notes."""
+        self.notes = [*self.notes[-19:], text]
 
 
 @dataclass
@@ -23,7 +53,7 @@ class SendJob:
 
     id: str
     name: str  # what its page is titled: the file's name, or what is resumed
-    ui: engine.WebUi
+    ui: WebUi
     expected: int = 0  # the messages it means to send, before its progress tells
     stored: Path | None = None  # the stored upload, named `name` in what the page shows
     started: float = field(default_factory=time.time)
@@ -88,7 +118,7 @@ def start_check(check: engine.Check) -> SendJob:
     """Start sending a confirmed check (the job is named by the check's id)."""
     plan = check.outcome.plan
     assert plan is not None  # noqa: S101 (a check always has its plan)
-    ui = engine.WebUi(engine.plan_key(plan))
+    ui = WebUi(engine.plan_key(plan))
     job = SendJob(check.id, check.name, ui, plan.messages_ready, check.settings.input)
     return start(job, lambda: engine.send(check.settings, ui))
 

@@ -106,6 +106,22 @@ async def _options_page(
     )
 
 
+@routes.get("/uploads/{upload_id}/preview")
+async def preview(request: web.Request) -> web.Response:
+    """The first rows' messages from the template being written, as JSON."""
+    stored = state(request).uploads.get(request.match_info["upload_id"])
+    text = request.query.get("template", "")
+    if not text.strip():
+        return web.json_response({"rows": [], "error": ""})
+    try:
+        rows = await asyncio.to_thread(
+            engine.preview, stored.path, request.query.get("sheet") or None, text
+        )
+    except engine.BatchSmsError as error:
+        return web.json_response({"rows": [], "error": error.message})
+    return web.json_response({"rows": rows, "error": ""})
+
+
 @routes.post("/uploads/{upload_id}/check")
 async def run_check(request: web.Request) -> web.StreamResponse:
     """Run pre-flight (`batch-sms validate`) with the form's options; show its Check page."""

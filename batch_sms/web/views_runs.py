@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from batch_sms.web import engine
+from batch_sms.web.facts import settings_facts
 from batch_sms.web.pages import render
 from batch_sms.web.state import state
 from batch_sms.web.uploads import shown_name
@@ -56,5 +57,5 @@ def download(path: Path, name: str) -> web.FileResponse:
 @routes.get("/settings")
 async def settings_page(request: web.Request) -> web.Response:
     """The defaults the forms start from, and whether credentials are configured."""
-    facts = engine.settings_facts(state(request).settings)
+    facts = settings_facts(state(request).settings)
     return render(request, "settings.html", facts=facts)

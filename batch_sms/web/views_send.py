@@ -60,7 +60,7 @@ async def follow_up(request: web.Request) -> web.StreamResponse:
     """Resume a stopped run, or retry its failed rows as a new run, in the app's own task."""
     app = state(request)
     run_id, action = request.match_info["run_id"], request.match_info["action"]
-    ui = engine.WebUi()
+    ui = sends.WebUi()
     job = sends.SendJob(new_id(), f"{action} of run {run_id}", ui)
     use = engine.resume if action == "resume" else engine.retry
     app.sends[job.id] = sends.start(job, lambda: use(app.settings, run_id, ui))

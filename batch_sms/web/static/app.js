@@ -122,3 +122,69 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   poll();
 });
+
+// The options page: a live preview of the template's first messages, with their encoding,
+// length and segments, and the characters that forced UCS-2 marked.
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.querySelector("[data-preview-url]");
+  var area = document.getElementById("template");
+  if (!box || !area) { return; }
+  var list = box.querySelector('[data-field="preview-rows"]');
+  var problem = box.querySelector('[data-field="preview-error"]');
+  var timer = null;
+  function marked(text, chars) {
+    var span = document.createElement("span");
+    span.className = "message";
+    Array.from(text).forEach(function (ch) {
+      if (chars.indexOf(ch) >= 0) {
+        var mark = document.createElement("mark");
+        mark.title = "not in GSM-7: makes the message UCS-2";
+        mark.textContent = ch;
+        span.appendChild(mark);
+      } else {
+        span.appendChild(document.createTextNode(ch));
+      }
+    });
+    return span;
+  }
+  function show(answer) {
+    list.textContent = "";
+    problem.textContent = answer.error;
+    answer.rows.forEach(function (row) {
+      var li = document.createElement("li");
+      var head = document.createElement("span");
+      head.className = "row-number";
+      head.textContent = "row " + row.row + ": ";
+      li.appendChild(head);
+      if (row.error) {
+        var why = document.createElement("span");
+        why.className = "client-error";
+        why.textContent = row.error;
+        li.appendChild(why);
+      } else {
+        li.appendChild(marked(row.text, row.ucs2));
+        var facts = document.createElement("span");
+        facts.className = "hint";
+        facts.textContent = " " + row.encoding + " · " + row.units + " characters · " +
+          row.segments + (row.segments === 1 ? " segment" : " segments");
+        li.appendChild(facts);
+      }
+      list.appendChild(li);
+    });
+    box.hidden = !answer.error && answer.rows.length === 0;
+  }
+  function refresh() {
+    var query = new URLSearchParams({ template: area.value, sheet: box.dataset.sheet });
+    fetch(box.dataset.previewUrl + "?" + query.toString(), { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(show)
+      .catch(function () { /* the check still tells */ });
+  }
+  area.addEventListener("input", function () {
+    var chosen = document.querySelector('input[name="source"][value="template"]');
+    if (chosen) { chosen.checked = true; }  // writing a template means using it
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 300);
+  });
+  if (area.value.trim()) { refresh(); }
+});
