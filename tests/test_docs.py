@@ -58,7 +58,7 @@ def test_the_commands_are_the_designed_ones() -> None:
     assert set(COMMANDS) == {
         "batch-sms validate", "batch-sms send", "batch-sms resume", "batch-sms retry",
         "batch-sms report", "batch-sms runs", "batch-sms receipts", "batch-sms receipts serve",
-        "batch-sms sandbox",
+        "batch-sms sandbox", "batch-sms web",
     }  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from batch_sms.sandbox.rules import STANDALONE_HOST, STANDALONE_PORT
 if TYPE_CHECKING:
     from batch_sms.sandbox.server import Sandbox
 
-__all__ = ["RECEIPTS_PORT", "receipts", "receipts_serve", "sandbox"]
+__all__ = ["RECEIPTS_PORT", "receipts", "receipts_serve", "sandbox", "web"]
 
 RECEIPTS_PORT = 8090  # where `batch-sms receipts serve` listens unless told otherwise
 
@@ -110,3 +110,37 @@ def sandbox(
             click.echo(f"sandbox stopped; answers: {dict(done.answers)}")
 
         _serve(server.serve_forever(config, host, port, started, stopped), host, port)
+
+
+@cli.command(
+    "web", short_help="The campaign flow in a browser: upload, check, send, watch, report."
+)
+@opt.listen("127.0.0.1", 8080)
+@opt.apply(opt.SANDBOX, opt.OUT, opt.STATE, opt.CONFIG)
+@click.option(
+    "--token",
+    help="Access token the browser must give [BATCH_SMS_WEB_TOKEN; generated off loopback].",
+)
+@click.option(
+    "--max-upload-mb",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Largest file a browser may upload, in MB.",
+)
+def web(host: str, port: int, token: str | None, max_upload_mb: float, **options: Any) -> None:
+    """Serve the campaign flow to a browser until stopped (Ctrl-C)."""
+    import os
+
+    from batch_sms import web as webapp  # aiohttp only when this command runs
+
+    with guard():
+        settings = load(options, click.echo)
+        token = webapp.security.access_token(host, token, os.environ)
+        config = webapp.WebConfig(settings, host, port, token, max_upload_mb)
+
+        def ready(address: str) -> None:
+            click.echo(f"batch-sms web: open {address}  (Ctrl-C stops)")
+
+        _serve(webapp.serve(config, ready), host, port)
+        click.echo("stopped")

@@ -1,0 +1,55 @@
+"""The figures the pages show, worded as the CLI words them (never a secret)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batch_sms.config import Settings
+from batch_sms.console import _balance, _duration, _money  # the CLI's wording of the plan
+
+__all__ = ["plan_facts", "settings_facts"]
+
+
+def settings_facts(settings: Settings) -> list[tuple[str, str]]:
+    """What the settings page shows: the defaults, where things go, and whether credentials
+    are configured (never their values)."""
+    missing = settings.credentials.missing()
+    return [
+        ("mode", "sandbox (the built-in simulator)" if settings.sandbox else "NXCloud"),
+        ("credentials configured", "no: " + ", ".join(missing) if missing else "yes"),
+        ("provider", "simulator" if settings.sandbox else settings.base_url),
+        ("output folder", str(settings.out)),
+        ("state db", str(settings.state_path)),
+        ("sender", settings.sender or "(none)"),
+        ("default region", settings.default_region or "(none)"),
+        ("tps", "unlimited" if settings.tps is None else f"{settings.tps:g}"),
+        ("hourly cap per number", str(settings.hourly_cap)),
+        ("prices", f"{len(settings.prices.by_country)} countries" + (
+            f", default {settings.prices.default:g}" if settings.prices.default is not None else ""
+        ) + (f" {settings.prices.currency}" if settings.prices.currency else "")),
+    ]  # fmt: skip
+
+
+def plan_facts(plan: Any) -> list[tuple[str, str]]:
+    """The plan's figures, worded as the CLI's plan table words them."""
+    cost = plan.cost
+    priced = None if cost.unpriced and not cost.cost else cost.cost
+    facts = [
+        ("rows", f"{plan.rows:,}"),
+        ("messages to send", f"{plan.messages_ready:,}"),
+        ("billed segments", f"{plan.segments_ready:,}"),
+        ("estimated cost", _money(priced, plan.currency)),
+        ("estimated duration", _duration(plan.seconds)),
+    ]
+    for country in cost.countries:
+        value = _money(country.cost, plan.currency)
+        facts.append((f"  +{country.country_code}", f"{_count(country.messages, 'message')}, "
+                      f"{_count(country.segments, 'segment')}, {value}"))  # fmt: skip
+    if plan.balance is not None:
+        facts.append(("account balance", _balance(plan.balance)))
+    return facts
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 message`, `2 messages`."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

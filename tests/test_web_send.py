@@ -1,0 +1,273 @@
+"""Confirm and send in batch_sms.web (views_send, sends): the confirmation, the send in the app's
+own task, its progress as JSON, and the sends that must not start."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from click.testing import CliRunner
+from webclient import COLUMNS, SAMPLE, Client, csrf_of, form, run, upload, web_settings
+
+from batch_sms.cli import cli
+from batch_sms.journal import Journal
+from batch_sms.web import WebConfig
+from batch_sms.web.state import STATE
+
+OPTIONS = {**COLUMNS, "tps": "unlimited"}
+
+
+def config(tmp_path: Path) -> WebConfig:
+    """A sandbox web app whose files stay in tmp_path."""
+    return WebConfig(web_settings(tmp_path, sandbox=True))
+
+
+def runs_in(state: Path) -> list[tuple[str, str]]:
+    """(run id, state) of every run of a state db."""
+    if not state.exists():
+        return []
+    journal = Journal(state)
+    try:
+        return [(info.id, info.state) for info, _ in journal.list_runs()]
+    finally:
+        journal.close()
+
+
+async def check_of(client: Client, name: str = "campaign.xlsx", content: bytes = b"") -> str:
+    """Upload and check a file; the check's page path."""
+    csrf = await csrf_of(client)
+    uploaded = await upload(client, csrf, name, content or SAMPLE.read_bytes())
+    response = await client.post(
+        uploaded.headers["Location"] + "/check", data=form(csrf, **OPTIONS), allow_redirects=False
+    )
+    assert response.status == 303, await response.text()
+    return response.headers["Location"]
+
+
+async def confirmed(client: Client, check: str) -> tuple[str, str]:
+    """The confirmation page's text and its one-time ticket."""
+    page = await (await client.get(f"{check}/confirm")).text()
+    found = re.search(r'name="ticket" value="([^"]+)"', page)
+    assert found, page
+    return page, found.group(1)
+
+
+async def finished(client: Client, path: str) -> dict[str, Any]:
+    """Wait for the send's own task (no request drives it), then read its JSON."""
+    job = client.server.app[STATE].sends[path.rsplit("/", 1)[1]]
+    assert job.task is not None
+    await job.task
+    response = await client.get(f"{path}/progress")
+    assert response.status == 200
+    data: dict[str, Any] = await response.json()
+    return data
+
+
+def results_sheet(data: bytes, tmp_path: Path, name: str) -> list[tuple[Any, ...]]:
+    """The Results sheet's rows, without the columns that differ between runs."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows = [tuple(r) for r in book["Results"].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    keep = [i for i, h in enumerate(rows[0]) if h not in {
+        "sms_messageid", "sms_sys_message_id", "sms_sent_at", "sms_dr_time", "sms_result",
+        "sms_dr_status"}]  # fmt: skip
+    return [tuple(row[i] for i in keep) for row in rows]
+
+
+def test_confirm_send_and_download_the_report(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> tuple[str, dict[str, Any], bytes, str]:
+        check = await check_of(client)
+        page, ticket = await confirmed(client, check)
+        csrf = await csrf_of(client)
+        sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
+                                 allow_redirects=False)  # fmt: skip
+        assert sent.status == 303
+        where = sent.headers["Location"]
+        live = await (await client.get(where)).text()
+        now = await finished(client, where)
+        report = await client.get(now["files"][0]["href"])
+        assert report.status == 200
+        ended = await (await client.get(where)).text()
+        assert 'data-state="finished"' in ended
+        bars = re.findall(
+            r'class="label">(\w+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>([\d,]+)<', ended
+        )
+        assert bars == [("delivered", "25"), ("invalid", "3"), ("duplicate", "1")]
+        runs = await (await client.get("/runs")).text()
+        assert f"{now['run_id']}</td>" in runs
+        assert '<td class="wrap">campaign.xlsx</td>' in runs  # the user's name, not the stored one
+        return page, now, await report.read(), live
+
+    page, now, report, live = run(config(tmp_path), scenario)
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Send 25 messages?" in text
+    assert "25 messages (27 billed segments), estimated cost 0.2700 USD" in text
+    assert 'data-progress-url="/sends/' in live
+    assert now["state"] == "finished"
+    assert now["counts"] == {"delivered": 25, "invalid": 3, "duplicate": 1}
+    assert (now["done"], now["total"]) == (25, 25)
+    assert [f["kind"] for f in now["files"]] == ["report", "failed"]
+    assert runs_in(tmp_path / "state.sqlite3") == [(now["run_id"], "finished")]
+    # The same file and options sent by the CLI give the same Results sheet.
+    cli_run = CliRunner().invoke(cli, [
+        "send", str(SAMPLE), "--sandbox", "--yes", "--tps", "unlimited",
+        "--out", str(tmp_path / "cli"), "--state", str(tmp_path / "cli.sqlite3"),
+    ])  # fmt: skip
+    assert cli_run.exit_code == 0, cli_run.output
+    [cli_report] = (tmp_path / "cli").glob("*/report.xlsx")
+    web_rows = results_sheet(report, tmp_path, "web.xlsx")
+    assert web_rows == results_sheet(cli_report.read_bytes(), tmp_path, "cli.xlsx")
+    assert len(web_rows) == 30
+
+
+def test_send_without_its_confirmation_is_refused(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> list[int]:
+        check = await check_of(client)
+        csrf = await csrf_of(client)
+        statuses = []
+        for data in ({"csrf": csrf}, {"csrf": csrf, "ticket": "forged"}):
+            response = await client.post(f"{check}/send", data=data)
+            statuses.append(response.status)
+            assert "nothing was sent" in await response.text()
+        _, ticket = await confirmed(client, check)
+        no_csrf = await client.post(f"{check}/send", data={"ticket": ticket})
+        statuses.append(no_csrf.status)
+        return statuses
+
+    assert run(config(tmp_path), scenario) == [409, 409, 403]
+    assert runs_in(tmp_path / "state.sqlite3") == []
+
+
+def test_a_ticket_sends_its_own_check_only_once(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> list[int]:
+        check = await check_of(client)
+        other = await check_of(client, "other.csv", b"phone,content\n+8613912345678,Hi\n")
+        _, ticket = await confirmed(client, check)
+        csrf = await csrf_of(client)
+        wrong = await client.post(f"{other}/send", data={"csrf": csrf, "ticket": ticket})
+        first = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
+                                  allow_redirects=False)  # fmt: skip
+        again = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket})
+        # Once sending, the confirmation page of the check leads to the send, with no ticket.
+        reopened = await client.get(f"{check}/confirm")
+        assert reopened.url.path == first.headers["Location"]
+        assert 'name="ticket"' not in await reopened.text()
+        await finished(client, first.headers["Location"])
+        return [wrong.status, first.status, again.status]
+
+    assert run(config(tmp_path), scenario) == [409, 303, 409]
+    assert len(runs_in(tmp_path / "state.sqlite3")) == 1
+
+
+def test_a_second_send_of_a_campaign_being_sent_is_refused(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> tuple[int, int, str]:
+        check = await check_of(client)
+        _, one = await confirmed(client, check)
+        csrf = await csrf_of(client)
+        page = await client.get(f"{check}/confirm")  # opened twice, before the first send
+        two = re.search(r'name="ticket" value="([^"]+)"', await page.text())
+        assert two
+        first = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": one},
+                                  allow_redirects=False)  # fmt: skip
+        second = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": two.group(1)})
+        await finished(client, first.headers["Location"])
+        return first.status, second.status, await second.text()
+
+    first, second, page = run(config(tmp_path), scenario)
+    assert (first, second) == (303, 409)
+    assert "being sent already; nothing was sent twice" in page
+    assert len(runs_in(tmp_path / "state.sqlite3")) == 1
+
+
+def test_a_stale_confirmation_sends_nothing(tmp_path: Path) -> None:
+    """Between the check and the send, the CLI sent some of the same texts: the plan the user
+    confirmed no longer holds, so the web send stops before making a run."""
+    lines = "phone,content\n+8613912345678,Hello\n+8613912345679,Hello\n"
+    (tmp_path / "earlier.csv").write_text(lines.splitlines()[0] + "\n" + lines.splitlines()[1])
+
+    async def scenario(client: Client) -> dict[str, Any]:
+        check = await check_of(client, "list.csv", lines.encode())
+        _, ticket = await confirmed(client, check)
+        result = await asyncio.to_thread(CliRunner().invoke, cli, [
+            "send", str(tmp_path / "earlier.csv"), "--sandbox", "--yes",
+            "--out", str(tmp_path / "out"), "--state", str(tmp_path / "state.sqlite3"),
+        ])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        csrf = await csrf_of(client)
+        sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
+                                 allow_redirects=False)  # fmt: skip
+        return await finished(client, sent.headers["Location"])
+
+    now = run(config(tmp_path), scenario)
+    assert now["state"] == "cancelled"
+    assert "the plan changed since the check: 1 messages" in now["error"]
+    assert "nothing was sent" in now["error"]
+    assert len(runs_in(tmp_path / "state.sqlite3")) == 1  # the CLI's only
+
+
+def test_a_file_sent_already_cannot_be_sent_again(tmp_path: Path) -> None:
+    """Its check shows every row that reached its number as a duplicate (as `validate` does),
+    and with nothing to send its confirmation leads back to the check."""
+
+    async def scenario(client: Client) -> tuple[str, str]:
+        check = await check_of(client)
+        _, ticket = await confirmed(client, check)
+        csrf = await csrf_of(client)
+        sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
+                                 allow_redirects=False)  # fmt: skip
+        await finished(client, sent.headers["Location"])
+        again = await check_of(client)
+        confirm = await client.get(f"{again}/confirm")
+        assert confirm.url.path == again
+        return await (await client.get(again)).text(), await confirm.text()
+
+    page, confirm = run(config(tmp_path), scenario)
+    shown = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "3 invalid rows 26 duplicate rows" in shown
+    assert "same text already sent to this number in run" in shown
+    assert "Continue to send" not in page
+    assert 'name="ticket"' not in confirm
+    assert len(runs_in(tmp_path / "state.sqlite3")) == 1
+
+
+def test_progress_of_a_send_never_started_is_404(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> list[int]:
+        return [(await client.get(p)).status for p in ("/sends/nope", "/sends/nope/progress")]
+
+    assert run(config(tmp_path), scenario) == [404, 404]
+
+
+def test_resume_of_a_run_another_process_is_sending_is_refused(tmp_path: Path) -> None:
+    """The CLI and the web share one state db and one run lock: the web says who holds it."""
+    from batch_sms.commands.runner import run_lock
+
+    cli_run = CliRunner().invoke(cli, [
+        "send", str(SAMPLE), "--sandbox", "--yes", "--tps", "unlimited",
+        "--out", str(tmp_path / "out"), "--state", str(tmp_path / "state.sqlite3"),
+    ])  # fmt: skip
+    assert cli_run.exit_code == 0, cli_run.output
+    [(run_id, _)] = runs_in(tmp_path / "state.sqlite3")
+    journal = Journal(tmp_path / "state.sqlite3")
+    try:
+        info = journal.get_run(run_id)
+    finally:
+        journal.close()
+
+    async def scenario(client: Client) -> dict[str, Any]:
+        csrf = await csrf_of(client)
+        pressed = await client.post(f"/runs/{run_id}/resume", data={"csrf": csrf},
+                                    allow_redirects=False)  # fmt: skip
+        assert pressed.status == 303
+        return await finished(client, pressed.headers["Location"])
+
+    with run_lock(info, tmp_path / "state.sqlite3"):
+        now = run(config(tmp_path), scenario)
+    assert now["state"] == "error"
+    assert f"run {run_id} is being sent right now by batch-sms process" in now["error"]
