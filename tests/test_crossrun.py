@@ -78,13 +78,13 @@ def test_mark_already_accepted_leaves_retries_of_undelivered(journal: Journal) -
     send(journal, a, at=1.0)
     journal.add_receipt({"messageid": f"M{a[0]}", "status": "5"}, 2.0)
     journal.create_run(run_info("b", 2.0, parent="a"))
-    assert journal.copy_for_retry("a", "b", [Status.UNDELIVERED]) == 1
+    assert journal.copy_for_retry("a", "b", [Status.UNDELIVERED]).copied == 1
     # the retry exists to send row 2 again: a's undelivered copy doesn't make it a duplicate
     assert journal.mark_already_accepted("b") == 0
     # a message handed to a retry is the retry's: the parent's copy is not marked
     new_run(journal, "c", msg(2, "333"), msg(3, "222"), created_at=3.0)
     journal.create_run(run_info("d", 4.0, parent="c"))
-    assert journal.copy_for_retry("c", "d", [Status.PENDING]) == 2
+    assert journal.copy_for_retry("c", "d", [Status.PENDING]).copied == 2
     assert journal.mark_already_accepted("c") == 0
     assert journal.mark_already_accepted("d") == 1  # row 3 ("222") was sent by a
     # nor does any undelivered message make a later run's same text a duplicate

@@ -88,8 +88,8 @@ def test_migration_2_upgrades_a_version_1_db(db_path: Path) -> None:
         }
         assert j.inflight_to_unknown("a") == 1
         j.create_run(run_info("c", 3.0, parent="a"))
-        assert j.copy_for_retry("a", "c", [Status.PENDING, Status.UNKNOWN]) == 2
-        assert j.copy_for_retry("a", "c", [Status.PENDING, Status.UNKNOWN]) == 0
+        assert j.copy_for_retry("a", "c", [Status.PENDING, Status.UNKNOWN]).copied == 2
+        assert j.copy_for_retry("a", "c", [Status.PENDING, Status.UNKNOWN]).copied == 0
     with sqlite3.connect(db_path) as raw:
         plan = " ".join(
             str(r[3])

@@ -61,7 +61,7 @@ def test_copy_for_retry_skips_what_the_family_accepted(journal: Journal) -> None
     # first retry: rows 2, 3, 6, 9 again, row 8 not (row 4 was accepted); row 2 gets through
     journal.create_run(run_info("b", 2.0, parent="a"))
     assert journal.retry_would_send("a", [Status.FAILED]) == 4
-    assert journal.copy_for_retry_detail("a", "b", [Status.FAILED]) == RetryCopy(4, 1)
+    assert journal.copy_for_retry("a", "b", [Status.FAILED]) == RetryCopy(4, 1)
     b = [q.id for q in journal.next_batch("b", 0, 10)]
     send(journal, b[:1], at=2.0)
     journal.record([Result(b[1], Status.FAILED, "88", attempts=3)])
@@ -80,16 +80,16 @@ def test_copy_for_retry_skips_what_the_family_accepted(journal: Journal) -> None
     assert (parent[8].status, parent[8].retried_by) == (Status.FAILED, "")  # skipped, not handed
     # a second retry of the parent takes only what the first one did not: row 5
     journal.create_run(run_info("c", 3.0, parent="a"))
-    result = journal.copy_for_retry_detail("a", "c", [Status.FAILED, Status.UNKNOWN])
+    result = journal.copy_for_retry("a", "c", [Status.FAILED, Status.UNKNOWN])
     assert result == RetryCopy(copied=1, skipped=1)  # row 8 is still accepted as row 4
     assert [(r.row, r.status, r.attempts) for r in journal.report_rows("c")] == [
         (5, Status.PENDING, 0),
     ]
     # a retry of the retry sees the whole family too
     journal.create_run(run_info("d", 4.0, parent="b"))
-    assert journal.copy_for_retry_detail("b", "d", [Status.FAILED]) == RetryCopy(1, 0)
+    assert journal.copy_for_retry("b", "d", [Status.FAILED]) == RetryCopy(1, 0)
     journal.create_run(run_info("e", 5.0, parent="b"))
-    assert journal.copy_for_retry_detail("b", "e", [Status.PENDING, Status.SENT]) == RetryCopy(2, 1)
+    assert journal.copy_for_retry("b", "e", [Status.PENDING, Status.SENT]) == RetryCopy(2, 1)
     # what is left of the parent's failed rows (row 8) already reached its number as row 4: a
     # retry would send nothing, though the parent still owns a failed row
     assert journal.count_own("a", [Status.FAILED]) == 1
@@ -110,17 +110,17 @@ def test_copy_for_retry_of_undelivered(journal: Journal) -> None:
     for i in a:
         journal.add_receipt({"messageid": f"M{i}", "status": "5"}, 2.0)
     journal.create_run(run_info("b", 2.0, parent="a"))
-    assert journal.copy_for_retry_detail("a", "b", [Status.UNDELIVERED]) == RetryCopy(3, 0)
+    assert journal.copy_for_retry("a", "b", [Status.UNDELIVERED]) == RetryCopy(3, 0)
     b = [q.id for q in journal.next_batch("b", 0, 10)]
     send(journal, b, at=3.0, messageid="B")
     journal.add_receipt({"messageid": "B1", "ext": "b:2:0", "status": "2"}, 4.0)
     journal.add_receipt({"messageid": "B2", "ext": "b:3:0", "status": "5"}, 4.0)
     # all of a's went to b: a second retry of a has nothing left to take
     journal.create_run(run_info("x", 3.0, parent="a"))
-    assert journal.copy_for_retry_detail("a", "x", [Status.UNDELIVERED]) == RetryCopy(0, 0)
+    assert journal.copy_for_retry("a", "x", [Status.UNDELIVERED]) == RetryCopy(0, 0)
     # row 3 undelivered twice goes again; row 4 may still arrive (sent, no receipt): skipped
     journal.create_run(run_info("c", 3.0, parent="b"))
-    result = journal.copy_for_retry_detail("b", "c", [Status.UNDELIVERED, Status.SENT])
+    result = journal.copy_for_retry("b", "c", [Status.UNDELIVERED, Status.SENT])
     assert result == RetryCopy(1, 1)
     assert [r.row for r in journal.report_rows("c")] == [3]
 
@@ -140,10 +140,10 @@ def test_rows_handed_to_a_retry_leave_the_parent(journal: Journal) -> None:
     journal.create_run(run_info("b", 2.0, parent="a"))
     handed = [Status.PENDING, Status.CAPPED, Status.UNKNOWN, Status.FAILED]
     # rows 2 to 5 only: row 6 is kept back by calling with fewer statuses first
-    assert journal.copy_for_retry("a", "b", handed[:3]) == 4
-    assert journal.copy_for_retry("a", "b", handed) == 1  # the rest; nothing twice
+    assert journal.copy_for_retry("a", "b", handed[:3]).copied == 4
+    assert journal.copy_for_retry("a", "b", handed).copied == 1  # the rest; nothing twice
     assert journal.counts("b") == {"pending": 5}
-    assert journal.copy_for_retry("a", "b", handed) == 0
+    assert journal.copy_for_retry("a", "b", handed).copied == 0
     assert journal.counts("a") == {"pending": 1, "capped": 1, "unknown": 2, "failed": 1}
     # resuming the parent sends, resends and settles none of them
     assert journal.next_batch("a", 0, 10) == []
@@ -156,7 +156,7 @@ def test_rows_handed_to_a_retry_leave_the_parent(journal: Journal) -> None:
 def test_parent_left_inflight_by_a_race_still_ends_unknown(journal: Journal) -> None:
     a = new_run(journal, "a", msg(2, "1"), msg(3, "2"), created_at=1.0)
     journal.create_run(run_info("b", 2.0, parent="a"))
-    assert journal.copy_for_retry("a", "b", [Status.PENDING]) == 2
+    assert journal.copy_for_retry("a", "b", [Status.PENDING]).copied == 2
     # the parent's dispatcher had already taken row 2 when the retry was made
     journal.mark_inflight(a[:1], at=5.0)
     assert journal.inflight_to_unknown("a") == 1  # `inflight` never outlives its run

@@ -218,7 +218,7 @@ def _retry(
     )
     with run_lock(run, settings.state_path):
         journal.create_run(run)
-        copied = journal.copy_for_retry_detail(parent.id, new_id, statuses)
+        copied = journal.copy_for_retry(parent.id, new_id, statuses)
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
         _skip_already_sent(journal, new_id, settings, ui)
         with sending.connect(settings) as provider:

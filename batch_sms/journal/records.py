@@ -110,7 +110,7 @@ class MessageRecord:
 
 @dataclass(frozen=True)
 class RetryCopy:
-    """What `copy_for_retry_detail` did: messages copied, and those skipped as already accepted."""
+    """What `copy_for_retry` did: messages copied, and those skipped as already accepted."""
 
     copied: int
     skipped: int

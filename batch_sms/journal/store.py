@@ -57,18 +57,14 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
         finally:
             cur.close()
 
-    def copy_for_retry(self, parent_id: str, new_run_id: str, statuses: Sequence[Status]) -> int:
-        """Copy a run's messages in `statuses` to a new run as PENDING; return how many.
+    def copy_for_retry(
+        self, parent_id: str, new_run_id: str, statuses: Sequence[Status]
+    ) -> RetryCopy:
+        """Copy a run's messages in `statuses` to a new run as PENDING; say how many, and how
+        many were skipped as already accepted in the family.
 
         Copied messages are handed over: marked `retried_by` the new run in the parent, so that
         neither resuming the parent nor retrying it again sends them a second time.
-        """
-        return self.copy_for_retry_detail(parent_id, new_run_id, statuses).copied
-
-    def copy_for_retry_detail(
-        self, parent_id: str, new_run_id: str, statuses: Sequence[Status]
-    ) -> RetryCopy:
-        """Copy for a retry, and say how many were skipped as already accepted in the family.
 
         Skipped: messages whose (phone, content) was accepted (sent, delivered, undelivered) in
         any run of the family, except that undelivered copies don't block an undelivered one.
@@ -108,7 +104,7 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
             return RetryCopy(copied, total - copied)
 
     def retry_would_send(self, parent_id: str, statuses: Sequence[Status]) -> int:
-        """How many messages copy_for_retry_detail would copy now (0: a retry has nothing to do)."""
+        """How many messages copy_for_retry would copy now (0: a retry has nothing to do)."""
         values = [Status(s).value for s in statuses]
         if not values:
             return 0

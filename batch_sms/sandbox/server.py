@@ -70,8 +70,6 @@ __all__ = [
     "serve_forever",
 ]
 
-# The billing rule keeps its old name here: tests compare it with segments.py.
-_billed_segments = billed_segments
 _TS = re.compile(r"[0-9]{1,16}")
 
 
