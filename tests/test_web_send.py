@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from click.testing import CliRunner
+from helpers import accepted_counts, cn_numbers, env_for, last_json, run_cli, write_csv
 from webclient import COLUMNS, SAMPLE, Client, csrf_of, form, run, upload, web_settings
 
 from batch_sms.cli import cli
+from batch_sms.config import load_settings
 from batch_sms.journal import Journal
+from batch_sms.sandbox.server import SandboxHandle
 from batch_sms.web import WebConfig
 from batch_sms.web.state import STATE
 
@@ -36,12 +40,15 @@ def runs_in(state: Path) -> list[tuple[str, str]]:
         journal.close()
 
 
-async def check_of(client: Client, name: str = "campaign.xlsx", content: bytes = b"") -> str:
-    """Upload and check a file; the check's page path."""
+async def check_of(
+    client: Client, name: str = "campaign.xlsx", content: bytes = b"", **options: str
+) -> str:
+    """Upload and check a file (with OPTIONS, or `options` over them); the check's page path."""
     csrf = await csrf_of(client)
     uploaded = await upload(client, csrf, name, content or SAMPLE.read_bytes())
+    fields = {**OPTIONS, **options}
     response = await client.post(
-        uploaded.headers["Location"] + "/check", data=form(csrf, **OPTIONS), allow_redirects=False
+        uploaded.headers["Location"] + "/check", data=form(csrf, **fields), allow_redirects=False
     )
     assert response.status == 303, await response.text()
     return response.headers["Location"]
@@ -271,3 +278,113 @@ def test_resume_of_a_run_another_process_is_sending_is_refused(tmp_path: Path) -
         now = run(config(tmp_path), scenario)
     assert now["state"] == "error"
     assert f"run {run_id} is being sent right now by batch-sms process" in now["error"]
+
+
+STOP_ROWS = 20
+
+
+async def sending(client: Client, tmp_path: Path) -> str:
+    """Send a campaign of STOP_ROWS rows at 5 per second; its page once its stop hook is set."""
+    rows = [[p, f"Offer {i}"] for i, p in enumerate(cn_numbers(STOP_ROWS))]
+    campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
+    check = await check_of(client, campaign.name, campaign.read_bytes(), tps="5")
+    _, ticket = await confirmed(client, check)
+    csrf = await csrf_of(client)
+    sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
+                             allow_redirects=False)  # fmt: skip
+    assert sent.status == 303
+    where: str = sent.headers["Location"]
+    job = client.server.app[STATE].sends[where.rsplit("/", 1)[1]]
+    deadline = asyncio.get_running_loop().time() + 30
+    while job.ui.stop is None:  # the dispatch hands its stop over as it starts
+        assert job.state == "sending", job.snapshot()
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    return where
+
+
+def sandbox_config(tmp_path: Path, handle: SandboxHandle) -> WebConfig:
+    """A web app sending to the sandbox `handle` (which counts what it accepted)."""
+    return WebConfig(load_settings(
+        {"out": tmp_path / "out", "state": tmp_path / "state.sqlite3", "base_url": handle.url},
+        environ=env_for(handle), cwd=tmp_path,
+    ))  # fmt: skip
+
+
+def test_stop_button_stops_like_ctrl_c_and_the_cli_resumes_the_run(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+) -> None:
+    handle = make_sandbox(latency=0.05)
+
+    async def scenario(client: Client) -> tuple[dict[str, Any], int]:
+        where = await sending(client, tmp_path)
+        live = await (await client.get(where)).text()
+        assert f'action="{where}/stop"' in live  # the button, with the page's CSRF token
+        found = re.search(r'name="csrf" value="([^"]+)"', live)
+        assert found
+        pressed = await client.post(f"{where}/stop", data={"csrf": found.group(1)},
+                                    allow_redirects=False)  # fmt: skip
+        assert pressed.status == 303
+        assert pressed.headers["Location"] == where
+        now = await finished(client, where)
+        ended = await (await client.get(where)).text()
+        assert f'action="{where}/stop"' not in ended  # nothing left to stop
+        again = await client.post(f"{where}/stop", data={"csrf": found.group(1)},
+                                  headers={"Accept": "application/json"})  # fmt: skip
+        assert (await again.json())["stopped"] is False
+        page = await client.post(f"{where}/stop", data={"csrf": found.group(1)})
+        assert page.status == 409
+        assert "there is nothing to stop" in await page.text()
+        report = await client.get(now["files"][0]["href"])  # the report of the stopped run
+        assert report.status == 200
+        assert results_sheet(await report.read(), tmp_path, "stopped.xlsx")[1:]
+        return now, again.status
+
+    now, again = run(sandbox_config(tmp_path, handle), scenario)
+    assert again == 409
+    assert now["state"] == "interrupted", now
+    sent = now["counts"].get("sent", 0)
+    assert 0 < sent < STOP_ROWS, now
+    assert now["counts"].get("pending", 0) == STOP_ROWS - sent
+    assert [f["kind"] for f in now["files"]][:1] == ["report"]
+    assert runs_in(tmp_path / "state.sqlite3") == [(now["run_id"], "interrupted")]
+    assert len(handle.sandbox.accepted) == sent
+    # The CLI finishes the run on the same state db: every row accepted exactly once.
+    result = run_cli(
+        ["resume", now["run_id"], "--base-url", handle.url, "--state",
+         str(tmp_path / "state.sqlite3"), "--out", str(tmp_path / "out"), "--settle", "0",
+         "--tps", "unlimited", "--json"],
+        env=env_for(handle),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert last_json(result)["counts"] == {"sent": STOP_ROWS}
+    assert sorted(accepted_counts(handle).values()) == [1] * STOP_ROWS
+
+
+def test_stop_without_the_csrf_token_is_refused_and_stops_nothing(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+) -> None:
+    handle = make_sandbox(latency=0.05)
+
+    async def scenario(client: Client) -> tuple[int, int, dict[str, Any]]:
+        where = await sending(client, tmp_path)
+        job = client.server.app[STATE].sends[where.rsplit("/", 1)[1]]
+        forged = await client.post(f"{where}/stop", data={})
+        wrong = await client.post(f"{where}/stop", data={"csrf": "forged"})
+        state_then = job.state
+        assert state_then == "sending"
+        return forged.status, wrong.status, await finished(client, where)
+
+    forged, wrong, now = run(sandbox_config(tmp_path, handle), scenario)
+    assert (forged, wrong) == (403, 403)
+    assert now["state"] == "finished", now
+    assert now["counts"] == {"sent": STOP_ROWS}
+    assert sorted(accepted_counts(handle).values()) == [1] * STOP_ROWS
+
+
+def test_stop_of_a_send_never_started_is_404(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> int:
+        csrf = await csrf_of(client)
+        return (await client.post("/sends/nope/stop", data={"csrf": csrf})).status
+
+    assert run(config(tmp_path), scenario) == 404

@@ -74,6 +74,25 @@ async def send_page(request: web.Request) -> web.Response:
     return render(request, "send.html", job=job, now=job.snapshot(), statuses=engine.STATUSES)
 
 
+@routes.post("/sends/{check_id}/stop")
+async def stop(request: web.Request) -> web.StreamResponse:
+    """Stop a send as a first Ctrl-C does: what is in flight finishes, the report is written,
+    and the run can be resumed; then back to its page."""
+    job = _job(request)
+    if job.state != "sending" or job.ui.stop is None:
+        why = (
+            f"This send is not sending (it is {job.state}); there is nothing to stop."
+            if job.state != "sending"
+            else "This send is still starting and cannot be stopped yet; try again in a moment."
+        )
+        if "application/json" in request.headers.get("Accept", ""):
+            return web.json_response({"stopped": False, "state": job.state, "error": why},
+                                     status=409)  # fmt: skip
+        return error_page(request, 409, "Not stopped", why)
+    job.ui.stop()
+    raise web.HTTPSeeOther(location=f"/sends/{job.id}")
+
+
 @routes.get("/sends/{check_id}/progress")
 async def progress(request: web.Request) -> web.Response:
     """Where the send stands, as JSON, for the run page to poll."""

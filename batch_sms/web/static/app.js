@@ -111,6 +111,8 @@ document.addEventListener("DOMContentLoaded", function () {
     fetch(live.dataset.progressUrl, { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (now) {
+        var stop = field("stop");
+        if (stop) { stop.hidden = now.state !== "sending"; }  // an ended send has nothing to stop
         if (live.dataset.state === "sending" && now.state !== "sending") {
           window.location.reload();  // the page of an ended send carries its summary
           return;
