@@ -27,13 +27,14 @@ from batch_sms.report.summary import TOP_REASONS
 __all__ = ["Screen"]
 
 
-def _money(value: float | None, currency: str) -> str:
+def money_text(value: float | None, currency: str) -> str:
+    """An amount in its currency, or why it is not known."""
     if value is None:
         return "unknown (no price)"
     return f"{value:,.4f} {currency}".strip()
 
 
-def _balance(balance: Balance) -> str:
+def balance_text(balance: Balance) -> str:
     """The balance, or why it is not known (the provider's answer, or a local reason)."""
     if balance.balance is not None:
         return f"{balance.balance:,.2f}"
@@ -43,7 +44,8 @@ def _balance(balance: Balance) -> str:
     return f"unknown: {why} (code {balance.code})"
 
 
-def _duration(seconds: float | None) -> str:
+def plan_duration(seconds: float | None) -> str:
+    """How long a send will take, or that it goes as fast as the provider answers."""
     if seconds is None:
         return "as fast as the provider answers"
     return duration_text(seconds)
@@ -95,7 +97,7 @@ class Screen:
         text = " ".join(f"{k} {v}" for k, v in counts.items() if v)
         rate = getattr(update, "rate", 0.0) or 0.0
         eta = eta_seconds(total - done, self._rate.update(done, time.monotonic()))
-        left = "" if eta is None or done >= total else f", about {_duration(eta)} left"
+        left = "" if eta is None or done >= total else f", about {plan_duration(eta)} left"
         if self.out.is_terminal:
             if self._progress is None:
                 self._progress = Progress(
@@ -147,13 +149,13 @@ class Screen:
         table.add_row("billed segments", f"{plan.segments_ready:,}")
         cost = plan.cost
         priced = None if cost.unpriced and not cost.cost else cost.cost
-        table.add_row("estimated cost", _money(priced, plan.currency))
+        table.add_row("estimated cost", money_text(priced, plan.currency))
         if cost.unpriced and cost.cost:
             table.add_row("  not priced", ", ".join(f"+{c}" for c in cost.unpriced))
-        table.add_row("estimated duration", _duration(plan.seconds))
+        table.add_row("estimated duration", plan_duration(plan.seconds))
         if plan.balance is not None:
             known = plan.balance.balance
-            table.add_row("account balance", _balance(plan.balance))
+            table.add_row("account balance", balance_text(plan.balance))
             if known is not None and priced is not None and priced > known:
                 table.add_row("", "[red]the balance does not cover the estimate[/]")
         self.out.print(table)

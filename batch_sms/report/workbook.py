@@ -32,6 +32,7 @@ from batch_sms.report.summary import SummaryInfo, Tally, summary_lines
 from batch_sms.report.summary_sheet import write_summary
 
 __all__ = [
+    "RUN_FILES",
     "ReportFiles",
     "ResultRow",
     "SummaryInfo",
@@ -41,6 +42,13 @@ __all__ = [
     "validation_rows",
     "write_report",
 ]
+
+# The files of a run's folder, by kind (the failed rows keep the input's own format).
+RUN_FILES = {
+    "report": ("report.xlsx",),
+    "results": ("results.csv",),
+    "failed": ("failed.csv", "failed.xlsx"),
+}
 
 SHEET_ROWS = 1_048_575  # an Excel worksheet holds 1,048,576 rows, one of them the header
 
@@ -98,11 +106,10 @@ def write_report(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     width, is_csv = len(columns), input_format.lower() == "csv"
-    failed_name = "failed.csv" if is_csv else "failed.xlsx"
     final = {
-        "report": out_dir / "report.xlsx",
-        "results": out_dir / "results.csv",
-        "failed": out_dir / failed_name,
+        "report": out_dir / RUN_FILES["report"][0],
+        "results": out_dir / RUN_FILES["results"][0],
+        "failed": out_dir / RUN_FILES["failed"][0 if is_csv else 1],
     }
     temp = {key: path.with_name(f".{path.name}.tmp") for key, path in final.items()}
     header = [*columns, *RESULT_COLUMNS]
@@ -147,7 +154,7 @@ def write_report(
             get_column_letter(width + 1),
             get_column_letter(width + 1 + RESULT_COLUMNS.index("sms_error")),
         )
-        lines = summary_lines(summary, tally, results.rows, failed_name, letters)
+        lines = summary_lines(summary, tally, results.rows, final["failed"].name, letters)
         write_summary(sheet, lines, lambda value: text_cell(sheet, value))
         save(book, [results], temp["report"])
         if failed_book is not None and failed_sheet is not None:

@@ -20,6 +20,7 @@ from batch_sms.config import Settings, override
 from batch_sms.errors import BatchSmsError, InputError, RenderError, StateError
 from batch_sms.input import loader
 from batch_sms.models import RETRY_DEFAULT, STATUS_ORDER
+from batch_sms.report import workbook
 from batch_sms.web.facts import plan_facts
 
 __all__ = [
@@ -49,11 +50,7 @@ RESUMABLE = frozenset({"interrupted", "stopped", "running"})  # run states `resu
 RETRIED = frozenset(str(s) for s in RETRY_DEFAULT)  # statuses `retry` takes
 # The files of a run a browser may download: kind -> file name(s) in the run's folder, as
 # report.workbook writes them. Nothing from a request ever names a path.
-RUN_FILES = {
-    "report": ("report.xlsx",),
-    "results": ("results.csv",),
-    "failed": ("failed.csv", "failed.xlsx"),
-}
+RUN_FILES = workbook.RUN_FILES
 _PHONE_CODES = ("phone", "excel", "duplicate", "suppressed", "capped")
 _QUOTED = re.compile(r'"([^"]+)"')
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from batch_sms.config import Settings
-from batch_sms.console import _balance, _duration, _money  # the CLI's wording of the plan
+from batch_sms.console import balance_text, money_text, plan_duration  # the CLI's wording
 
 __all__ = ["plan_facts", "settings_facts"]
 
@@ -38,15 +38,15 @@ def plan_facts(plan: Any) -> list[tuple[str, str]]:
         ("rows", f"{plan.rows:,}"),
         ("messages to send", f"{plan.messages_ready:,}"),
         ("billed segments", f"{plan.segments_ready:,}"),
-        ("estimated cost", _money(priced, plan.currency)),
-        ("estimated duration", _duration(plan.seconds)),
+        ("estimated cost", money_text(priced, plan.currency)),
+        ("estimated duration", plan_duration(plan.seconds)),
     ]
     for country in cost.countries:
-        value = _money(country.cost, plan.currency)
+        value = money_text(country.cost, plan.currency)
         facts.append((f"  +{country.country_code}", f"{_count(country.messages, 'message')}, "
                       f"{_count(country.segments, 'segment')}, {value}"))  # fmt: skip
     if plan.balance is not None:
-        facts.append(("account balance", _balance(plan.balance)))
+        facts.append(("account balance", balance_text(plan.balance)))
     return facts
 
 
