@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
 from batch_sms.dispatch.engine import Dispatcher
+from batch_sms.dispatch.gates import Gate
 from batch_sms.journal import Journal
 
 __all__ = ["DispatchResult", "DispatchSettings", "Progress", "Sender", "dispatch"]
@@ -33,11 +34,15 @@ async def dispatch(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     on_progress: Callable[[Progress], None] | None = None,
     stop: asyncio.Event | None = None,
+    gates: tuple[Gate, ...] = (),
 ) -> DispatchResult:
     """Send the run's pending and capped messages; return when done, stopped or interrupted.
 
     `clock` (wall time) stamps the journal and drives the hourly cap and the waits; `sleep` must
-    let that clock advance by the time asked. The TPS pacing always runs on real time.
+    let that clock advance by the time asked. The TPS pacing always runs on real time. `gates`
+    are asked before each send (`dispatch.gates`).
     """
-    dispatcher = Dispatcher(run_id, journal, client, settings, clock, sleep, on_progress, stop)
+    dispatcher = Dispatcher(
+        run_id, journal, client, settings, clock, sleep, on_progress, stop, gates
+    )
     return await dispatcher.run()

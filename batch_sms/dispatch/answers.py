@@ -123,9 +123,19 @@ class AnswerHandler:
 
     def _end_capped(self) -> None:
         """Nothing else to do: messages still waiting for their number's hour end CAPPED."""
-        for at, _, item in sorted(self.queue.later):
+        held = []
+        for at, seq, item in sorted(self.queue.later):
+            if item.held:
+                held.append((at, seq, item))
+                continue
             # The report adds "may be sent after …" from next_at.
             self._final(item, Status.CAPPED, item.attempts, error=CAPPED, next_at=at)
+        self.queue.later[:] = held  # sorted: still a heap
+
+    def _end_held(self) -> None:
+        """Nothing else to do: messages a gate holds stay pending, with when and why."""
+        for at, _, item in self.queue.later:
+            self._write(item, Status.PENDING, error=item.held, next_at=at)
         self.queue.later.clear()
 
     # --- writing -------------------------------------------------------------------------

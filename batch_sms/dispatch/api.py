@@ -64,6 +64,7 @@ class DispatchResult:
     requests: int
     throttled: int  # answers 28
     rate: float  # requests started per second over the dispatch
+    halted_by: str = ""  # a gate's Halt verdict stopped it (resumable): why
 
 
 class Sender(Protocol):

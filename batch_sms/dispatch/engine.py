@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from batch_sms.dispatch.answers import AnswerHandler
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
+from batch_sms.dispatch.gates import Gate, Halt, Hold, Skip, first_verdict
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
@@ -34,6 +35,7 @@ class Dispatcher(AnswerHandler):
         sleep: Callable[[float], Awaitable[object]],
         on_progress: Callable[[Progress], None] | None,
         stop: asyncio.Event | None,
+        gates: tuple[Gate, ...] = (),
     ) -> None:
         """Set up the limiter, the cap, the queue and the writer for `run_id`."""
         settings.check()
@@ -48,6 +50,8 @@ class Dispatcher(AnswerHandler):
         self.rng = random.Random(settings.seed)
         self.counts: Counter[str] = Counter()
         self.stopped_by: Answer | None = None
+        self.gates = gates
+        self.halted_by = ""  # a gate's Halt: why the dispatch stopped early
         self.requests = self.throttled = self.inflight = self.done = self.total = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None  # a request task or timed write that broke
@@ -57,7 +61,9 @@ class Dispatcher(AnswerHandler):
         self._last_progress = -math.inf
 
     def _halted(self) -> bool:
-        return self.stopped_by is not None or (self.stop is not None and self.stop.is_set())
+        if self.stopped_by is not None or self.halted_by:
+            return True
+        return self.stop is not None and self.stop.is_set()
 
     async def run(self) -> DispatchResult:
         """Send until done, stopped or interrupted; write every answer before returning."""
@@ -69,6 +75,7 @@ class Dispatcher(AnswerHandler):
             await self._drain()
             if not self._halted():
                 self._end_capped()
+                self._end_held()
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -81,7 +88,11 @@ class Dispatcher(AnswerHandler):
         return DispatchResult(
             counts=counts_now | ({"pending": left} if left else {}),
             stopped_by=self.stopped_by,
-            interrupted=self.stopped_by is None and self._halted() and left > 0,
+            interrupted=self.stopped_by is None
+            and not self.halted_by
+            and self._halted()
+            and left > 0,
+            halted_by=self.halted_by,
             started_at=started_at,
             finished_at=self.clock(),
             requests=self.requests,
@@ -105,8 +116,10 @@ class Dispatcher(AnswerHandler):
             item = queue.take()
             if item is None:
                 if self.inflight == 0 and queue.exhausted and queue.only_capped_wait():
-                    return  # nothing left, or only numbers waiting for their hour
+                    return  # nothing left, or only numbers waiting for their hour or a gate
                 await self._wait(queue.next_due())
+                continue
+            if self.gates and not self._passes(item):
                 continue
             if not queue.admit(item):
                 set_aside += 1
@@ -123,10 +136,29 @@ class Dispatcher(AnswerHandler):
                 more = queue.take()
                 if more is None:
                     break
+                if self.gates and not self._passes(more):
+                    break
                 if queue.admit(more):
                     more.start = await self.limiter.acquire()  # ready(): returns at once
                     group.append(more)
             self._launch(group)
+
+    def _passes(self, item: Item) -> bool:
+        """Apply the gates' verdict: True when the message may go now."""
+        verdict = first_verdict(self.gates, item.q, self.clock())
+        if verdict is None:
+            item.held = ""
+            return True
+        if isinstance(verdict, Hold):
+            item.held = verdict.why
+            self.queue.push(verdict.until, item)
+        elif isinstance(verdict, Skip):
+            self.total -= 1  # not this dispatch's: the journal keeps it as it is
+        elif isinstance(verdict, Halt):
+            self.queue.again(item)  # never sent: still pending for the next dispatch
+            self.halted_by = verdict.why
+            self._halt.set()
+        return False
 
     async def _acquire(self) -> Ticket | None:
         """The limiter's go for one start, or None when the dispatch halts while waiting.

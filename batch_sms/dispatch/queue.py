@@ -23,6 +23,7 @@ class Item:
     requeues: int = 0  # answers 28 and 27
     start: Ticket | None = None  # its last request's start, for the limiter
     capped: bool = False  # waiting for its number's hour, not for a back-off
+    held: str = ""  # why a gate holds it back (a Hold verdict), not for a back-off
     clock_resent: bool = False  # its free re-send after a 1004 is used up
     code: str = ""
     result: str = ""
@@ -99,8 +100,8 @@ class WorkQueue:
         self._again.extend(self._parked.pop(phone, ()))
 
     def only_capped_wait(self) -> bool:
-        """True when every timed wait is for a number's hour (or there is none)."""
-        return all(item.capped for _, _, item in self.later)
+        """True when every timed wait is for a number's hour or a gate (or there is none)."""
+        return all(item.capped or item.held for _, _, item in self.later)
 
     def next_due(self) -> float | None:
         """When the earliest timed wait is due."""
