@@ -86,6 +86,9 @@ class Settings:
     max_segments: int | None = None
     allow_landlines: bool = False
     trust_numeric_phones: bool = False
+    gsm_safe: bool = False  # replace look-alikes so texts fit GSM-7 (checks.gsmsafe)
+    must_contain: tuple[str, ...] = ()  # texts every message must hold (checks.content_rules)
+    forbidden_words: Path | None = None  # file of words no message may hold
     tps: float | None = 10.0
     hourly_cap: int = 5
     concurrency: int = 20
@@ -141,7 +144,8 @@ def user_state_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-_PATHS = {"input", "template_file", "suppress", "out", "state"}
+_PATHS = {"input", "template_file", "suppress", "out", "state", "forbidden_words"}
+_LISTS = {"must_contain"}  # repeatable options: a list in the config file, one text elsewhere
 _CONVERT: dict[str, type] = {
     "tps": float,
     "hourly_cap": int,
@@ -153,6 +157,7 @@ _CONVERT: dict[str, type] = {
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
+_BOOLS |= {"gsm_safe"}
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices", "config_file"}
 
 
@@ -163,6 +168,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     try:
         if name in _PATHS:
             return Path(str(value))
+        if name in _LISTS:
+            items = value if isinstance(value, list | tuple) else [value]
+            return tuple(str(item) for item in items)
         if name in _BOOLS:
             if isinstance(value, bool):
                 return value
@@ -313,6 +321,11 @@ def _check(settings: Settings) -> None:
     if settings.max_segments is not None and settings.max_segments < 1:
         raise ConfigError("max-segments must be at least 1", "give --max-segments 1 or more")
     _check_region(settings.default_region)
+    if any(not text.strip() for text in settings.must_contain):
+        raise ConfigError(
+            "must-contain: a required text is empty",
+            "give the text every message must hold, e.g. --must-contain 'Reply STOP'",
+        )
     if settings.template is not None and settings.template_file is not None:
         raise ConfigError(
             "give --template or --template-file, not both", "drop one of the two options"

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
+from batch_sms.checks import gsmsafe
 from batch_sms.checks.preflight import Plan
 from batch_sms.checks.reasons import group_reasons
 from batch_sms.commands.outcome import RunOutcome
@@ -147,6 +148,9 @@ class Screen:
                 )
         table.add_row("messages to send", f"{plan.messages_ready:,}")
         table.add_row("billed segments", f"{plan.segments_ready:,}")
+        if plan.gsm_safe is not None:
+            for label, value in gsmsafe.saving_lines(plan.gsm_safe, plan.currency):
+                table.add_row(f"  {label}", value)
         cost = plan.cost
         priced = None if cost.unpriced and not cost.cost else cost.cost
         table.add_row("estimated cost", money_text(priced, plan.currency))

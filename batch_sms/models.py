@@ -193,6 +193,7 @@ class Message:
     error: str = ""
     warnings: tuple[str, ...] = ()
     reason: str = ""  # the kind of `error` when not READY: "phone_landline", … (reasons.REASONS)
+    segments_written: int | None = None  # segments of the text as written, if --gsm-safe changed it
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,8 @@ def test_the_plan_names_the_characters_that_force_ucs2(tmp_path: Path) -> None:
     assert line == (
         "note: 3 messages go as UCS-2 (70 characters per message instead of 160): 2 of them only "
         "because of “ ” – (U+201C, U+201D, U+2013), which have plain look-alikes: replace them "
-        "to send 160 characters per message; 1 use characters GSM-7 lacks, such as 你 好 "
-        "(U+4F60, U+597D)"
+        "(or give --gsm-safe) to send 160 characters per message; 1 use characters GSM-7 lacks, "
+        "such as 你 好 (U+4F60, U+597D)"
     )
 
 

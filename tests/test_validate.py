@@ -174,7 +174,7 @@ def test_check_warns_about_lookalikes_that_force_ucs2() -> None:
     assert (message.status, message.encoding, message.segments) == (Status.READY, "UCS-2", 3)
     assert message.warnings == (
         "content uses “ ” (U+201C, U+201D), which force UCS-2 (70 characters per SMS); "
-        "replace them with plain characters to send 1 segment(s) instead of 3",
+        "replace them with plain characters (or give --gsm-safe) to send 1 segment(s) instead of 3",
     )
 
 
@@ -182,7 +182,8 @@ def test_check_warns_about_invisible_lookalikes_even_without_saving() -> None:
     [message] = checker().check(2, "13800138000", "Hi\u00a0Ann")
     assert message.warnings == (
         "content uses U+00A0 (no-break space), which force UCS-2 (70 characters per SMS); "
-        "replace them with plain characters to fit 160 characters per SMS instead of 70",
+        "replace them with plain characters (or give --gsm-safe) to fit 160 characters per SMS "
+        "instead of 70",
     )
 
 

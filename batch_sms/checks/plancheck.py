@@ -65,7 +65,7 @@ def ucs2_summary(messages: Iterable[Message]) -> str:
     if avoidable:
         parts.append(
             f"{avoidable:,} of them only because of {_named(swappable)}, which have plain "
-            "look-alikes: replace them to send 160 characters per message"
+            "look-alikes: replace them (or give --gsm-safe) to send 160 characters per message"
         )
     if count > avoidable:
         parts.append(f"{count - avoidable:,} use characters GSM-7 lacks, such as {_named(other)}")

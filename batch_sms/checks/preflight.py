@@ -9,7 +9,8 @@ from itertools import groupby
 from operator import attrgetter
 from pathlib import Path
 
-from batch_sms.checks import template, validate
+from batch_sms.checks import gsmsafe, template, validate
+from batch_sms.checks.content_rules import ContentRules, parse_words
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
@@ -34,6 +35,7 @@ class Plan:
     balance: nxcloud.Balance | None = None  # the account's, when the provider tells
     problems: tuple[tuple[int, str, str, str], ...] = ()  # (row, phone as written, status, why)
     input_line: str = ""  # how the input was read (reading.input_line)
+    gsm_safe: gsmsafe.GsmSaving | None = None  # what --gsm-safe saves, when given
 
     @property
     def seconds(self) -> float | None:
@@ -69,9 +71,8 @@ class Preflight:
             for row, group in groupby(self.messages, key=attrgetter("row"))
         }
         ready = [m for m in self.messages if m.status is Status.READY]
-        cost = validate.estimate_cost(
-            ready, dict(settings.prices.by_country), settings.prices.default
-        )
+        prices = dict(settings.prices.by_country), settings.prices.default
+        cost = validate.estimate_cost(ready, *prices)
         return Plan(
             rows=len(by_row),
             rows_by_status=dict(Counter(str(s) for s in by_row.values())),
@@ -82,6 +83,7 @@ class Preflight:
             currency=settings.prices.currency,
             notes=self.notes,
             input_line=reading.input_line(self.table.path.name, self.input_read()),
+            gsm_safe=gsmsafe.saving(ready, *prices) if settings.gsm_safe else None,
             problems=tuple(
                 (m.row, m.raw_phone, str(m.status), m.error)
                 for m in self.messages
@@ -98,22 +100,25 @@ def _column(table: loader.Table, explicit: str | None, names: Sequence[str], wha
         raise InputError(f"{table.path}: {error.message}", error.hint) from None
 
 
+def _read_text(path: Path, what: str, option: str) -> str:
+    """A UTF-8 text file a setting names; InputError naming it and the option if unreadable."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found", f"check the path given to {option}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: {what} is not UTF-8 text", "save it as UTF-8") from None
+    except OSError as exc:  # a folder, or a file this user may not read
+        raise InputError(
+            f"{path}: cannot read the {what}: {exc.strerror}", f"check the path given to {option}"
+        ) from None
+
+
 def _template(settings: Settings, table: loader.Table) -> tuple[template.Template, str]:
     """The content source: a template (text or file) or a content column."""
     text = settings.template
     if settings.template_file is not None:
-        try:
-            text = settings.template_file.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(
-                f"{settings.template_file}: template file not found",
-                "check the path given to --template-file",
-            ) from None
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{settings.template_file}: template file is not UTF-8 text",
-                "save it as UTF-8",
-            ) from None
+        text = _read_text(settings.template_file, "template file", "--template-file")
     if text is not None:
         return template.Template.from_text(text.rstrip("\r\n"), table.columns), "template"
     index = _column(table, settings.content_column, template.CONTENT_NAMES, "content")
@@ -174,6 +179,20 @@ def _suppressed(settings: Settings) -> set[str]:
     return set(found)
 
 
+def _rules(settings: Settings) -> ContentRules:
+    """The content rules: --must-contain texts and the words of --forbidden-words FILE."""
+    path = settings.forbidden_words
+    if path is None:
+        return ContentRules(settings.must_contain)
+    words = parse_words(_read_text(path, "forbidden-words file", "--forbidden-words"))
+    if not words:
+        raise InputError(
+            f"{path}: the forbidden-words file holds no words",
+            "write one word or phrase per line (lines starting with # are comments)",
+        )
+    return ContentRules(settings.must_contain, words)
+
+
 def run_preflight(settings: Settings, table: loader.Table | None = None) -> Preflight:
     """Check every row of the input (`table` when given, else the file `settings.input`); raise
     InputError/UsageError only for unusable input."""
@@ -202,6 +221,8 @@ def run_preflight(settings: Settings, table: loader.Table | None = None) -> Pref
         allow_duplicates=settings.allow_duplicates,
         max_segments=settings.max_segments,
         allow_landlines=settings.allow_landlines,
+        gsm_safe=settings.gsm_safe,
+        rules=_rules(settings),
     )
     rounded = frozenset() if settings.trust_numeric_phones else table.rounded
     messages: list[Message] = []

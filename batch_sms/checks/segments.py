@@ -57,10 +57,12 @@ LOOKALIKES: dict[str, str] = {
     "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
     "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
     "…": "...", "•": "*", "\t": " ",
-    "\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ",
-    "\u202f": " ", "\u3000": " ",
+    "‹": "'", "›": "'",
+    "\u00a0": " ", "\u202f": " ", "\u205f": " ", "\u3000": " ",
     "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u00ad": "",
 }  # fmt: skip
+# The typographic spaces U+2000 (en quad) to U+200A (hair space).
+LOOKALIKES.update(dict.fromkeys(map(chr, range(0x2000, 0x200B)), " "))
 # Full-width ASCII forms (common in text typed with a Chinese input method).
 LOOKALIKES.update({chr(0xFF01 + i): chr(0x21 + i) for i in range(0x5E)})
 LOOKALIKES["\uff40"] = "'"  # the full-width backtick: "`" itself is not GSM-7 either

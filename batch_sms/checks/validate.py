@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from batch_sms.checks.content_rules import ContentRules
+from batch_sms.checks.gsmsafe import gsm_safe
 from batch_sms.checks.phones import normalise_phone, split_phones
 from batch_sms.checks.reasons import reason_code
 from batch_sms.checks.segments import (
@@ -17,6 +19,7 @@ from batch_sms.checks.segments import (
     describe_chars,
     lookalikes,
     plain,
+    segment,
     segment_uncached,
 )
 from batch_sms.input.spreadsheet import rounded_by_excel
@@ -74,7 +77,7 @@ def _content_verdict(
         )
         warnings = (
             f"content uses {named}, which force UCS-2 (70 characters per SMS); "
-            f"replace them with plain characters to {gain}",
+            f"replace them with plain characters (or give --gsm-safe) to {gain}",
         )
     return seg.segments, seg.encoding, error, warnings
 
@@ -96,8 +99,12 @@ class Checker:
         allow_duplicates: bool,
         max_segments: int | None = None,
         allow_landlines: bool = False,
+        gsm_safe: bool = False,
+        rules: ContentRules | None = None,
     ) -> None:
         """Set the campaign's rules; `suppressed` holds E.164 digits (see load_suppression)."""
+        self.gsm_safe = gsm_safe
+        self.rules = rules or ContentRules()
         self.default_region = default_region or None
         self.suppressed = suppressed
         self.allow_duplicates = allow_duplicates
@@ -122,12 +129,17 @@ class Checker:
 
         The text sent is `content` trimmed of surrounding whitespace (line breaks inside kept);
         the duplicate check compares texts by `content_key`, so whitespace variants are one text.
+        With `gsm_safe` the text is first made GSM-7 where it can be (gsmsafe.gsm_safe), so what
+        is counted, compared, checked against the content rules and sent is the replaced text.
         """
-        text = (content or "").strip()
+        text = written = (content or "").strip()
+        if self.gsm_safe:
+            text = gsm_safe(written)
+        broken = self.rules.problem(text) if text else ""
         phones = split_phones(raw_phone_cell)
         if not phones:
             segments, encoding, error, warnings = _content_verdict(text, None, self.max_segments)
-            reasons = "; ".join(r for r in ("phone is empty", render_error, error) if r)
+            reasons = "; ".join(r for r in ("phone is empty", render_error, error, broken) if r)
             return [
                 Message(row, 0, raw_phone_cell, "", text, segments, encoding, None,
                         Status.INVALID, reasons, warnings, "phone_empty")
@@ -152,9 +164,9 @@ class Checker:
                 )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
             status, reason = Status.READY, ""
-            if phone_error or render_error or error:
+            if phone_error or render_error or error or broken:
                 status = Status.INVALID
-                error = "; ".join(r for r in (phone_error, render_error, error) if r)
+                error = "; ".join(r for r in (phone_error, render_error, error, broken) if r)
                 reason = reason_code(error)
             elif phone in self.suppressed:
                 status, error = Status.SUPPRESSED, "number is on the suppression list"
@@ -171,9 +183,10 @@ class Checker:
                         if first != row
                         else "same number appears twice in this row's phone cell"
                     )
+            before = segment(written, country).segments if written != text else None
             messages.append(
                 Message(row, index, raw, phone, text, segments, encoding, country, status,
-                        error, warnings, reason)
+                        error, warnings, reason, before)
             )  # fmt: skip
         return messages
 

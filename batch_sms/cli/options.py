@@ -126,6 +126,31 @@ def _flag(name: str, help_text: str) -> Decorator[Any]:
     return click.option(name, is_flag=True, default=None, help=help_text)
 
 
+def _given_texts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    """A repeatable option's texts, or None when not given (so the config file can set them)."""
+    return value or None
+
+
+# Cheaper texts and content rules (validate, send).
+content = apply(
+    _flag(
+        "--gsm-safe",
+        "Replace curly quotes, dashes, odd spaces, … with plain twins when the whole text then "
+        "fits GSM-7 (160 characters per SMS, not 70).",
+    ),
+    click.option(
+        "--must-contain",
+        multiple=True,
+        callback=_given_texts,
+        help="Text every message must hold, e.g. 'Reply STOP'; repeatable.",
+    ),
+    click.option(
+        "--forbidden-words",
+        type=_PATH,
+        help="File of words no message may hold: one per line, UTF-8, # comments.",
+    ),
+)
+
 # Options that describe the input and its checks (validate, send).
 preflight = apply(
     click.argument("input", type=_PATH),
@@ -155,6 +180,7 @@ preflight = apply(
     _flag(
         "--trust-numeric-phones", "Accept number cells that look rounded by Excel (8613910000000)."
     ),
+    content,
 )
 
 _SANDBOX_DEFAULTS = {f.name: f.default for f in fields(SandboxConfig) if f.default is not MISSING}

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from batch_sms.checks import plancheck
+from batch_sms.checks import gsmsafe, plancheck
 from batch_sms.checks.preflight import Plan, Preflight, run_preflight
 from batch_sms.commands import sending
 from batch_sms.commands.followup import (
@@ -119,6 +119,7 @@ def _preflight_report(
         input_read=checked.input_read(),
         cost=plan.cost,
         currency=settings.prices.currency,
+        gsm_safe=plan.gsm_safe,
     )
     return workbook.write_report(
         settings.out / run_id, checked.table.columns, rows, summary, checked.table.format
@@ -174,7 +175,7 @@ def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
             return RunOutcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
-        return _start(checked, settings, ui, run_id, provider, digest, kept)
+        return _start(checked, settings, ui, run_id, provider, digest, kept, plan)
 
 
 def _start(
@@ -185,9 +186,10 @@ def _start(
     provider: Provider,
     digest: str,
     kept: bytes | None,
+    plan: Plan,
 ) -> RunOutcome:
     """Record the new run and its messages, then send them; `kept` is the CSV to keep of an
-    input given in memory."""
+    input given in memory, `plan` the one confirmed (its --gsm-safe saving goes with the run)."""
     folder = settings.out / run_id
     if kept is None:
         copy = copy_input(Path(checked.table.path), folder)
@@ -203,7 +205,11 @@ def _start(
         input_format=checked.table.format,
         sheet=checked.table.sheet,
         # How the input was read goes with the run, so `report` can say it again.
-        settings={**settings.public(), reading.RECORD_KEY: checked.input_read()},
+        settings={
+            **settings.public(),
+            reading.RECORD_KEY: checked.input_read(),
+            **({gsmsafe.RECORD_KEY: plan.gsm_safe.record()} if plan.gsm_safe else {}),
+        },
     )
     with open_journal(settings) as journal, run_lock(run, settings.state_path):
         journal.create_run(run)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from batch_sms.checks import gsmsafe
 from batch_sms.checks.preflight import Preflight
 from batch_sms.checks.validate import estimate_cost
 from batch_sms.commands import hints
@@ -280,6 +281,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         cost=run_cost(journal, run.id, settings),
         currency=settings.prices.currency,
         describe=nxcloud.describe,
+        gsm_safe=gsmsafe.GsmSaving.from_record(run.settings.get(gsmsafe.RECORD_KEY)),
     )
     return workbook.write_report(
         Path(run.input_copy).parent,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from batch_sms.checks import gsmsafe
 from batch_sms.checks.reasons import reason_key
 from batch_sms.input import reading
 from batch_sms.models import (
@@ -56,6 +57,7 @@ class SummaryInfo:
     cost: CostEstimate | None = None
     currency: str = ""
     describe: Callable[[str], str] | None = None  # provider code → meaning (nxcloud.describe)
+    gsm_safe: gsmsafe.GsmSaving | None = None  # what --gsm-safe saved, when it was given
 
 
 @dataclass
@@ -168,8 +170,12 @@ def summary_lines(
         ("data", ("Messages accepted by the provider", tally.accepted)),
         ("data", ("Segments of accepted rows", tally.accepted_segments)),
     ]
+    if info.gsm_safe is not None:
+        for label, value in gsmsafe.saving_lines(info.gsm_safe, info.currency):
+            lines.append(("data", (label[:1].upper() + label[1:], value)))
     lines += _cost_lines(info)
-    settings = public_settings({k: v for k, v in info.settings.items() if k != reading.RECORD_KEY})
+    records = {reading.RECORD_KEY, gsmsafe.RECORD_KEY}  # shown in their own lines
+    settings = public_settings({k: v for k, v in info.settings.items() if k not in records})
     order = {label: i for i, label in enumerate(reading.LABELS)}
     described = sorted(info.input_read.items(), key=lambda item: order.get(item[0], len(order)))
     read = [("data", (f"Input {label}", text)) for label, text in described]
@@ -246,11 +252,10 @@ def _reason_lines(tally: Tally) -> list[Line]:
 
 def public_settings(settings: Mapping[str, object]) -> dict[str, str]:
     """Settings as text, without unset ones, secret-looking keys or credentials in URLs."""
-    return {
-        str(key): _setting_text(value)
-        for key, value in settings.items()
-        if not _SECRET_KEY.search(str(key)) and value is not None and value != ""
+    texts = {
+        str(k): _setting_text(v) for k, v in settings.items() if not _SECRET_KEY.search(str(k))
     }
+    return {key: text for key, text in texts.items() if text}  # unset: None, "" or empty
 
 
 def _setting_text(value: object) -> str:
