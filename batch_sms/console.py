@@ -150,7 +150,7 @@ class Screen:
         table.add_row("billed segments", f"{plan.segments_ready:,}")
         if plan.gsm_safe is not None:
             for label, value in gsmsafe.saving_lines(plan.gsm_safe, plan.currency):
-                table.add_row(f"  {label}", value)
+                table.add_row(f"  {label}", f"{value:,}" if isinstance(value, int) else value)
         cost = plan.cost
         priced = None if cost.unpriced and not cost.cost else cost.cost
         table.add_row("estimated cost", money_text(priced, plan.currency))

@@ -309,3 +309,28 @@ def test_a_dataframe_run_is_retried_from_the_shell(
     rows = batch_sms.results(again["run_id"], out=out)
     assert rows["content"].tolist() == ["casino"]
     assert rows["phone"].tolist() == [cn_numbers(3, START)[1]]
+
+
+def test_cheaper_texts_and_content_rules_mirror_the_cli(
+    tmp_path: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("casino\n", encoding="utf-8")
+    texts = ["Hi “Ann”, Reply STOP " + "x" * 50, "Hi Bo", "Casino! Reply STOP"]
+    frame = pd.DataFrame({"phone": [int(n) for n in cn_numbers(3, START)], "content": texts})
+    options = {"must_contain": "Reply STOP", "forbidden_words": words, "gsm_safe": True}
+    checked = batch_sms.validate(frame, out=tmp_path / "v", **options)
+    assert checked.plan is not None
+    assert checked.plan.gsm_safe is not None
+    assert (checked.plan.gsm_safe.segments_before, checked.plan.gsm_safe.segments_after) == (2, 1)
+    rows = checked.rows()
+    assert list(rows["sms_status"]) == ["ready", "invalid", "invalid"]
+    assert list(rows["sms_error"])[1:] == [
+        'text lacks required "Reply STOP"',
+        'text holds forbidden word "casino"',
+    ]
+    sent = batch_sms.send(frame, out=tmp_path / "s", **FAST, **options)
+    assert sent.counts["invalid"] == 2
+    assert sum(sent.counts.values()) == 3  # the third sent (and, by now, maybe delivered)
+    [accepted] = sandboxes[0].sandbox.accepted
+    assert (accepted.content, accepted.segments) == ('Hi "Ann", Reply STOP ' + "x" * 50, 1)

@@ -81,7 +81,7 @@ def test_gsm_safe_sends_one_segment_instead_of_two_in_the_plan_and_the_sandbox(
     [row] = read_results(report)
     assert (row["content"], row["sms_text"], row["sms_segments"]) == (CURLY, PLAIN, 1)
     summary = summary_pairs(report)
-    assert summary["Texts made GSM-7 (--gsm-safe)"] == "1"
+    assert summary["Texts made GSM-7 (--gsm-safe)"] == 1
     assert summary["Segments before → after"] == "2 → 1"
     assert "gsm_safe saving" not in summary  # the record is shown by its own lines only
     assert summary["gsm_safe"] == "yes"
@@ -160,3 +160,25 @@ def test_a_bad_forbidden_words_file_is_refused_with_exit_2(tmp_path: Path) -> No
     result = run_cli(["validate", str(path), "--forbidden-words", str(latin1), "--out", "x"])
     assert result.exit_code == 2
     assert "not UTF-8" in result.output
+
+
+def test_resume_sends_the_text_gsm_safe_fixed_at_send_time(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
+    handle = make_sandbox(balance=0.0)  # stops at once with code 3: resumable
+    out, _ = send(tmp_path, handle, campaign(tmp_path, CURLY, "Plain hello"), "--gsm-safe")
+    assert (out["status"], handle.sandbox.accepted) == ("stopped", [])
+    handle.sandbox.top_up(1.0)
+    result = run_cli(
+        ["resume", out["run_id"], "--base-url", handle.url, "--json",
+         "--out", str(tmp_path / "reports"), "--state", str(tmp_path / "state.db")],
+        env=env_for(handle),
+    )  # fmt: skip
+    resumed = last_json(result)
+    assert resumed["counts"] == {"sent": 2}
+    assert sorted((a.content, a.segments) for a in handle.sandbox.accepted) == [
+        (PLAIN, 1),
+        ("Plain hello", 1),
+    ]
+    summary = summary_pairs(Path(resumed["report"]))
+    assert summary["Segments before → after"] == "3 → 2"  # as planned when the run was made

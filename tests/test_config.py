@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,17 @@ def test_unknown_encoding_name_is_a_usage_error(tmp_path: Path) -> None:
     assert load_settings({}, cwd=tmp_path, environ={"BATCH_SMS_ENCODING": "CP1252"}).encoding == (
         "cp1252"
     )
+
+
+def test_content_rule_settings_from_each_source_and_back_from_a_run(tmp_path: Path) -> None:
+    config = tmp_path / "batch-sms.toml"
+    config.write_text('must_contain = ["Reply STOP", "回T退订"]\ngsm_safe = "yes"\n', "utf-8")
+    from_file = load_settings({}, config=config, environ={})
+    assert (from_file.must_contain, from_file.gsm_safe) == (("Reply STOP", "回T退订"), True)
+    env = {"BATCH_SMS_MUST_CONTAIN": "STOP", "BATCH_SMS_FORBIDDEN_WORDS": "w.txt"}
+    from_env = load_settings({}, environ=env, cwd=tmp_path / "none")
+    assert (from_env.must_contain, from_env.forbidden_words) == (("STOP",), Path("w.txt"))
+    given = load_settings({"must_contain": ("A", "B")}, config=config, environ=env)
+    assert given.must_contain == ("A", "B")  # options win over the file and the environment
+    recorded = json.loads(json.dumps(from_file.public()))  # as the state db keeps a run's
+    assert from_public(recorded, Settings()).must_contain == ("Reply STOP", "回T退订")

@@ -113,7 +113,7 @@ def test_saving_record_round_trips_and_refuses_what_is_not_one() -> None:
 
 def test_saving_lines_say_before_after_and_the_money() -> None:
     assert saving_lines(GsmSaving(1200, 2400, 1200, 36.0), "USD") == [
-        ("texts made GSM-7 (--gsm-safe)", "1,200"),
+        ("texts made GSM-7 (--gsm-safe)", 1200),
         ("segments before → after", "2,400 → 1,200"),
         ("saved", "1,200 segments, 36.0000 USD"),
     ]

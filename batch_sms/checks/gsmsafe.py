@@ -99,13 +99,13 @@ def saving(
     return GsmSaving(texts, before, after, money)
 
 
-def saving_lines(found: GsmSaving, currency: str) -> list[tuple[str, str]]:
+def saving_lines(found: GsmSaving, currency: str) -> list[tuple[str, int | str]]:
     """(label, value) lines that say what `--gsm-safe` did, for the plan and the Summary."""
     money = ""
     if found.money is not None:
         money = f", {found.money:,.4f} {currency}".rstrip()
     return [
-        ("texts made GSM-7 (--gsm-safe)", f"{found.texts:,}"),
+        ("texts made GSM-7 (--gsm-safe)", found.texts),
         ("segments before → after", f"{found.segments_before:,} → {found.segments_after:,}"),
         ("saved", f"{found.saved:,} segment{'' if found.saved == 1 else 's'}{money}"),
     ]
