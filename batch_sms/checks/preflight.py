@@ -101,17 +101,14 @@ def _column(table: loader.Table, explicit: str | None, names: Sequence[str], wha
 
 
 def _read_text(path: Path, what: str, option: str) -> str:
-    """A UTF-8 text file a setting names; InputError naming it and the option if unreadable."""
+    """A UTF-8 text file a setting names; InputError naming it and the option when it is missing
+    or not UTF-8 (other OSErrors, a folder say, are the CLI's one error path's)."""
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{path}: {what} not found", f"check the path given to {option}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: {what} is not UTF-8 text", "save it as UTF-8") from None
-    except OSError as exc:  # a folder, or a file this user may not read
-        raise InputError(
-            f"{path}: cannot read the {what}: {exc.strerror}", f"check the path given to {option}"
-        ) from None
 
 
 def _template(settings: Settings, table: loader.Table) -> tuple[template.Template, str]:
