@@ -10,8 +10,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from batch_sms import api
 from batch_sms.checks.reasons import reason_code
 from batch_sms.errors import BatchSmsError, InputError, UsageError
 from batch_sms.models import RESULT_COLUMNS
-from batch_sms.sandbox import server
 from batch_sms.sandbox.server import SandboxHandle
 
 FAST = {"sandbox": True, "tps": "unlimited"}
@@ -38,22 +36,6 @@ def campaign(count: int) -> pd.DataFrame:
     return pd.DataFrame(
         {"name": [f"n{i}" for i in range(count)], "phone": numbers, "content": "Hello {{ name }}"}
     ).drop(columns="content")
-
-
-@pytest.fixture
-def sandboxes(monkeypatch: pytest.MonkeyPatch) -> list[SandboxHandle]:
-    """Every sandbox a `sandbox=True` run starts in this process, to count what each accepted."""
-    started: list[SandboxHandle] = []
-    real = server.running
-
-    @contextmanager
-    def recording(*args: Any, **kwargs: Any) -> Iterator[SandboxHandle]:
-        with real(*args, **kwargs) as handle:
-            started.append(handle)
-            yield handle
-
-    monkeypatch.setattr(server, "running", recording)
-    return started
 
 
 def test_the_must_show_one_liner(tmp_path: Path) -> None:
