@@ -291,3 +291,21 @@ def test_a_dataframe_run_is_retried_from_the_shell(
     rows = batch_sms.results(again["run_id"], out=out)
     assert rows["content"].tolist() == ["casino"]
     assert rows["phone"].tolist() == [cn_numbers(3, START)[1]]
+
+
+def test_the_canary_options_mirror_the_command_line(
+    tmp_path: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    checked = batch_sms.validate(campaign(3), template="Hi", canary=2, out=tmp_path / "r")
+    assert checked.plan is not None
+    assert "canary: first 2 messages, wait up to 300 s, go on at >= 80% delivered" in (
+        checked.plan.notes
+    )
+    sent = batch_sms.send(
+        campaign(3), template="Hi", canary=2, canary_wait=30, canary_min_delivered=1.0,
+        out=tmp_path / "r", **FAST,
+    )  # fmt: skip
+    assert (sent.status, sent.exit_code) == ("finished", 0)
+    assert any(note.startswith("canary of 2: delivered 2") for note in sent.notes)
+    [simulator] = sandboxes
+    assert len(simulator.sandbox.accepted) == 3

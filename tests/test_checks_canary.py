@@ -90,9 +90,9 @@ def test_a_canary_needs_a_receipt_route(settings: Settings, refused: bool) -> No
 
 
 def test_the_plan_line_names_size_wait_and_share() -> None:
-    assert canary.plan_line(Settings(canary=5)) == (
+    assert canary.plan_line(Settings(canary=5), 100) == (
         "canary: first 5 messages, wait up to 300 s, go on at >= 80% delivered"
     )
-    line = canary.plan_line(Settings(canary=20, canary_wait=60, canary_min_delivered=0.95))
-    assert line == "canary: first 20 messages, wait up to 60 s, go on at >= 95% delivered"
-    assert canary.plan_line(Settings(input=Path("x.csv"))) == ""
+    line = canary.plan_line(Settings(canary=20, canary_wait=60, canary_min_delivered=0.95), 12)
+    assert line == "canary: first 12 messages, wait up to 60 s, go on at >= 95% delivered"
+    assert canary.plan_line(Settings(input=Path("x.csv")), 100) == ""

@@ -100,3 +100,25 @@ def test_validate_shows_the_canary_in_the_plan(tmp_path: Path, campaign: Path) -
     text = " ".join(checked.output.split())
     assert "canary: first 5 messages, wait up to 300 s, go on at >= 80% delivered" in text
     assert "send refuses this: --canary 5: the canary waits for delivery receipts" in text
+
+
+def test_a_canary_cut_short_is_finished_by_the_resume_with_the_same_messages(
+    tmp_path: Path, campaign: Path, sandboxes: list[SandboxHandle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = ["--out", str(tmp_path / "rep")]
+    args = ["send", str(campaign), "--sandbox", "--yes", "--canary", "5", "--concurrency", "1"]
+    with monkeypatch.context() as poor:  # two messages' worth of balance, then code 3
+        config = functools.partial(server.SandboxConfig, balance=0.025)
+        poor.setattr(sending.server, "SandboxConfig", config)
+        sent = run_cli([*args, *out, "--json"])
+    assert sent.exit_code == 3, sent.output
+    run_id = last_json(sent)["run_id"]
+    first = {m.phone for m in sandboxes[0].sandbox.accepted}
+    assert first == set(cn_numbers(2))  # the canary's first two, in row order
+    resumed = run_cli(["resume", run_id, "--sandbox", *out, "--yes", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert last_json(resumed)["counts"] == {"delivered": 12}
+    assert "canary: sending 5 messages first" in resumed.stderr + resumed.stdout
+    second = [m.phone for m in sandboxes[1].sandbox.accepted]
+    assert sorted(second[:3]) == sorted([*US[:2], GB[0]])  # the rest of the same canary first
+    assert len(second) == 10

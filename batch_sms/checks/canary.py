@@ -45,12 +45,12 @@ def route_missing(settings: Settings) -> str:
     )
 
 
-def plan_line(settings: Settings) -> str:
-    """The plan's line about the canary, or "" when there is none."""
+def plan_line(settings: Settings, ready: int) -> str:
+    """The plan's line about the canary (of at most the `ready` messages), or "" for none."""
     if not settings.canary:
         return ""
     return (
-        f"canary: first {settings.canary:,} messages, wait up to "
+        f"canary: first {min(settings.canary, ready):,} messages, wait up to "
         f"{settings.canary_wait:g} s, go on at >= {settings.canary_min_delivered:.0%} delivered"
     )
 

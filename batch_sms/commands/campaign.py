@@ -105,7 +105,7 @@ def _plan(checked: Preflight, settings: Settings) -> Plan:
     notes = plancheck.too_many_per_number(checked.messages, settings.hourly_cap, time.time())
     ucs2 = plancheck.ucs2_summary(checked.messages)
     notes = [*notes, *([ucs2] if ucs2 else [])]
-    notes += [canary.plan_line(settings)] if settings.canary else []
+    notes += [canary.plan_line(settings, plan.messages_ready)] if settings.canary else []
     notes += [f"send refuses this: {why}"] if (why := canary.route_missing(settings)) else []
     return replace(plan, notes=(*plan.notes, *notes))
 
