@@ -14,6 +14,7 @@ from batch_sms.dispatch import DispatchResult
 from batch_sms.dispatch.gates import Gate, Skip, Verdict
 from batch_sms.errors import UsageError
 from batch_sms.journal import Journal, Queued
+from batch_sms.models import QUEUED
 
 __all__ = [
     "CanaryPhase", "OnlyThese", "Send", "current", "goes_on", "refuse_without_route",
@@ -75,8 +76,12 @@ class CanaryPhase:
         on when the result has no stop of any kind (see `goes_on`)."""
         ids = _ids(self.journal, self.run_id, self.settings)
         wait = self.settings.canary_wait
+        left = sum(r.status in QUEUED for r in self.journal.records_of(self.run_id, ids))
+        before = (
+            f" ({len(ids) - left} of its {len(ids)} were sent before)" if left < len(ids) else ""
+        )
         self.note(
-            f"canary: sending {len(ids)} messages first, then waiting up to {wait:g} s for "
+            f"canary: sending {left} messages first{before}, then waiting up to {wait:g} s for "
             "their delivery receipts"
         )
         result = await send((OnlyThese(frozenset(ids)),))
