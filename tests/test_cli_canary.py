@@ -123,3 +123,22 @@ def test_a_canary_cut_short_is_finished_by_the_resume_with_the_same_messages(
     second = [m.phone for m in sandboxes[1].sandbox.accepted]
     assert sorted(second[:3]) == sorted([*US[:2], GB[0]])  # the rest of the same canary first
     assert len(second) == 10
+
+
+def test_a_refused_resume_counts_the_receipts_that_came_after_the_canary(
+    tmp_path: Path, campaign: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    out = ["--out", str(tmp_path / "rep")]
+    args = ["send", str(campaign), "--sandbox", "--yes", "--canary", "2", "--canary-wait", "0"]
+    sent = run_cli([*args, *out, "--json"])
+    assert sent.exit_code == 3, sent.output
+    result = last_json(sent)
+    assert result["stop_reason"].startswith(
+        "canary of 2: delivered 0, undelivered 0, no receipt 2;"
+    )
+    assert result["counts"] == {"delivered": 2, "pending": 10}  # the receipts came after all
+    again = run_cli(["resume", result["run_id"], "--sandbox", *out])
+    assert again.exit_code == 2
+    said = " ".join(again.stderr.split())
+    assert "its receipts now: delivered 2, undelivered 0, no receipt 0" in said
+    assert len(sandboxes) == 1
