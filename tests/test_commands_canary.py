@@ -131,3 +131,16 @@ def test_a_canary_without_receipt_route_is_refused() -> None:
     with pytest.raises(UsageError, match="no --dr-url is given"):
         phase.refuse_without_route(Settings(canary=5))
     phase.refuse_without_route(Settings(canary=5, sandbox=True))
+
+
+def test_before_resume_refuses_a_failed_canary_unless_skipped(run: Journal) -> None:
+    settings = Settings(canary=2, sandbox=True)
+    run.set_canary("r1", "failed")
+    run.set_run_state("r1", "stopped", stop_reason="canary of 2: …")
+    with pytest.raises(UsageError, match="stopped by its canary: canary of 2: …; its receipts now"):
+        phase.before_resume(run, run.get_run("r1"), settings, skip=False)
+    phase.before_resume(run, run.get_run("r1"), settings, skip=True)
+    assert run.get_run("r1").canary == "skipped"
+    run.set_canary("r1", "passed")
+    phase.before_resume(run, run.get_run("r1"), settings, skip=True)
+    assert run.get_run("r1").canary == "passed"  # a canary that passed stays passed

@@ -9,15 +9,17 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 
 from batch_sms.checks import canary
+from batch_sms.commands import hints
 from batch_sms.config import Settings
 from batch_sms.dispatch import DispatchResult
 from batch_sms.dispatch.gates import Gate, Skip, Verdict
 from batch_sms.errors import UsageError
-from batch_sms.journal import Journal, Queued
+from batch_sms.journal import Journal, Queued, RunInfo
 from batch_sms.models import QUEUED
 
 __all__ = [
-    "CanaryPhase", "OnlyThese", "Send", "current", "goes_on", "refuse_without_route",
+    "CanaryPhase", "OnlyThese", "Send", "before_resume", "current", "goes_on",
+    "refuse_without_route",
 ]  # fmt: skip
 
 POLL = 0.25  # seconds between looks at the journal while waiting for the canary's receipts
@@ -106,3 +108,21 @@ class CanaryPhase:
 def goes_on(result: DispatchResult) -> bool:
     """True when a dispatch (the canary's) ended with no stop: the rest may be sent."""
     return result.stopped_by is None and not result.interrupted and not result.halted_by
+
+
+def before_resume(journal: Journal, run: RunInfo, settings: Settings, skip: bool) -> None:
+    """A run whose canary failed goes on only with --skip-canary: refuse, saying what came back
+    (receipts that came since count); with it, the run's canary is over."""
+    if skip:
+        if settings.canary and run.canary != canary.PASSED:
+            journal.set_canary(run.id, canary.SKIPPED)
+        return
+    if run.canary != canary.FAILED:
+        return
+    now = current(journal, run.id, settings).text
+    since = "" if now in run.stop_reason else f"; its receipts now: {now}"
+    resume_cmd = hints.command("resume", settings, run.id)
+    raise UsageError(
+        f"run {run.id} was stopped by its canary: {run.stop_reason}{since}",
+        f"to send the rest all the same: {resume_cmd} --skip-canary",
+    )

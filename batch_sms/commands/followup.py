@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_sms import config
-from batch_sms.checks import canary
-from batch_sms.commands import canary as canary_phase
-from batch_sms.commands import hints, sending
+from batch_sms.commands import canary, hints, sending
 from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.runner import (
     copy_input,
@@ -61,29 +59,9 @@ def resume(
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
         with run_lock(run, base.state_path):
-            _canary_gate(journal, run, base, given, skip_canary)
+            settings = _run_settings(run, base, given)
+            canary.before_resume(journal, run, settings, skip_canary)
             return _resume(journal, run, base, ui, resend_unknown, settle, given)
-
-
-def _canary_gate(
-    journal: Journal, run: RunInfo, base: Settings, given: Sequence[str], skip: bool
-) -> None:
-    """A run whose canary failed goes on only with --skip-canary: refuse, saying what came back
-    (receipts that came since count)."""
-    settings = _run_settings(run, base, given)
-    if skip:
-        if settings.canary and run.canary != canary.PASSED:
-            journal.set_canary(run.id, canary.SKIPPED)
-        return
-    if run.canary != canary.FAILED:
-        return
-    now = canary_phase.current(journal, run.id, settings).text
-    since = "" if now in run.stop_reason else f"; its receipts now: {now}"
-    resume_cmd = hints.command("resume", settings, run.id)
-    raise UsageError(
-        f"run {run.id} was stopped by its canary: {run.stop_reason}{since}",
-        f"to send the rest all the same: {resume_cmd} --skip-canary",
-    )
 
 
 def _resume(
