@@ -96,6 +96,9 @@ class Settings:
     timeout: float = 30.0
     base_url: str = DEFAULT_BASE_URL
     dr_url: str = ""
+    canary: int | None = None  # messages sent first, to check delivery; None: no canary
+    canary_wait: float = 300.0  # seconds to wait for the canary's receipts
+    canary_min_delivered: float = 0.8  # share of its receipts that must say delivered
     sandbox: bool = False
     dry_run: bool = False
     yes: bool = False
@@ -154,6 +157,9 @@ _CONVERT: dict[str, type] = {
     "max_segments": int,
     "header_row": int,
     "timeout": float,
+    "canary": int,
+    "canary_wait": float,
+    "canary_min_delivered": float,
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
@@ -320,6 +326,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("timeout must be positive", "give --timeout a number of seconds above 0")
     if settings.max_segments is not None and settings.max_segments < 1:
         raise ConfigError("max-segments must be at least 1", "give --max-segments 1 or more")
+    _check_canary(settings)
     _check_region(settings.default_region)
     if any(not text.strip() for text in settings.must_contain):
         raise ConfigError(
@@ -329,6 +336,21 @@ def _check(settings: Settings) -> None:
     if settings.template is not None and settings.template_file is not None:
         raise ConfigError(
             "give --template or --template-file, not both", "drop one of the two options"
+        )
+
+
+def _check_canary(settings: Settings) -> None:
+    """The canary's size, wait and share must make sense."""
+    if settings.canary is not None and settings.canary < 1:
+        raise ConfigError("canary must be at least 1", "give --canary 1 or more, or leave it out")
+    if settings.canary_wait < 0:
+        raise ConfigError(
+            "canary-wait must not be negative", "give --canary-wait a number of seconds, e.g. 300"
+        )
+    if not 0 <= settings.canary_min_delivered <= 1:
+        raise ConfigError(
+            "canary-min-delivered must lie between 0 and 1",
+            "give --canary-min-delivered a share, e.g. 0.8 for 80%",
         )
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 __all__ = [
     "ACCEPTED",
     "DEFAULT_BASE_URL",
+    "DR_STATUSES",
     "NOT_RETRYABLE",
     "NOT_SENDABLE",
     "PREFLIGHT",
@@ -55,6 +56,18 @@ SECRET_ENV = {
     "app_key": "NXCLOUD_APP_KEY",
 }
 
+# A delivery receipt's `status` numbers and what they mean (nxcloud-api.md §3); 2 is delivered.
+DR_STATUSES = {
+    "2": "DELIVRD",
+    "5": "UNDELIV",
+    "6": "REJECTD",
+    "7": "EXPIRED",
+    "8": "DELETED",
+    "9": "DND",
+    "10": "bad destination number",
+    "11": "bad sender",
+    "12": "UNKNOWN",
+}
 # The columns a report adds after the input's own; on input, exactly these are ignored.
 # sms_text is the message as sent (rendered, after every transformation).
 RESULT_COLUMNS = (

@@ -10,7 +10,7 @@ def test_z(journal): new_run(journal, "r1", msg(2, "8613800138000"))   # helpers
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from batch_sms import config
 from batch_sms.journal import Journal
+from batch_sms.sandbox import server
 from batch_sms.sandbox.server import SandboxConfig, SandboxHandle, running
 
 
@@ -53,6 +54,23 @@ def sandbox(
     """A running sandbox; configure it with an indirect parametrize dict of SandboxConfig fields."""
     config: dict[str, Any] = getattr(request, "param", {})
     return make_sandbox(**config)
+
+
+@pytest.fixture
+def sandboxes(monkeypatch: pytest.MonkeyPatch) -> list[SandboxHandle]:
+    """Every sandbox a `--sandbox` run (or `sandbox=True` call) starts in this process, to count
+    what each accepted."""
+    started: list[SandboxHandle] = []
+    real = server.running
+
+    @contextmanager
+    def recording(*args: Any, **kwargs: Any) -> Iterator[SandboxHandle]:
+        with real(*args, **kwargs) as handle:
+            started.append(handle)
+            yield handle
+
+    monkeypatch.setattr(server, "running", recording)
+    return started
 
 
 @pytest.fixture

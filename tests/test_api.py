@@ -10,8 +10,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from batch_sms import api
 from batch_sms.checks.reasons import reason_code
 from batch_sms.errors import BatchSmsError, InputError, UsageError
 from batch_sms.models import RESULT_COLUMNS
-from batch_sms.sandbox import server
 from batch_sms.sandbox.server import SandboxHandle
 
 FAST = {"sandbox": True, "tps": "unlimited"}
@@ -38,22 +36,6 @@ def campaign(count: int) -> pd.DataFrame:
     return pd.DataFrame(
         {"name": [f"n{i}" for i in range(count)], "phone": numbers, "content": "Hello {{ name }}"}
     ).drop(columns="content")
-
-
-@pytest.fixture
-def sandboxes(monkeypatch: pytest.MonkeyPatch) -> list[SandboxHandle]:
-    """Every sandbox a `sandbox=True` run starts in this process, to count what each accepted."""
-    started: list[SandboxHandle] = []
-    real = server.running
-
-    @contextmanager
-    def recording(*args: Any, **kwargs: Any) -> Iterator[SandboxHandle]:
-        with real(*args, **kwargs) as handle:
-            started.append(handle)
-            yield handle
-
-    monkeypatch.setattr(server, "running", recording)
-    return started
 
 
 def test_the_must_show_one_liner(tmp_path: Path) -> None:
@@ -334,3 +316,21 @@ def test_cheaper_texts_and_content_rules_mirror_the_cli(
     assert sum(sent.counts.values()) == 3  # the third sent (and, by now, maybe delivered)
     [accepted] = sandboxes[0].sandbox.accepted
     assert (accepted.content, accepted.segments) == ('Hi "Ann", Reply STOP ' + "x" * 50, 1)
+
+
+def test_the_canary_options_mirror_the_command_line(
+    tmp_path: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    checked = batch_sms.validate(campaign(3), template="Hi", canary=2, out=tmp_path / "r")
+    assert checked.plan is not None
+    assert "canary: first 2 messages, wait up to 300 s, go on at >= 80% delivered" in (
+        checked.plan.notes
+    )
+    sent = batch_sms.send(
+        campaign(3), template="Hi", canary=2, canary_wait=30, canary_min_delivered=1.0,
+        out=tmp_path / "r", **FAST,
+    )  # fmt: skip
+    assert (sent.status, sent.exit_code) == ("finished", 0)
+    assert any(note.startswith("canary of 2: delivered 2") for note in sent.notes)
+    [simulator] = sandboxes
+    assert len(simulator.sandbox.accepted) == 3

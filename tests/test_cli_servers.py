@@ -89,3 +89,25 @@ def test_sandbox_command_serves_until_ctrl_c() -> None:
     assert proc.returncode == 0, err
     assert "sandbox stopped" in out
     assert "key-from-env" not in "".join(lines) + out
+
+
+def test_sandbox_command_sets_the_delivered_share_and_the_undelivered_status(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from batch_sms.cli import cli
+    from batch_sms.sandbox import server
+
+    seen: list[server.SandboxConfig] = []
+
+    async def serve_forever(config: server.SandboxConfig, *args: object) -> None:
+        seen.append(config)
+
+    monkeypatch.setattr(server, "serve_forever", serve_forever)
+    args = ["sandbox", "--port", "0", "--delivered-share", "0", "--undelivered-status", "9"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    [config] = seen
+    assert (config.dr_delivered_share, config.dr_undelivered_status) == (0.0, "9")
+    refused = CliRunner().invoke(cli, ["sandbox", "--undelivered-status", "2"])
+    assert refused.exit_code == 2
+    assert "'2' is not one of '5', '6'" in refused.output

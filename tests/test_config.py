@@ -83,6 +83,9 @@ def test_secrets_never_in_repr_or_public_settings(config_file: Path) -> None:
         ({"concurrency": 0}, "concurrency must be at least 1"),
         ({"tps": "fast"}, "--tps: 'fast' is not a valid value for tps"),
         ({"template": "x", "template_file": "t.txt"}, "not both"),
+        ({"canary": 0}, "canary must be at least 1"),
+        ({"canary_wait": -1}, "canary-wait must not be negative"),
+        ({"canary_min_delivered": 1.5}, "canary-min-delivered must lie between 0 and 1"),
     ],
 )
 def test_bad_values_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
@@ -161,3 +164,13 @@ def test_content_rule_settings_from_each_source_and_back_from_a_run(tmp_path: Pa
     assert given.must_contain == ("A", "B")  # options win over the file and the environment
     recorded = json.loads(json.dumps(from_file.public()))  # as the state db keeps a run's
     assert from_public(recorded, Settings()).must_contain == ("Reply STOP", "回T退订")
+
+
+def test_the_canary_comes_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "batch-sms.toml"
+    path.write_text("canary = 5\ncanary_wait = 60\n", encoding="utf-8")
+    env = {"BATCH_SMS_CANARY_MIN_DELIVERED": "0.9"}
+    settings = load_settings({}, config=path, environ=env)
+    assert (settings.canary, settings.canary_wait, settings.canary_min_delivered) == (5, 60, 0.9)
+    assert from_public(settings.public(), Settings()).canary == 5  # kept with the run
+    assert Settings().canary is None  # no canary unless asked for

@@ -208,3 +208,22 @@ def test_handle_drains_receipts_from_sync_code(make_sandbox: Callable[..., Sandb
     run(send())
     handle.drain()
     assert [m.dr_status for m in handle.sandbox.accepted] == ["2", "2", "2"]
+
+
+def test_an_undelivered_receipt_carries_the_status_chosen() -> None:
+    async def main() -> None:
+        receiver = Receiver()
+        url = await receiver.start()
+        config = SandboxConfig(
+            dr_delay=0, dr_url=url, dr_delivered_share=0.0, dr_undelivered_status="9"
+        )
+        async with serve(config) as sandbox:
+            outcome = await client_send(sandbox, SendRequest(CN, "Hi", ext="r-2-0"))
+            await asyncio.wait_for(receiver.arrived.wait(), 5)
+            [record] = sandbox.accepted
+        await receiver.stop()
+        [got] = receiver.got
+        assert (got["messageid"], got["status"], got["result"]) == (outcome.messageid, "9", "DND")
+        assert record.dr_status == "9"
+
+    run(main())

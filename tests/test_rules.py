@@ -177,3 +177,5 @@ def test_fault_shares_are_checked() -> None:
         SandboxConfig(fail_88=0.6, drop=0.6)
     with pytest.raises(ValueError, match="shares"):
         SandboxConfig(dr_delivered_share=1.5)
+    with pytest.raises(ValueError, match=r"undelivered status '2': give one of 5 \(UNDELIV\)"):
+        SandboxConfig(dr_undelivered_status="2")

@@ -91,3 +91,13 @@ def test_family(journal: Journal) -> None:
     for member in "abcd":
         assert journal.family(member) == ["a", "b", "c", "d"]
     assert journal.family("x") == ["x"]
+
+
+def test_a_runs_canary_outcome_is_kept(journal: Journal) -> None:
+    journal.create_run(run_info("r1"))
+    assert journal.get_run("r1").canary == ""
+    journal.set_canary("r1", "failed")
+    assert journal.get_run("r1").canary == "failed"
+    assert [run.canary for run, _ in journal.list_runs()] == ["failed"]
+    with pytest.raises(StateError):
+        journal.set_canary("nope", "passed")

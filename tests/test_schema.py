@@ -76,7 +76,7 @@ def test_migration_2_upgrades_a_version_1_db(db_path: Path) -> None:
         columns = [r[1] for r in raw.execute("PRAGMA table_info(messages)")]
         assert "retried_by" not in columns
     with Journal(db_path) as j:
-        assert j.schema_version == SCHEMA_VERSION == 2
+        assert j.schema_version == SCHEMA_VERSION
         assert j.counts("a") == {"sent": 1, "inflight": 1, "pending": 1}
         assert [r.retried_by for r in j.report_rows("a")] == ["", "", ""]
         assert [q.row for q in j.next_batch("a", 0, 10)] == [4]
@@ -128,3 +128,13 @@ def test_migration_2_marks_rows_an_older_retry_already_took(db_path: Path) -> No
         assert [q.row for q in j.next_batch("a", 0, 10)] == [4]
         assert [r.retried_by for r in j.report_rows("a")] == ["", "c", ""]
         assert [q.row for q in j.next_batch("c", 0, 10)] == [3]
+
+
+def test_the_canary_migration_keeps_older_runs_without_a_canary(db_path: Path) -> None:
+    [mine] = [i for i, m in enumerate(MIGRATIONS) if any("ADD COLUMN canary" in s for s in m)]
+    with Journal(db_path, migrations=MIGRATIONS[:mine]) as old:
+        old.create_run(run_info("a", 1.0))
+    with Journal(db_path) as j:
+        assert j.get_run("a").canary == ""
+        j.set_canary("a", "passed")
+        assert j.get_run("a").canary == "passed"

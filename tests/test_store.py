@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from helpers import msg, new_run, run_info, send
 
@@ -162,3 +164,31 @@ def test_parent_left_inflight_by_a_race_still_ends_unknown(journal: Journal) -> 
     assert journal.inflight_to_unknown("a") == 1  # `inflight` never outlives its run
     assert journal.unresolved("a") == []  # settled (if ever) through the retry
     assert journal.pending_elsewhere(["1"], "b") == {"1": 1}  # blocks attributing a record to b
+
+
+def test_canary_candidates_are_each_countrys_first_sendable_messages(journal: Journal) -> None:
+    journal.create_run(run_info("r1"))
+    journal.add_messages(
+        "r1",
+        [
+            msg(2, "861"),
+            msg(3, "862", status=Status.INVALID),
+            msg(4, "863"),
+            msg(5, "864"),
+            replace(msg(6, "11"), country_code=1),
+            replace(msg(7, "12"), country_code=1),
+            replace(msg(8, "x"), country_code=None),
+        ],
+    )
+    ids = {r.row: i for i, r in enumerate(journal.report_rows("r1"), start=1)}
+    found = journal.canary_candidates("r1", 2)
+    assert found == [(ids[2], 86), (ids[4], 86), (ids[6], 1), (ids[7], 1), (ids[8], None)]
+    # Accepted or failed messages still count: a resume picks the same ones.
+    send(journal, [ids[2]], at=5.0)
+    journal.record([Result(ids[4], Status.FAILED, "6", "bad number", attempts=1)])
+    assert journal.canary_candidates("r1", 2) == found
+    records = journal.records_of("r1", [ids[6], ids[2], ids[4]])
+    assert [(r.row, r.status) for r in records] == [
+        (2, Status.SENT), (4, Status.FAILED), (6, Status.PENDING),
+    ]  # fmt: skip
+    assert journal.records_of("r1", []) == []

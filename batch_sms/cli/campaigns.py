@@ -56,6 +56,7 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], RunOutcom
 
 @cli.command(short_help="Check INPUT: a report of every row; nothing is sent.")
 @opt.preflight
+@opt.canary
 @opt.outputs
 def validate(**options: Any) -> None:
     """Check INPUT before sending: a report of every row; nothing is sent."""
@@ -67,6 +68,7 @@ def validate(**options: Any) -> None:
 @cli.command(short_help="Check, plan, confirm and send INPUT; write its report.")
 @opt.preflight
 @opt.rate()
+@opt.canary
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -103,8 +105,15 @@ def _given(options: dict[str, Any]) -> list[str]:
     help="Seconds after a request before its absence from the provider's records "
     "proves it never arrived.",
 )
+@click.option(
+    "--skip-canary",
+    is_flag=True,
+    help="Send the rest without the canary the run has not passed (after one that failed).",
+)
 @opt.outputs
-def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> None:
+def resume(
+    run_id: str, resend_unknown: bool, settle: float, skip_canary: bool, **options: Any
+) -> None:
     """Continue a stopped or interrupted run (rate options override the run's own)."""
     from batch_sms.commands import campaign
 
@@ -118,6 +127,7 @@ def resume(run_id: str, resend_unknown: bool, settle: float, **options: Any) -> 
             resend_unknown=resend_unknown,
             settle=settle,
             given=given,
+            skip_canary=skip_canary,
         ),
     )
 

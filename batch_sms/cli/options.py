@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import click
 
 from batch_sms.config import CONFIG_NAME, Settings
+from batch_sms.sandbox.rules import UNDELIVERED_STATUSES as _UNDELIVERED
 from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
-    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "listen",
-    "outputs", "preflight", "rate", "sandbox_knobs", "shown",
+    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "canary",
+    "listen", "outputs", "preflight", "rate", "sandbox_knobs", "shown",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -183,6 +184,27 @@ preflight = apply(
     content,
 )
 
+# The canary (validate shows it in the plan; send sends it first).
+canary = apply(
+    click.option(
+        "--canary",
+        type=int,
+        help="Send the first N messages (spread over the countries) first, and go on only when "
+        "their delivery receipts say delivered.",
+    ),
+    click.option(
+        "--canary-wait",
+        type=float,
+        help=f"Seconds to wait for the canary's receipts [{shown('canary_wait')}].",
+    ),
+    click.option(
+        "--canary-min-delivered",
+        type=float,
+        help="Share of the canary's receipts that must say delivered "
+        f"[{shown('canary_min_delivered')}].",
+    ),
+)
+
 _SANDBOX_DEFAULTS = {f.name: f.default for f in fields(SandboxConfig) if f.default is not MISSING}
 _share = click.FloatRange(0.0, 1.0)
 
@@ -236,5 +258,11 @@ sandbox_knobs = apply(
         "dr_delivered_share",
         "Share of messages whose receipt says delivered.",
         _share,
+    ),
+    _knob(
+        "--undelivered-status",
+        "dr_undelivered_status",
+        "Receipt status of the others: " + ", ".join(f"{k} {v}" for k, v in _UNDELIVERED.items()),
+        click.Choice(list(_UNDELIVERED)),
     ),
 )

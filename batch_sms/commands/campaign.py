@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from batch_sms.checks import gsmsafe, plancheck
+from batch_sms.checks import canary, gsmsafe, plancheck
 from batch_sms.checks.preflight import Plan, Preflight, run_preflight
 from batch_sms.commands import sending
+from batch_sms.commands.canary import refuse_without_route
 from batch_sms.commands.followup import (
     list_runs,
     other_runs_hint,
@@ -103,7 +104,10 @@ def _plan(checked: Preflight, settings: Settings) -> Plan:
     plan = checked.plan(settings)
     notes = plancheck.too_many_per_number(checked.messages, settings.hourly_cap, time.time())
     ucs2 = plancheck.ucs2_summary(checked.messages)
-    return replace(plan, notes=(*plan.notes, *notes, *([ucs2] if ucs2 else [])))
+    notes = [*notes, *([ucs2] if ucs2 else [])]
+    notes += [canary.plan_line(settings, plan.messages_ready)] if settings.canary else []
+    notes += [f"send refuses this: {why}"] if (why := canary.route_missing(settings)) else []
+    return replace(plan, notes=(*plan.notes, *notes))
 
 
 def _preflight_report(
@@ -131,6 +135,8 @@ def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
     DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's."""
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
+    if not settings.dry_run:
+        refuse_without_route(settings)
     checked = run_preflight(settings, table)
     kept = None if table is None or settings.dry_run else frame.to_csv(checked.table)
     if settings.dry_run:

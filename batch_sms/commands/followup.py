@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_sms import config
-from batch_sms.commands import hints, sending
+from batch_sms.commands import canary, hints, sending
 from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.runner import (
     copy_input,
@@ -52,11 +52,15 @@ def resume(
     resend_unknown: bool = False,
     settle: float = reconcile.SETTLE,
     given: Sequence[str] = (),
+    skip_canary: bool = False,
 ) -> RunOutcome:
-    """Continue a stopped or interrupted run."""
+    """Continue a stopped or interrupted run (`skip_canary`: without the canary it has not
+    passed)."""
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
         with run_lock(run, base.state_path):
+            settings = _run_settings(run, base, given)
+            canary.before_resume(journal, run, settings, skip_canary)
             return _resume(journal, run, base, ui, resend_unknown, settle, given)
 
 

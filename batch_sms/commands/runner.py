@@ -15,10 +15,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from batch_sms.checks import gsmsafe
+from batch_sms.checks import canary, gsmsafe
 from batch_sms.checks.preflight import Preflight
 from batch_sms.checks.validate import estimate_cost
 from batch_sms.commands import hints
+from batch_sms.commands.canary import CanaryPhase, refuse_without_route
 from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
@@ -68,6 +69,8 @@ def next_steps(
     counts = files.counts
     resume_cmd = hints.command("resume", settings, run_id)
     if state != "finished":
+        if journal.get_run(run_id).canary == canary.FAILED:
+            return [f"to send the rest all the same: {resume_cmd} --skip-canary"]
         return [f"continue with: {resume_cmd}"]
     steps: list[str] = []
     if files.failed is not None:
@@ -224,10 +227,17 @@ def _unknown_run(run_id: str, settings: Settings) -> StateError:
 def dispatch_and_report(
     journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str, provider: Provider
 ) -> RunOutcome:
-    """Send what the run has pending, then write its report and pick the exit code."""
+    """Send what the run has pending (its canary first, when one is due), then write its report
+    and pick the exit code."""
+    phase = None
+    if canary.due(settings, journal.get_run(run.id).canary):
+        refuse_without_route(settings)
+        phase = CanaryPhase(journal, run.id, settings, ui.note)
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
-    result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note, ui.stop_with)
-    if result.stopped_by is not None:
+    result = provider.dispatch(
+        journal, run.id, settings, ui.progress, ui.note, ui.stop_with, canary=phase
+    )
+    if result.stopped_by is not None or result.result.halted_by:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
         state, reason = "interrupted", "interrupted by the user"

@@ -20,7 +20,9 @@ from aiohttp import web
 
 from batch_sms import dispatch
 from batch_sms.commands import hints
+from batch_sms.commands.canary import CanaryPhase, goes_on
 from batch_sms.config import Prices, Settings
+from batch_sms.dispatch.gates import Gate
 from batch_sms.journal import Journal
 from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status
 from batch_sms.provider import nxcloud, receipts, reconcile
@@ -119,11 +121,15 @@ class Provider:
         on_progress: Callable[[Any], None],
         note: Callable[[str], None] = lambda text: None,
         stop_with: Callable[[Callable[[], None]], None] = lambda stop: None,
+        canary: CanaryPhase | None = None,
     ) -> SendResult:
         """Send the run's pending messages; returns when done, stopped or interrupted.
 
-        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread."""
-        return asyncio.run(_run(journal, run_id, settings, self, on_progress, note, stop_with))
+        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread;
+        `canary`, when given, sends its messages first and decides whether the rest go."""
+        return asyncio.run(
+            _run(journal, run_id, settings, self, on_progress, note, stop_with, canary)
+        )
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
@@ -279,6 +285,7 @@ async def _run(
     on_progress: Callable[[Any], None],
     note: Callable[[str], None],
     stop_with: Callable[[Callable[[], None]], None],
+    canary: CanaryPhase | None = None,
 ) -> SendResult:
     stop = asyncio.Event()
     interrupts = Interrupts(journal, run_id, settings, note)
@@ -300,9 +307,16 @@ async def _run(
                 sender=settings.sender,
                 dr_url=dr_url,
             )
-            result = await dispatch.dispatch(
-                run_id, journal, client, options, on_progress=on_progress, stop=stop
-            )
+
+            async def send(gates: tuple[Gate, ...] = ()) -> dispatch.DispatchResult:
+                return await dispatch.dispatch(
+                    run_id, journal, client, options, on_progress=on_progress, stop=stop,
+                    gates=gates,
+                )  # fmt: skip
+
+            result = await canary.run(send, stop) if canary is not None else None
+            if result is None or goes_on(result):
+                result = await send()
             if provider.simulated and dr_url != settings.dr_url and not result.interrupted:
                 await _wait_for_receipts(journal, run_id, time.monotonic() + RECEIPT_WAIT)
     finally:
@@ -314,4 +328,6 @@ async def _run(
             reason = answer.result
         else:
             reason = f"provider answered {answer.code}: {nxcloud.describe(answer.code)}"
+    elif result.halted_by:
+        reason = result.halted_by
     return SendResult(result, reason)

@@ -10,24 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from batch_sms.journal.connection import IN_CHUNK, Connection, chunks, marks
-from batch_sms.models import PREFLIGHT, Status, base_messageid, parse_ext
+from batch_sms.models import DR_STATUSES, PREFLIGHT, Status, base_messageid, parse_ext
 
 # The documented DR push fields (nxcloud-api.md §3); anything else a request carries is dropped.
 RECEIPT_FIELDS = (
     *("phone", "status", "result", "drtime", "sendtime", "messageid"),
     *("currency", "price", "rate", "size", "ext"),
 )
-_DR_MEANINGS = {
-    "2": "DELIVRD",
-    "5": "UNDELIV",
-    "6": "REJECTD",
-    "7": "EXPIRED",
-    "8": "DELETED",
-    "9": "DND",
-    "10": "bad destination number",
-    "11": "bad sender",
-    "12": "UNKNOWN",
-}
 
 
 @dataclass
@@ -45,7 +34,7 @@ class _Receipt:
         self.messageid = f.get("messageid", "")
         self.base = base_messageid(self.messageid)
         number, text = f.get("status", ""), f.get("result", "")
-        self.dr_status = text or _DR_MEANINGS.get(number, number)
+        self.dr_status = text or DR_STATUSES.get(number, number)
         if number.isdigit():
             self.status = Status.DELIVERED if number == "2" else Status.UNDELIVERED
         elif text:

@@ -27,6 +27,7 @@ class RunInfo:
     stop_reason: str = ""
     started_at: float | None = None
     finished_at: float | None = None
+    canary: str = ""  # how its canary ended: "" (none yet), passed, failed, skipped
 
 
 @dataclass(frozen=True)

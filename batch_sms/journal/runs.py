@@ -27,6 +27,7 @@ _RUN_COLUMNS = (
     "id, created_at, parent, input_name, input_copy, input_sha256, input_format, sheet, "
     "settings, state, stop_reason, started_at, finished_at"
 )
+_READ_COLUMNS = f"{_RUN_COLUMNS}, canary"
 
 
 def _check_settings(value: object, where: str = "settings") -> None:
@@ -58,6 +59,7 @@ def _run_info(row: sqlite3.Row) -> RunInfo:
         stop_reason=row["stop_reason"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        canary=row["canary"],
     )
 
 
@@ -96,7 +98,7 @@ class RunsMixin(Connection):
     def get_run(self, run_id: str) -> RunInfo:
         """Return one run; StateError if the db has no such run."""
         row = self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+            f"SELECT {_READ_COLUMNS} FROM runs WHERE id = ?", (run_id,)
         ).fetchone()
         if row is None:
             raise StateError(f"unknown run {run_id!r} in {self.path}", hint=RUNS_HINT)
@@ -110,14 +112,15 @@ class RunsMixin(Connection):
         ):
             counts.setdefault(key, {})[status] = n
         rows = self._db.execute(
-            f"SELECT key, {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, key DESC"
+            f"SELECT key, {_READ_COLUMNS} FROM runs ORDER BY created_at DESC, key DESC"
         )
         return [(_run_info(row), counts.get(row["key"], {})) for row in rows]
 
     def runs_with_input(self, input_sha256: str) -> list[RunInfo]:
         """Runs whose input file had this hash, oldest first (retries share their parent's)."""
         rows = self._db.execute(
-            f"SELECT key, {_RUN_COLUMNS} FROM runs WHERE input_sha256 = ? ORDER BY created_at, key",
+            f"SELECT key, {_READ_COLUMNS} FROM runs WHERE input_sha256 = ? "
+            "ORDER BY created_at, key",
             (input_sha256,),
         )
         return [_run_info(row) for row in rows]
@@ -141,6 +144,13 @@ class RunsMixin(Connection):
                 "WHERE id = ?",
                 (state, stop_reason, started_at, finished_at, run_id),
             )
+            if cur.rowcount == 0:
+                raise StateError(f"unknown run {run_id!r} in {self.path}", hint=RUNS_HINT)
+
+    def set_canary(self, run_id: str, outcome: str) -> None:
+        """Record how a run's canary ended: passed, failed or skipped."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE runs SET canary = ? WHERE id = ?", (outcome, run_id))
             if cur.rowcount == 0:
                 raise StateError(f"unknown run {run_id!r} in {self.path}", hint=RUNS_HINT)
 

@@ -14,6 +14,7 @@ ACCEPTED_SQL = sql_list(ACCEPTED)  # "('sent', 'delivered', 'undelivered')"
 UNCERTAIN_SQL = sql_list(UNCERTAIN)  # "('inflight', 'unknown')"
 RECEIPTED_SQL = sql_list(RECEIPTED)
 QUEUED_SQL = sql_list(QUEUED)
+NOT_SENDABLE_SQL = sql_list(NOT_SENDABLE)
 
 # Each migration is the list of statements taking the schema from version i to i + 1.
 Migration = Sequence[str]
@@ -69,6 +70,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Other runs' requests in flight count for the hourly cap and block reconciliation.
         f"""CREATE INDEX messages_uncertain ON messages(phone, inflight_at)
             WHERE status IN {UNCERTAIN_SQL}""",
+    ),
+    (
+        # The canary's outcome (checks.canary.CANARY_STATES): a resume of a run whose canary
+        # passed (or was skipped) does not send one again; one that failed says so.
+        "ALTER TABLE runs ADD COLUMN canary TEXT NOT NULL DEFAULT ''",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

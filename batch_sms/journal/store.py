@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Sequence
+from typing import Any
 
-from batch_sms.journal.connection import marks
+from batch_sms.journal.connection import IN_CHUNK, chunks, marks
 from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
 from batch_sms.journal.records import MessageRecord, RetryCopy
 from batch_sms.journal.runs import RunsMixin
-from batch_sms.journal.schema import ACCEPTED_SQL
+from batch_sms.journal.schema import ACCEPTED_SQL, NOT_SENDABLE_SQL
 from batch_sms.models import NOT_RETRYABLE, Status, sys_message_id
 
 _RECORD_COLUMNS = (
@@ -48,14 +49,39 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
         try:
             while rows := cur.fetchmany(1000):
                 for r in rows:
-                    warnings = tuple(json.loads(r[16])) if r[16] != "[]" else ()
-                    yield MessageRecord(
-                        *(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Status(r[8]), r[9]),
-                        *(r[10], r[11], r[12], r[13], r[14], r[15], warnings, r[17], r[18]),
-                        *(r[19], sys_message_id(run_id, r[0], r[1]), r[20]),
-                    )
+                    yield _record(run_id, r)
         finally:
             cur.close()
+
+    def canary_candidates(self, run_id: str, per_country: int) -> list[tuple[int, int | None]]:
+        """(id, country code) of the first `per_country` sendable messages of each country, in
+        row order: a canary is picked among these (the same ones on a resume)."""
+        key = self._run_key(run_id)
+        rows = self._db.execute(
+            "SELECT id, country_code FROM (SELECT id, row, idx, country_code, ROW_NUMBER() "
+            "OVER (PARTITION BY country_code ORDER BY row, idx) AS nth FROM messages "
+            f"WHERE run = ? AND retried_by IS NULL AND status NOT IN {NOT_SENDABLE_SQL}) "
+            "WHERE nth <= ? ORDER BY row, idx",
+            (key, per_country),
+        )
+        return [(int(i), cc) for i, cc in rows]
+
+    def records_of(self, run_id: str, ids: Sequence[int]) -> list[MessageRecord]:
+        """The report records of some of a run's messages (by id), in row order."""
+        key = self._run_key(run_id)
+        found: list[MessageRecord] = []
+        for chunk in chunks(ids, IN_CHUNK):
+            cur = self._db.cursor()
+            cur.row_factory = None
+            found += [
+                _record(run_id, r)
+                for r in cur.execute(
+                    f"SELECT {_RECORD_COLUMNS} FROM messages WHERE run = ? "
+                    f"AND id IN ({marks(len(chunk))})",
+                    (key, *chunk),
+                )
+            ]
+        return sorted(found, key=lambda m: (m.row, m.index))
 
     def copy_for_retry(
         self, parent_id: str, new_run_id: str, statuses: Sequence[Status]
@@ -136,6 +162,16 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
             (key,),
         )
         return {retry: n for retry, n in rows}
+
+
+def _record(run_id: str, r: tuple[Any, ...]) -> MessageRecord:
+    """A MessageRecord from a row of _RECORD_COLUMNS."""
+    warnings = tuple(json.loads(r[16])) if r[16] != "[]" else ()
+    return MessageRecord(
+        *(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Status(r[8]), r[9]),
+        *(r[10], r[11], r[12], r[13], r[14], r[15], warnings, r[17], r[18]),
+        *(r[19], sys_message_id(run_id, r[0], r[1]), r[20]),
+    )
 
 
 def _not_accepted_in(runs: int) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from batch_sms.models import DR_STATUSES
 from batch_sms.provider.nxcloud import describe
 from batch_sms.sandbox.rules import Accepted, Receipt, SandboxConfig
 
@@ -50,13 +51,13 @@ class SideCallsMixin:
     async def _deliver(self, msg: Accepted, delivered: bool) -> None:
         await asyncio.sleep(self.config.dr_delay)
         msg.dr_time = self.config.clock()
-        msg.dr_status = "2" if delivered else "5"
+        msg.dr_status = "2" if delivered else self.config.dr_undelivered_status
         if not msg.dr_url or self._session is None:
             return
         fields = {
             "phone": msg.phone,
             "status": msg.dr_status,
-            "result": "DELIVRD" if delivered else "UNDELIV",
+            "result": DR_STATUSES[msg.dr_status],
             "drtime": _stamp(msg.dr_time),
             "sendtime": _stamp(msg.time),
             "messageid": msg.messageid,
@@ -89,7 +90,7 @@ class SideCallsMixin:
         return {
             "msgid": msg.messageid,
             "phone": msg.phone,
-            "dr": {"2": "DELIVRD", "5": "UNDELIV"}.get(msg.dr_status, ""),
+            "dr": DR_STATUSES.get(msg.dr_status, ""),
             "dr_status": msg.dr_status,
             "billing_size": msg.segments,
             "billing_price": f"{msg.charge:.4f}",

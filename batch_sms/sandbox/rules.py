@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from batch_sms.models import SECRET_ENV, Credentials
+from batch_sms.models import DR_STATUSES, SECRET_ENV, Credentials
 
 # Where `batch-sms sandbox` listens unless told otherwise.
 STANDALONE_HOST = "127.0.0.1"
@@ -24,6 +24,8 @@ _PHONES = re.compile(r"[0-9]+(,[0-9]+)*")
 _SYS_ID = re.compile(r"[0-9a-zA-Z-]{10,50}")
 _SENDER = re.compile(r"[A-Za-z0-9]{1,20}")
 _FAULTS = ("http-500", "malformed", "88", "99", "dropped", "hung")
+# The receipt statuses of a message not delivered, that a sandbox may push.
+UNDELIVERED_STATUSES = {k: v for k, v in DR_STATUSES.items() if k != "2"}
 _OPTIONAL = ("sourceAddress", "sysMessageId", "shortLink", "linkVerbose", "drUrl", "ext")
 
 
@@ -70,12 +72,18 @@ class SandboxConfig:
     dr_url: str = ""  # where receipts go when a message names no drUrl; "" = nowhere
     dr_delay: float = 1.0  # seconds (real time) from acceptance to the receipt
     dr_delivered_share: float = 1.0
+    dr_undelivered_status: str = "5"  # the receipt status of a message not delivered (§3)
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         shares = [self.fail_500, self.malformed, self.fail_88, self.fail_99, self.drop, self.hang]
         if any(not 0 <= s <= 1 for s in [*shares, self.dr_delivered_share]) or sum(shares) > 1:
             raise ValueError("fault shares must lie in [0, 1] and add up to at most 1")
+        if self.dr_undelivered_status not in UNDELIVERED_STATUSES:
+            raise ValueError(
+                f"undelivered status {self.dr_undelivered_status!r}: give one of "
+                + ", ".join(f"{k} ({v})" for k, v in UNDELIVERED_STATUSES.items())
+            )
 
 
 @dataclass

@@ -1,0 +1,128 @@
+"""The canary phase of a dispatch: send the canary's messages only, wait for their receipts,
+then say whether the run goes on (checks/canary.py decides)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field, replace
+
+from batch_sms.checks import canary
+from batch_sms.commands import hints
+from batch_sms.config import Settings
+from batch_sms.dispatch import DispatchResult
+from batch_sms.dispatch.gates import Gate, Skip, Verdict
+from batch_sms.errors import UsageError
+from batch_sms.journal import Journal, Queued, RunInfo
+from batch_sms.models import QUEUED
+
+__all__ = [
+    "CanaryPhase", "OnlyThese", "Send", "before_resume", "current", "goes_on",
+    "refuse_without_route",
+]  # fmt: skip
+
+POLL = 0.25  # seconds between looks at the journal while waiting for the canary's receipts
+
+Send = Callable[[tuple[Gate, ...]], Awaitable[DispatchResult]]
+
+
+@dataclass(frozen=True)
+class OnlyThese:
+    """A gate that leaves every message but the given ones out of this dispatch."""
+
+    ids: Collection[int]
+
+    def verdict(self, q: Queued, now: float) -> Verdict:
+        """Skip a message that is not one of `ids`."""
+        return None if q.id in self.ids else Skip()
+
+
+def refuse_without_route(settings: Settings) -> None:
+    """A canary that could hear nothing back is refused before anything is sent."""
+    if why := canary.route_missing(settings):
+        raise UsageError(
+            why,
+            "give --dr-url (a receipts server the provider can reach, e.g. batch-sms receipts "
+            "serve), or send without --canary",
+        )
+
+
+def current(journal: Journal, run_id: str, settings: Settings) -> canary.Tally:
+    """What the run's canary messages' receipts say now."""
+    ids = _ids(journal, run_id, settings)
+    return canary.tally(journal.records_of(run_id, ids))
+
+
+def _ids(journal: Journal, run_id: str, settings: Settings) -> list[int]:
+    """The canary's messages: the same ones each time the run is resumed."""
+    size = settings.canary or 0
+    return canary.pick(journal.canary_candidates(run_id, size), size)
+
+
+@dataclass
+class CanaryPhase:
+    """Send a run's canary, wait for its receipts, and record whether it passed."""
+
+    journal: Journal
+    run_id: str
+    settings: Settings
+    note: Callable[[str], None] = lambda text: None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+    poll: float = POLL
+    decision: canary.Decision | None = field(default=None, init=False)
+
+    async def run(self, send: Send, stop: asyncio.Event | None = None) -> DispatchResult:
+        """Send the canary; its result carries `halted_by` when the canary failed. The run goes
+        on when the result has no stop of any kind (see `goes_on`)."""
+        ids = _ids(self.journal, self.run_id, self.settings)
+        wait = self.settings.canary_wait
+        left = sum(r.status in QUEUED for r in self.journal.records_of(self.run_id, ids))
+        before = (
+            f" ({len(ids) - left} of its {len(ids)} were sent before)" if left < len(ids) else ""
+        )
+        self.note(
+            f"canary: sending {left} messages first{before}, then waiting up to {wait:g} s for "
+            "their delivery receipts"
+        )
+        result = await send((OnlyThese(frozenset(ids)),))
+        if result.stopped_by is not None or result.interrupted or result.halted_by:
+            return result  # the canary did not finish: a resume sends it again
+        deadline = self.clock() + wait
+        while True:
+            counted = canary.tally(self.journal.records_of(self.run_id, ids))
+            if stop is not None and stop.is_set():
+                return replace(result, interrupted=True)
+            if counted.waiting == 0 or self.clock() >= deadline:
+                break
+            await self.sleep(min(self.poll, deadline - self.clock()))
+        self.decision = canary.decide(counted, self.settings.canary_min_delivered, wait)
+        self.journal.set_canary(self.run_id, canary.PASSED if self.decision.go else canary.FAILED)
+        if self.decision.go:
+            self.note(f"{self.decision.text}; sending the rest")
+            return result
+        return replace(result, halted_by=self.decision.text)
+
+
+def goes_on(result: DispatchResult) -> bool:
+    """True when a dispatch (the canary's) ended with no stop: the rest may be sent."""
+    return result.stopped_by is None and not result.interrupted and not result.halted_by
+
+
+def before_resume(journal: Journal, run: RunInfo, settings: Settings, skip: bool) -> None:
+    """A run whose canary failed goes on only with --skip-canary: refuse, saying what came back
+    (receipts that came since count); with it, the run's canary is over."""
+    if skip:
+        if settings.canary and run.canary != canary.PASSED:
+            journal.set_canary(run.id, canary.SKIPPED)
+        return
+    if run.canary != canary.FAILED:
+        return
+    now = current(journal, run.id, settings).text
+    since = "" if now in run.stop_reason else f"; its receipts now: {now}"
+    resume_cmd = hints.command("resume", settings, run.id)
+    raise UsageError(
+        f"run {run.id} was stopped by its canary: {run.stop_reason}{since}",
+        f"to send the rest all the same: {resume_cmd} --skip-canary",
+    )
