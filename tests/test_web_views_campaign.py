@@ -1,4 +1,4 @@
-"""New campaign and Check pages of batch_sms.web (views_campaign, uploads, engine): upload, options,
+"""batch_sms.web.views_campaign: the New campaign and Check pages: upload, options,
 the pre-flight of `batch-sms validate`, its rows that will not be sent, paging and bad uploads."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Runs page of batch_sms.web (views_runs) and a run's downloads, over a real state db."""
+"""batch_sms.web.views_runs: the Runs page and a run's downloads, over a real state db."""
 
 from __future__ import annotations
 

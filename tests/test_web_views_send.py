@@ -1,4 +1,4 @@
-"""Confirm and send in batch_sms.web (views_send, sends): the confirmation, the send in the app's
+"""batch_sms.web.views_send: confirm and send, the confirmation, the send in the app's
 own task, its progress as JSON, and the sends that must not start."""
 
 from __future__ import annotations
