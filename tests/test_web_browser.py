@@ -1,6 +1,7 @@
 """batch-sms web in a real browser: headless Chromium, driven by selenium through Debian's
-chromedriver, walks the sample workbook from upload to a downloaded report, saving a screenshot
-of each page (into $BATCH_SMS_WEB_SCREENSHOTS when set, e.g. docs/, else the test's folder)."""
+chromedriver, walks the sample workbook from upload to a downloaded report, and stops a slow
+send and resumes it, saving a screenshot of each page (into $BATCH_SMS_WEB_SCREENSHOTS when set,
+e.g. docs/, else the test's folder)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Any
 import openpyxl
 import pytest
 from aiohttp import web
-from webclient import SAMPLE, web_settings
+from helpers import cn_numbers, write_csv
+from webclient import SAMPLE, STOP_ROWS, web_settings
 
 from batch_sms.web import WebConfig, make_app
 
@@ -163,3 +165,53 @@ def test_browser_walks_upload_check_confirm_send_and_report(
         browser.get(f"{base}/runs")
         assert "finished" in browser.find_element(By.CSS_SELECTOR, "table.runs").text
         snap(browser, folder, "web-runs")
+
+
+def test_browser_stops_a_slow_send_and_resumes_it(tmp_path: Path, browser: Chrome) -> None:
+    """Stop on a send at 2 per second: the page says `interrupted` and offers Resume, which
+    finishes the same run."""
+    rows = [[p, f"Offer {i}"] for i, p in enumerate(cn_numbers(STOP_ROWS))]
+    campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
+    folder = shots(tmp_path)
+    state = (By.CSS_SELECTOR, '[data-field="state"]')
+    with Server(WebConfig(web_settings(tmp_path, sandbox=True))) as base:
+        browser.get(f"{base}/campaigns/new")
+        browser.find_element(By.ID, "file").send_keys(str(campaign))
+        browser.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+        wait_for(browser, lambda d: "/uploads/" in d.current_url)
+        tps = browser.find_element(By.ID, "tps")
+        tps.clear()
+        tps.send_keys("2")
+        browser.find_element(By.CSS_SELECTOR, "form.options button[type=submit]").click()
+        wait_for(browser, lambda d: "/checks/" in d.current_url)
+        browser.find_element(By.LINK_TEXT, "Continue to send").click()
+        wait_for(browser, lambda d: d.current_url.endswith("/confirm"))
+        browser.find_element(By.CSS_SELECTOR, "form.inline button[type=submit]").click()
+        wait_for(browser, lambda d: "/sends/" in d.current_url)
+        run_id = wait_for(browser, lambda d: d.find_element(
+            By.CSS_SELECTOR, '[data-field="run_id"]').text.removeprefix("run "))  # fmt: skip
+        wait_for(browser, lambda d: int(d.find_element(
+            By.CSS_SELECTOR, '[data-field="done"]').text) > 0)  # fmt: skip
+        snap(browser, folder, "web-sending")
+        browser.find_element(By.CSS_SELECTOR, "form.stop button[type=submit]").click()
+        wait_for(browser, lambda d: d.find_element(*state).text == "interrupted")
+        resume = wait_for(browser, lambda d: d.find_element(
+            By.CSS_SELECTOR, f'form[action="/runs/{run_id}/resume"] button'))  # fmt: skip
+        assert browser.find_elements(By.CSS_SELECTOR, "form.stop") == []
+        stopped = browser.find_element(By.CSS_SELECTOR, '[data-field="counts"]').text
+        assert "pending" in stopped
+        snap(browser, folder, "web-stopped")
+        resume.click()
+        wait_for(browser, lambda d: d.find_element(*state).text == "finished")
+        assert browser.find_element(By.CSS_SELECTOR, '[data-field="run_id"]').text == (
+            f"run {run_id}"
+        )
+        tiles = browser.find_elements(By.CSS_SELECTOR, '[data-field="counts"] li')
+        counts = {t.text.split()[-1]: int(t.text.split()[0].replace(",", "")) for t in tiles}
+        assert sum(counts.values()) == STOP_ROWS
+        assert set(counts) <= {"sent", "delivered"}, counts
+        assert browser.find_elements(By.CSS_SELECTOR, f'form[action="/runs/{run_id}/resume"]') == []
+        browser.get(f"{base}/runs")
+        [listed] = browser.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")
+        assert run_id in listed.text
+        assert "finished" in listed.text

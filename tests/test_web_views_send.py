@@ -79,6 +79,8 @@ def test_confirm_send_and_download_the_report(tmp_path: Path) -> None:
         assert report.status == 200
         ended = await (await client.get(where)).text()
         assert 'data-state="finished"' in ended
+        assert "/resume" not in ended  # a finished run has nothing to resume
+        assert f'action="/runs/{now["run_id"]}/retry"' not in ended  # nor rows to retry
         bars = re.findall(
             r'class="label">(\w+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>([\d,]+)<', ended
         )
@@ -274,6 +276,7 @@ def test_stop_button_stops_like_ctrl_c_and_the_cli_resumes_the_run(
         now = await finished(client, where)
         ended = await (await client.get(where)).text()
         assert f'action="{where}/stop"' not in ended  # nothing left to stop
+        assert f'action="/runs/{now["run_id"]}/resume"' in ended  # but the run to resume
         again = await client.post(f"{where}/stop", data={"csrf": found.group(1)},
                                   headers={"Accept": "application/json"})  # fmt: skip
         assert (await again.json())["stopped"] is False

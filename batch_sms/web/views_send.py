@@ -77,7 +77,8 @@ async def send_page(request: web.Request) -> web.Response:
     """The send's page: progress while it sends, then the summary and the downloads."""
     job = _job(request)
     await asyncio.to_thread(job.refresh)
-    return render(request, "send.html", job=job, now=job.snapshot(), statuses=engine.STATUSES)
+    return render(request, "send.html", job=job, now=job.snapshot(), statuses=engine.STATUSES,
+                  resumable=engine.RESUMABLE, retried=engine.RETRIED)  # fmt: skip
 
 
 @routes.post("/sends/{check_id}/stop")
