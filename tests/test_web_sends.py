@@ -6,13 +6,25 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import openpyxl
+import pytest
 from helpers import FakeClock, cn_numbers, write_csv
-from webclient import Client, check_of, confirmed, csrf_of, finished, run, sandbox_config, sending
+from webclient import (
+    Client,
+    check_of,
+    confirmed,
+    csrf_of,
+    finished,
+    run,
+    sandbox_config,
+    sending,
+    web_settings,
+)
 
 from batch_sms.provider.receipts import running_receiver
 from batch_sms.sandbox.server import SandboxHandle
@@ -172,3 +184,17 @@ def test_receipts_after_the_end_move_the_counts_on_without_a_new_send(
     column = header.index("sms_status")
     assert [r[column] for r in body] == ["delivered"] * 3  # the files were written again
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{4}", ended["run_id"])
+
+
+def test_notes_name_a_relative_output_folder_as_the_settings_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = web_settings(tmp_path)
+    relative = replace(settings, out=Path("out"))
+    ui = sends.WebUi()
+    ui.note(f"the rows to fix or resend are in {tmp_path / 'out' / 'r1' / 'failed.xlsx'}")
+    shown = sends.SendJob("j1", "list.csv", ui, settings=relative).snapshot()["notes"]
+    assert shown == [f"the rows to fix or resend are in {Path('out', 'r1', 'failed.xlsx')}"]
+    kept = sends.SendJob("j1", "list.csv", ui, settings=settings).snapshot()["notes"]
+    assert kept == ui.notes  # an absolute output folder is shown as it is

@@ -148,13 +148,20 @@ class SendJob:
             "rate": round(float(getattr(latest, "rate", 0.0) or 0.0), 1),
             "eta": None if eta is None or outcome else round(float(eta)),
             "counts": {k: v for k, v in self.counts().items() if v},
-            "notes": self.ui.notes[-10:],
+            "notes": [self._shown(n) for n in self.ui.notes[-10:]],
             "run_id": run_id,
             "files": self._files(run_id),
             "error": self.error or self.ui.changed,
             "hint": self.hint,
-            "next": outcome.next_steps if outcome else [],
+            "next": [self._shown(n) for n in outcome.next_steps] if outcome else [],
         }
+
+    def _shown(self, text: str) -> str:
+        """A note with the output folder named as the settings name it (the run's files are
+        recorded under its full path)."""
+        if self.settings is None or self.settings.out.is_absolute():
+            return text
+        return text.replace(str(self.settings.out.resolve()), str(self.settings.out))
 
     def _files(self, run_id: str) -> list[dict[str, str]]:
         """The downloads of a finished run."""
