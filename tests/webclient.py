@@ -9,10 +9,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import openpyxl
 from aiohttp import ClientResponse, FormData
 from aiohttp.test_utils import TestClient, TestServer
+from click.testing import CliRunner
 from helpers import cn_numbers, env_for, write_csv
 
+from batch_sms.cli import cli
 from batch_sms.config import Settings, load_settings
 from batch_sms.sandbox.server import SandboxHandle
 from batch_sms.web import WebConfig, make_app
@@ -141,3 +144,31 @@ def sandbox_config(tmp_path: Path, handle: SandboxHandle, **options: Any) -> Web
          **options},
         environ=env_for(handle), cwd=tmp_path,
     ))  # fmt: skip
+
+
+def results_sheet(data: bytes | None, path: Path) -> list[tuple[Any, ...]]:
+    """The Results sheet of a report (`data` written to `path` first, when given), without the
+    columns that differ between runs."""
+    if data is not None:
+        path.write_bytes(data)
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows = [tuple(r) for r in book["Results"].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    keep = [i for i, h in enumerate(rows[0]) if h not in {
+        "sms_messageid", "sms_sys_message_id", "sms_sent_at", "sms_dr_time", "sms_result",
+        "sms_dr_status"}]  # fmt: skip
+    return [tuple(row[i] for i in keep) for row in rows]
+
+
+def cli_sample_results(tmp_path: Path) -> list[tuple[Any, ...]]:
+    """The Results sheet (as results_sheet gives it) of the sample sent on the sandbox by the
+    CLI with the defaults, into tmp_path/cli."""
+    sent = CliRunner().invoke(cli, [
+        "send", str(SAMPLE), "--sandbox", "--yes", "--tps", "unlimited",
+        "--out", str(tmp_path / "cli"), "--state", str(tmp_path / "cli.sqlite3"),
+    ])  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    [report] = (tmp_path / "cli").glob("*/report.xlsx")
+    return results_sheet(None, report)
