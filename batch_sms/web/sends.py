@@ -87,6 +87,10 @@ class SendJob:
             return "error"
         return "sending" if self.outcome is None else self.outcome.status
 
+    def current_run(self) -> str:
+        """The id of its run, once known ("" before)."""
+        return self.outcome.run_id if self.outcome and self.outcome.run_id else self.run_id
+
     def counts(self) -> dict[str, int]:
         """Rows by status now: the progress's while sending, then the run's."""
         if self.live is not None:
@@ -139,7 +143,7 @@ class SendJob:
         done = int(getattr(latest, "done", 0))
         total = int(getattr(latest, "total", 0) or self.expected)
         eta = getattr(latest, "eta", None)
-        run_id = outcome.run_id if outcome and outcome.run_id else self.run_id
+        run_id = self.current_run()
         return {
             "state": self.state,
             "watch": self.state == "sending" or self.watching(),
