@@ -227,3 +227,27 @@ def test_browser_stops_a_slow_send_and_resumes_it(
         [listed] = browser.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")
         assert run_id in listed.text
         assert "finished" in listed.text
+
+
+DROP = """
+const zone = document.querySelector("form.upload .dropzone");
+const data = new DataTransfer();
+data.items.add(new File([arguments[0]], "dropped.csv", {type: "text/csv"}));
+for (const name of ["dragenter", "drop"]) {
+  zone.dispatchEvent(new DragEvent(name, {dataTransfer: data, bubbles: true, cancelable: true}));
+}
+"""
+
+
+def test_browser_takes_a_file_dropped_on_the_upload_zone(
+    tmp_path: Path, browser: Chrome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Server(neutral_config(tmp_path, monkeypatch)) as base:
+        browser.get(f"{base}/campaigns/new")
+        browser.execute_script(DROP, "phone,content\n+8613912345678,Hello\n")
+        name = browser.find_element(By.CSS_SELECTOR, "form.upload .dropzone-name")
+        assert name.text == "dropped.csv"
+        browser.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+        wait_for(browser, lambda d: "/uploads/" in d.current_url)
+        assert "dropped.csv" in browser.find_element(By.TAG_NAME, "main").text
+        assert browser.find_element(By.ID, "phone_column").get_attribute("value") == "phone"
