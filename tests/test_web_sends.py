@@ -26,6 +26,7 @@ from webclient import (
     web_settings,
 )
 
+from batch_sms.errors import StateError
 from batch_sms.provider.receipts import running_receiver
 from batch_sms.sandbox.server import SandboxHandle
 from batch_sms.web import sends
@@ -192,3 +193,24 @@ def test_notes_name_a_relative_output_folder_as_the_settings_do(
     assert shown == [f"the rows to fix or resend are in {Path('out', 'r1', 'failed.xlsx')}"]
     kept = sends.SendJob("j1", "list.csv", ui, settings=settings).snapshot()["notes"]
     assert kept == ui.notes  # an absolute output folder is shown as it is
+
+
+def test_counts_stand_when_the_runs_files_cannot_be_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = web_settings(tmp_path)
+    clock = FakeClock(1000.0)
+    job = sends.SendJob("j1", "list.csv", sends.WebUi(), settings=settings, run_id="r1",
+                        clock=clock)  # fmt: skip
+    job.outcome, job.ended = outcome({"sent": 2}), clock()
+
+    def refused(*_: object) -> Any:
+        raise StateError("the run's input copy is gone")
+
+    monkeypatch.setattr(sends.engine, "run_counts", lambda *_: {"delivered": 2})
+    monkeypatch.setattr(sends.engine, "rewrite_report", refused)
+    job.refresh()
+    now = job.snapshot()
+    assert now["counts"] == {"delivered": 2}
+    assert now["watch"] is False
+    assert now["notes"] == ["the run's files were not written again: the run's input copy is gone"]

@@ -120,7 +120,11 @@ class SendJob:
                 return
             self.live = engine.run_counts(self.settings, self.run_id)
             if self.live.get("sent", 0) == 0 and self.outcome is not None:
-                again = engine.rewrite_report(self.settings, self.run_id)
+                try:
+                    again = engine.rewrite_report(self.settings, self.run_id)
+                except engine.BatchSmsError as error:  # the counts stand; the files as they were
+                    self.ui.note(f"the run's files were not written again: {error.message}")
+                    return
                 self.outcome = replace(
                     self.outcome, counts=again.counts, report=again.report, files=again.files
                 )
