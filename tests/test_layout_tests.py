@@ -19,20 +19,9 @@ from helpers import ROOT
 PACKAGE = ROOT / "batch_sms"
 TESTS = ROOT / "tests"
 
-# The web app (issue 10, in progress) is tested through its routes, in tests/test_web_*.py.
-WEB = "tested through the web app's routes in tests/test_web_*.py"
 # Modules without a test module of their own, each with the reason.
 EXEMPT: dict[str, str] = {
     "__main__.py": "two lines that call cli(); test_docs.py runs `python -m batch_sms`",
-    "web/engine.py": WEB,
-    "web/facts.py": WEB,
-    "web/pages.py": WEB,
-    "web/sends.py": WEB,
-    "web/state.py": WEB,
-    "web/uploads.py": WEB,
-    "web/views_campaign.py": WEB,
-    "web/views_runs.py": WEB,
-    "web/views_send.py": WEB,
 }
 
 

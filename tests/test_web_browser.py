@@ -1,6 +1,7 @@
 """batch-sms web in a real browser: headless Chromium, driven by selenium through Debian's
-chromedriver, walks the sample workbook from upload to a downloaded report, saving a screenshot
-of each page (into $BATCH_SMS_WEB_SCREENSHOTS when set, e.g. docs/, else the test's folder)."""
+chromedriver, walks the sample workbook from upload to a downloaded report, and stops a slow
+send and resumes it, saving a screenshot of each page (into $BATCH_SMS_WEB_SCREENSHOTS when set,
+e.g. docs/, else the test's folder)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 from aiohttp import web
-from webclient import SAMPLE, web_settings
+from helpers import cn_numbers, write_csv
+from webclient import SAMPLE, STOP_ROWS, cli_sample_results, results_sheet
 
+from batch_sms.config import load_settings
 from batch_sms.web import WebConfig, make_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -94,10 +96,22 @@ def browser(tmp_path: Path) -> Iterator[Chrome]:
 
 
 def shots(tmp_path: Path) -> Path:
-    """Where the page screenshots go."""
+    """Where the page screenshots go (a relative folder is taken from where the test started)."""
     folder = Path(os.environ.get("BATCH_SMS_WEB_SCREENSHOTS") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return folder.resolve()
+
+
+def neutral_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WebConfig:
+    """A sandbox app working in tmp_path under relative names, so the pages (and the pictures
+    of them) show `out/...`, never a temporary folder's path."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        {"out": Path("out"), "state": Path("state.sqlite3"), "sandbox": True},
+        environ={},
+        cwd=tmp_path,
+    )
+    return WebConfig(settings)
 
 
 def snap(driver: Chrome, folder: Path, name: str) -> None:
@@ -116,10 +130,10 @@ def wait_for(driver: Chrome, what: Any) -> Any:
 
 
 def test_browser_walks_upload_check_confirm_send_and_report(
-    tmp_path: Path, browser: Chrome
+    tmp_path: Path, browser: Chrome, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = shots(tmp_path)
-    with Server(WebConfig(web_settings(tmp_path, sandbox=True))) as base:
+    with Server(neutral_config(tmp_path, monkeypatch)) as base:
         browser.get(f"{base}/campaigns/new")
         snap(browser, folder, "web-new")
         browser.find_element(By.ID, "file").send_keys(str(SAMPLE))
@@ -153,13 +167,87 @@ def test_browser_walks_upload_check_confirm_send_and_report(
         deadline = time.monotonic() + WAIT
         while any(downloads.glob("*.crdownload")) and time.monotonic() < deadline:
             time.sleep(0.1)  # the browser finishes writing the file
-        book = openpyxl.load_workbook(report, read_only=True)
-        try:
-            statuses = [r[0] for r in book["Results"].iter_rows(min_col=6, max_col=6,
-                        min_row=2, values_only=True)]  # fmt: skip
-        finally:
-            book.close()
-        assert statuses.count("delivered") == 25
+        web_rows = results_sheet(None, report)
+        status = web_rows[0].index("sms_status")
+        assert [r[status] for r in web_rows[1:]].count("delivered") == 25
+        # The Results sheet is the CLI's for the same file and options.
+        assert web_rows == cli_sample_results(tmp_path)
         browser.get(f"{base}/runs")
         assert "finished" in browser.find_element(By.CSS_SELECTOR, "table.runs").text
         snap(browser, folder, "web-runs")
+
+
+def test_browser_stops_a_slow_send_and_resumes_it(
+    tmp_path: Path, browser: Chrome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stop on a send at 2 per second: the page says `interrupted` and offers Resume, which
+    finishes the same run."""
+    rows = [[p, f"Offer {i}"] for i, p in enumerate(cn_numbers(STOP_ROWS))]
+    campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
+    folder = shots(tmp_path)
+    state = (By.CSS_SELECTOR, '[data-field="state"]')
+    with Server(neutral_config(tmp_path, monkeypatch)) as base:
+        browser.get(f"{base}/campaigns/new")
+        browser.find_element(By.ID, "file").send_keys(str(campaign))
+        browser.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+        wait_for(browser, lambda d: "/uploads/" in d.current_url)
+        tps = browser.find_element(By.ID, "tps")
+        tps.clear()
+        tps.send_keys("2")
+        browser.find_element(By.CSS_SELECTOR, "form.options button[type=submit]").click()
+        wait_for(browser, lambda d: "/checks/" in d.current_url)
+        browser.find_element(By.LINK_TEXT, "Continue to send").click()
+        wait_for(browser, lambda d: d.current_url.endswith("/confirm"))
+        browser.find_element(By.CSS_SELECTOR, "form.inline button[type=submit]").click()
+        wait_for(browser, lambda d: "/sends/" in d.current_url)
+        run_id = wait_for(browser, lambda d: d.find_element(
+            By.CSS_SELECTOR, '[data-field="run_id"]').text.removeprefix("run "))  # fmt: skip
+        wait_for(browser, lambda d: int(d.find_element(
+            By.CSS_SELECTOR, '[data-field="done"]').text) >= 3)  # a steady rate  # fmt: skip
+        snap(browser, folder, "web-sending")
+        browser.find_element(By.CSS_SELECTOR, "form.stop button[type=submit]").click()
+        wait_for(browser, lambda d: d.find_element(*state).text == "interrupted")
+        resume = wait_for(browser, lambda d: d.find_element(
+            By.CSS_SELECTOR, f'form[action="/runs/{run_id}/resume"] button'))  # fmt: skip
+        assert browser.find_elements(By.CSS_SELECTOR, "form.stop") == []
+        stopped = browser.find_element(By.CSS_SELECTOR, '[data-field="counts"]').text
+        assert "pending" in stopped
+        snap(browser, folder, "web-stopped")
+        resume.click()
+        wait_for(browser, lambda d: d.find_element(*state).text == "finished")
+        assert browser.find_element(By.CSS_SELECTOR, '[data-field="run_id"]').text == (
+            f"run {run_id}"
+        )
+        tiles = browser.find_elements(By.CSS_SELECTOR, '[data-field="counts"] li')
+        counts = {t.text.split()[-1]: int(t.text.split()[0].replace(",", "")) for t in tiles}
+        assert sum(counts.values()) == STOP_ROWS
+        assert set(counts) <= {"sent", "delivered"}, counts
+        assert browser.find_elements(By.CSS_SELECTOR, f'form[action="/runs/{run_id}/resume"]') == []
+        browser.get(f"{base}/runs")
+        [listed] = browser.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")
+        assert run_id in listed.text
+        assert "finished" in listed.text
+
+
+DROP = """
+const zone = document.querySelector("form.upload .dropzone");
+const data = new DataTransfer();
+data.items.add(new File([arguments[0]], "dropped.csv", {type: "text/csv"}));
+for (const name of ["dragenter", "drop"]) {
+  zone.dispatchEvent(new DragEvent(name, {dataTransfer: data, bubbles: true, cancelable: true}));
+}
+"""
+
+
+def test_browser_takes_a_file_dropped_on_the_upload_zone(
+    tmp_path: Path, browser: Chrome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Server(neutral_config(tmp_path, monkeypatch)) as base:
+        browser.get(f"{base}/campaigns/new")
+        browser.execute_script(DROP, "phone,content\n+8613912345678,Hello\n")
+        name = browser.find_element(By.CSS_SELECTOR, "form.upload .dropzone-name")
+        assert name.text == "dropped.csv"
+        browser.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+        wait_for(browser, lambda d: "/uploads/" in d.current_url)
+        assert "dropped.csv" in browser.find_element(By.TAG_NAME, "main").text
+        assert browser.find_element(By.ID, "phone_column").get_attribute("value") == "phone"

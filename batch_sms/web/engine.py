@@ -15,7 +15,7 @@ from batch_sms.checks.segments import segment
 from batch_sms.checks.template import CONTENT_NAMES, PHONE_NAMES, Template, detect_column
 from batch_sms.commands import campaign, sending
 from batch_sms.commands.outcome import RunOutcome
-from batch_sms.commands.runner import open_journal
+from batch_sms.commands.runner import file_hash, open_journal
 from batch_sms.config import Settings, override
 from batch_sms.errors import BatchSmsError, InputError, RenderError, StateError
 from batch_sms.input import loader
@@ -35,10 +35,13 @@ __all__ = [
     "form_settings",
     "inspect",
     "list_runs",
+    "made_run",
     "plan_key",
     "preview",
     "resume",
     "retry",
+    "rewrite_report",
+    "run_counts",
     "run_file",
     "send",
 ]
@@ -58,6 +61,34 @@ _QUOTED = re.compile(r'"([^"]+)"')
 def list_runs(settings: Settings) -> list[dict[str, Any]]:
     """The runs of the state db, newest first, as `batch-sms runs --json` gives them."""
     return campaign.list_runs(settings)
+
+
+def made_run(settings: Settings, since: float, upload: Path | None, parent: str | None) -> str:
+    """The run a send of `upload` (or a retry of run `parent`) started at or after `since`
+    made; "" while it has made none yet."""
+    if not settings.state_path.exists():
+        return ""
+    with open_journal(settings) as journal:
+        if parent is not None:
+            digest = journal.get_run(parent).input_sha256  # a retry shares its parent's
+        elif upload is not None and upload.is_file():
+            digest = file_hash(upload)
+        else:
+            return ""
+        found = [r for r in journal.runs_with_input(digest)
+                 if r.parent == parent and r.created_at >= since]  # fmt: skip
+    return found[-1].id if found else ""
+
+
+def run_counts(settings: Settings, run_id: str) -> dict[str, int]:
+    """A run's messages by status as the state db holds them now (receipts move them on)."""
+    with open_journal(settings, run_id) as journal:
+        return journal.counts(run_id)
+
+
+def rewrite_report(settings: Settings, run_id: str) -> RunOutcome:
+    """`batch-sms report RUN_ID`: the run's files written again with the receipts now in."""
+    return campaign.rewrite_report(run_id, settings)
 
 
 def run_file(settings: Settings, run_id: str, kind: str) -> Path:

@@ -4,17 +4,20 @@ started it, so closing the tab changes nothing; any page can show it again."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from batch_sms.config import Settings
 from batch_sms.web import engine
 
-__all__ = ["SendJob", "WebUi", "start", "start_check"]
+__all__ = ["WATCH_SECONDS", "SendJob", "WebUi", "start", "start_check"]
 
 FINAL_FILES = ("report", "results", "failed")
+WATCH_SECONDS = 600.0  # how long after a send ends its page goes on reading the receipts
 
 
 class WebUi:
@@ -61,11 +64,21 @@ class SendJob:
     ui: WebUi
     expected: int = 0  # the messages it means to send, before its progress tells
     stored: Path | None = None  # the stored upload, named `name` in what the page shows
-    started: float = field(default_factory=time.time)
+    settings: Settings | None = None  # what it reads the state db with
+    run_id: str = ""  # its run, once the state db holds it (a resume knows it from the start)
+    parent: str | None = None  # the run a retry copies
+    clock: Callable[[], float] = time.time
+    started: float = 0.0
+    ended: float | None = None
     outcome: engine.Outcome | None = None
+    live: dict[str, int] | None = None  # the run's counts as receipts came after the end
     error: str = ""
     hint: str = ""
     task: asyncio.Task[None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.started or self.clock()
 
     @property
     def state(self) -> str:
@@ -74,37 +87,89 @@ class SendJob:
             return "error"
         return "sending" if self.outcome is None else self.outcome.status
 
+    def current_run(self) -> str:
+        """The id of its run, once known ("" before)."""
+        return self.outcome.run_id if self.outcome and self.outcome.run_id else self.run_id
+
+    def counts(self) -> dict[str, int]:
+        """Rows by status now: the progress's while sending, then the run's."""
+        if self.live is not None:
+            return dict(self.live)
+        if self.outcome is not None:
+            return dict(self.outcome.counts)
+        return dict(getattr(self.ui.latest, "counts", {}) or {})
+
+    def watching(self) -> bool:
+        """True while the run of an ended send has messages waiting for their receipts, for at
+        most WATCH_SECONDS after the end."""
+        if self.outcome is None or not self.outcome.run_id or self.ended is None:
+            return False
+        return self.counts().get("sent", 0) > 0 and self.clock() - self.ended < WATCH_SECONDS
+
+    def refresh(self) -> None:
+        """Read the state db (blocking: call it in a worker thread): the run this send made,
+        and after the end the receipts that arrived; once none is awaited any more, the run's
+        files are written again with them."""
+        if self.settings is None:
+            return
+        with self._lock:
+            if not self.run_id and not self.error:
+                self.run_id = self.outcome.run_id if self.outcome else engine.made_run(
+                    self.settings, self.started, self.stored, self.parent)  # fmt: skip
+            if not self.watching():
+                return
+            self.live = engine.run_counts(self.settings, self.run_id)
+            if self.live.get("sent", 0) == 0 and self.outcome is not None:
+                try:
+                    again = engine.rewrite_report(self.settings, self.run_id)
+                except engine.BatchSmsError as error:  # the counts stand; the files as they were
+                    self.ui.note(f"the run's files were not written again: {error.message}")
+                    return
+                self.outcome = replace(
+                    self.outcome, counts=again.counts, report=again.report, files=again.files
+                )
+                self.live = None
+
     def chart(self) -> list[tuple[str, int, float]]:
-        """(status, rows, bar width in %) of a send that ended, for its summary chart."""
+        """(status, rows, bar width in %) of a send that ended, in the status order, for its
+        summary chart."""
         if self.outcome is None:
             return []
-        counts = [(s, n) for s, n in self.outcome.counts.items() if n]
+        now = self.counts()
+        counts = [(s, now[s]) for s in engine.STATUSES if now.get(s)]
         top = max((n for _, n in counts), default=1)
         return [(s, n, round(100 * n / top, 1)) for s, n in counts]
 
     def snapshot(self) -> dict[str, Any]:
-        """What the run page shows, as JSON."""
+        """What the run page shows, as JSON; `watch` says whether to ask again."""
         latest = self.ui.latest
         outcome = self.outcome
         done = int(getattr(latest, "done", 0))
         total = int(getattr(latest, "total", 0) or self.expected)
-        counts = dict(outcome.counts if outcome else getattr(latest, "counts", {}) or {})
         eta = getattr(latest, "eta", None)
-        run_id = outcome.run_id if outcome else ""
+        run_id = self.current_run()
         return {
             "state": self.state,
+            "watch": self.state == "sending" or self.watching(),
             "done": done,
             "total": total,
             "rate": round(float(getattr(latest, "rate", 0.0) or 0.0), 1),
             "eta": None if eta is None or outcome else round(float(eta)),
-            "counts": {k: v for k, v in counts.items() if v},
-            "notes": self.ui.notes[-10:],
+            "counts": {k: v for k, v in self.counts().items() if v},
+            "notes": [self._shown(n) for n in self.ui.notes[-10:]],
             "run_id": run_id,
             "files": self._files(run_id),
             "error": self.error or self.ui.changed,
             "hint": self.hint,
-            "next": outcome.next_steps if outcome else [],
+            "next": [self._shown(n) for n in outcome.next_steps] if outcome else [],
         }
+
+    def _shown(self, text: str) -> str:
+        """A note with the output folder named as the settings name it (the run's files are
+        recorded under its full path)."""
+        if self.settings is None or self.settings.out.is_absolute():
+            return text
+        return text.replace(str(self.settings.out.resolve()), str(self.settings.out))
 
     def _files(self, run_id: str) -> list[dict[str, str]]:
         """The downloads of a finished run."""
@@ -124,7 +189,8 @@ def start_check(check: engine.Check) -> SendJob:
     plan = check.outcome.plan
     assert plan is not None  # noqa: S101 (a check always has its plan)
     ui = WebUi(engine.plan_key(plan))
-    job = SendJob(check.id, check.name, ui, plan.messages_ready, check.settings.input)
+    job = SendJob(check.id, check.name, ui, plan.messages_ready, check.settings.input,
+                  check.settings)  # fmt: skip
     return start(job, lambda: engine.send(check.settings, ui))
 
 
@@ -142,3 +208,5 @@ async def _run(job: SendJob, work: Callable[[], engine.Outcome]) -> None:
         stored = str(job.stored) if job.stored else None
         job.error = error.message.replace(stored, job.name) if stored else error.message
         job.hint = error.hint
+    finally:
+        job.ended = job.clock()

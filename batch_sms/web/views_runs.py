@@ -26,12 +26,16 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/runs")
 async def runs(request: web.Request) -> web.Response:
-    """Every run of the state db, newest first."""
-    settings = state(request).settings
+    """Every run of the state db, newest first; a run this process sends links to its page."""
+    app = state(request)
+    settings = app.settings
+    jobs = list(app.sends.values())
+    await asyncio.to_thread(lambda: [job.refresh() for job in jobs if not job.current_run()])
+    live = {job.current_run(): job.id for job in jobs if job.current_run()}
     found = await asyncio.to_thread(engine.list_runs, settings)
     for run in found:
         run["input"] = shown_name(settings.out, run["input"])
-    return render(request, "runs.html", runs=found, statuses=engine.STATUSES,
+    return render(request, "runs.html", runs=found, statuses=engine.STATUSES, live=live,
                   resumable=engine.RESUMABLE, retried=engine.RETRIED)  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from aiohttp import web
@@ -61,8 +62,12 @@ async def follow_up(request: web.Request) -> web.StreamResponse:
     app = state(request)
     run_id, action = request.match_info["run_id"], request.match_info["action"]
     ui = sends.WebUi()
-    job = sends.SendJob(new_id(), f"{action} of run {run_id}", ui)
-    use = engine.resume if action == "resume" else engine.retry
+    resume = action == "resume"
+    job = sends.SendJob(
+        new_id(), f"{action} of run {run_id}", ui, settings=app.settings,
+        run_id=run_id if resume else "", parent=None if resume else run_id,
+    )  # fmt: skip
+    use = engine.resume if resume else engine.retry
     app.sends[job.id] = sends.start(job, lambda: use(app.settings, run_id, ui))
     raise web.HTTPSeeOther(location=f"/sends/{job.id}")
 
@@ -71,7 +76,9 @@ async def follow_up(request: web.Request) -> web.StreamResponse:
 async def send_page(request: web.Request) -> web.Response:
     """The send's page: progress while it sends, then the summary and the downloads."""
     job = _job(request)
-    return render(request, "send.html", job=job, now=job.snapshot(), statuses=engine.STATUSES)
+    await asyncio.to_thread(job.refresh)
+    return render(request, "send.html", job=job, now=job.snapshot(), statuses=engine.STATUSES,
+                  resumable=engine.RESUMABLE, retried=engine.RETRIED)  # fmt: skip
 
 
 @routes.post("/sends/{check_id}/stop")
@@ -95,8 +102,10 @@ async def stop(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/sends/{check_id}/progress")
 async def progress(request: web.Request) -> web.Response:
-    """Where the send stands, as JSON, for the run page to poll."""
-    return web.json_response(_job(request).snapshot())
+    """Where the send stands, as JSON, for the run page to poll (while its `watch` is true)."""
+    job = _job(request)
+    await asyncio.to_thread(job.refresh)
+    return web.json_response(job.snapshot())
 
 
 def _job(request: web.Request) -> sends.SendJob:

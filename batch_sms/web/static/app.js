@@ -55,8 +55,7 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("DOMContentLoaded", function () {
   var live = document.querySelector("[data-progress-url]");
   if (!live) { return; }
-  var order = ["ready", "invalid", "duplicate", "suppressed", "pending", "sent", "delivered",
-    "undelivered", "failed", "capped", "unknown"];
+  var order = live.dataset.statuses.split(" ");  // the statuses in their order, from the page
   function field(name) { return live.querySelector('[data-field="' + name + '"]'); }
   function items(list, texts) {
     list.textContent = "";
@@ -107,6 +106,31 @@ document.addEventListener("DOMContentLoaded", function () {
     items(field("notes"), now.notes.concat(now.next));
     field("notes-box").hidden = now.notes.length + now.next.length === 0;
   }
+  function chart(counts) {
+    // The summary's bars, drawn again as receipts move rows from sent to delivered.
+    var svg = field("chart");
+    if (!svg) { return; }
+    var ns = "http://www.w3.org/2000/svg";
+    var bars = order.filter(function (status) { return counts[status]; });
+    var top = Math.max.apply(null, bars.map(function (s) { return counts[s]; }).concat([1]));
+    function add(name, attrs, text) {
+      var node = document.createElementNS(ns, name);
+      Object.keys(attrs).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+      if (text !== undefined) { node.textContent = text; }
+      svg.appendChild(node);
+    }
+    svg.textContent = "";
+    svg.setAttribute("height", bars.length * 34 + 8);
+    svg.setAttribute("viewBox", "0 0 640 " + (bars.length * 34 + 8));
+    bars.forEach(function (status, i) {
+      var width = Math.round(1000 * 4.4 * counts[status] / top) / 10;
+      add("text", { x: 0, y: i * 34 + 22, "class": "label" }, status);
+      add("rect", { x: 120, y: i * 34 + 6, width: width, height: 24,
+        "class": "bar status-" + status });
+      add("text", { x: Math.round(10 * (128 + width)) / 10, y: i * 34 + 23, "class": "value" },
+        counts[status].toLocaleString());
+    });
+  }
   function poll() {
     fetch(live.dataset.progressUrl, { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
@@ -118,7 +142,9 @@ document.addEventListener("DOMContentLoaded", function () {
           return;
         }
         show(now);
-        if (now.state === "sending") { setTimeout(poll, 1000); }
+        chart(now.counts);
+        // While sending, and after the end while receipts are awaited (for a bounded time).
+        if (now.watch) { setTimeout(poll, now.state === "sending" ? 1000 : 2000); }
       })
       .catch(function () { setTimeout(poll, 3000); });
   }

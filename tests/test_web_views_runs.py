@@ -1,19 +1,22 @@
-"""The Runs page of batch_sms.web (views_runs) and a run's downloads, over a real state db."""
+"""batch_sms.web.views_runs: the Runs page and a run's downloads, over a real state db."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
-from webclient import run, web_settings
+from webclient import finished, run, sandbox_config, sending, web_settings
 
 from batch_sms.cli import cli
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Message, Status
+from batch_sms.sandbox.server import SandboxHandle
 from batch_sms.web import WebConfig
+from batch_sms.web.state import STATE
 
 ROOT = Path(__file__).resolve().parent.parent
 Client = TestClient[Any, Any]
@@ -151,3 +154,27 @@ def test_resume_and_retry_buttons_where_they_apply(tmp_path: Path) -> None:
         ("20260101-090100-bbbb", "retry"),
         ("20260101-090300-dddd", "resume"),
     ]
+
+
+def test_a_run_this_process_sends_links_to_its_live_page_without_resume(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+) -> None:
+    """After the tab is closed, Runs leads back to the send's page (its run is `running`, but
+    not to be resumed: this very process sends it)."""
+    handle = make_sandbox(latency=0.05)
+
+    async def scenario(client: Client) -> tuple[str, str, str]:
+        where = await sending(client, tmp_path)  # the page is never opened again
+        html = await (await client.get("/runs")).text()
+        job = client.server.app[STATE].sends[where.rsplit("/", 1)[1]]
+        assert job.ui.stop is not None
+        job.ui.stop()
+        now = await finished(client, where)
+        return where, html, now["run_id"]
+
+    where, html, run_id = run(sandbox_config(tmp_path, handle), scenario)
+    [row] = rows(html)
+    assert row.startswith(f"{run_id} ")
+    assert "running" in row
+    assert f'<a href="{where}">its page</a>' in html
+    assert f'action="/runs/{run_id}/resume"' not in html

@@ -1,4 +1,4 @@
-"""Confirm and send in batch_sms.web (views_send, sends): the confirmation, the send in the app's
+"""batch_sms.web.views_send: confirm and send, the confirmation, the send in the app's
 own task, its progress as JSON, and the sends that must not start."""
 
 from __future__ import annotations
@@ -9,19 +9,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from click.testing import CliRunner
-from helpers import accepted_counts, cn_numbers, env_for, last_json, run_cli, write_csv
-from webclient import COLUMNS, SAMPLE, Client, csrf_of, form, run, upload, web_settings
+from helpers import accepted_counts, env_for, last_json, run_cli
+from webclient import (
+    SAMPLE,
+    STOP_ROWS,
+    Client,
+    check_of,
+    cli_sample_results,
+    confirmed,
+    csrf_of,
+    finished,
+    results_sheet,
+    run,
+    sandbox_config,
+    sending,
+    web_settings,
+)
 
 from batch_sms.cli import cli
-from batch_sms.config import load_settings
 from batch_sms.journal import Journal
 from batch_sms.sandbox.server import SandboxHandle
 from batch_sms.web import WebConfig
 from batch_sms.web.state import STATE
-
-OPTIONS = {**COLUMNS, "tps": "unlimited"}
 
 
 def config(tmp_path: Path) -> WebConfig:
@@ -40,54 +50,6 @@ def runs_in(state: Path) -> list[tuple[str, str]]:
         journal.close()
 
 
-async def check_of(
-    client: Client, name: str = "campaign.xlsx", content: bytes = b"", **options: str
-) -> str:
-    """Upload and check a file (with OPTIONS, or `options` over them); the check's page path."""
-    csrf = await csrf_of(client)
-    uploaded = await upload(client, csrf, name, content or SAMPLE.read_bytes())
-    fields = {**OPTIONS, **options}
-    response = await client.post(
-        uploaded.headers["Location"] + "/check", data=form(csrf, **fields), allow_redirects=False
-    )
-    assert response.status == 303, await response.text()
-    return response.headers["Location"]
-
-
-async def confirmed(client: Client, check: str) -> tuple[str, str]:
-    """The confirmation page's text and its one-time ticket."""
-    page = await (await client.get(f"{check}/confirm")).text()
-    found = re.search(r'name="ticket" value="([^"]+)"', page)
-    assert found, page
-    return page, found.group(1)
-
-
-async def finished(client: Client, path: str) -> dict[str, Any]:
-    """Wait for the send's own task (no request drives it), then read its JSON."""
-    job = client.server.app[STATE].sends[path.rsplit("/", 1)[1]]
-    assert job.task is not None
-    await job.task
-    response = await client.get(f"{path}/progress")
-    assert response.status == 200
-    data: dict[str, Any] = await response.json()
-    return data
-
-
-def results_sheet(data: bytes, tmp_path: Path, name: str) -> list[tuple[Any, ...]]:
-    """The Results sheet's rows, without the columns that differ between runs."""
-    path = tmp_path / name
-    path.write_bytes(data)
-    book = openpyxl.load_workbook(path, read_only=True)
-    try:
-        rows = [tuple(r) for r in book["Results"].iter_rows(values_only=True)]
-    finally:
-        book.close()
-    keep = [i for i, h in enumerate(rows[0]) if h not in {
-        "sms_messageid", "sms_sys_message_id", "sms_sent_at", "sms_dr_time", "sms_result",
-        "sms_dr_status"}]  # fmt: skip
-    return [tuple(row[i] for i in keep) for row in rows]
-
-
 def test_confirm_send_and_download_the_report(tmp_path: Path) -> None:
     async def scenario(client: Client) -> tuple[str, dict[str, Any], bytes, str]:
         check = await check_of(client)
@@ -103,10 +65,12 @@ def test_confirm_send_and_download_the_report(tmp_path: Path) -> None:
         assert report.status == 200
         ended = await (await client.get(where)).text()
         assert 'data-state="finished"' in ended
+        assert "/resume" not in ended  # a finished run has nothing to resume
+        assert f'action="/runs/{now["run_id"]}/retry"' not in ended  # nor rows to retry
         bars = re.findall(
             r'class="label">(\w+)</text>\s*<rect[^>]*></rect>\s*<text[^>]*>([\d,]+)<', ended
         )
-        assert bars == [("delivered", "25"), ("invalid", "3"), ("duplicate", "1")]
+        assert bars == [("invalid", "3"), ("duplicate", "1"), ("delivered", "25")]  # status order
         runs = await (await client.get("/runs")).text()
         assert f"{now['run_id']}</td>" in runs
         assert '<td class="wrap">campaign.xlsx</td>' in runs  # the user's name, not the stored one
@@ -123,14 +87,8 @@ def test_confirm_send_and_download_the_report(tmp_path: Path) -> None:
     assert [f["kind"] for f in now["files"]] == ["report", "failed"]
     assert runs_in(tmp_path / "state.sqlite3") == [(now["run_id"], "finished")]
     # The same file and options sent by the CLI give the same Results sheet.
-    cli_run = CliRunner().invoke(cli, [
-        "send", str(SAMPLE), "--sandbox", "--yes", "--tps", "unlimited",
-        "--out", str(tmp_path / "cli"), "--state", str(tmp_path / "cli.sqlite3"),
-    ])  # fmt: skip
-    assert cli_run.exit_code == 0, cli_run.output
-    [cli_report] = (tmp_path / "cli").glob("*/report.xlsx")
-    web_rows = results_sheet(report, tmp_path, "web.xlsx")
-    assert web_rows == results_sheet(cli_report.read_bytes(), tmp_path, "cli.xlsx")
+    web_rows = results_sheet(report, tmp_path / "web.xlsx")
+    assert web_rows == cli_sample_results(tmp_path)
     assert len(web_rows) == 30
 
 
@@ -280,37 +238,6 @@ def test_resume_of_a_run_another_process_is_sending_is_refused(tmp_path: Path) -
     assert f"run {run_id} is being sent right now by batch-sms process" in now["error"]
 
 
-STOP_ROWS = 20
-
-
-async def sending(client: Client, tmp_path: Path) -> str:
-    """Send a campaign of STOP_ROWS rows at 5 per second; its page once its stop hook is set."""
-    rows = [[p, f"Offer {i}"] for i, p in enumerate(cn_numbers(STOP_ROWS))]
-    campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
-    check = await check_of(client, campaign.name, campaign.read_bytes(), tps="5")
-    _, ticket = await confirmed(client, check)
-    csrf = await csrf_of(client)
-    sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
-                             allow_redirects=False)  # fmt: skip
-    assert sent.status == 303
-    where: str = sent.headers["Location"]
-    job = client.server.app[STATE].sends[where.rsplit("/", 1)[1]]
-    deadline = asyncio.get_running_loop().time() + 30
-    while job.ui.stop is None:  # the dispatch hands its stop over as it starts
-        assert job.state == "sending", job.snapshot()
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.01)
-    return where
-
-
-def sandbox_config(tmp_path: Path, handle: SandboxHandle) -> WebConfig:
-    """A web app sending to the sandbox `handle` (which counts what it accepted)."""
-    return WebConfig(load_settings(
-        {"out": tmp_path / "out", "state": tmp_path / "state.sqlite3", "base_url": handle.url},
-        environ=env_for(handle), cwd=tmp_path,
-    ))  # fmt: skip
-
-
 def test_stop_button_stops_like_ctrl_c_and_the_cli_resumes_the_run(
     tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
 ) -> None:
@@ -329,6 +256,7 @@ def test_stop_button_stops_like_ctrl_c_and_the_cli_resumes_the_run(
         now = await finished(client, where)
         ended = await (await client.get(where)).text()
         assert f'action="{where}/stop"' not in ended  # nothing left to stop
+        assert f'action="/runs/{now["run_id"]}/resume"' in ended  # but the run to resume
         again = await client.post(f"{where}/stop", data={"csrf": found.group(1)},
                                   headers={"Accept": "application/json"})  # fmt: skip
         assert (await again.json())["stopped"] is False
@@ -337,7 +265,7 @@ def test_stop_button_stops_like_ctrl_c_and_the_cli_resumes_the_run(
         assert "there is nothing to stop" in await page.text()
         report = await client.get(now["files"][0]["href"])  # the report of the stopped run
         assert report.status == 200
-        assert results_sheet(await report.read(), tmp_path, "stopped.xlsx")[1:]
+        assert results_sheet(await report.read(), tmp_path / "stopped.xlsx")[1:]
         return now, again.status
 
     now, again = run(sandbox_config(tmp_path, handle), scenario)

@@ -1,4 +1,4 @@
-"""New campaign and Check pages of batch_sms.web (views_campaign, uploads, engine): upload, options,
+"""batch_sms.web.views_campaign: the New campaign and Check pages: upload, options,
 the pre-flight of `batch-sms validate`, its rows that will not be sent, paging and bad uploads."""
 
 from __future__ import annotations
@@ -12,7 +12,20 @@ from typing import Any
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from webclient import COLUMNS, ROOT, SAMPLE, Client, csrf_of, form, run, upload, web_settings
+from webclient import (
+    COLUMNS,
+    ROOT,
+    SAMPLE,
+    Client,
+    check_of,
+    confirmed,
+    csrf_of,
+    finished,
+    form,
+    run,
+    upload,
+    web_settings,
+)
 
 from batch_sms.cli import cli
 from batch_sms.web import WebConfig
@@ -347,3 +360,31 @@ def test_template_preview_shows_the_first_messages_with_their_encoding(tmp_path:
     assert unknown["rows"] == []
     assert empty == {"rows": [], "error": ""}
     assert broken["error"].startswith("template")
+
+
+def test_xls_workbook_is_checked_and_sent(tmp_path: Path) -> None:
+    """An Excel 97 workbook (tests/data/web_campaign.xls, made by `soffice --headless
+    --convert-to xls` from a four-row CSV; its second phone is a number cell) walks from upload
+    to a finished send on the sandbox."""
+    content = (ROOT / "tests" / "data" / "web_campaign.xls").read_bytes()
+
+    async def scenario(client: Client) -> tuple[str, str, dict[str, Any]]:
+        uploaded = await upload(client, await csrf_of(client), "campaign.xls", content)
+        assert uploaded.status == 303, await uploaded.text()
+        options = await (await client.get(uploaded.headers["Location"])).text()
+        check = await check_of(client, "campaign.xls", content)
+        page = await (await client.get(check)).text()
+        _, ticket = await confirmed(client, check)
+        csrf = await csrf_of(client)
+        sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
+                                 allow_redirects=False)  # fmt: skip
+        return options, page, await finished(client, sent.headers["Location"])
+
+    options, page, now = run(WebConfig(web_settings(tmp_path, sandbox=True)), scenario)
+    assert "campaign.xls , sheet “campaign_small”: 4 rows, 3 columns." in text(options)
+    assert '<option value="phone" selected>phone</option>' in options
+    shown = text(page)
+    assert "3 ready rows 1 invalid row" in shown
+    assert '4 invalid phone "12345" is a short code; short codes cannot receive SMS' in shown
+    assert now["state"] == "finished"
+    assert now["counts"] == {"delivered": 3, "invalid": 1}

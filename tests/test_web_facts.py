@@ -1,0 +1,76 @@
+"""batch_sms.web.facts: the settings and plan figures the pages show, in the CLI's words, and
+never a secret."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from webclient import web_settings
+
+from batch_sms.checks.preflight import Plan
+from batch_sms.models import CostEstimate, CountryCost, Credentials
+from batch_sms.provider.nxcloud import Balance
+from batch_sms.web.facts import plan_facts, settings_facts
+
+SECRET = "s3cr3t-value"  # a made-up secret the pages must never show
+
+
+def plan(**changes: object) -> Plan:
+    """A plan of 3 messages to two countries, priced."""
+    cost = CostEstimate(
+        countries=(CountryCost("86", 2, 3, 0.01, 0.03), CountryCost("1", 1, 1, None, None)),
+        messages=3,
+        segments=4,
+        cost=0.03,
+        unpriced=("1",),
+    )
+    fields: dict[str, object] = {"rows": 4, "rows_by_status": {"ready": 3, "invalid": 1},
+                                 "messages_ready": 3, "segments_ready": 4, "cost": cost,
+                                 "tps": 2.0, "currency": "USD"}  # fmt: skip
+    fields.update(changes)
+    return Plan(**fields)  # type: ignore[arg-type]
+
+
+def test_settings_facts_say_credentials_are_configured_never_their_values(
+    tmp_path: Path,
+) -> None:
+    creds = Credentials(access_key=SECRET + "1", access_secret=SECRET, app_key=SECRET + "2")
+    settings = replace(web_settings(tmp_path, sender="Shop"), credentials=creds)
+    facts = dict(settings_facts(settings))
+    assert facts["credentials configured"] == "yes"
+    assert facts["mode"] == "NXCloud"
+    assert facts["sender"] == "Shop"
+    assert facts["output folder"] == str(tmp_path / "out")
+    assert all(SECRET not in value for value in facts.values())
+
+
+def test_settings_facts_name_the_missing_credentials_and_the_sandbox(tmp_path: Path) -> None:
+    facts = dict(settings_facts(replace(web_settings(tmp_path, sandbox=True), tps=None)))
+    assert facts["credentials configured"].startswith("no: ")
+    assert "NXCLOUD_ACCESS_SECRET" in facts["credentials configured"]
+    assert facts["mode"] == "sandbox (the built-in simulator)"
+    assert facts["provider"] == "simulator"
+    assert facts["tps"] == "unlimited"
+    assert facts["sender"] == "(none)"
+
+
+def test_plan_facts_word_the_plan_as_the_cli_does() -> None:
+    facts = plan_facts(plan())
+    assert facts[:5] == [
+        ("rows", "4"),
+        ("messages to send", "3"),
+        ("billed segments", "4"),
+        ("estimated cost", "0.0300 USD"),
+        ("estimated duration", "0m 02s"),
+    ]
+    assert facts[5:] == [("  +86", "2 messages, 3 segments, 0.0300 USD"),
+                         ("  +1", "1 message, 1 segment, unknown (no price)")]  # fmt: skip
+
+
+def test_plan_facts_with_nothing_priced_and_a_balance() -> None:
+    none_priced = CostEstimate((), 3, 4, 0.0, ("86",))
+    facts = dict(plan_facts(plan(cost=none_priced, tps=None, balance=Balance("0", 12.5))))
+    assert facts["estimated cost"] == "unknown (no price)"
+    assert facts["estimated duration"] == "as fast as the provider answers"
+    assert facts["account balance"] == "12.50"
