@@ -115,6 +115,26 @@ def test_mark_inflight_record_and_attempts(journal: Journal) -> None:
     assert journal.attempts(ids[2]) == []
 
 
+def test_latest_answers_are_the_runs_newest_non_accepts_within_a_window(journal: Journal) -> None:
+    ids = new_run(journal, "r1", msg(2, "1"), msg(3, "2"), msg(4, "3"))
+    [other] = new_run(journal, "r2", msg(2, "9"))
+    journal.mark_inflight([*ids, other], at=100.0)
+    attempts = [
+        Attempt(ids[0], 100.0, "88", "transient", "busy"),
+        Attempt(ids[1], 100.1, "4", "row_fatal", "bad word"),
+        Attempt(other, 100.2, "6", "row_fatal", "invalid number"),  # another run's
+        Attempt(ids[0], 100.3, "0", "accepted", "ok"),
+        Attempt(ids[2], 100.4, "28", "throttled", "slow down"),
+    ]
+    journal.record([], attempts)
+    newest = journal.latest_answers("r1", but="accepted")
+    assert newest == [(100.4, 4, "28", "slow down"), (100.1, 3, "4", "bad word"),
+                      (100.0, 2, "88", "busy")]  # fmt: skip
+    assert journal.latest_answers("r1", but="accepted", limit=1) == newest[:1]
+    # Only the state db's last `window` attempts are read: the two newest here.
+    assert journal.latest_answers("r1", but="accepted", window=2) == newest[:1]
+
+
 def test_inflight_to_unknown_and_set_status(journal: Journal) -> None:
     ids = new_run(journal, "r1", msg(2, "1"), msg(3, "2"), msg(4, "3"))
     other = new_run(journal, "r2", msg(2, "9"))

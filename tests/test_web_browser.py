@@ -31,6 +31,7 @@ if not os.environ.get("CI"):
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
 
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver import Chrome, ChromeOptions  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -125,8 +126,10 @@ def snap(driver: Chrome, folder: Path, name: str) -> None:
 
 
 def wait_for(driver: Chrome, what: Any) -> Any:
-    """Wait until `what(driver)` is true-ish."""
-    return WebDriverWait(driver, WAIT, poll_frequency=0.2).until(what)
+    """Wait until `what(driver)` is true-ish; an element that went away under it (the run page
+    reloads itself when the send ends) is asked for again."""
+    wait = WebDriverWait(driver, WAIT, poll_frequency=0.2, ignored_exceptions=[WebDriverException])
+    return wait.until(what)
 
 
 def test_browser_walks_upload_check_confirm_send_and_report(

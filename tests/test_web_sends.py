@@ -208,9 +208,39 @@ def test_counts_stand_when_the_runs_files_cannot_be_written_again(
         raise StateError("the run's input copy is gone")
 
     monkeypatch.setattr(sends.engine, "run_counts", lambda *_: {"delivered": 2})
+    monkeypatch.setattr(sends.engine, "latest_errors", lambda *_: [])
     monkeypatch.setattr(sends.engine, "rewrite_report", refused)
     job.refresh()
     now = job.snapshot()
     assert now["counts"] == {"delivered": 2}
     assert now["watch"] is False
     assert now["notes"] == ["the run's files were not written again: the run's input copy is gone"]
+
+
+def test_the_run_page_lists_the_latest_errors_with_their_rows(
+    tmp_path: Path, make_sandbox: Callable[..., SandboxHandle]
+) -> None:
+    """Rows the provider rejects (a forbidden word, code 4) show on the page and in its JSON
+    with their row, code and reason; accepted rows do not."""
+    handle = make_sandbox(forbidden=("casino",))
+    texts = ["Offer 1", "casino night", "Offer 3", "Casino bonus"]
+    rows = [[p, text] for p, text in zip(cn_numbers(4), texts, strict=True)]
+    campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
+
+    async def scenario(client: Client) -> tuple[dict[str, Any], str]:
+        check = await check_of(client, campaign.name, campaign.read_bytes())
+        _, ticket = await confirmed(client, check)
+        csrf = await csrf_of(client)
+        sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
+                                 allow_redirects=False)  # fmt: skip
+        where = sent.headers["Location"]
+        ended = await finished(client, where)
+        return ended, await (await client.get(where)).text()
+
+    ended, page = run(sandbox_config(tmp_path, handle), scenario)
+    assert ended["counts"]["failed"] == 2
+    assert [(e["row"], e["code"]) for e in ended["errors"]] == [("5", "4"), ("3", "4")]
+    assert "forbidden" in ended["errors"][0]["reason"]
+    assert "Latest errors" in page
+    assert re.search(r"<td>3</td><td>4</td><td>[^<]*forbidden", page)
+    assert len(handle.sandbox.accepted) == 2

@@ -122,6 +122,22 @@ class MessagesMixin(ReceiptsMixin):
         )
         return [Attempt(*row) for row in rows]
 
+    def latest_answers(
+        self, run_id: str, but: str, limit: int = 5, window: int = 20_000
+    ) -> list[tuple[float, int, str, str]]:
+        """The run's newest attempts of another kind than `but` among the state db's last
+        `window` attempts (a bounded read while a big run sends), newest first: (at, row, code,
+        result)."""
+        rows = self._db.execute(
+            "SELECT a.at, m.row, a.code, a.result "
+            "FROM (SELECT * FROM attempts ORDER BY id DESC LIMIT ?) AS a "
+            "JOIN messages AS m ON m.id = a.message_id "
+            "WHERE m.run = (SELECT key FROM runs WHERE id = ?) AND a.kind != ? "
+            "ORDER BY a.id DESC LIMIT ?",
+            (window, run_id, but, limit),
+        )
+        return [(at, row, code, result) for at, row, code, result in rows]
+
     def unresolved(self, run_id: str) -> list[tuple[int, str, float | None, int]]:
         """A run's `unknown` messages not handed to a retry: (id, phone, sent when, attempts)."""
         key = self._run_key(run_id)

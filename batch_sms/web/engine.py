@@ -19,7 +19,8 @@ from batch_sms.commands.runner import file_hash, open_journal
 from batch_sms.config import Settings, override
 from batch_sms.errors import BatchSmsError, InputError, RenderError, StateError
 from batch_sms.input import loader
-from batch_sms.models import RETRY_DEFAULT, STATUS_ORDER
+from batch_sms.models import RETRY_DEFAULT, STATUS_ORDER, utc_text
+from batch_sms.provider.nxcloud import Kind, describe
 from batch_sms.report import workbook
 from batch_sms.web.facts import plan_facts
 
@@ -84,6 +85,17 @@ def run_counts(settings: Settings, run_id: str) -> dict[str, int]:
     """A run's messages by status as the state db holds them now (receipts move them on)."""
     with open_journal(settings, run_id) as journal:
         return journal.counts(run_id)
+
+
+def latest_errors(settings: Settings, run_id: str, limit: int = 5) -> list[dict[str, str]]:
+    """The run's newest answers that were not an accept (a rejection, a throttle, a time-out),
+    newest first, as the run page lists them."""
+    with open_journal(settings, run_id) as journal:
+        answers = journal.latest_answers(run_id, but=Kind.ACCEPTED, limit=limit)
+    return [
+        {"at": utc_text(at), "row": str(row), "code": code, "reason": result or describe(code)}
+        for at, row, code, result in answers
+    ]
 
 
 def rewrite_report(settings: Settings, run_id: str) -> RunOutcome:

@@ -72,10 +72,12 @@ class SendJob:
     ended: float | None = None
     outcome: engine.Outcome | None = None
     live: dict[str, int] | None = None  # the run's counts as receipts came after the end
+    errors: list[dict[str, str]] = field(default_factory=list)  # its newest non-accept answers
     error: str = ""
     hint: str = ""
     task: asyncio.Task[None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _errors_final: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self.started = self.started or self.clock()
@@ -116,6 +118,9 @@ class SendJob:
             if not self.run_id and not self.error:
                 self.run_id = self.outcome.run_id if self.outcome else engine.made_run(
                     self.settings, self.started, self.stored, self.parent)  # fmt: skip
+            if self.run_id and not self._errors_final:
+                self.errors = engine.latest_errors(self.settings, self.run_id)
+                self._errors_final = self.outcome is not None  # answers end with the send
             if not self.watching():
                 return
             self.live = engine.run_counts(self.settings, self.run_id)
@@ -157,6 +162,7 @@ class SendJob:
             "eta": None if eta is None or outcome else round(float(eta)),
             "counts": {k: v for k, v in self.counts().items() if v},
             "notes": [self._shown(n) for n in self.ui.notes[-10:]],
+            "errors": self.errors,
             "run_id": run_id,
             "files": self._files(run_id),
             "error": self.error or self.ui.changed,

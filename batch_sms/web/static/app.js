@@ -103,6 +103,18 @@ document.addEventListener("DOMContentLoaded", function () {
       files.appendChild(li);
     });
     field("files").hidden = now.files.length === 0;
+    var errors = field("errors");
+    errors.textContent = "";
+    now.errors.forEach(function (error) {
+      var tr = document.createElement("tr");
+      [error.at, error.row, error.code, error.reason].forEach(function (text) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        tr.appendChild(td);
+      });
+      errors.appendChild(tr);
+    });
+    field("errors-box").hidden = now.errors.length === 0;
     items(field("notes"), now.notes.concat(now.next));
     field("notes-box").hidden = now.notes.length + now.next.length === 0;
   }
