@@ -4,13 +4,24 @@ machine's, or (with `--recipient-time`) each recipient's own (pure: zones and ti
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from batch_sms.checks.quiet import QuietHours, local_text, open_in, recipient_zones, zone
+from batch_sms.checks.quiet import (
+    QuietHours,
+    local_text,
+    open_in,
+    parse_quiet_hours,
+    recipient_zones,
+    zone,
+)
 from batch_sms.errors import UsageError
 
-__all__ = ["NO_ZONE", "Opening", "SendWindow", "WindowTime", "parse_window_time"]
+__all__ = [
+    "NO_ZONE", "Opening", "SendWindow", "WindowTime", "build_window", "parse_window_time",
+    "plan_notes",
+]  # fmt: skip
 
 _WHEN = re.compile(r"\s*(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2})?)\s*(.*?)\s*")
 _FORMS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
@@ -163,3 +174,96 @@ def _closed(until: WindowTime, ts: float, zones: tuple[str, ...]) -> str:
         f"expired: the send window closed at {_when(ts, zones)} (--send-until {until.text}) "
         "before the message could go; it is never sent late"
     )
+
+
+def build_window(
+    quiet_hours: str | None,
+    default_timezone: str | None,
+    not_before: str | None,
+    send_until: str | None,
+    recipient_time: bool,
+) -> SendWindow:
+    """The window of the settings' texts; UsageError naming the option for a bad one."""
+    if default_timezone is not None and zone(default_timezone) is None:
+        raise UsageError(
+            f"--default-timezone: {default_timezone!r} is not a time zone",
+            "name an IANA zone such as Asia/Shanghai, America/New_York or Europe/London",
+        )
+    if recipient_time and not_before is None and send_until is None:
+        raise UsageError(
+            "--recipient-time reads --not-before and --send-until in each recipient's zone",
+            "give --not-before or --send-until with it, or drop it",
+        )
+    window = SendWindow(
+        quiet=None if quiet_hours is None else parse_quiet_hours(quiet_hours),
+        not_before=_time(not_before, "--not-before", recipient_time),
+        send_until=_time(send_until, "--send-until", recipient_time),
+        default_zone=default_timezone,
+    )
+    _check_order(window)
+    return window
+
+
+def _time(text: str | None, source: str, recipient_time: bool) -> WindowTime | None:
+    return None if text is None else parse_window_time(text, source, recipient_time=recipient_time)
+
+
+def _check_order(window: SendWindow) -> None:
+    """A window that closes before it opens sends nothing: refuse it (same zone reading only)."""
+    start, end = window.not_before, window.send_until
+    if start is None or end is None or start.zone_name is None or end.zone_name is None:
+        return
+    if (opens := start.at()) is not None and (closes := end.at()) is not None and closes <= opens:
+        raise UsageError(
+            f"--send-until {end.text} is not after --not-before {start.text}",
+            "give a send-until time later than the not-before time",
+        )
+
+
+def plan_notes(window: SendWindow, phones: Iterable[str], now: float) -> list[str]:
+    """What the plan says about the window at `now`: messages held, when the first may go,
+    those the window closes on and those without a zone."""
+    if not window:
+        return []
+    held, nozone, expired = 0, 0, 0
+    first: tuple[float, str] | None = None
+    for phone in phones:
+        opening = window.opening(phone, now)
+        if opening.expired:
+            expired += 1
+        elif opening.at is None:
+            nozone += 1
+        elif opening.at > now:
+            held += 1
+            if first is None or opening.at < first[0]:
+                first = (opening.at, phone)
+    notes = []
+    if first is not None:
+        at, phone = first
+        zones = recipient_zones(phone, window.default_zone)
+        notes.append(
+            f"{_settings_text(window)}: {held:,} messages are held now; the first may go from "
+            f"{_when(at, zones)}"
+        )
+    elif window.quiet or window.not_before:
+        notes.append(f"{_settings_text(window)}: no message is held now")
+    if nozone:
+        notes.append(f"{nozone:,} messages are held: {NO_ZONE}")
+    if expired:
+        notes.append(
+            f"{expired:,} messages would end expired: they cannot go before --send-until "
+            f"{window.send_until.text if window.send_until else ''}"
+        )
+    return notes
+
+
+def _settings_text(window: SendWindow) -> str:
+    """The window's settings in a few words, e.g. "quiet hours 21:00-08:00, not before …"."""
+    parts = []
+    if window.quiet is not None:
+        parts.append(f"quiet hours {window.quiet} (recipient's time)")
+    if window.not_before is not None:
+        parts.append(f"not before {window.not_before.text}")
+    if window.send_until is not None:
+        parts.append(f"send until {window.send_until.text}")
+    return ", ".join(parts)

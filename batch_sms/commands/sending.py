@@ -20,9 +20,11 @@ from aiohttp import web
 
 from batch_sms import dispatch
 from batch_sms.commands import hints
+from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock
 from batch_sms.config import Prices, Settings
+from batch_sms.dispatch.gates import Gate
 from batch_sms.journal import Journal
-from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status
+from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status, duration_text, utc_text
 from batch_sms.provider import nxcloud, receipts, reconcile
 from batch_sms.sandbox import server
 
@@ -119,11 +121,17 @@ class Provider:
         on_progress: Callable[[Any], None],
         note: Callable[[str], None] = lambda text: None,
         stop_with: Callable[[Callable[[], None]], None] = lambda stop: None,
+        *,
+        gates: tuple[Gate, ...] = (),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> SendResult:
         """Send the run's pending messages; returns when done, stopped or interrupted.
 
-        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread."""
-        return asyncio.run(_run(journal, run_id, settings, self, on_progress, note, stop_with))
+        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread.
+        `gates` are asked before each send, on `clock`; with `settings.wait` the run waits on it
+        for the windows of its scheduled messages and sends them as they open."""
+        call = _Call(journal, run_id, settings, self, on_progress, note, stop_with, gates, clock)
+        return asyncio.run(_run(call))
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
@@ -271,15 +279,41 @@ async def _wait_for_receipts(journal: Journal, run_id: str, deadline: float) -> 
         await asyncio.sleep(0.1)
 
 
-async def _run(
-    journal: Journal,
-    run_id: str,
-    settings: Settings,
-    provider: Provider,
-    on_progress: Callable[[Any], None],
-    note: Callable[[str], None],
-    stop_with: Callable[[Callable[[], None]], None],
-) -> SendResult:
+@dataclass(frozen=True)
+class _Call:
+    """What one `Provider.dispatch` was given."""
+
+    journal: Journal
+    run_id: str
+    settings: Settings
+    provider: Provider
+    on_progress: Callable[[Any], None]
+    note: Callable[[str], None]
+    stop_with: Callable[[Callable[[], None]], None]
+    gates: tuple[Gate, ...]
+    clock: Clock
+
+
+async def _until(clock: Clock, due: float, stop: asyncio.Event) -> None:
+    """Wait on `clock` until `due`, or until the stop event."""
+    sleeping = asyncio.ensure_future(clock.sleep(max(0.0, due - clock())))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((sleeping, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in (sleeping, stopping):
+            waiter.cancel()
+        await asyncio.gather(sleeping, stopping, return_exceptions=True)
+
+
+def _went_on(result: dispatch.DispatchResult) -> bool:
+    """True when a dispatch ended because only held messages were left (not stopped)."""
+    return result.stopped_by is None and not result.interrupted and not result.halted_by
+
+
+async def _run(call: _Call) -> SendResult:
+    journal, run_id, settings, provider = call.journal, call.run_id, call.settings, call.provider
+    on_progress, note, stop_with = call.on_progress, call.note, call.stop_with
     stop = asyncio.Event()
     interrupts = Interrupts(journal, run_id, settings, note)
     remove = _install_signals(stop, interrupts)
@@ -300,9 +334,23 @@ async def _run(
                 sender=settings.sender,
                 dr_url=dr_url,
             )
+            kw: dict[str, Any] = {"gates": call.gates, "clock": call.clock, "stop": stop}
             result = await dispatch.dispatch(
-                run_id, journal, client, options, on_progress=on_progress, stop=stop
+                run_id, journal, client, options, on_progress=on_progress, **kw
             )
+            while settings.wait and _went_on(result):
+                due = journal.first_next_at(run_id, Status.SCHEDULED)
+                if due is None:
+                    break
+                left = duration_text(max(0.0, due - call.clock()))
+                note(
+                    f"waiting for the next window: {utc_text(due)} UTC (in {left}); Ctrl-C "
+                    f"stops, {hints.command('resume', settings, run_id)} continues"
+                )
+                await _until(call.clock, due, stop)
+                result = await dispatch.dispatch(  # at once "interrupted" after a Ctrl-C
+                    run_id, journal, client, options, on_progress=on_progress, **kw
+                )
             if provider.simulated and dr_url != settings.dr_url and not result.interrupted:
                 await _wait_for_receipts(journal, run_id, time.monotonic() + RECEIPT_WAIT)
     finally:
