@@ -142,7 +142,8 @@ def test_send_until_expires_rows_that_cannot_go_in_time(
     outcome = campaign.send(given, ui, clock=FakeClock(AT_3_IN_SHANGHAI))
     assert "2 messages would end expired" in "\n".join(ui.plans[0].notes)
     assert (outcome.exit_code, outcome.counts) == (1, {"sent": 2, "expired": 2})
-    assert outcome.files is not None and outcome.files.failed is not None
+    assert outcome.files is not None
+    assert outcome.files.failed is not None
     assert outcome.files.failed.read_text(encoding="utf-8").count("+86") == 2  # to send again
     assert sorted(p for p, _ in accepted_counts(handle)) == [US1, US2]
     # Never sent late: a resume inside the Shanghai window leaves them expired.
