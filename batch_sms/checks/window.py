@@ -171,8 +171,8 @@ def _when(ts: float, zones: tuple[str, ...]) -> str:
 def _closed(until: WindowTime, ts: float, zones: tuple[str, ...]) -> str:
     """Why a message ends expired."""
     return (
-        f"expired: the send window closed at {_when(ts, zones)} (--send-until {until.text}) "
-        "before the message could go; it is never sent late"
+        f"expired: the send window closed at {_when(ts, zones)} before the message could go; "
+        f"it is never sent late (--send-until {until.text})"
     )
 
 

@@ -54,6 +54,6 @@ def scheduled_steps(journal: Journal, run_id: str, settings: Settings, now: floa
     wait = f" (in {duration_text(due - now)})" if due > now else ""
     return [
         f"{count:,} messages are scheduled (sms_error says when each may go); the first may go "
-        f"from {utc_text(due)} UTC{wait}: send them then with: {resume} (or resume with --wait "
-        "now, which waits for each window)"
+        f"from {utc_text(due)} UTC{wait}: send them then with: {resume} (add --wait to start "
+        "now and wait for each window)"
     ]
