@@ -85,12 +85,30 @@ def zone(name: str) -> ZoneInfo | None:
 @functools.lru_cache(maxsize=65536)
 def zones_of(phone: str) -> tuple[str, ...]:
     """The IANA zones of an E.164 number (digits, "+" optional); () when none is known."""
-    try:
-        parsed = phonenumbers.parse("+" + phone.lstrip("+"))
-    except phonenumbers.NumberParseException:
+    parsed = _e164(phone.lstrip("+"))
+    if parsed is None:
         return ()
     names = phone_timezone.time_zones_for_number(parsed)
     return tuple(n for n in names if n != phone_timezone.UNKNOWN_TIMEZONE and zone(n) is not None)
+
+
+def _e164(digits: str) -> phonenumbers.PhoneNumber | None:
+    """The number of E.164 digits, split at its country code (a prefix code: the first that
+    matches is it). A list's numbers are already normalised: parsing them again costs 7 times
+    as much."""
+    if not digits.isdigit():
+        return None
+    for size in (1, 2, 3):
+        code, rest = int(digits[:size]), digits[size:]
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE and rest:
+            zeros = len(rest) - len(rest.lstrip("0"))
+            return phonenumbers.PhoneNumber(
+                country_code=code,
+                national_number=int(rest),
+                italian_leading_zero=True if zeros else None,
+                number_of_leading_zeros=zeros if zeros > 1 else None,
+            )
+    return None
 
 
 def recipient_zones(phone: str, default_zone: str | None) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ machine's, or (with `--recipient-time`) each recipient's own (pure: zones and ti
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ class SendWindow:
         return Opening(at, f"{' and '.join(whys)}: may go from {_when(at, zones)}")
 
 
+@functools.lru_cache(maxsize=4096)  # a list's messages share a few moments and zones
 def _when(ts: float, zones: tuple[str, ...]) -> str:
     """A moment in UTC and in the recipient's zones (the first three)."""
     shown = [local_text(ts, z) for z in zones[:3]] + (["…"] if len(zones) > 3 else [])
