@@ -4,6 +4,7 @@ accepted once; --wait, --send-until, retry keeping the window, and the plan's li
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -250,3 +251,22 @@ def test_cli_reads_the_window_from_the_config_file(tmp_path: Path) -> None:
     result = run_cli(["validate", *cli_list(tmp_path), "--config", str(config)])
     assert result.exit_code == 0
     assert "2 messages are held now" in result.output
+
+
+def test_a_time_without_zone_is_kept_with_the_machines_offset(
+    tmp_path: Path, make_sandbox: SandboxMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        handle = make_sandbox(hourly_cap=None)
+        given = settings(tmp_path, handle, not_before="2026-12-01 09:00")
+        sent = campaign.send(given, Ui(), clock=FakeClock(AT_3_IN_SHANGHAI))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert sent.counts == {"scheduled": 4}
+    listed = run_cli(["runs", "--state", str(tmp_path / "state.db"), "--json"])
+    assert last_json(listed)["runs"][0]["counts"] == {"scheduled": 4}
+    rows = read_results(sent.report) if sent.report else []
+    assert rows[0]["sms_error"].startswith("--not-before 2026-12-01 09:00 -05:00")

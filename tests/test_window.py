@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from helpers import NUMBERS
 
 from batch_sms.checks.quiet import parse_quiet_hours
-from batch_sms.checks.window import NO_ZONE, Opening, SendWindow, parse_window_time
+from batch_sms.checks.window import NO_ZONE, Opening, SendWindow, parse_window_time, pin_zone
 from batch_sms.errors import UsageError
 
 CN, US = NUMBERS["CN"], NUMBERS["US"]
@@ -133,3 +135,25 @@ def test_zones_that_never_share_an_open_minute_say_so() -> None:
     held = narrow.opening("79161234567", NOW)
     assert held.at is None
     assert "no minute open in all of its time zones" in held.why
+
+
+@pytest.fixture
+def in_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's zone is Asia/Tokyo for the test."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("in_tokyo")
+def test_pin_zone_makes_the_machines_zone_explicit() -> None:
+    assert pin_zone("2026-12-01 09:00", "--not-before", recipient_time=False) == (
+        "2026-12-01 09:00 +09:00"
+    )
+    assert when("2026-12-01 09:00 +09:00") == when("2026-12-01 09:00") == utc(2026, 12, 1, 0)
+    for kept in ("2026-12-01 09:00 UTC", "2026-12-01 09:00 -05:00"):
+        assert pin_zone(kept, "--not-before", recipient_time=False) == kept
+    assert pin_zone("2026-12-01 09:00", "--send-until", recipient_time=True) == "2026-12-01 09:00"
+    assert pin_zone(None, "--send-until", recipient_time=False) is None

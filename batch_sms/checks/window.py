@@ -21,7 +21,7 @@ from batch_sms.errors import UsageError
 
 __all__ = [
     "NO_ZONE", "Opening", "SendWindow", "WindowTime", "build_window", "parse_window_time",
-    "plan_notes",
+    "pin_zone", "plan_notes",
 ]  # fmt: skip
 
 _WHEN = re.compile(r"\s*(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2})?)\s*(.*?)\s*")
@@ -92,6 +92,18 @@ def parse_window_time(
             "such as +08:00",
         )
     return WindowTime(local, named or machine_zone or "", text)
+
+
+def pin_zone(text: str | None, source: str, recipient_time: bool) -> str | None:
+    """A time that names no zone, with the machine's UTC offset at that time added, so that a
+    run resumed elsewhere (or after the machine's zone changed) reads it as it was meant."""
+    if text is None or recipient_time:
+        return text
+    value = parse_window_time(text, source, recipient_time=False)
+    if value.zone_name:
+        return text
+    offset = value.local.astimezone().strftime("%z")
+    return f"{text.strip()} {offset[:3]}:{offset[3:]}"
 
 
 def _is_offset(text: str) -> bool:

@@ -137,6 +137,7 @@ def send(
     DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's.
     `clock` is what the send window and its waits go by."""
     schedule.window(settings)  # a bad quiet-hours or window value stops before any reading
+    settings = schedule.pinned(settings)
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
     checked = run_preflight(settings, table)

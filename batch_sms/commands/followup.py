@@ -76,7 +76,7 @@ def _resume(
     run_id = run.id
     if run.state == "running":
         ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
-    settings = _run_settings(run, base, given)
+    settings = schedule.pinned(_run_settings(run, base, given))
     schedule.window(settings)  # a bad window given on this command line stops here
     resume_cmd = hints.command("resume", settings, run_id)
     unknown = journal.inflight_to_unknown(run_id, crash_note(resume_cmd))
@@ -207,7 +207,7 @@ def _retry(
     clock: Clock,
 ) -> RunOutcome:
     """Make and send the retry run while this process holds the parent."""
-    settings = _run_settings(parent, base, given)
+    settings = schedule.pinned(_run_settings(parent, base, given))
     schedule.window(settings)  # a bad window given on this command line stops here
     if not journal.retry_would_send(parent.id, statuses):
         return _nothing_to_retry(journal, parent, settings, statuses)

@@ -4,8 +4,9 @@ dispatch, as lines of the plan, and as the next step when rows end scheduled."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
-from batch_sms.checks.window import SendWindow, build_window, plan_notes
+from batch_sms.checks.window import SendWindow, build_window, pin_zone, plan_notes
 from batch_sms.commands import hints
 from batch_sms.config import Settings
 from batch_sms.dispatch.gates import Gate
@@ -13,7 +14,7 @@ from batch_sms.dispatch.windows import WindowGate
 from batch_sms.journal import Journal
 from batch_sms.models import Message, Status, duration_text, utc_text
 
-__all__ = ["gates", "plan_lines", "scheduled_steps", "window"]
+__all__ = ["gates", "pinned", "plan_lines", "scheduled_steps", "window"]
 
 
 def window(settings: Settings) -> SendWindow:
@@ -24,6 +25,16 @@ def window(settings: Settings) -> SendWindow:
         settings.not_before,
         settings.send_until,
         settings.recipient_time,
+    )
+
+
+def pinned(settings: Settings) -> Settings:
+    """The settings with --not-before/--send-until in the machine's zone made explicit (the
+    run keeps them, and may be resumed on another machine)."""
+    return replace(
+        settings,
+        not_before=pin_zone(settings.not_before, "--not-before", settings.recipient_time),
+        send_until=pin_zone(settings.send_until, "--send-until", settings.recipient_time),
     )
 
 
