@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from helpers import (
     FakeClock,
     SandboxMaker,
@@ -27,7 +28,7 @@ from batch_sms.checks.preflight import Plan
 from batch_sms.commands import campaign, schedule
 from batch_sms.config import Settings, load_settings
 from batch_sms.errors import UsageError
-from batch_sms.models import Status
+from batch_sms.models import STATUS_RGB, Status
 from batch_sms.sandbox.server import SandboxHandle
 
 CN1, CN2 = "8613800138000", "8613900139000"
@@ -146,6 +147,15 @@ def test_send_until_expires_rows_that_cannot_go_in_time(
     assert outcome.files is not None
     assert outcome.files.failed is not None
     assert outcome.files.failed.read_text(encoding="utf-8").count("+86") == 2  # to send again
+    # The report: coloured status cells, and the statuses on the Summary sheet.
+    book = load_workbook(outcome.files.report)
+    cells = {row[2].value: row[2].fill.fgColor.rgb for row in book["Results"].iter_rows(min_row=2)}
+    assert cells == {"sent": "00" + STATUS_RGB[Status.SENT],
+                     "expired": "00" + STATUS_RGB[Status.EXPIRED]}  # fmt: skip
+    summary = [
+        [c for c in row if c is not None] for row in book["Summary"].iter_rows(values_only=True)
+    ]
+    assert ["expired", 2, 0.5] in summary
     assert sorted(p for p, _ in accepted_counts(handle)) == [US1, US2]
     # Never sent late: a resume inside the Shanghai window leaves them expired.
     base = Settings(out=tmp_path / "rep", state=tmp_path / "state.db", yes=True,

@@ -112,3 +112,17 @@ def test_a_not_before_time_alone_ends_the_row_scheduled_for_then(
     # Held with no other work, it ends scheduled (a dispatch never waits for a gate alone).
     assert result.counts == {"scheduled": 1}
     assert by_row(journal, "run-quiet3")[2].next_at == AT_3_IN_SHANGHAI + 30
+
+
+def test_a_scheduled_row_whose_window_closed_meanwhile_ends_expired(
+    make_sandbox: SandboxMaker, journal: Journal
+) -> None:
+    handle = make_sandbox(hourly_cap=None)
+    make_run(journal, "run-quiet4", [(CN, "Hi")])
+    until = parse_window_time("2026-12-01 02:00 UTC", "--send-until", recipient_time=False)
+    gate = WindowGate(SendWindow(quiet=NIGHT, send_until=until))
+    first = run(handle, journal, "run-quiet4", FakeClock(AT_3_IN_SHANGHAI), gate)
+    assert first.counts == {"scheduled": 1}  # may go at 00:00 UTC, before the deadline
+    late = run(handle, journal, "run-quiet4", FakeClock(AT_8_IN_SHANGHAI + 3 * 3600), gate)
+    assert late.counts == {"expired": 1}  # resumed only after 02:00 UTC: never sent late
+    assert handle.sandbox.accepted == []
