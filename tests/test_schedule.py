@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
 from helpers import (
     FakeClock,
     SandboxMaker,
@@ -23,6 +22,7 @@ from helpers import (
     run_cli,
     write_csv,
 )
+from openpyxl import load_workbook
 
 from batch_sms.checks.preflight import Plan
 from batch_sms.commands import campaign, schedule
