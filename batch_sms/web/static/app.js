@@ -56,7 +56,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var live = document.querySelector("[data-progress-url]");
   if (!live) { return; }
   var order = ["ready", "invalid", "duplicate", "suppressed", "pending", "sent", "delivered",
-    "undelivered", "failed", "capped", "unknown"];
+    "undelivered", "failed", "capped", "unknown", "scheduled", "expired"];
   function field(name) { return live.querySelector('[data-field="' + name + '"]'); }
   function items(list, texts) {
     list.textContent = "";
