@@ -10,7 +10,14 @@ import pytest
 from helpers import NUMBERS
 
 from batch_sms.checks.quiet import parse_quiet_hours
-from batch_sms.checks.window import NO_ZONE, Opening, SendWindow, parse_window_time, pin_zone
+from batch_sms.checks.window import (
+    NO_ZONE,
+    Opening,
+    SendWindow,
+    parse_window_time,
+    pin_zone,
+    plan_notes,
+)
 from batch_sms.errors import UsageError
 
 CN, US = NUMBERS["CN"], NUMBERS["US"]
@@ -157,3 +164,22 @@ def test_pin_zone_makes_the_machines_zone_explicit() -> None:
         assert pin_zone(kept, "--not-before", recipient_time=False) == kept
     assert pin_zone("2026-12-01 09:00", "--send-until", recipient_time=True) == "2026-12-01 09:00"
     assert pin_zone(None, "--send-until", recipient_time=False) is None
+
+
+def test_plan_notes_count_held_unzoned_and_expiring_messages() -> None:
+    phones = [CN, US, UNKNOWN, CN]
+    assert plan_notes(SendWindow(), phones, NOW) == []
+    assert plan_notes(window(quiet=NIGHT), [US], NOW) == [
+        "quiet hours 21:00-08:00 (recipient's time): no message is held now"
+    ]
+    assert plan_notes(window(quiet=NIGHT), phones, NOW) == [
+        "quiet hours 21:00-08:00 (recipient's time): 2 messages are held now; the first may go "
+        "from 2026-12-01 00:00 UTC (2026-12-01 08:00 Asia/Shanghai)",
+        f"1 messages are held: {NO_ZONE}",
+    ]
+    until = parse_window_time("2026-11-30 23:00 UTC", "--send-until", recipient_time=False)
+    assert plan_notes(window(quiet=NIGHT, send_until=until), [CN, US], NOW) == [
+        "quiet hours 21:00-08:00 (recipient's time), send until 2026-11-30 23:00 UTC: no message "
+        "is held now",
+        "1 messages would end expired: they cannot go before --send-until 2026-11-30 23:00 UTC",
+    ]
