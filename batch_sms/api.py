@@ -47,11 +47,11 @@ Source: TypeAlias = "str | os.PathLike[str] | pd.DataFrame"
 
 # The keyword options: the settings a command line gives, plus `config` (the file) and
 # `input_name` (what a DataFrame is called in the report and in `batch-sms runs`).
-_NOT_OPTIONS = {"input", "credentials", "prices", "config_file", "yes", "dry_run"}
+_NOT_OPTIONS = {"input", "credentials", "prices", "config_file", "yes", "dry_run", "wait"}
 VALIDATE_OPTIONS = frozenset(
     {f.name for f in fields(Settings)} - _NOT_OPTIONS | {"config", "input_name"}
 )
-SEND_OPTIONS = VALIDATE_OPTIONS | {"dry_run", "progress"}
+SEND_OPTIONS = VALIDATE_OPTIONS | {"dry_run", "progress", "wait"}
 _FILE_ONLY = frozenset({"sheet", "encoding", "header_row"})  # how a file is read
 _NUMBER_COLUMNS = ("sms_segments", "sms_attempts")
 _DATAFRAME = "DataFrame"

@@ -107,6 +107,14 @@ class Settings:
     credentials: Credentials = field(default_factory=Credentials, repr=False)
     prices: Prices = field(default_factory=Prices)
     config_file: Path | None = None  # the --config given, for hints that must find it again
+    # When messages may go (checks.quiet, checks.window): kept with the run, so resume and retry
+    # keep them; --wait is this process's alone.
+    quiet_hours: str | None = None  # "21:00-08:00" in each recipient's own time zone
+    default_timezone: str | None = None  # the zone of numbers whose zone is not known
+    not_before: str | None = None  # "2026-12-01 09:00 [zone]"
+    send_until: str | None = None
+    recipient_time: bool = False  # not_before/send_until in each recipient's zone
+    wait: bool = False  # keep running until the held messages' windows open
 
     @property
     def state_path(self) -> Path:
@@ -132,7 +140,7 @@ class Settings:
 
     def public(self) -> dict[str, Any]:
         """The settings worth recording with a run: JSON-able, never a secret."""
-        skip = {"credentials", "prices", "yes", "dry_run", "out", "state", "config_file"}
+        skip = {"credentials", "prices", "yes", "dry_run", "out", "state", "config_file", "wait"}
         out: dict[str, Any] = {}
         for f in fields(self):
             if f.name in skip:
@@ -163,7 +171,7 @@ _CONVERT: dict[str, type] = {
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
-_BOOLS |= {"gsm_safe"}
+_BOOLS |= {"gsm_safe", "recipient_time", "wait"}  # cheaper texts; the send window's
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices", "config_file"}
 
 

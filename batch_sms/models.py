@@ -92,16 +92,21 @@ class Status(StrEnum):
     FAILED = "failed"
     CAPPED = "capped"
     UNKNOWN = "unknown"
+    SCHEDULED = "scheduled"  # held by quiet hours or the send window; resume sends it in time
+    EXPIRED = "expired"  # not accepted before --send-until; never sent late
 
 
 # The order of DESIGN.md's status table: summaries and the console list statuses in it.
 STATUS_ORDER = tuple(s for s in Status if s is not Status.INFLIGHT)
 # Pre-flight verdicts: no answer or receipt ever changes them.
 PREFLIGHT = frozenset({Status.READY, Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED})
-# What `retry --status` may take: messages not accepted, or accepted but undelivered.
+# What `retry --status` may take: messages not accepted, or accepted but undelivered. An expired
+# one only by name (never by default): the retry keeps the run's --send-until, so it is sent
+# only when that retry is given a new window, never late for the old one.
 RETRYABLE = frozenset(
-    {Status.FAILED, Status.CAPPED, Status.UNKNOWN, Status.PENDING, Status.UNDELIVERED}
-)
+    {Status.FAILED, Status.CAPPED, Status.UNKNOWN, Status.PENDING, Status.UNDELIVERED,
+     Status.SCHEDULED, Status.EXPIRED}
+)  # fmt: skip
 # What the journal refuses to copy for a retry: pre-flight verdicts, and requests a process may
 # still have out.
 NOT_RETRYABLE = PREFLIGHT | {Status.INFLIGHT}
@@ -114,20 +119,20 @@ ACCEPTED = frozenset({Status.SENT, Status.DELIVERED, Status.UNDELIVERED})
 RECEIPTED = frozenset({Status.DELIVERED, Status.UNDELIVERED})
 # May have reached the provider without an answer yet: counts for caps and reconciliation.
 UNCERTAIN = frozenset({Status.INFLIGHT, Status.UNKNOWN})
-# Waiting in a run's queue: `resume` sends these.
-QUEUED = frozenset({Status.PENDING, Status.CAPPED})
+# Waiting in a run's queue: `resume` sends these (a scheduled one only once its window is open).
+QUEUED = frozenset({Status.PENDING, Status.CAPPED, Status.SCHEDULED})
 # Rows worth sending again (after a fix): they go into failed.csv / failed.xlsx.
 RESENDABLE = frozenset(
     {Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-     Status.UNDELIVERED}
+     Status.UNDELIVERED, Status.SCHEDULED, Status.EXPIRED}
 )  # fmt: skip
 # The statuses `retry` takes when no --status is given.
 RETRY_DEFAULT = (Status.FAILED, Status.CAPPED, Status.PENDING)
 # A row's status is its least successful message's; duplicate/suppressed only when all are.
 SEVERITY = (
-    Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.CAPPED, Status.PENDING,
-    Status.UNDELIVERED, Status.SENT, Status.DELIVERED, Status.READY, Status.SUPPRESSED,
-    Status.DUPLICATE,
+    Status.INVALID, Status.FAILED, Status.EXPIRED, Status.UNKNOWN, Status.CAPPED,
+    Status.SCHEDULED, Status.PENDING, Status.UNDELIVERED, Status.SENT, Status.DELIVERED,
+    Status.READY, Status.SUPPRESSED, Status.DUPLICATE,
 )  # fmt: skip
 _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
 # Colours: green done, red failed, amber waiting or unsure, grey not sent. STATUS_RGB fills the
@@ -135,18 +140,19 @@ _RANK = {status: rank for rank, status in enumerate(SEVERITY)}
 _GREEN, _RED, _AMBER, _GREY = "C6EFCE", "FFC7CE", "FFEB9C", "D9D9D9"
 STATUS_RGB: dict[str, str] = {
     Status.READY: _GREEN, Status.SENT: _GREEN, Status.DELIVERED: _GREEN,
-    Status.INVALID: _RED, Status.FAILED: _RED, Status.UNDELIVERED: _RED,
+    Status.INVALID: _RED, Status.FAILED: _RED, Status.UNDELIVERED: _RED, Status.EXPIRED: _RED,
     Status.CAPPED: _AMBER, Status.PENDING: _AMBER, Status.UNKNOWN: _AMBER, Status.INFLIGHT: _AMBER,
-    Status.DUPLICATE: _GREY, Status.SUPPRESSED: _GREY,
+    Status.SCHEDULED: _AMBER, Status.DUPLICATE: _GREY, Status.SUPPRESSED: _GREY,
 }  # fmt: skip
 # The Summary chart's bars: the same families as the cells, strong enough to read as bars.
 _BARS = {_GREEN: "63BE7B", _RED: "F8696B", _AMBER: "FFC000", _GREY: "A6A6A6"}
 STATUS_BAR_RGB: dict[str, str] = {status: _BARS[rgb] for status, rgb in STATUS_RGB.items()}
 STATUS_STYLE: dict[str, str] = {
     Status.READY: "green", Status.SENT: "green", Status.DELIVERED: "bold green",
-    Status.INVALID: "red", Status.FAILED: "red", Status.UNDELIVERED: "red",
+    Status.INVALID: "red", Status.FAILED: "red", Status.UNDELIVERED: "red", Status.EXPIRED: "red",
     Status.UNKNOWN: "yellow", Status.CAPPED: "yellow", Status.PENDING: "yellow",
-    Status.INFLIGHT: "yellow", Status.DUPLICATE: "dim", Status.SUPPRESSED: "dim",
+    Status.INFLIGHT: "yellow", Status.SCHEDULED: "yellow", Status.DUPLICATE: "dim",
+    Status.SUPPRESSED: "dim",
 }  # fmt: skip
 
 

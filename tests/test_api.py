@@ -334,3 +334,16 @@ def test_the_canary_options_mirror_the_command_line(
     assert any(note.startswith("canary of 2: delivered 2") for note in sent.notes)
     [simulator] = sandboxes
     assert len(simulator.sandbox.accepted) == 3
+
+
+def test_the_window_options_mirror_the_command_lines(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"phone": ["+8613800138000"], "content": ["Hello"]})
+    window = {"quiet_hours": "21:00-08:00", "not_before": "2099-01-01 09:00 UTC"}
+    checked = batch_sms.validate(frame, out=tmp_path, **window)
+    assert checked.plan is not None
+    assert "1 messages are held now" in checked.plan.notes[-1]
+    with pytest.raises(TypeError, match="wait"):
+        batch_sms.validate(frame, out=tmp_path, wait=True)
+    sent = batch_sms.send(frame, out=tmp_path, state=tmp_path / "s.db", sandbox=True, **window)
+    assert (sent.counts, sent.exit_code) == ({"scheduled": 1}, 1)
+    assert sent.rows()["sms_error"][0].startswith("--not-before 2099-01-01 09:00 UTC")

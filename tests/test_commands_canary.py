@@ -69,7 +69,7 @@ def test_only_the_canary_goes_and_the_wait_ends_once_every_receipt_is_in(run: Jo
     result = asyncio.run(canary.run(_sender(run, sent)))  # type: ignore[arg-type]
     assert sent == [1, 4, 6]  # one of each country, in order of first appearance
     assert run.counts("r1") == {"delivered": 3, "pending": 3}
-    assert phase.goes_on(result)
+    assert result.went_on
     assert sum(clock.slept) == 10.0  # not the 300 s it would wait at most
     assert run.get_run("r1").canary == "passed"
     assert canary.decision is not None
@@ -83,7 +83,7 @@ def test_a_canary_without_receipts_waits_its_time_then_stops_the_run(run: Journa
     result = asyncio.run(canary.run(_sender(run, sent)))  # type: ignore[arg-type]
     assert sent == [1, 4]
     assert sum(clock.slept) == 30.0
-    assert not phase.goes_on(result)
+    assert not result.went_on
     assert result.halted_by.startswith("canary of 2: delivered 0, undelivered 0, no receipt 2;")
     assert run.get_run("r1").canary == "failed"
     assert notes[0] == (

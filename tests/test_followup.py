@@ -22,7 +22,8 @@ def test_a_status_retry_cannot_take_is_refused_naming_those_it_can(text: str) ->
     with pytest.raises(UsageError) as info:
         parse_statuses(f"failed,{text}")
     assert info.value.message == (
-        f"--status {text!r}: retry takes capped, failed, pending, undelivered, unknown"
+        f"--status {text!r}: retry takes capped, expired, failed, pending, scheduled, "
+        "undelivered, unknown"
     )
 
 

@@ -66,6 +66,8 @@ MEMBERSHIP = {
     Status.FAILED: {"RESENDABLE"},
     Status.CAPPED: {"QUEUED", "RESENDABLE"},
     Status.UNKNOWN: {"UNCERTAIN", "RESENDABLE"},
+    Status.SCHEDULED: {"QUEUED", "RESENDABLE"},
+    Status.EXPIRED: {"RESENDABLE"},
 }
 
 
@@ -98,7 +100,7 @@ def test_order_and_severity_list_each_reportable_status_once() -> None:
     assert len(SEVERITY) == len(set(SEVERITY))
     assert set(SEVERITY) == reportable
     assert STATUS_ORDER[0] is Status.READY
-    assert STATUS_ORDER[-1] is Status.UNKNOWN
+    assert STATUS_ORDER[-2:] == (Status.SCHEDULED, Status.EXPIRED)
 
 
 def test_every_status_has_a_colour_in_the_report_the_chart_and_the_console() -> None:

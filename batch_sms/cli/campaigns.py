@@ -57,6 +57,7 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], RunOutcom
 @cli.command(short_help="Check INPUT: a report of every row; nothing is sent.")
 @opt.preflight
 @opt.canary
+@opt.window()
 @opt.outputs
 def validate(**options: Any) -> None:
     """Check INPUT before sending: a report of every row; nothing is sent."""
@@ -69,6 +70,8 @@ def validate(**options: Any) -> None:
 @opt.preflight
 @opt.rate()
 @opt.canary
+@opt.window()
+@opt.WAIT
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -85,6 +88,7 @@ def send(**options: Any) -> None:
 
 OVERRIDABLE = (
     "tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url", "dr_url", "sandbox",
+    "quiet_hours", "default_timezone", "not_before", "send_until", "recipient_time", "wait",
 )  # fmt: skip
 
 
@@ -96,6 +100,8 @@ def _given(options: dict[str, Any]) -> list[str]:
 @cli.command(short_help="Continue a stopped or interrupted run.")
 @click.argument("run_id")
 @opt.rate(own=True)
+@opt.window(own=True)
+@opt.WAIT
 @opt.RESEND_UNKNOWN
 @click.option(
     "--settle",
@@ -139,10 +145,12 @@ def resume(
     "statuses",
     default=",".join(RETRY_DEFAULT),
     show_default=True,
-    help="Which rows of RUN_ID to send again (also: undelivered, unknown).",
+    help="Which rows of RUN_ID to send again (also: undelivered, unknown, scheduled, expired).",
 )
 @opt.RESEND_UNKNOWN
 @opt.rate(own=True)
+@opt.window(own=True)
+@opt.WAIT
 @opt.outputs
 def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> None:
     """Send again, as a new run, the rows of RUN_ID that did not succeed."""

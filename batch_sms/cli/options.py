@@ -19,8 +19,8 @@ from batch_sms.sandbox.rules import UNDELIVERED_STATUSES as _UNDELIVERED
 from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
-    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "canary",
-    "listen", "outputs", "preflight", "rate", "sandbox_knobs", "shown",
+    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "WAIT", "WINDOW",
+    "apply", "canary", "listen", "outputs", "preflight", "rate", "sandbox_knobs", "shown", "window",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -151,6 +151,31 @@ content = apply(
         help="File of words no message may hold: one per line, UTF-8, # comments.",
     ),
 )
+# When messages may go: flag, what it means (send and validate; resume and retry override the
+# run's own with them).
+WINDOW = (
+    ("--quiet-hours", "Never send in these hours of each recipient's own time, e.g. 21:00-08:00: "
+     "held messages end scheduled"),
+    ("--default-timezone", "Time zone of numbers whose zone is not known, e.g. Asia/Shanghai"),
+    ("--not-before", 'Hold every message until then, e.g. "2026-12-01 09:00 Asia/Shanghai" '
+     "[the machine's zone unless the value names one]"),
+    ("--send-until", "A message not accepted by then ends expired, never sent late (same form)"),
+)  # fmt: skip
+WAIT = _flag("--wait", "Keep running until the held messages' windows open, and send them then.")
+
+
+def window(own: bool = False) -> Callable[[F], F]:
+    """The quiet-hours and send-window options; for `own` (resume, retry) the run's recorded
+    values are the defaults."""
+    tail = f" [{OWN}]" if own else ""
+    return apply(
+        *(click.option(flag, help=f"{text}.{tail}") for flag, text in WINDOW),
+        _flag(
+            "--recipient-time",
+            f"Read --not-before and --send-until in each recipient's own time zone.{tail}",
+        ),
+    )
+
 
 # Options that describe the input and its checks (validate, send).
 preflight = apply(

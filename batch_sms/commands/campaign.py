@@ -13,7 +13,7 @@ from pathlib import Path
 
 from batch_sms.checks import canary, gsmsafe, plancheck
 from batch_sms.checks.preflight import Plan, Preflight, run_preflight
-from batch_sms.commands import sending
+from batch_sms.commands import schedule, sending
 from batch_sms.commands.canary import refuse_without_route
 from batch_sms.commands.followup import (
     list_runs,
@@ -24,7 +24,7 @@ from batch_sms.commands.followup import (
     retry,
     rewrite_report,
 )
-from batch_sms.commands.outcome import RunOutcome, Ui
+from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
 from batch_sms.commands.runner import (
     adopt_old_state,
     copy_input,
@@ -67,11 +67,15 @@ __all__ = [
 ]
 
 
-def validate(settings: Settings, table: Table | None = None) -> RunOutcome:
+def validate(
+    settings: Settings, table: Table | None = None, clock: Clock = SYSTEM_CLOCK
+) -> RunOutcome:
     """Pre-flight only: a report of every row; nothing is sent. `table` is an input given in
-    memory (a DataFrame's), else the file `settings.input` is read."""
+    memory (a DataFrame's), else the file `settings.input` is read; `clock` is the send
+    window's now."""
+    schedule.window(settings)  # a bad quiet-hours or window value stops before any reading
     checked = drop_already_sent(run_preflight(settings, table), settings)
-    plan = _plan(checked, settings)
+    plan = _plan(checked, settings, clock())
     run_id = new_run_id()
     files = _preflight_report(checked, settings, plan, run_id, "Validation report")
     ready = files.counts.get(Status.READY, 0) == files.rows
@@ -99,7 +103,7 @@ def run_results(
         yield run_rows(journal, journal.get_run(run_id), settings)
 
 
-def _plan(checked: Preflight, settings: Settings) -> Plan:
+def _plan(checked: Preflight, settings: Settings, now: float) -> Plan:
     """The plan, with the warnings a user should read before confirming."""
     plan = checked.plan(settings)
     notes = plancheck.too_many_per_number(checked.messages, settings.hourly_cap, time.time())
@@ -107,7 +111,8 @@ def _plan(checked: Preflight, settings: Settings) -> Plan:
     notes = [*notes, *([ucs2] if ucs2 else [])]
     notes += [canary.plan_line(settings, plan.messages_ready)] if settings.canary else []
     notes += [f"send refuses this: {why}"] if (why := canary.route_missing(settings)) else []
-    return replace(plan, notes=(*plan.notes, *notes))
+    held = schedule.plan_lines(settings, checked.messages, now)
+    return replace(plan, notes=(*plan.notes, *notes, *held))
 
 
 def _preflight_report(
@@ -130,9 +135,14 @@ def _preflight_report(
     )
 
 
-def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
+def send(
+    settings: Settings, ui: Ui, table: Table | None = None, clock: Clock = SYSTEM_CLOCK
+) -> RunOutcome:
     """Pre-flight, plan, confirm, send, workbook. `table` is an input given in memory (a
-    DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's."""
+    DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's.
+    `clock` is what the send window and its waits go by."""
+    schedule.window(settings)  # a bad quiet-hours or window value stops before any reading
+    settings = schedule.pinned(settings)
     if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
         settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
     if not settings.dry_run:
@@ -148,7 +158,7 @@ def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
     if not settings.dry_run:
         refuse_resend(settings, Path(checked.table.path), digest)
     checked = drop_already_sent(checked, settings)
-    plan = _plan(checked, settings)
+    plan = _plan(checked, settings, clock())
     run_id = new_run_id()
     if settings.dry_run:
         return _dry_run(checked, settings, run_id, plan)
@@ -181,7 +191,7 @@ def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
             return RunOutcome("send", "", "cancelled", None, plan.rows_by_status, 1, plan)
-        return _start(checked, settings, ui, run_id, provider, digest, kept, plan)
+        return _start(checked, settings, ui, run_id, provider, digest, kept, plan, clock)
 
 
 def _start(
@@ -193,6 +203,7 @@ def _start(
     digest: str,
     kept: bytes | None,
     plan: Plan,
+    clock: Clock,
 ) -> RunOutcome:
     """Record the new run and its messages, then send them; `kept` is the CSV to keep of an
     input given in memory, `plan` the one confirmed (its --gsm-safe saving goes with the run)."""
@@ -220,7 +231,7 @@ def _start(
     with open_journal(settings) as journal, run_lock(run, settings.state_path):
         journal.create_run(run)
         journal.add_messages(run_id, checked.messages)
-        return dispatch_and_report(journal, run, settings, ui, "send", provider)
+        return dispatch_and_report(journal, run, settings, ui, "send", provider, clock)
 
 
 def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) -> RunOutcome:

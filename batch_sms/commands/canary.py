@@ -18,7 +18,7 @@ from batch_sms.journal import Journal, Queued, RunInfo
 from batch_sms.models import QUEUED
 
 __all__ = [
-    "CanaryPhase", "OnlyThese", "Send", "before_resume", "current", "goes_on",
+    "CanaryPhase", "OnlyThese", "Send", "before_resume", "current",
     "refuse_without_route",
 ]  # fmt: skip
 
@@ -75,7 +75,7 @@ class CanaryPhase:
 
     async def run(self, send: Send, stop: asyncio.Event | None = None) -> DispatchResult:
         """Send the canary; its result carries `halted_by` when the canary failed. The run goes
-        on when the result has no stop of any kind (see `goes_on`)."""
+        on when the result has no stop of any kind (`DispatchResult.went_on`)."""
         ids = _ids(self.journal, self.run_id, self.settings)
         wait = self.settings.canary_wait
         left = sum(r.status in QUEUED for r in self.journal.records_of(self.run_id, ids))
@@ -103,11 +103,6 @@ class CanaryPhase:
             self.note(f"{self.decision.text}; sending the rest")
             return result
         return replace(result, halted_by=self.decision.text)
-
-
-def goes_on(result: DispatchResult) -> bool:
-    """True when a dispatch (the canary's) ended with no stop: the rest may be sent."""
-    return result.stopped_by is None and not result.interrupted and not result.halted_by
 
 
 def before_resume(journal: Journal, run: RunInfo, settings: Settings, skip: bool) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from batch_sms import config
-from batch_sms.commands import canary, hints, sending
-from batch_sms.commands.outcome import RunOutcome, Ui
+from batch_sms.commands import canary, hints, schedule, sending
+from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
 from batch_sms.commands.runner import (
     copy_input,
     dispatch_and_report,
@@ -53,15 +53,16 @@ def resume(
     settle: float = reconcile.SETTLE,
     given: Sequence[str] = (),
     skip_canary: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunOutcome:
     """Continue a stopped or interrupted run (`skip_canary`: without the canary it has not
-    passed)."""
+    passed), or send its scheduled rows whose window is open on `clock`."""
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
         with run_lock(run, base.state_path):
             settings = _run_settings(run, base, given)
             canary.before_resume(journal, run, settings, skip_canary)
-            return _resume(journal, run, base, ui, resend_unknown, settle, given)
+            return _resume(journal, run, base, ui, resend_unknown, settle, given, clock)
 
 
 def _resume(
@@ -72,12 +73,14 @@ def _resume(
     resend_unknown: bool,
     settle: float,
     given: Sequence[str],
+    clock: Clock,
 ) -> RunOutcome:
     """Resume a run this process holds."""
     run_id = run.id
     if run.state == "running":
         ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
-    settings = _run_settings(run, base, given)
+    settings = schedule.pinned(_run_settings(run, base, given))
+    schedule.window(settings)  # a bad window given on this command line stops here
     resume_cmd = hints.command("resume", settings, run_id)
     unknown = journal.inflight_to_unknown(run_id, crash_note(resume_cmd))
     if unknown:
@@ -94,7 +97,7 @@ def _resume(
             _settle_unknown(journal, run_id, provider, ui, settle, resume_cmd)
         _skip_already_sent(journal, run_id, settings, ui)
         _say_handed_off(journal, run_id, settings, ui)
-        return dispatch_and_report(journal, run, settings, ui, "resume", provider)
+        return dispatch_and_report(journal, run, settings, ui, "resume", provider, clock)
 
 
 def _say_handed_off(journal: Journal, run_id: str, settings: Settings, ui: Ui) -> None:
@@ -180,8 +183,10 @@ def retry(
     statuses: Sequence[Status],
     resend_unknown: bool = False,
     given: Sequence[str] = (),
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunOutcome:
-    """A new run from the rows of RUN_ID that did not succeed."""
+    """A new run from the rows of RUN_ID that did not succeed (within the send window on
+    `clock`)."""
     if Status.UNKNOWN in statuses and not resend_unknown:
         raise UsageError(
             "--status unknown: those messages may have arrived; sending them again may deliver "
@@ -192,7 +197,7 @@ def retry(
     with open_journal(base, run_id) as journal:
         parent = journal.get_run(run_id)
         with run_lock(parent, base.state_path):
-            return _retry(journal, parent, base, ui, statuses, given)
+            return _retry(journal, parent, base, ui, statuses, given, clock)
 
 
 def _retry(
@@ -202,9 +207,11 @@ def _retry(
     ui: Ui,
     statuses: Sequence[Status],
     given: Sequence[str],
+    clock: Clock,
 ) -> RunOutcome:
     """Make and send the retry run while this process holds the parent."""
-    settings = _run_settings(parent, base, given)
+    settings = schedule.pinned(_run_settings(parent, base, given))
+    schedule.window(settings)  # a bad window given on this command line stops here
     if not journal.retry_would_send(parent.id, statuses):
         return _nothing_to_retry(journal, parent, settings, statuses)
     new_id = new_run_id()
@@ -226,7 +233,7 @@ def _retry(
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
         _skip_already_sent(journal, new_id, settings, ui)
         with sending.connect(settings) as provider:
-            return dispatch_and_report(journal, run, settings, ui, "retry", provider)
+            return dispatch_and_report(journal, run, settings, ui, "retry", provider, clock)
 
 
 def _nothing_to_retry(

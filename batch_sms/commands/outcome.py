@@ -1,7 +1,9 @@
-"""What a use case reports back (RunOutcome) and what it needs from its driver (Ui)."""
+"""What a use case reports back (RunOutcome) and what it needs from its driver (Ui, Clock)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +12,34 @@ from typing import Any, Protocol
 from batch_sms.checks.preflight import Plan, Preflight
 from batch_sms.report.workbook import ReportFiles
 
-__all__ = ["RunOutcome", "Ui"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "RunOutcome", "SystemClock", "Ui"]
+
+
+class Clock(Protocol):
+    """The wall clock a run's windows and waits go by (a test's FakeClock fits)."""
+
+    def __call__(self) -> float:
+        """Now, as a POSIX time."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass on this clock."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def __call__(self) -> float:
+        """time.time()."""
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        """asyncio.sleep."""
+        await asyncio.sleep(seconds)
+
+
+SYSTEM_CLOCK = SystemClock()
 
 
 class Ui(Protocol):

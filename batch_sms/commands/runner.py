@@ -18,9 +18,9 @@ from pathlib import Path
 from batch_sms.checks import canary, gsmsafe
 from batch_sms.checks.preflight import Preflight
 from batch_sms.checks.validate import estimate_cost
-from batch_sms.commands import hints
+from batch_sms.commands import hints, schedule
 from batch_sms.commands.canary import CanaryPhase, refuse_without_route
-from batch_sms.commands.outcome import RunOutcome, Ui
+from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
@@ -51,8 +51,8 @@ __all__ = [
 
 def exit_code(state: str, counts: Mapping[str, int]) -> int:
     """The exit code of a run (send, resume, retry and report agree): 0 when every sendable row
-    was accepted by the provider, 1 when some were not, 3 stopped by the provider, 130 by the
-    user."""
+    was accepted by the provider, 1 when some were not (rows left `scheduled` for a later
+    window among them: the run is not done yet), 3 stopped by the provider, 130 by the user."""
     if state == "stopped":
         return 3
     if state != "finished":
@@ -62,7 +62,12 @@ def exit_code(state: str, counts: Mapping[str, int]) -> int:
 
 
 def next_steps(
-    run_id: str, state: str, files: ReportFiles, settings: Settings, journal: Journal
+    run_id: str,
+    state: str,
+    files: ReportFiles,
+    settings: Settings,
+    journal: Journal,
+    now: float | None = None,
 ) -> list[str]:
     """What to do next about a run, each step a command that works as printed (rows handed to a
     retry keep their status in the report, but no retry of this run would take them)."""
@@ -89,7 +94,9 @@ def next_steps(
             f"{undelivered:,} messages were accepted but not delivered (the receipt says why); "
             f"to send them again: {again}"
         )
-    return steps
+    return steps + schedule.scheduled_steps(
+        journal, run_id, settings, time.time() if now is None else now
+    )
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -225,18 +232,26 @@ def _unknown_run(run_id: str, settings: Settings) -> StateError:
 
 
 def dispatch_and_report(
-    journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str, provider: Provider
+    journal: Journal,
+    run: RunInfo,
+    settings: Settings,
+    ui: Ui,
+    command: str,
+    provider: Provider,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunOutcome:
-    """Send what the run has pending (its canary first, when one is due), then write its report
-    and pick the exit code."""
+    """Send what the run has pending (its canary first, when one is due; within its send
+    window on `clock`), then write its report and pick the exit code."""
     phase = None
     if canary.due(settings, journal.get_run(run.id).canary):
         refuse_without_route(settings)
         phase = CanaryPhase(journal, run.id, settings, ui.note)
+    gates = schedule.gates(settings)
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
     result = provider.dispatch(
-        journal, run.id, settings, ui.progress, ui.note, ui.stop_with, canary=phase
-    )
+        journal, run.id, settings, ui.progress, ui.note, ui.stop_with, canary=phase,
+        gates=gates, clock=clock,
+    )  # fmt: skip
     if result.stopped_by is not None or result.result.halted_by:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
@@ -245,7 +260,7 @@ def dispatch_and_report(
         state, reason = "finished", ""
     journal.set_run_state(run.id, state, stop_reason=reason, finished_at=time.time())
     files = write_run_report(journal, journal.get_run(run.id), settings)
-    steps = next_steps(run.id, state, files, settings, journal)
+    steps = next_steps(run.id, state, files, settings, journal, clock())
     return RunOutcome(
         command,
         run.id,

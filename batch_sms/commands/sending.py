@@ -20,11 +20,12 @@ from aiohttp import web
 
 from batch_sms import dispatch
 from batch_sms.commands import hints
-from batch_sms.commands.canary import CanaryPhase, goes_on
+from batch_sms.commands.canary import CanaryPhase
+from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock
 from batch_sms.config import Prices, Settings
 from batch_sms.dispatch.gates import Gate
 from batch_sms.journal import Journal
-from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status
+from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status, duration_text, utc_text
 from batch_sms.provider import nxcloud, receipts, reconcile
 from batch_sms.sandbox import server
 
@@ -122,14 +123,20 @@ class Provider:
         note: Callable[[str], None] = lambda text: None,
         stop_with: Callable[[Callable[[], None]], None] = lambda stop: None,
         canary: CanaryPhase | None = None,
+        *,
+        gates: tuple[Gate, ...] = (),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> SendResult:
         """Send the run's pending messages; returns when done, stopped or interrupted.
 
-        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread;
-        `canary`, when given, sends its messages first and decides whether the rest go."""
-        return asyncio.run(
-            _run(journal, run_id, settings, self, on_progress, note, stop_with, canary)
+        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread.
+        `canary`, when given, sends its messages first and decides whether the rest go. `gates`
+        are asked before each send, on `clock`; with `settings.wait` the run waits on it for the
+        windows of its scheduled messages and sends them as they open."""
+        call = _Call(
+            journal, run_id, settings, self, on_progress, note, stop_with, canary, gates, clock
         )
+        return asyncio.run(_run(call))
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
@@ -277,16 +284,37 @@ async def _wait_for_receipts(journal: Journal, run_id: str, deadline: float) -> 
         await asyncio.sleep(0.1)
 
 
-async def _run(
-    journal: Journal,
-    run_id: str,
-    settings: Settings,
-    provider: Provider,
-    on_progress: Callable[[Any], None],
-    note: Callable[[str], None],
-    stop_with: Callable[[Callable[[], None]], None],
-    canary: CanaryPhase | None = None,
-) -> SendResult:
+@dataclass(frozen=True)
+class _Call:
+    """What one `Provider.dispatch` was given."""
+
+    journal: Journal
+    run_id: str
+    settings: Settings
+    provider: Provider
+    on_progress: Callable[[Any], None]
+    note: Callable[[str], None]
+    stop_with: Callable[[Callable[[], None]], None]
+    canary: CanaryPhase | None
+    gates: tuple[Gate, ...]
+    clock: Clock
+
+
+async def _until(clock: Clock, due: float, stop: asyncio.Event) -> None:
+    """Wait on `clock` until `due`, or until the stop event."""
+    sleeping = asyncio.ensure_future(clock.sleep(max(0.0, due - clock())))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((sleeping, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in (sleeping, stopping):
+            waiter.cancel()
+        await asyncio.gather(sleeping, stopping, return_exceptions=True)
+
+
+async def _run(call: _Call) -> SendResult:
+    journal, run_id, settings, provider = call.journal, call.run_id, call.settings, call.provider
+    on_progress, note, stop_with = call.on_progress, call.note, call.stop_with
     stop = asyncio.Event()
     interrupts = Interrupts(journal, run_id, settings, note)
     remove = _install_signals(stop, interrupts)
@@ -308,15 +336,27 @@ async def _run(
                 dr_url=dr_url,
             )
 
-            async def send(gates: tuple[Gate, ...] = ()) -> dispatch.DispatchResult:
+            async def send(only: tuple[Gate, ...] = ()) -> dispatch.DispatchResult:
+                """One dispatch; `only` (the canary's) is asked before the window's gates."""
                 return await dispatch.dispatch(
                     run_id, journal, client, options, on_progress=on_progress, stop=stop,
-                    gates=gates,
+                    gates=(*only, *call.gates), clock=call.clock,
                 )  # fmt: skip
 
-            result = await canary.run(send, stop) if canary is not None else None
-            if result is None or goes_on(result):
+            result = await call.canary.run(send, stop) if call.canary is not None else None
+            if result is None or result.went_on:
                 result = await send()
+            while settings.wait and result.went_on:
+                due = journal.first_next_at(run_id, Status.SCHEDULED)
+                if due is None:
+                    break
+                left = duration_text(max(0.0, due - call.clock()))
+                note(
+                    f"waiting for the next window: {utc_text(due)} UTC (in {left}); Ctrl-C "
+                    f"stops, {hints.command('resume', settings, run_id)} continues"
+                )
+                await _until(call.clock, due, stop)
+                result = await send()  # at once "interrupted" after a Ctrl-C
             if provider.simulated and dr_url != settings.dr_url and not result.interrupted:
                 await _wait_for_receipts(journal, run_id, time.monotonic() + RECEIPT_WAIT)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -133,9 +134,14 @@ class AnswerHandler:
         self.queue.later[:] = held  # sorted: still a heap
 
     def _end_held(self) -> None:
-        """Nothing else to do: messages a gate holds stay pending, with when and why."""
+        """Nothing else to do: messages a gate holds stay pending (or as the Hold says), with
+        when (none when no time is known) and why."""
         for at, _, item in self.queue.later:
-            self._write(item, Status.PENDING, error=item.held, next_at=at)
+            next_at = at if math.isfinite(at) else None
+            if item.held_as is Status.PENDING:
+                self._write(item, Status.PENDING, error=item.held, next_at=next_at)
+            else:  # a status of its own (scheduled): this dispatch is done with it
+                self._final(item, item.held_as, item.attempts, error=item.held, next_at=next_at)
         self.queue.later.clear()
 
     # --- writing -------------------------------------------------------------------------

@@ -66,6 +66,12 @@ class DispatchResult:
     rate: float  # requests started per second over the dispatch
     halted_by: str = ""  # a gate's Halt verdict stopped it (resumable): why
 
+    @property
+    def went_on(self) -> bool:
+        """True when it ended with no stop of any kind (a run-wide answer, the stop event, a
+        gate's halt): what comes next (the rest after a canary, a window's wait) may go."""
+        return self.stopped_by is None and not self.interrupted and not self.halted_by
+
 
 class Sender(Protocol):
     """The part of nxcloud.Client the dispatcher uses."""

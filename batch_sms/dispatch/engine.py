@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from batch_sms.dispatch.answers import AnswerHandler
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
-from batch_sms.dispatch.gates import Gate, Halt, Hold, Skip, first_verdict
+from batch_sms.dispatch.gates import Expire, Gate, Halt, Hold, Skip, first_verdict
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Journal
-from batch_sms.models import QUEUED
+from batch_sms.models import QUEUED, Status
 from batch_sms.provider.nxcloud import Answer, Kind, SendRequest
 
 __all__ = ["Dispatcher"]
@@ -150,8 +150,10 @@ class Dispatcher(AnswerHandler):
             item.held = ""
             return True
         if isinstance(verdict, Hold):
-            item.held = verdict.why
+            item.held, item.held_as = verdict.why, verdict.ends
             self.queue.push(verdict.until, item)
+        elif isinstance(verdict, Expire):
+            self._final(item, Status.EXPIRED, item.attempts, error=verdict.why)
         elif isinstance(verdict, Skip):
             self.total -= 1  # not this dispatch's: the journal keeps it as it is
         elif isinstance(verdict, Halt):
@@ -180,7 +182,7 @@ class Dispatcher(AnswerHandler):
     async def _wait(self, deadline: float | None) -> None:
         """Until a request finishes, the stop event, or the deadline (on the injected clock)."""
         self._wake.clear()
-        if deadline is None:
+        if deadline is None or not math.isfinite(deadline):  # a hold with no known end
             await self._wake.wait()
             return
         waiters = [

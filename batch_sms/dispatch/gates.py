@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from batch_sms.journal import Queued
+from batch_sms.models import Status
 
-__all__ = ["Gate", "Halt", "Hold", "Skip", "Verdict", "first_verdict"]
+__all__ = ["Expire", "Gate", "Halt", "Hold", "Skip", "Verdict", "first_verdict"]
 
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """Not before `until` (wall clock): the message waits in the queue; `why` is for the row."""
+    """Not before `until` (wall clock; inf: no known time): the message waits in the queue;
+    `why` is for the row, `ends` its status when only held messages remain."""
 
     until: float
     why: str
+    ends: Status = Status.PENDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +37,14 @@ class Halt:
     why: str
 
 
-Verdict = Hold | Skip | Halt | None
+@dataclass(frozen=True, slots=True)
+class Expire:
+    """Never send this message: it ends `expired` (its window is over); `why` is for the row."""
+
+    why: str
+
+
+Verdict = Hold | Skip | Halt | Expire | None
 
 
 class Gate(Protocol):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from batch_sms.dispatch.limits import HourlyCap, Ticket
 from batch_sms.journal import Journal, Queued
+from batch_sms.models import Status
 
 __all__ = ["Item", "WorkQueue"]
 
@@ -24,6 +25,7 @@ class Item:
     start: Ticket | None = None  # its last request's start, for the limiter
     capped: bool = False  # waiting for its number's hour, not for a back-off
     held: str = ""  # why a gate holds it back (a Hold verdict), not for a back-off
+    held_as: Status = Status.PENDING  # its status if the dispatch ends while it is held
     clock_resent: bool = False  # its free re-send after a 1004 is used up
     code: str = ""
     result: str = ""

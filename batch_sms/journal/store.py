@@ -153,6 +153,14 @@ class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
         ).fetchone()
         return int(row[0])
 
+    def first_next_at(self, run_id: str, status: Status) -> float | None:
+        """The earliest time one of the run's own messages in `status` may be sent, if known."""
+        row = self._db.execute(
+            "SELECT MIN(next_at) FROM messages WHERE run = ? AND status = ? AND retried_by IS NULL",
+            (self._run_key(run_id), Status(status).value),
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
     def handed_off(self, run_id: str) -> dict[str, int]:
         """How many of a run's messages each of its retry runs took over, oldest retry first."""
         key = self._run_key(run_id)
