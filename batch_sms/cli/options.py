@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import click
 
 from batch_sms.config import CONFIG_NAME, Settings
+from batch_sms.models import parse_duration
 from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
-    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "listen",
-    "outputs", "preflight", "rate", "sandbox_knobs", "shown",
+    "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "duration",
+    "listen", "outputs", "preflight", "rate", "sandbox_knobs", "shown",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +73,18 @@ RESEND_UNKNOWN = click.option(
     help="Also send messages whose fate is unknown: they may have arrived and would arrive "
     "twice (retry takes them with --status unknown).",
 )
+
+
+def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """An option's duration such as 30m, 2h or 90s (models.parse_duration) as seconds."""
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a duration; give e.g. 90s, 30m, 2h or 1h30m", ctx, param
+        ) from None
 
 
 def listen(host: str, port: int) -> Callable[[F], F]:
@@ -209,6 +222,12 @@ sandbox_knobs = apply(
         "--delivered-share",
         "dr_delivered_share",
         "Share of messages whose receipt says delivered.",
+        _share,
+    ),
+    _knob(
+        "--drop-receipts",
+        "dr_drop_share",
+        "Share of receipts never pushed (the record query still knows their status).",
         _share,
     ),
 )

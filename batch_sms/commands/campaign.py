@@ -39,7 +39,6 @@ from batch_sms.commands.runner import (
 )
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
-from batch_sms.errors import UsageError
 from batch_sms.input import frame, reading
 from batch_sms.input.loader import Table
 from batch_sms.journal import RunInfo
@@ -164,12 +163,7 @@ def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
                 f"fix the rows listed in {files.report}",
             ],
         )
-    if not settings.sandbox and settings.credentials.missing():
-        raise UsageError(
-            "missing credentials: " + ", ".join(settings.credentials.missing()),
-            "set them in the environment or in batch-sms.toml [credentials]; "
-            "or try the built-in simulator with --sandbox",
-        )
+    sending.require_credentials(settings, "or try the built-in simulator with --sandbox")
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):

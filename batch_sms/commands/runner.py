@@ -280,6 +280,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         cost=run_cost(journal, run.id, settings),
         currency=settings.prices.currency,
         describe=nxcloud.describe,
+        unrecorded=journal.unrecorded(run.id),
     )
     return workbook.write_report(
         Path(run.input_copy).parent,

@@ -21,12 +21,13 @@ from aiohttp import web
 from batch_sms import dispatch
 from batch_sms.commands import hints
 from batch_sms.config import Prices, Settings
+from batch_sms.errors import UsageError
 from batch_sms.journal import Journal
 from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status
 from batch_sms.provider import nxcloud, receipts, reconcile
 from batch_sms.sandbox import server
 
-__all__ = ["Provider", "SendResult", "connect"]
+__all__ = ["Provider", "SendResult", "connect", "require_credentials"]
 
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
@@ -133,6 +134,16 @@ class Provider:
             self._credentials,
             timeout=self._timeout,
             balance_url=self._balance_url,
+        )
+
+
+def require_credentials(settings: Settings, hint: str) -> None:
+    """Refuse, naming what is missing, when the provider is real and a credential is not set."""
+    missing = settings.credentials.missing()
+    if not settings.sandbox and missing:
+        raise UsageError(
+            "missing credentials: " + ", ".join(missing),
+            f"set them in the environment or in batch-sms.toml [credentials]; {hint}",
         )
 
 

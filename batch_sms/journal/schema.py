@@ -70,5 +70,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         f"""CREATE INDEX messages_uncertain ON messages(phone, inflight_at)
             WHERE status IN {UNCERTAIN_SQL}""",
     ),
+    (
+        # When `report --refresh` last asked the provider's records about a `sent` message
+        # without a receipt and found none (NULL: never asked, or a record was found).
+        "ALTER TABLE messages ADD COLUMN unrecorded_at REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

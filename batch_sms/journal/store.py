@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Sequence
 
+from batch_sms.journal.awaiting import AwaitingMixin
 from batch_sms.journal.connection import marks
 from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
@@ -22,7 +23,7 @@ _RECORD_COLUMNS = (
 )
 
 
-class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
+class Journal(AwaitingMixin, CrossRunMixin, MessagesMixin, RunsMixin):
     """The state db of every run; one connection, used from one thread at a time."""
 
     def counts(self, run_id: str) -> dict[str, int]:

@@ -47,11 +47,13 @@ class SideCallsMixin:
 
     # --- delivery receipts -----------------------------------------------------------------
 
-    async def _deliver(self, msg: Accepted, delivered: bool) -> None:
+    async def _deliver(self, msg: Accepted, delivered: bool, push: bool = True) -> None:
+        """Decide the message's delivery after the delay; push its receipt unless `push` is
+        False (a receipt lost on the way: the record query still tells the status)."""
         await asyncio.sleep(self.config.dr_delay)
         msg.dr_time = self.config.clock()
         msg.dr_status = "2" if delivered else "5"
-        if not msg.dr_url or self._session is None:
+        if not push or not msg.dr_url or self._session is None:
             return
         fields = {
             "phone": msg.phone,

@@ -70,11 +70,14 @@ class SandboxConfig:
     dr_url: str = ""  # where receipts go when a message names no drUrl; "" = nowhere
     dr_delay: float = 1.0  # seconds (real time) from acceptance to the receipt
     dr_delivered_share: float = 1.0
+    # Receipts decided but never pushed, as if lost on the way; the record query still has them.
+    dr_drop_share: float = 0.0
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         shares = [self.fail_500, self.malformed, self.fail_88, self.fail_99, self.drop, self.hang]
-        if any(not 0 <= s <= 1 for s in [*shares, self.dr_delivered_share]) or sum(shares) > 1:
+        receipts = [self.dr_delivered_share, self.dr_drop_share]
+        if any(not 0 <= s <= 1 for s in [*shares, *receipts]) or sum(shares) > 1:
             raise ValueError("fault shares must lie in [0, 1] and add up to at most 1")
 
 

@@ -95,6 +95,7 @@ class Sandbox(SideCallsMixin):
         seed = self.config.seed
         self._dice = random.Random(seed)
         self._dr_dice = random.Random(None if seed is None else seed + 1)
+        self._drop_dice = random.Random(None if seed is None else seed + 2)
         self._window: deque[float] = deque()
         self._sent_to: dict[str, deque[float]] = {}
         self._ids = 0
@@ -267,7 +268,8 @@ class Sandbox(SideCallsMixin):
             )
             self.accepted.append(msg)
             delivered = self._dr_dice.random() < cfg.dr_delivered_share
-            task = asyncio.get_running_loop().create_task(self._deliver(msg, delivered))
+            push = self._drop_dice.random() >= cfg.dr_drop_share
+            task = asyncio.get_running_loop().create_task(self._deliver(msg, delivered, push))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return "0", messageid
