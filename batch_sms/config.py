@@ -93,6 +93,8 @@ class Settings:
     timeout: float = 30.0
     base_url: str = DEFAULT_BASE_URL
     dr_url: str = ""
+    short_link: str = ""  # sent as shortLink; every text needs the placeholder #1#
+    link_verbose: bool | None = None  # sent as linkVerbose "1"/"0"; None: the provider's default
     sandbox: bool = False
     dry_run: bool = False
     yes: bool = False
@@ -114,6 +116,11 @@ class Settings:
         if self.state is not None:
             return self.state
         return user_state_dir() / self._state_name
+
+    @property
+    def link_verbose_field(self) -> str:
+        """linkVerbose as sent: "1" collect clicks, "0" don't, "" leave the provider's default."""
+        return "" if self.link_verbose is None else "1" if self.link_verbose else "0"
 
     @property
     def legacy_state_path(self) -> Path | None:
@@ -153,6 +160,7 @@ _CONVERT: dict[str, type] = {
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
+_BOOLS |= {"link_verbose"}
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices", "config_file"}
 
 
@@ -313,9 +321,23 @@ def _check(settings: Settings) -> None:
     if settings.max_segments is not None and settings.max_segments < 1:
         raise ConfigError("max-segments must be at least 1", "give --max-segments 1 or more")
     _check_region(settings.default_region)
+    _check_short_link(settings.short_link)
     if settings.template is not None and settings.template_file is not None:
         raise ConfigError(
             "give --template or --template-file, not both", "drop one of the two options"
+        )
+
+
+def _check_short_link(link: str) -> None:
+    """A short link is an http(s) URL from the account's list of short links."""
+    if not link:
+        return
+    scheme, _, rest = link.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest or any(c.isspace() for c in link):
+        raise ConfigError(
+            f"short-link {link!r} is not an http(s) URL",
+            "give one of your account's short links, e.g. --short-link https://nx.ink/abc; "
+            "the texts place it with #1#",
         )
 
 

@@ -21,9 +21,11 @@ from batch_sms.checks.segments import (
 )
 from batch_sms.input.spreadsheet import rounded_by_excel
 from batch_sms.models import CostEstimate, CountryCost, Message, Status, content_key
+from batch_sms.provider.nxcloud import LINK_PLACEHOLDER
 
 __all__ = [
     "MAX_CONTENT",
+    "NO_PLACEHOLDER",
     "Checker",
     "SuppressionList",
     "check_sender",
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 MAX_CONTENT = 1000  # the provider's limit on `content`, in characters, whatever the encoding
+# The provider ignores `shortLink` for a text without its placeholder: such a row is invalid.
+NO_PLACEHOLDER = f"text has no {LINK_PLACEHOLDER} placeholder for --short-link"
 _SENDER_MAX = 20
 _SENDER = re.compile(r"[A-Za-z0-9]+")
 
@@ -96,13 +100,16 @@ class Checker:
         allow_duplicates: bool,
         max_segments: int | None = None,
         allow_landlines: bool = False,
+        short_link: bool = False,
     ) -> None:
-        """Set the campaign's rules; `suppressed` holds E.164 digits (see load_suppression)."""
+        """Set the campaign's rules; `suppressed` holds E.164 digits (see load_suppression);
+        with `short_link` every text must hold the placeholder the provider puts the link in."""
         self.default_region = default_region or None
         self.suppressed = suppressed
         self.allow_duplicates = allow_duplicates
         self.max_segments = max_segments
         self.allow_landlines = allow_landlines
+        self.short_link = short_link
         # (phone as int << 64 | 64-bit content hash) -> first row: exact on the number, and a
         # content collision needs two texts with one hash sent to one number. ~100 bytes a row.
         self._seen: dict[int, int] = {}
@@ -151,6 +158,8 @@ class Checker:
                     "as text or integers, or --trust-numeric-phones if they are right"
                 )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
+            if not error and self.short_link and text and LINK_PLACEHOLDER not in text:
+                error = NO_PLACEHOLDER
             status, reason = Status.READY, ""
             if phone_error or render_error or error:
                 status = Status.INVALID

@@ -84,6 +84,7 @@ def send(**options: Any) -> None:
 
 OVERRIDABLE = (
     "tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url", "dr_url", "sandbox",
+    "short_link", "link_verbose",
 )  # fmt: skip
 
 

@@ -129,6 +129,18 @@ def rate(own: bool = False) -> Callable[[F], F]:
     return apply(
         *limits,
         click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+        click.option(
+            "--short-link",
+            metavar="URL",
+            help="A short link of your account, sent as shortLink; the provider puts it where "
+            f"a text has #1#, so rows without it are invalid [{OWN if own else 'none'}].",
+        ),
+        click.option(
+            "--link-verbose/--no-link-verbose",
+            default=None,
+            help="Whether the provider collects clicks on the short link (linkVerbose) "
+            f"[{OWN if own else 'the provider default: yes'}].",
+        ),
         SANDBOX,
         click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),
     )
@@ -199,6 +211,12 @@ sandbox_knobs = apply(
     click.option("--deactivated", is_flag=True, help="Answer every send with 102."),
     click.option(
         "--allow-ip", multiple=True, help="Allowed caller IP (code 9 otherwise); repeatable."
+    ),
+    click.option(
+        "--short-link",
+        "short_link",
+        multiple=True,
+        help="A short link on the account's list (others answer 2) [any]; repeatable.",
     ),
     _knob("--fail-88", "fail_88", "Share of sends answered 88.", _share),
     _knob("--fail-99", "fail_99", "Share of sends answered 99.", _share),

@@ -223,6 +223,8 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
                 sys_message_id=sys_message_id(run_id, message.row, message.index),
                 dr_url=settings.dr_url,
                 ext=ext(run_id, message.row, message.index),
+                short_link=settings.short_link,
+                link_verbose=settings.link_verbose_field,
             )
             nxcloud.build_send(request, creds, now_ms)
             built += 1

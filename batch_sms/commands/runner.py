@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from batch_sms.checks.preflight import Preflight
-from batch_sms.checks.validate import estimate_cost
+from batch_sms.checks.validate import NO_PLACEHOLDER, estimate_cost
 from batch_sms.commands import hints
 from batch_sms.commands.outcome import RunOutcome, Ui
 from batch_sms.commands.sending import Provider
@@ -224,6 +224,10 @@ def dispatch_and_report(
     journal: Journal, run: RunInfo, settings: Settings, ui: Ui, command: str, provider: Provider
 ) -> RunOutcome:
     """Send what the run has pending, then write its report and pick the exit code."""
+    if settings.short_link:  # a resume or retry may add a link the rows were not checked for
+        lacking = journal.invalidate_lacking(run.id, nxcloud.LINK_PLACEHOLDER, NO_PLACEHOLDER)
+        if lacking:
+            ui.note(f"{lacking:,} messages are invalid and not sent: {NO_PLACEHOLDER}")
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
     result = provider.dispatch(journal, run.id, settings, ui.progress, ui.note, ui.stop_with)
     if result.stopped_by is not None:

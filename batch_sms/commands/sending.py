@@ -310,6 +310,8 @@ async def _run(
                 max_attempts=settings.max_attempts,
                 sender=settings.sender,
                 dr_url=dr_url,
+                short_link=settings.short_link,
+                link_verbose=settings.link_verbose_field,
             )
             result = await dispatch.dispatch(
                 run_id, journal, client, options, on_progress=on_progress, stop=stop

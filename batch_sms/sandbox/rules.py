@@ -55,6 +55,7 @@ class SandboxConfig:
     verification_app: bool = False  # a verification-code app takes at most 5 numbers (104)
     deactivated: bool = False  # every send answers 102
     allowed_ips: tuple[str, ...] | None = None  # caller IP allow-list (code 9); None: any
+    short_links: tuple[str, ...] | None = None  # the account's short links; None: any link
     latency: float = 0.0  # seconds added before every send answer …
     jitter: float = 0.0  # … plus up to this many more, drawn from the seeded dice
     fail_500: float = 0.0
@@ -96,6 +97,8 @@ class Accepted:
     time: float
     country_code: int
     charge: float
+    short_link: str = ""  # the shortLink that took effect ("" none, or no #1# in the content)
+    link_verbose: str = "1"  # whether clicks on it are collected (the documented default "1")
     dr_status: str = ""  # "2" delivered, "5" undelivered, "" no receipt yet
     dr_time: float | None = None
 
@@ -179,6 +182,11 @@ def check_body(raw: bytes, cfg: SandboxConfig) -> CheckedSend | str:
     single = len(numbers) == 1
     sys_id = body.get("sysMessageId", "") if single else ""
     if sys_id and not _SYS_ID.fullmatch(sys_id):
+        return "2"
+    link = body.get("shortLink")
+    if link is not None and cfg.short_links is not None and link not in cfg.short_links:
+        return "2"  # not a link from the account's list
+    if body.get("linkVerbose", "1") not in ("0", "1"):
         return "2"
     countries = [_country(n) for n in numbers]
     if None in countries:
