@@ -90,3 +90,10 @@ def test_resume_with_a_short_link_never_sends_rows_without_the_placeholder(
     assert [(a.content, a.short_link) for a in handle.sandbox.accepted] == [
         (TEXTS[0], ""), (TEXTS[2], LINK),
     ]  # fmt: skip
+
+
+def test_validate_checks_the_placeholder_too(tmp_path: Path, user_data_dir: Path) -> None:
+    result = run_cli(["validate", str(_campaign(tmp_path)), "--short-link", LINK, "--json",
+                      "--out", str(tmp_path / "reports")])  # fmt: skip
+    assert result.exit_code == 1
+    assert last_json(result)["counts"] == {"ready": 2, "invalid": 1}

@@ -57,6 +57,7 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], RunOutcom
 
 @cli.command(short_help="Check INPUT: a report of every row; nothing is sent.")
 @opt.preflight
+@opt.links()
 @opt.outputs
 def validate(**options: Any) -> None:
     """Check INPUT before sending: a report of every row; nothing is sent."""

@@ -20,7 +20,7 @@ from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
     "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "duration",
-    "listen", "outputs", "preflight", "rate", "sandbox_knobs", "shown",
+    "links", "listen", "outputs", "preflight", "rate", "sandbox_knobs", "shown",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,16 +119,10 @@ _RATE = (
 OWN = "the run's own"
 
 
-def rate(own: bool = False) -> Callable[[F], F]:
-    """Options that shape the sending (send, resume, retry). For `own` (resume, retry) the run's
-    recorded settings are the defaults, so the help shows no other."""
-    limits = [
-        click.option(flag, type=kind, help=f"{text} [{OWN if own else shown(name)}].")
-        for flag, name, kind, text in _RATE
-    ]
+def links(own: bool = False) -> Callable[[F], F]:
+    """The short-link options (validate, send, resume, retry); for `own` the run's are the
+    defaults."""
     return apply(
-        *limits,
-        click.option("--dr-url", help="Where the provider pushes delivery receipts."),
         click.option(
             "--short-link",
             metavar="URL",
@@ -141,6 +135,20 @@ def rate(own: bool = False) -> Callable[[F], F]:
             help="Whether the provider collects clicks on the short link (linkVerbose) "
             f"[{OWN if own else 'the provider default: yes'}].",
         ),
+    )
+
+
+def rate(own: bool = False) -> Callable[[F], F]:
+    """Options that shape the sending (send, resume, retry). For `own` (resume, retry) the run's
+    recorded settings are the defaults, so the help shows no other."""
+    limits = [
+        click.option(flag, type=kind, help=f"{text} [{OWN if own else shown(name)}].")
+        for flag, name, kind, text in _RATE
+    ]
+    return apply(
+        *limits,
+        click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+        links(own),
         SANDBOX,
         click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),
     )

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from batch_sms.provider.lookup import RECORD_DAYS
 from batch_sms.provider.nxcloud import describe
 from batch_sms.sandbox.rules import Accepted, Receipt, SandboxConfig
 
@@ -100,7 +101,7 @@ class SideCallsMixin:
         }
 
     def _days_records(self, date: str) -> list[Accepted]:
-        oldest = self.config.clock() - 31 * 86400
+        oldest = self.config.clock() - RECORD_DAYS * 86400
         return [m for m in self.accepted if _day(m.time) == date and m.time >= oldest]
 
     async def _balance_call(self, request: web.Request) -> web.Response:
@@ -115,7 +116,10 @@ class SideCallsMixin:
             return web.json_response({"code": "1", "result": describe("1")})
         if not re.fullmatch(r"[0-9]{8}", form.get("date", "")) or not form.get("messageid"):
             return web.json_response({"code": "2", "result": describe("2")})
-        found = [m for m in self._days_records(form["date"]) if m.messageid == form["messageid"]]
+        # By id first: dating every message of a long run for each query would be slow.
+        same = [m for m in self.accepted if m.messageid == form["messageid"]]
+        oldest = self.config.clock() - RECORD_DAYS * 86400
+        found = [m for m in same if _day(m.time) == form["date"] and m.time >= oldest]
         return web.json_response({"code": "0", "row": self._row(found[0]) if found else None})
 
     async def _day_call(self, request: web.Request) -> web.Response:
