@@ -84,3 +84,9 @@ def test_a_failing_query_stops_the_asking() -> None:
     assert asked.failed == "code 1: application unavailable or wrong app key"
     assert (asked.found, asked.undecided, asked.missing) == ({}, [], [])
     assert len(client.asked) == 1
+
+
+def test_the_receipt_is_for_the_message_asked_about() -> None:
+    client = FakeRecords({("20261129", "m"): {"dr_status": "2", "dr": "DELIVRD"}})  # no msgid
+    asked = run(ask(client, [Wanted("m", NOON)], now=NOON + 60))
+    assert asked.found == {"m": {"messageid": "m", "status": "2", "result": "DELIVRD"}}

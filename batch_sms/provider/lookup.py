@@ -92,7 +92,8 @@ async def ask(
                     return
                 row = answer.get("row")
                 if isinstance(row, Mapping) and row:
-                    fields = receipt_fields({**row, "msgid": row.get("msgid") or item.messageid})
+                    # The answer is about the message asked for, whatever id the row repeats.
+                    fields = receipt_fields({**row, "msgid": item.messageid})
                     if fields is None:
                         asked.undecided.append(item.messageid)
                     else:
