@@ -309,3 +309,17 @@ def test_a_dataframe_run_is_retried_from_the_shell(
     rows = batch_sms.results(again["run_id"], out=out)
     assert rows["content"].tolist() == ["casino"]
     assert rows["phone"].tolist() == [cn_numbers(3, START)[1]]
+
+
+def test_the_link_options_mirror_the_command_line(tmp_path: Path, user_data_dir: Path) -> None:
+    frame = pd.DataFrame({"phone": cn_numbers(2), "content": ["Sale #1#", "Sale"]})
+    checked = batch_sms.validate(frame, short_link="https://nx.ink/a", out=tmp_path)
+    assert checked.counts == {"ready": 1, "invalid": 1}
+    assert checked.plan is not None
+    assert (
+        checked.plan.short_link
+        == "https://nx.ink/a, placeholder #1#, verbose: yes (the provider's default)"
+    )
+    sent = batch_sms.send(frame, sandbox=True, short_link="https://nx.ink/a", link_verbose=False,
+                          out=tmp_path)  # fmt: skip
+    assert sent.counts == {"delivered": 1, "invalid": 1}
