@@ -36,7 +36,8 @@ from batch_sms.dispatch import Progress
 from batch_sms.errors import UsageError
 from batch_sms.input import frame
 from batch_sms.input.loader import Table
-from batch_sms.models import RESULT_COLUMNS
+from batch_sms.models import RESULT_COLUMNS, parse_duration
+from batch_sms.provider.lookup import RECEIPT_GRACE
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ResultRow
 
@@ -114,11 +115,29 @@ def results(
     *,
     out: str | os.PathLike[str] | None = None,
     config: str | os.PathLike[str] | None = None,
+    refresh: bool = False,
+    receipt_grace: str | float | None = None,
 ) -> pd.DataFrame:
     """The Results sheet of an earlier run, as `batch-sms report RUN_ID` writes it now (with the
-    receipts received since), as a DataFrame like `Result.rows()`. `sandbox`: a sandbox run."""
-    settings = _settings({"state": state, "sandbox": sandbox or None, "out": out}, config, [])
-    return _run_frame(campaign.require_run(run_id), settings)
+    receipts received since), as a DataFrame like `Result.rows()`. `sandbox`: a sandbox run.
+
+    `refresh=True` is `report --refresh`: it first asks the provider's records about the sent
+    messages whose receipt has not come after `receipt_grace` (seconds, or a text such as
+    "30m"; default 30 minutes), and writes the report; what it found is logged."""
+    if receipt_grace is not None and not refresh:
+        raise UsageError("receipt_grace= applies with refresh=True only")
+    notes: list[str] = []
+    settings = _settings({"state": state, "sandbox": sandbox or None, "out": out}, config, notes)
+    run_id = campaign.require_run(run_id)
+    if refresh:
+        grace = RECEIPT_GRACE if receipt_grace is None else receipt_grace
+        if isinstance(grace, str):
+            try:
+                grace = parse_duration(grace)
+            except ValueError as exc:
+                raise UsageError(f"receipt_grace={grace!r}: {exc}", "give e.g. '30m'") from None
+        campaign.rewrite_report(run_id, settings, _Driver(None, notes), refresh=float(grace))
+    return _run_frame(run_id, settings)
 
 
 class _Driver:

@@ -99,6 +99,8 @@ class Settings:
     canary: int | None = None  # messages sent first, to check delivery; None: no canary
     canary_wait: float = 300.0  # seconds to wait for the canary's receipts
     canary_min_delivered: float = 0.8  # share of its receipts that must say delivered
+    short_link: str = ""  # sent as shortLink; every text needs the placeholder #1#
+    link_verbose: bool | None = None  # sent as linkVerbose "1"/"0"; None: the provider's default
     sandbox: bool = False
     dry_run: bool = False
     yes: bool = False
@@ -128,6 +130,11 @@ class Settings:
         if self.state is not None:
             return self.state
         return user_state_dir() / self._state_name
+
+    @property
+    def link_verbose_field(self) -> str:
+        """linkVerbose as sent: "1" collect clicks, "0" don't, "" leave the provider's default."""
+        return "" if self.link_verbose is None else "1" if self.link_verbose else "0"
 
     @property
     def legacy_state_path(self) -> Path | None:
@@ -171,7 +178,7 @@ _CONVERT: dict[str, type] = {
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
-_BOOLS |= {"gsm_safe", "recipient_time", "wait"}  # cheaper texts; the send window's
+_BOOLS |= {"gsm_safe", "recipient_time", "wait", "link_verbose"}  # texts, window, links
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices", "config_file"}
 
 
@@ -341,6 +348,7 @@ def _check(settings: Settings) -> None:
             "must-contain: a required text is empty",
             "give the text every message must hold, e.g. --must-contain 'Reply STOP'",
         )
+    _check_short_link(settings.short_link)
     if settings.template is not None and settings.template_file is not None:
         raise ConfigError(
             "give --template or --template-file, not both", "drop one of the two options"
@@ -359,6 +367,19 @@ def _check_canary(settings: Settings) -> None:
         raise ConfigError(
             "canary-min-delivered must lie between 0 and 1",
             "give --canary-min-delivered a share, e.g. 0.8 for 80%",
+        )
+
+
+def _check_short_link(link: str) -> None:
+    """A short link is an http(s) URL from the account's list of short links."""
+    if not link:
+        return
+    scheme, _, rest = link.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest or any(c.isspace() for c in link):
+        raise ConfigError(
+            f"short-link {link!r} is not an http(s) URL",
+            "give one of your account's short links, e.g. --short-link https://nx.ink/abc; "
+            "the texts place it with #1#",
         )
 
 

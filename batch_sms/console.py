@@ -163,6 +163,9 @@ class Screen:
             if known is not None and priced is not None and priced > known:
                 table.add_row("", "[red]the balance does not cover the estimate[/]")
         self.out.print(table)
+        if plan.short_link:
+            line = f"short link: {plan.short_link}"
+            self.out.print(line, markup=False, highlight=False, soft_wrap=True)
         for note in plan.notes:
             self.out.print(f"[yellow]note:[/] {note}")
         self.show_problems(plan)

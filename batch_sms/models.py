@@ -40,6 +40,7 @@ __all__ = [
     "content_key",
     "duration_text",
     "ext",
+    "parse_duration",
     "parse_ext",
     "row_status",
     "sql_list",
@@ -276,6 +277,28 @@ def duration_text(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+_DURATION_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([hms]?)", re.IGNORECASE)
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as "30m", "2h", "90s", "1h 30m" or "45" (seconds); ValueError
+    for any other text. duration_text's form ("4m 05s") reads back too."""
+    rest, total, parts = text.strip(), 0.0, 0
+    while rest:
+        found = _DURATION_PART.match(rest)
+        if found is None or not found.group(0).strip():
+            raise ValueError(f"{text!r} is not a duration")
+        number, unit = found.groups()
+        if not unit and found.end() < len(rest):
+            raise ValueError(f"{text!r} is not a duration")  # a bare number comes last only
+        total += float(number) * _UNIT_SECONDS[unit.lower()]
+        rest, parts = rest[found.end() :].lstrip(), parts + 1
+    if not parts:
+        raise ValueError("an empty text is not a duration")
+    return total
 
 
 def content_key(text: str) -> str:

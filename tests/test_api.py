@@ -347,3 +347,17 @@ def test_the_window_options_mirror_the_command_lines(tmp_path: Path) -> None:
     sent = batch_sms.send(frame, out=tmp_path, state=tmp_path / "s.db", sandbox=True, **window)
     assert (sent.counts, sent.exit_code) == ({"scheduled": 1}, 1)
     assert sent.rows()["sms_error"][0].startswith("--not-before 2099-01-01 09:00 UTC")
+
+
+def test_the_link_options_mirror_the_command_line(tmp_path: Path, user_data_dir: Path) -> None:
+    frame = pd.DataFrame({"phone": cn_numbers(2), "content": ["Sale #1#", "Sale"]})
+    checked = batch_sms.validate(frame, short_link="https://nx.ink/a", out=tmp_path)
+    assert checked.counts == {"ready": 1, "invalid": 1}
+    assert checked.plan is not None
+    assert (
+        checked.plan.short_link
+        == "https://nx.ink/a, placeholder #1#, verbose: yes (the provider's default)"
+    )
+    sent = batch_sms.send(frame, sandbox=True, short_link="https://nx.ink/a", link_verbose=False,
+                          out=tmp_path)  # fmt: skip
+    assert sent.counts == {"delivered": 1, "invalid": 1}

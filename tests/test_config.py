@@ -174,3 +174,24 @@ def test_the_canary_comes_from_the_file_and_the_environment(tmp_path: Path) -> N
     assert (settings.canary, settings.canary_wait, settings.canary_min_delivered) == (5, 60, 0.9)
     assert from_public(settings.public(), Settings()).canary == 5  # kept with the run
     assert Settings().canary is None  # no canary unless asked for
+
+
+def test_link_options_from_file_environment_and_options(tmp_path: Path) -> None:
+    path = tmp_path / "batch-sms.toml"
+    path.write_text('short_link = "https://nx.ink/a"\nlink_verbose = false\n', encoding="utf-8")
+    settings = load_settings({}, config=path, environ={})
+    assert (settings.short_link, settings.link_verbose, settings.link_verbose_field) == (
+        "https://nx.ink/a",
+        False,
+        "0",
+    )
+    assert load_settings({}, environ={"BATCH_SMS_LINK_VERBOSE": "yes"}).link_verbose_field == "1"
+    assert load_settings({}, environ={}).link_verbose_field == ""  # the provider's default
+    assert from_public(settings.public(), Settings()).short_link == "https://nx.ink/a"
+
+
+@pytest.mark.parametrize("link", ["nx.ink/a", "ftp://nx.ink/a", "https://", "https://nx.ink/a b"])
+def test_a_short_link_must_be_an_http_url(link: str) -> None:
+    with pytest.raises(ConfigError, match="is not an http\\(s\\) URL") as caught:
+        load_settings({"short_link": link}, environ={})
+    assert "#1#" in (caught.value.hint or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import aiohttp
@@ -227,3 +228,28 @@ def test_an_undelivered_receipt_carries_the_status_chosen() -> None:
         assert record.dr_status == "9"
 
     run(main())
+
+
+def test_dropped_receipts_are_never_pushed_but_the_record_has_their_status() -> None:
+    """dr_drop_share loses receipts on the way on purpose: the record query still knows."""
+
+    async def main() -> None:
+        receiver = Receiver()
+        url = await receiver.start()
+        config = SandboxConfig(dr_delay=0, dr_url=url, dr_drop_share=1.0)
+        async with serve(config) as sandbox, aiohttp.ClientSession() as session:
+            client = Client(session, sandbox.url, config.credentials)
+            outcome = await client.send(SendRequest(CN, "Hi"))
+            await sandbox.drain()
+            day = time.strftime("%Y%m%d", time.gmtime(sandbox.accepted[0].time))
+            record = await client.record(day, outcome.messageid)
+        await receiver.stop()
+        assert (receiver.got, sandbox.receipts) == ([], [])
+        assert (record["row"]["dr"], record["row"]["dr_status"]) == ("DELIVRD", "2")
+
+    run(main())
+
+
+def test_drop_share_must_be_a_share() -> None:
+    with pytest.raises(ValueError, match="shares"):
+        SandboxConfig(dr_drop_share=1.5)

@@ -33,6 +33,7 @@ from batch_sms.models import (
     content_key,
     duration_text,
     ext,
+    parse_duration,
     parse_ext,
     sql_list,
     sys_message_id,
@@ -226,3 +227,22 @@ def test_the_content_key_is_nfc_but_keeps_case_and_punctuation() -> None:
     assert content_key("Cafe\u0301") == content_key("Caf\u00e9")
     assert content_key("Hello there") != content_key("hello there")
     assert content_key("Line one\nline two") == "Line one line two"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("1h 30m", 5400), ("45", 45),
+     ("0", 0), ("1.5h", 5400), (" 30M ", 1800), ("4m 05s", 245), ("1h 02m 03s", 3723)],
+)  # fmt: skip
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", " ", "soon", "30x", "-5m", "5m later", "m", "45 30"])
+def test_parse_duration_refuses_other_text(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_duration_text_reads_back() -> None:
+    assert parse_duration(duration_text(3723)) == 3723

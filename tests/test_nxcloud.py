@@ -12,7 +12,7 @@ from email.utils import formatdate
 import aiohttp
 import pytest
 from aiohttp import web
-from helpers import run
+from helpers import CN, run
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -382,3 +382,14 @@ def test_client_side_calls_post_forms() -> None:
         assert forms[2][1]["page_size"] == "100"
 
     run(main())
+
+
+def test_build_send_carries_the_link_options_only_when_given() -> None:
+    req = SendRequest(CN, "Go #1#", short_link="https://nx.ink/a", link_verbose="0")
+    _, body = build_send(req, CREDS, 1)
+    assert json.loads(body) | {"appKey": ""} == {
+        "appKey": "", "phone": CN, "content": "Go #1#", "shortLink": "https://nx.ink/a",
+        "linkVerbose": "0",
+    }  # fmt: skip
+    _, plain = build_send(SendRequest(CN, "Go #1#"), CREDS, 1)
+    assert set(json.loads(plain)) == {"appKey", "phone", "content"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import DATA, preflight_of
 
+from batch_sms.checks.preflight import link_line
+from batch_sms.config import load_settings
 from batch_sms.errors import InputError
 from batch_sms.models import Status
 
@@ -117,3 +119,18 @@ def test_a_headerless_opt_out_list_of_national_numbers_names_the_region_option()
         "optout_campaign.csv", suppress=DATA / "optout_bare_national.csv", default_region="CN"
     ).messages
     assert [m.status for m in messages] == [Status.READY, Status.SUPPRESSED]
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        ({}, ""),
+        ({"short_link": "https://nx.ink/a"},
+         "https://nx.ink/a, placeholder #1#, verbose: yes (the provider's default)"),
+        ({"short_link": "https://nx.ink/a", "link_verbose": False},
+         "https://nx.ink/a, placeholder #1#, verbose: no"),
+        ({"link_verbose": True}, "none, verbose: yes"),
+    ],
+)  # fmt: skip
+def test_the_plan_shows_the_link_options(options: dict[str, object], line: str) -> None:
+    assert link_line(load_settings(options, environ={})) == line

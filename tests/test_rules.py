@@ -179,3 +179,35 @@ def test_fault_shares_are_checked() -> None:
         SandboxConfig(dr_delivered_share=1.5)
     with pytest.raises(ValueError, match=r"undelivered status '2': give one of 5 \(UNDELIV\)"):
         SandboxConfig(dr_undelivered_status="2")
+
+
+LINK = "https://nx.ink/a"
+
+
+@pytest.mark.parametrize(
+    ("config", "req", "code"),
+    [
+        ({}, SendRequest(CN, "Go #1#", short_link="anything at all"), "0"),  # any: no list given
+        ({"short_links": (LINK,)}, SendRequest(CN, "Go #1#", short_link=LINK), "0"),
+        ({"short_links": (LINK,)}, SendRequest(CN, "Go #1#", short_link=LINK + "b"), "2"),
+        ({}, SendRequest(CN, "Go", link_verbose="1"), "0"),
+        ({}, SendRequest(CN, "Go", link_verbose="0"), "0"),
+        ({}, SendRequest(CN, "Go", link_verbose="yes"), "2"),
+    ],
+)  # fmt: skip
+def test_link_options_are_checked_as_documented(
+    config: dict[str, Any], req: SendRequest, code: str
+) -> None:
+    answer, _ = send_one(SandboxConfig(**config), req)
+    assert answer.code == code
+
+
+def test_a_short_link_takes_effect_only_with_the_placeholder() -> None:
+    """nxcloud-api.md: shortLink "only takes effect if content contains #1#"; without it the
+    send is accepted and the link ignored."""
+    answer, sandbox = send_one(SandboxConfig(), SendRequest(CN, "Go", short_link=LINK))
+    assert answer.code == "0"
+    assert (sandbox.accepted[0].short_link, sandbox.accepted[0].link_verbose) == ("", "1")
+    req = SendRequest(CN, "Go #1#", short_link=LINK, link_verbose="0")
+    answer, sandbox = send_one(SandboxConfig(), req)
+    assert (sandbox.accepted[0].short_link, sandbox.accepted[0].link_verbose) == (LINK, "0")

@@ -76,7 +76,7 @@ def test_migration_2_upgrades_a_version_1_db(db_path: Path) -> None:
         columns = [r[1] for r in raw.execute("PRAGMA table_info(messages)")]
         assert "retried_by" not in columns
     with Journal(db_path) as j:
-        assert j.schema_version == SCHEMA_VERSION
+        assert j.schema_version == SCHEMA_VERSION >= 2
         assert j.counts("a") == {"sent": 1, "inflight": 1, "pending": 1}
         assert [r.retried_by for r in j.report_rows("a")] == ["", "", ""]
         assert [q.row for q in j.next_batch("a", 0, 10)] == [4]

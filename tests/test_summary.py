@@ -104,3 +104,12 @@ def test_settings_never_show_secrets(tmp_path: Path) -> None:
     text += (tmp_path / "results.csv").read_bytes()
     for secret in (b"AK-9f3e", b"S3-77aa", b"T-0b1c", b"P-5d5d", b"pw-1", b"tk-2", b"K2-8c8c"):
         assert secret not in text
+
+
+def test_summary_counts_messages_with_no_receipt_and_no_record(tmp_path: Path) -> None:
+    info = SummaryInfo(run_id="r", unrecorded=3)
+    write_report(tmp_path, COLUMNS, rows_of(Status.SENT), info, "csv")
+    pairs = summary_pairs(tmp_path / "report.xlsx")
+    assert pairs["Receipts"] == "3 messages: no receipt and no record yet"
+    write_report(tmp_path, COLUMNS, rows_of(Status.SENT), replace(info, unrecorded=0), "csv")
+    assert "Receipts" not in summary_pairs(tmp_path / "report.xlsx")

@@ -245,3 +245,19 @@ def test_estimate_cost_of_nothing() -> None:
         0,
         0,
     )
+
+
+def test_with_a_short_link_a_text_without_the_placeholder_is_invalid() -> None:
+    check = checker(short_link=True).check
+    [good] = check(2, "138 0013 8000", "Sale: #1#")
+    [bad] = check(3, "138 0013 8001", "Sale today")
+    [empty] = check(4, "138 0013 8002", "  ")
+    assert good.status is Status.READY
+    assert (bad.status, bad.error, bad.reason) == (
+        Status.INVALID,
+        "text has no #1# placeholder for --short-link",
+        "short_link_placeholder",
+    )
+    assert (empty.error, empty.reason) == ("content is empty", "content_empty")  # one reason
+    [plain] = checker().check(5, "138 0013 8003", "Sale today")
+    assert plain.status is Status.READY

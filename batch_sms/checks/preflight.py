@@ -17,7 +17,7 @@ from batch_sms.input import loader, reading
 from batch_sms.models import CostEstimate, Message, Status, row_status
 from batch_sms.provider import nxcloud
 
-__all__ = ["Plan", "Preflight", "run_preflight"]
+__all__ = ["Plan", "Preflight", "link_line", "run_preflight"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Plan:
     problems: tuple[tuple[int, str, str, str], ...] = ()  # (row, phone as written, status, why)
     input_line: str = ""  # how the input was read (reading.input_line)
     gsm_safe: gsmsafe.GsmSaving | None = None  # what --gsm-safe saves, when given
+    short_link: str = ""  # the link options as the plan shows them (link_line), "" if none
 
     @property
     def seconds(self) -> float | None:
@@ -84,12 +85,27 @@ class Preflight:
             notes=self.notes,
             input_line=reading.input_line(self.table.path.name, self.input_read()),
             gsm_safe=gsmsafe.saving(ready, *prices) if settings.gsm_safe else None,
+            short_link=link_line(settings),
             problems=tuple(
                 (m.row, m.raw_phone, str(m.status), m.error)
                 for m in self.messages
                 if m.status is not Status.READY
             ),
         )
+
+
+def link_line(settings: Settings) -> str:
+    """The link options as the plan shows them ("https://nx.ink/a, placeholder #1#, verbose:
+    yes"); "" when neither is set."""
+    if not settings.short_link and settings.link_verbose is None:
+        return ""
+    verbose = {None: "yes (the provider's default)", True: "yes", False: "no"}
+    link = (
+        f"{settings.short_link}, placeholder {nxcloud.LINK_PLACEHOLDER}"
+        if settings.short_link
+        else "none"
+    )
+    return f"{link}, verbose: {verbose[settings.link_verbose]}"
 
 
 def _column(table: loader.Table, explicit: str | None, names: Sequence[str], what: str) -> int:
@@ -220,6 +236,7 @@ def run_preflight(settings: Settings, table: loader.Table | None = None) -> Pref
         allow_landlines=settings.allow_landlines,
         gsm_safe=settings.gsm_safe,
         rules=_rules(settings),
+        short_link=bool(settings.short_link),
     )
     rounded = frozenset() if settings.trust_numeric_phones else table.rounded
     messages: list[Message] = []

@@ -24,9 +24,11 @@ from batch_sms.checks.segments import (
 )
 from batch_sms.input.spreadsheet import rounded_by_excel
 from batch_sms.models import CostEstimate, CountryCost, Message, Status, content_key
+from batch_sms.provider.nxcloud import LINK_PLACEHOLDER
 
 __all__ = [
     "MAX_CONTENT",
+    "NO_PLACEHOLDER",
     "Checker",
     "SuppressionList",
     "check_sender",
@@ -35,6 +37,8 @@ __all__ = [
 ]
 
 MAX_CONTENT = 1000  # the provider's limit on `content`, in characters, whatever the encoding
+# The provider ignores `shortLink` for a text without its placeholder: such a row is invalid.
+NO_PLACEHOLDER = f"text has no {LINK_PLACEHOLDER} placeholder for --short-link"
 _SENDER_MAX = 20
 _SENDER = re.compile(r"[A-Za-z0-9]+")
 
@@ -101,8 +105,10 @@ class Checker:
         allow_landlines: bool = False,
         gsm_safe: bool = False,
         rules: ContentRules | None = None,
+        short_link: bool = False,
     ) -> None:
-        """Set the campaign's rules; `suppressed` holds E.164 digits (see load_suppression)."""
+        """Set the campaign's rules; `suppressed` holds E.164 digits (see load_suppression);
+        with `short_link` every text must hold the placeholder the provider puts the link in."""
         self.gsm_safe = gsm_safe
         self.rules = rules or ContentRules()
         self.default_region = default_region or None
@@ -110,6 +116,7 @@ class Checker:
         self.allow_duplicates = allow_duplicates
         self.max_segments = max_segments
         self.allow_landlines = allow_landlines
+        self.short_link = short_link
         # (phone as int << 64 | 64-bit content hash) -> first row: exact on the number, and a
         # content collision needs two texts with one hash sent to one number. ~100 bytes a row.
         self._seen: dict[int, int] = {}
@@ -163,6 +170,8 @@ class Checker:
                     "as text or integers, or --trust-numeric-phones if they are right"
                 )
             segments, encoding, error, warnings = _content_verdict(text, country, self.max_segments)
+            if not error and self.short_link and text and LINK_PLACEHOLDER not in text:
+                error = NO_PLACEHOLDER
             status, reason = Status.READY, ""
             if phone_error or render_error or error or broken:
                 status = Status.INVALID

@@ -16,7 +16,8 @@ import click
 from batch_sms.cli import options as opt
 from batch_sms.cli.app import cli, guard
 from batch_sms.config import Settings, load_settings
-from batch_sms.models import RETRY_DEFAULT
+from batch_sms.models import RETRY_DEFAULT, duration_text
+from batch_sms.provider.lookup import RECEIPT_GRACE
 from batch_sms.provider.reconcile import SETTLE
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], RunOutcom
 @opt.preflight
 @opt.canary
 @opt.window()
+@opt.links()
 @opt.outputs
 def validate(**options: Any) -> None:
     """Check INPUT before sending: a report of every row; nothing is sent."""
@@ -89,6 +91,7 @@ def send(**options: Any) -> None:
 OVERRIDABLE = (
     "tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url", "dr_url", "sandbox",
     "quiet_hours", "default_timezone", "not_before", "send_until", "recipient_time", "wait",
+    "short_link", "link_verbose",
 )  # fmt: skip
 
 
@@ -172,13 +175,34 @@ def retry(run_id: str, statuses: str, resend_unknown: bool, **options: Any) -> N
 
 @cli.command(short_help="Write RUN_ID's report again (with new receipts).")
 @click.argument("run_id")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="First ask the provider's records about sent messages whose receipt never came "
+    "(needs the credentials of the account that sent the run).",
+)
+@click.option(
+    "--receipt-grace",
+    metavar="DURATION",
+    callback=opt.duration,
+    help="With --refresh: ask only about messages accepted longer ago than this, e.g. 90s, "
+    f"30m, 2h [{duration_text(RECEIPT_GRACE)}].",
+)
 @opt.SANDBOX
 @opt.outputs
-def report(run_id: str, **options: Any) -> None:
+def report(run_id: str, refresh: bool, receipt_grace: float | None, **options: Any) -> None:
     """Write RUN_ID's report again from the state db (with receipts received since)."""
     from batch_sms.commands import campaign
 
-    _run(options, lambda s, ui: campaign.rewrite_report(campaign.require_run(run_id, s), s))
+    if receipt_grace is not None and not refresh:
+        raise click.UsageError("--receipt-grace applies with --refresh only")
+    grace = (RECEIPT_GRACE if receipt_grace is None else receipt_grace) if refresh else None
+    _run(
+        options,
+        lambda s, ui: campaign.rewrite_report(
+            campaign.require_run(run_id, s), s, ui, refresh=grace
+        ),
+    )
 
 
 @cli.command()

@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 import click
 
 from batch_sms.config import CONFIG_NAME, Settings
+from batch_sms.models import parse_duration
 from batch_sms.sandbox.rules import UNDELIVERED_STATUSES as _UNDELIVERED
 from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
     "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "WAIT", "WINDOW",
-    "apply", "canary", "listen", "outputs", "preflight", "rate", "sandbox_knobs", "shown", "window",
+    "apply", "canary", "duration", "links", "listen", "outputs", "preflight", "rate",
+    "sandbox_knobs", "shown", "window",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +77,18 @@ RESEND_UNKNOWN = click.option(
 )
 
 
+def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """An option's duration such as 30m, 2h or 90s (models.parse_duration) as seconds."""
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a duration; give e.g. 90s, 30m, 2h or 1h30m", ctx, param
+        ) from None
+
+
 def listen(host: str, port: int) -> Callable[[F], F]:
     """Where a server command listens (receipts serve, sandbox), with its defaults."""
     return apply(
@@ -107,6 +121,25 @@ _RATE = (
 OWN = "the run's own"
 
 
+def links(own: bool = False) -> Callable[[F], F]:
+    """The short-link options (validate, send, resume, retry); for `own` the run's are the
+    defaults."""
+    return apply(
+        click.option(
+            "--short-link",
+            metavar="URL",
+            help="A short link of your account, sent as shortLink; the provider puts it where "
+            f"a text has #1#, so rows without it are invalid [{OWN if own else 'none'}].",
+        ),
+        click.option(
+            "--link-verbose/--no-link-verbose",
+            default=None,
+            help="Whether the provider collects clicks on the short link (linkVerbose) "
+            f"[{OWN if own else 'the provider default: yes'}].",
+        ),
+    )
+
+
 def rate(own: bool = False) -> Callable[[F], F]:
     """Options that shape the sending (send, resume, retry). For `own` (resume, retry) the run's
     recorded settings are the defaults, so the help shows no other."""
@@ -117,6 +150,7 @@ def rate(own: bool = False) -> Callable[[F], F]:
     return apply(
         *limits,
         click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+        links(own),
         SANDBOX,
         click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),
     )
@@ -260,6 +294,12 @@ sandbox_knobs = apply(
     click.option(
         "--allow-ip", multiple=True, help="Allowed caller IP (code 9 otherwise); repeatable."
     ),
+    click.option(
+        "--short-link",
+        "short_link",
+        multiple=True,
+        help="A short link on the account's list (others answer 2) [any]; repeatable.",
+    ),
     _knob("--fail-88", "fail_88", "Share of sends answered 88.", _share),
     _knob("--fail-99", "fail_99", "Share of sends answered 99.", _share),
     _knob("--fail-500", "fail_500", "Share of sends answered HTTP 500.", _share),
@@ -289,5 +329,11 @@ sandbox_knobs = apply(
         "dr_undelivered_status",
         "Receipt status of the others: " + ", ".join(f"{k} {v}" for k, v in _UNDELIVERED.items()),
         click.Choice(list(_UNDELIVERED)),
+    ),
+    _knob(
+        "--drop-receipts",
+        "dr_drop_share",
+        "Share of receipts never pushed (the record query still knows their status).",
+        _share,
     ),
 )

@@ -74,6 +74,7 @@ def sandbox(
     hourly_cap: int,
     forbidden: tuple[str, ...],
     allow_ip: tuple[str, ...],
+    short_link: tuple[str, ...],
     **knobs: Any,
 ) -> None:
     """Run the NXCloud API simulator until Ctrl-C (credentials from NXCLOUD_* or generated)."""
@@ -89,6 +90,7 @@ def sandbox(
                 hourly_cap=hourly_cap or None,
                 forbidden=forbidden,
                 allowed_ips=allow_ip or None,
+                short_links=short_link or None,
                 **knobs,
             )
         except ValueError as exc:

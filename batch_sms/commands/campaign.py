@@ -40,7 +40,6 @@ from batch_sms.commands.runner import (
 )
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
-from batch_sms.errors import UsageError
 from batch_sms.input import frame, reading
 from batch_sms.input.loader import Table
 from batch_sms.journal import RunInfo
@@ -181,12 +180,7 @@ def send(
                 f"fix the rows listed in {files.report}",
             ],
         )
-    if not settings.sandbox and settings.credentials.missing():
-        raise UsageError(
-            "missing credentials: " + ", ".join(settings.credentials.missing()),
-            "set them in the environment or in batch-sms.toml [credentials]; "
-            "or try the built-in simulator with --sandbox",
-        )
+    sending.require_credentials(settings, "or try the built-in simulator with --sandbox")
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())
         if not ui.confirm(plan):
@@ -252,6 +246,8 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
                 sys_message_id=sys_message_id(run_id, message.row, message.index),
                 dr_url=settings.dr_url,
                 ext=ext(run_id, message.row, message.index),
+                short_link=settings.short_link,
+                link_verbose=settings.link_verbose_field,
             )
             nxcloud.build_send(request, creds, now_ms)
             built += 1

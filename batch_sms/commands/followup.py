@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 from batch_sms import config
 from batch_sms.commands import canary, hints, schedule, sending
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
+from batch_sms.commands.refresh import refresh_receipts
 from batch_sms.commands.runner import (
     copy_input,
     dispatch_and_report,
@@ -275,10 +276,25 @@ def _link_input(parent: RunInfo, folder: Path) -> Path:
     return copy_input(Path(parent.input_copy), folder)
 
 
-def rewrite_report(run_id: str, base: Settings) -> RunOutcome:
-    """Write the report again from the state db (idempotent; picks up new receipts)."""
+def rewrite_report(
+    run_id: str,
+    base: Settings,
+    ui: Ui | None = None,
+    *,
+    refresh: float | None = None,
+    clock: Callable[[], float] = time.time,
+) -> RunOutcome:
+    """Write the report again from the state db (idempotent; picks up new receipts).
+
+    With `refresh` (seconds of grace), first ask the provider's records about the `sent`
+    messages accepted longer ago than that and still without a receipt (refresh.py)."""
     with open_journal(base, run_id) as journal:
         run = journal.get_run(run_id)
+        if refresh is not None:
+            if ui is None:
+                raise ValueError("a refresh needs a ui for its notes")
+            settings = _run_settings(run, base, ())
+            refresh_receipts(journal, run, settings, ui, grace=refresh, clock=clock)
         files = write_run_report(journal, run, base)
         return RunOutcome(
             "report",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from batch_sms.checks import canary, gsmsafe
 from batch_sms.checks.preflight import Preflight
-from batch_sms.checks.validate import estimate_cost
+from batch_sms.checks.validate import NO_PLACEHOLDER, estimate_cost
 from batch_sms.commands import hints, schedule
 from batch_sms.commands.canary import CanaryPhase, refuse_without_route
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
@@ -242,6 +242,10 @@ def dispatch_and_report(
 ) -> RunOutcome:
     """Send what the run has pending (its canary first, when one is due; within its send
     window on `clock`), then write its report and pick the exit code."""
+    if settings.short_link:  # a resume or retry may add a link the rows were not checked for
+        lacking = journal.invalidate_lacking(run.id, nxcloud.LINK_PLACEHOLDER, NO_PLACEHOLDER)
+        if lacking:
+            ui.note(f"{lacking:,} messages are invalid and not sent: {NO_PLACEHOLDER}")
     phase = None
     if canary.due(settings, journal.get_run(run.id).canary):
         refuse_without_route(settings)
@@ -307,6 +311,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
         currency=settings.prices.currency,
         describe=nxcloud.describe,
         gsm_safe=gsmsafe.GsmSaving.from_record(run.settings.get(gsmsafe.RECORD_KEY)),
+        unrecorded=journal.unrecorded(run.id),
     )
     return workbook.write_report(
         Path(run.input_copy).parent,

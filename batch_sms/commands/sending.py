@@ -24,12 +24,13 @@ from batch_sms.commands.canary import CanaryPhase
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock
 from batch_sms.config import Prices, Settings
 from batch_sms.dispatch.gates import Gate
+from batch_sms.errors import UsageError
 from batch_sms.journal import Journal
 from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status, duration_text, utc_text
 from batch_sms.provider import nxcloud, receipts, reconcile
 from batch_sms.sandbox import server
 
-__all__ = ["Provider", "SendResult", "connect"]
+__all__ = ["Provider", "SendResult", "connect", "require_credentials"]
 
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
@@ -146,6 +147,16 @@ class Provider:
             self._credentials,
             timeout=self._timeout,
             balance_url=self._balance_url,
+        )
+
+
+def require_credentials(settings: Settings, hint: str) -> None:
+    """Refuse, naming what is missing, when the provider is real and a credential is not set."""
+    missing = settings.credentials.missing()
+    if not settings.sandbox and missing:
+        raise UsageError(
+            "missing credentials: " + ", ".join(missing),
+            f"set them in the environment or in batch-sms.toml [credentials]; {hint}",
         )
 
 
@@ -334,6 +345,8 @@ async def _run(call: _Call) -> SendResult:
                 max_attempts=settings.max_attempts,
                 sender=settings.sender,
                 dr_url=dr_url,
+                short_link=settings.short_link,
+                link_verbose=settings.link_verbose_field,
             )
 
             async def send(only: tuple[Gate, ...] = ()) -> dispatch.DispatchResult:

@@ -21,6 +21,8 @@ class DispatchSettings:
     # (a message's first 1004 is re-sent once with the corrected clock without counting here)
     sender: str = ""
     dr_url: str = ""
+    short_link: str = ""
+    link_verbose: str = ""  # "1", "0", or "" for the provider's default
     backoff_base: float = 0.5  # seconds; doubled per attempt, full jitter
     backoff_max: float = 30.0
     batch_size: int = 1000  # messages read from the journal at a time

@@ -229,7 +229,10 @@ class Dispatcher(AnswerHandler):
 
     async def _request(self, item: Item) -> None:
         q, s = item.q, self.s
-        req = SendRequest(q.phone, q.content, s.sender, q.sys_message_id, s.dr_url, q.ext)
+        req = SendRequest(
+            q.phone, q.content, s.sender, q.sys_message_id, s.dr_url, q.ext,
+            short_link=s.short_link, link_verbose=s.link_verbose,
+        )  # fmt: skip
         if item.start is not None:
             self.limiter.sent(item.start)  # the loop may have been busy since it was let through
         try:

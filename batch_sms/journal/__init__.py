@@ -8,13 +8,15 @@ transactions; WAL with synchronous=NORMAL makes every commit survive a crash of 
 Modules: `records` (the dataclasses), `schema` (migrations), `connection` (open, migrate,
 transactions), `runs`, `messages` and `receipts` (one table's queries each, as mixins), and
 `store` (the `Journal` class that combines them, with report rows and retry copies), `legacy`
-(state dbs that earlier versions kept in the output folder).
+(state dbs that earlier versions kept in the output folder), `awaiting` (sent messages whose
+receipt never came).
 """
 
 from batch_sms.journal.legacy import adopt_legacy
 from batch_sms.journal.receipts import RECEIPT_FIELDS
 from batch_sms.journal.records import (
     Attempt,
+    Awaiting,
     MessageRecord,
     Queued,
     Result,
@@ -29,6 +31,7 @@ __all__ = [
     "RECEIPT_FIELDS",
     "SCHEMA_VERSION",
     "Attempt",
+    "Awaiting",
     "Journal",
     "MessageRecord",
     "Migration",

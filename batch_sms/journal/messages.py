@@ -200,6 +200,20 @@ class MessagesMixin(ReceiptsMixin):
             )
             return cur.rowcount
 
+    def invalidate_lacking(self, run_id: str, needle: str, error: str) -> int:
+        """Mark `invalid` with `error` a run's queued messages (not handed to a retry) whose text
+        lacks `needle`; return how many."""
+        key = self._run_key(run_id)
+        values = sorted(s.value for s in QUEUED)
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE messages SET status = 'invalid', error = ?, next_at = NULL WHERE run = ? "
+                f"AND retried_by IS NULL AND status IN ({marks(len(values))}) "
+                "AND instr(content, ?) = 0",
+                (error, key, *values, needle),
+            )
+            return cur.rowcount
+
     def accepted_since(
         self, phones: Iterable[str], since: float, exclude_run: str | None = None
     ) -> dict[str, list[float]]:

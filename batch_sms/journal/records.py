@@ -110,6 +110,16 @@ class MessageRecord:
 
 
 @dataclass(frozen=True)
+class Awaiting:
+    """An accepted message whose receipt has not come: what the record query needs."""
+
+    id: int
+    messageid: str
+    phone: str
+    sent_at: float
+
+
+@dataclass(frozen=True)
 class RetryCopy:
     """What `copy_for_retry` did: messages copied, and those skipped as already accepted."""
 

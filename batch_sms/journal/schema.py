@@ -76,5 +76,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         # passed (or was skipped) does not send one again; one that failed says so.
         "ALTER TABLE runs ADD COLUMN canary TEXT NOT NULL DEFAULT ''",
     ),
+    (
+        # When `report --refresh` last asked the provider's records about a `sent` message
+        # without a receipt and found none (NULL: never asked, or a record was found).
+        "ALTER TABLE messages ADD COLUMN unrecorded_at REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
+from batch_sms.journal.awaiting import AwaitingMixin
 from batch_sms.journal.connection import IN_CHUNK, chunks, marks
 from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
@@ -23,7 +24,7 @@ _RECORD_COLUMNS = (
 )
 
 
-class Journal(CrossRunMixin, MessagesMixin, RunsMixin):
+class Journal(AwaitingMixin, CrossRunMixin, MessagesMixin, RunsMixin):
     """The state db of every run; one connection, used from one thread at a time."""
 
     def counts(self, run_id: str) -> dict[str, int]:

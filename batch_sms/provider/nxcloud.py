@@ -25,6 +25,7 @@ __all__ = [
     "BALANCE_PATH",
     "BIZ_TYPE",
     "DAY_RECORDS_PATH",
+    "LINK_PLACEHOLDER",
     "RECORD_PATH",
     "SEND_PATH",
     "Answer",
@@ -48,6 +49,7 @@ DAY_RECORDS_PATH = "/api/sms/getSmsCdr"
 BIZ_TYPE = "3"
 ACTION = "mtsend"
 SIGNED_HEADERS = ("accessKey", "action", "bizType", "ts")
+LINK_PLACEHOLDER = "#1#"  # where the provider puts `shortLink` in the content
 _RAW_KEEP = 500  # characters of an odd answer kept for the report; enough to diagnose, not a dump
 
 
@@ -72,6 +74,8 @@ class SendRequest:
     sys_message_id: str = ""
     dr_url: str = ""
     ext: str = ""
+    short_link: str = ""  # takes effect only where content holds the placeholder #1#
+    link_verbose: str = ""  # "1" collect clicks, "0" don't; "" leaves the provider's default
 
 
 def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[str, str], bytes]:
@@ -80,6 +84,8 @@ def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[s
     for key, value in (
         ("sourceAddress", req.sender),
         ("sysMessageId", req.sys_message_id),
+        ("shortLink", req.short_link),
+        ("linkVerbose", req.link_verbose),
         ("drUrl", req.dr_url),
         ("ext", req.ext),
     ):

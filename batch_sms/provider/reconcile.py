@@ -30,6 +30,7 @@ __all__ = [
     "ProviderRecord",
     "Unresolved",
     "Verdict",
+    "days_around",
     "days_to_ask",
     "parse_records",
     "reconcile",
@@ -72,18 +73,18 @@ class Verdict:
             self.why[message.id] = (why, later)
 
 
-def days_to_ask(unresolved: Iterable[Unresolved], now: float) -> list[str]:
-    """The record days (yyyyMMdd) that may hold these messages: their UTC day and its
-    neighbours, since the provider's day boundary need not be UTC's; never a future day."""
+def days_around(at: float, now: float) -> list[str]:
+    """The record days (yyyyMMdd) that may hold a message sent at `at`: its UTC day first, then
+    the neighbours, since the provider's day boundary need not be UTC's; never a future day."""
     today = datetime.fromtimestamp(now, UTC).date()
-    days = set()
-    for message in unresolved:
-        at = datetime.fromtimestamp(message.inflight_at or now, UTC).date()
-        for delta in (-1, 0, 1):
-            day = at + timedelta(days=delta)
-            if day <= today:
-                days.add(day.strftime("%Y%m%d"))
-    return sorted(days)
+    sent = datetime.fromtimestamp(at, UTC).date()
+    days = (sent + timedelta(days=delta) for delta in (0, -1, 1))
+    return [day.strftime("%Y%m%d") for day in days if day <= today]
+
+
+def days_to_ask(unresolved: Iterable[Unresolved], now: float) -> list[str]:
+    """The record days (yyyyMMdd) that may hold these messages (see days_around)."""
+    return sorted({day for m in unresolved for day in days_around(m.inflight_at or now, now)})
 
 
 def parse_records(rows: Iterable[Mapping[str, object]]) -> list[ProviderRecord]:

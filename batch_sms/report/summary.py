@@ -58,6 +58,7 @@ class SummaryInfo:
     currency: str = ""
     describe: Callable[[str], str] | None = None  # provider code → meaning (nxcloud.describe)
     gsm_safe: gsmsafe.GsmSaving | None = None  # what --gsm-safe saved, when it was given
+    unrecorded: int = 0  # sent messages with no receipt whose record the provider lacked too
 
 
 @dataclass
@@ -138,6 +139,9 @@ def summary_lines(
     failed = sum(tally.statuses[status] for status in RESENDABLE)
     if failed:
         lines.append(("data", ("Rows to fix or send again", failed, f"listed in {failed_name}")))
+    if info.unrecorded:
+        said = f"{info.unrecorded:,} messages: no receipt and no record yet"
+        lines.append(("data", ("Receipts", said)))
     if letters:
         how = (
             f"on the Results sheet, filter column {letters[0]} (sms_status); "

@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from batch_sms.models import DR_STATUSES
+from batch_sms.provider.lookup import RECORD_DAYS
 from batch_sms.provider.nxcloud import describe
 from batch_sms.sandbox.rules import Accepted, Receipt, SandboxConfig
 
@@ -48,11 +49,13 @@ class SideCallsMixin:
 
     # --- delivery receipts -----------------------------------------------------------------
 
-    async def _deliver(self, msg: Accepted, delivered: bool) -> None:
+    async def _deliver(self, msg: Accepted, delivered: bool, push: bool = True) -> None:
+        """Decide the message's delivery after the delay; push its receipt unless `push` is
+        False (a receipt lost on the way: the record query still tells the status)."""
         await asyncio.sleep(self.config.dr_delay)
         msg.dr_time = self.config.clock()
         msg.dr_status = "2" if delivered else self.config.dr_undelivered_status
-        if not msg.dr_url or self._session is None:
+        if not push or not msg.dr_url or self._session is None:
             return
         fields = {
             "phone": msg.phone,
@@ -99,7 +102,7 @@ class SideCallsMixin:
         }
 
     def _days_records(self, date: str) -> list[Accepted]:
-        oldest = self.config.clock() - 31 * 86400
+        oldest = self.config.clock() - RECORD_DAYS * 86400
         return [m for m in self.accepted if _day(m.time) == date and m.time >= oldest]
 
     async def _balance_call(self, request: web.Request) -> web.Response:
@@ -114,7 +117,10 @@ class SideCallsMixin:
             return web.json_response({"code": "1", "result": describe("1")})
         if not re.fullmatch(r"[0-9]{8}", form.get("date", "")) or not form.get("messageid"):
             return web.json_response({"code": "2", "result": describe("2")})
-        found = [m for m in self._days_records(form["date"]) if m.messageid == form["messageid"]]
+        # By id first: dating every message of a long run for each query would be slow.
+        same = [m for m in self.accepted if m.messageid == form["messageid"]]
+        oldest = self.config.clock() - RECORD_DAYS * 86400
+        found = [m for m in same if _day(m.time) == form["date"] and m.time >= oldest]
         return web.json_response({"code": "0", "row": self._row(found[0]) if found else None})
 
     async def _day_call(self, request: web.Request) -> web.Response:

@@ -57,6 +57,7 @@ class SandboxConfig:
     verification_app: bool = False  # a verification-code app takes at most 5 numbers (104)
     deactivated: bool = False  # every send answers 102
     allowed_ips: tuple[str, ...] | None = None  # caller IP allow-list (code 9); None: any
+    short_links: tuple[str, ...] | None = None  # the account's short links; None: any link
     latency: float = 0.0  # seconds added before every send answer …
     jitter: float = 0.0  # … plus up to this many more, drawn from the seeded dice
     fail_500: float = 0.0
@@ -73,11 +74,14 @@ class SandboxConfig:
     dr_delay: float = 1.0  # seconds (real time) from acceptance to the receipt
     dr_delivered_share: float = 1.0
     dr_undelivered_status: str = "5"  # the receipt status of a message not delivered (§3)
+    # Receipts decided but never pushed, as if lost on the way; the record query still has them.
+    dr_drop_share: float = 0.0
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         shares = [self.fail_500, self.malformed, self.fail_88, self.fail_99, self.drop, self.hang]
-        if any(not 0 <= s <= 1 for s in [*shares, self.dr_delivered_share]) or sum(shares) > 1:
+        receipts = [self.dr_delivered_share, self.dr_drop_share]
+        if any(not 0 <= s <= 1 for s in [*shares, *receipts]) or sum(shares) > 1:
             raise ValueError("fault shares must lie in [0, 1] and add up to at most 1")
         if self.dr_undelivered_status not in UNDELIVERED_STATUSES:
             raise ValueError(
@@ -101,6 +105,8 @@ class Accepted:
     time: float
     country_code: int
     charge: float
+    short_link: str = ""  # the shortLink that took effect ("" none, or no #1# in the content)
+    link_verbose: str = "1"  # whether clicks on it are collected (the documented default "1")
     dr_status: str = ""  # "2" delivered, "5" undelivered, "" no receipt yet
     dr_time: float | None = None
 
@@ -184,6 +190,11 @@ def check_body(raw: bytes, cfg: SandboxConfig) -> CheckedSend | str:
     single = len(numbers) == 1
     sys_id = body.get("sysMessageId", "") if single else ""
     if sys_id and not _SYS_ID.fullmatch(sys_id):
+        return "2"
+    link = body.get("shortLink")
+    if link is not None and cfg.short_links is not None and link not in cfg.short_links:
+        return "2"  # not a link from the account's list
+    if body.get("linkVerbose", "1") not in ("0", "1"):
         return "2"
     countries = [_country(n) for n in numbers]
     if None in countries:

@@ -10,7 +10,9 @@ Choices where the provider's documentation is silent: a multi-number send is all
 message; receipt times are UTC; a receipt's `price` is the message's charge and `rate` the price
 per segment; the side calls authenticate with `appkey` = app key and `secretkey` = access secret;
 a body that is not a JSON object answers 1002 ("bad body"), a JSON object with missing or
-malformed fields answers 2.
+malformed fields answers 2, and so do a `shortLink` not on the account's list (`short_links`;
+by default every link is) and a `linkVerbose` other than "1" or "0". A `shortLink` with no `#1#`
+in the content is accepted and ignored, as documented (`Accepted.short_link` stays "").
 
 This module holds the send call and the ways to run a sandbox; the settings, records, body checks
 and billing are in `sandbox_rules`, the balance, receipt pushes and record calls in `sandbox_side`.
@@ -37,6 +39,7 @@ from batch_sms.provider.nxcloud import (
     BALANCE_PATH,
     BIZ_TYPE,
     DAY_RECORDS_PATH,
+    LINK_PLACEHOLDER,
     RECORD_PATH,
     SEND_PATH,
     SIGNED_HEADERS,
@@ -95,6 +98,7 @@ class Sandbox(SideCallsMixin):
         seed = self.config.seed
         self._dice = random.Random(seed)
         self._dr_dice = random.Random(None if seed is None else seed + 1)
+        self._drop_dice = random.Random(None if seed is None else seed + 2)
         self._window: deque[float] = deque()
         self._sent_to: dict[str, deque[float]] = {}
         self._ids = 0
@@ -240,6 +244,8 @@ class Sandbox(SideCallsMixin):
                 if len(sent) >= cfg.hourly_cap:
                     return "27", ""
         content = body["content"]
+        # nxcloud-api.md: shortLink "only takes effect if content contains #1#".
+        link = body.get("shortLink", "") if LINK_PLACEHOLDER in content else ""
         segments = [billed_segments(content, cc) for cc in countries]
         charges = [round(s * cfg.price, 6) for s in segments]
         with self._lock:
@@ -264,10 +270,13 @@ class Sandbox(SideCallsMixin):
                 time=now,
                 country_code=cc,
                 charge=charge,
+                short_link=link,
+                link_verbose=body.get("linkVerbose", "1"),
             )
             self.accepted.append(msg)
             delivered = self._dr_dice.random() < cfg.dr_delivered_share
-            task = asyncio.get_running_loop().create_task(self._deliver(msg, delivered))
+            push = self._drop_dice.random() >= cfg.dr_drop_share
+            task = asyncio.get_running_loop().create_task(self._deliver(msg, delivered, push))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return "0", messageid

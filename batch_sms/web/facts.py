@@ -40,6 +40,7 @@ def plan_facts(plan: Any) -> list[tuple[str, str]]:
         ("billed segments", f"{plan.segments_ready:,}"),
         ("estimated cost", money_text(priced, plan.currency)),
         ("estimated duration", plan_duration(plan.seconds)),
+        *([("short link", plan.short_link)] if plan.short_link else []),
     ]
     for country in cost.countries:
         value = money_text(country.cost, plan.currency)
