@@ -48,20 +48,33 @@ def receipts() -> None:
 @receipts.command("serve")
 @opt.listen("127.0.0.1", RECEIPTS_PORT)
 @click.option("--path", default="/dr", show_default=True, help="URL path of the endpoint.")
+@click.option(
+    "--token",
+    help="Token every push must carry as ?token= [BATCH_SMS_RECEIPTS_TOKEN; else made once and "
+    "kept in the state db].",
+)
 @opt.apply(opt.OUT, opt.STATE, opt.CONFIG)
-def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
+def receipts_serve(host: str, port: int, path: str, token: str | None, **options: Any) -> None:
     """Store delivery receipts in the state db until stopped (Ctrl-C)."""
+    import os
+
+    from batch_sms.provider import receipt_token
     from batch_sms.provider import receipts as receiver
 
     with guard():
         settings = load(options, click.echo)
+        given, source = receipt_token.given_token(token, os.environ)
 
         def ready(url: str) -> None:
             click.echo(
-                f"receiving delivery receipts at {url} into {settings.state_path}; Ctrl-C stops"
+                f"receiving delivery receipts into {settings.state_path}; Ctrl-C stops\n"
+                f"pushes must carry the token ({source}); send with this receipt URL "
+                "(keep it private):\n"
+                f"  --dr-url '{url}'"
             )
 
-        _serve(receiver.serve(settings.state_path, host, port, path, ready=ready), host, port)
+        main = receiver.serve(settings.state_path, host, port, path, token=given, ready=ready)
+        _serve(main, host, port)
         click.echo("stopped")
 
 
