@@ -60,6 +60,7 @@ def receipts_serve(host: str, port: int, path: str, token: str | None, **options
 
     from batch_sms.provider import receipt_token
     from batch_sms.provider import receipts as receiver
+    from batch_sms.web.security import is_loopback
 
     with guard():
         settings = load(options, click.echo)
@@ -72,6 +73,11 @@ def receipts_serve(host: str, port: int, path: str, token: str | None, **options
                 "(keep it private):\n"
                 f"  --dr-url '{url}'"
             )
+            if not is_loopback(host):
+                click.echo(
+                    "the provider must reach it from outside: give the public https address of "
+                    "your reverse proxy instead, with the same ?token="
+                )
 
         main = receiver.serve(settings.state_path, host, port, path, token=given, ready=ready)
         _serve(main, host, port)
