@@ -92,11 +92,13 @@ class ReceiptsMixin(Connection):
         receipt = _Receipt(kept)
         if not receipt.messageid:
             raise ValueError("a receipt without a messageid cannot be stored")
-        self._db.execute(
+        cur = self._db.execute(
             "INSERT OR IGNORE INTO receipts (received_at, messageid, base_messageid, ext, "
             "fields, message_id) VALUES (?, ?, ?, ?, ?, NULL)",
             (received_at, receipt.messageid, receipt.base, kept.get("ext", ""), json.dumps(kept)),
         )
+        if cur.rowcount == 1 and cur.lastrowid is not None:  # the first push of this receipt
+            return self._apply_receipt(cur.lastrowid, receipt, received_at)
         row = self._db.execute(
             "SELECT id, message_id, fields, received_at FROM receipts WHERE messageid = ?",
             (receipt.messageid,),
