@@ -19,7 +19,7 @@ from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
     "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "listen",
-    "outputs", "preflight", "rate", "sandbox_knobs", "shown",
+    "outputs", "preflight", "rate", "sandbox_knobs", "shown", "token",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,6 +86,12 @@ def listen(host: str, port: int) -> Callable[[F], F]:
             help="Port to listen on (0: any free one).",
         ),
     )
+
+
+def token(source: str) -> Decorator[Any]:
+    """The access token a server command (receipts serve, web) requires; `source` says where it
+    comes from when not given."""
+    return click.option("--token", help=f"Access token every request must carry [{source}].")
 
 
 # Options every command that writes reports takes; they locate the run and its config.

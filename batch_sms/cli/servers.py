@@ -48,10 +48,8 @@ def receipts() -> None:
 @receipts.command("serve")
 @opt.listen("127.0.0.1", RECEIPTS_PORT)
 @click.option("--path", default="/dr", show_default=True, help="URL path of the endpoint.")
-@click.option(
-    "--token",
-    help="Token every push must carry as ?token= [BATCH_SMS_RECEIPTS_TOKEN; else made once and "
-    "kept in the state db].",
+@opt.token(
+    "pushes carry it as ?token=; BATCH_SMS_RECEIPTS_TOKEN, else made once, kept in the state db"
 )
 @opt.apply(opt.OUT, opt.STATE, opt.CONFIG)
 def receipts_serve(host: str, port: int, path: str, token: str | None, **options: Any) -> None:
@@ -136,10 +134,7 @@ def sandbox(
 )
 @opt.listen("127.0.0.1", 8080)
 @opt.apply(opt.SANDBOX, opt.OUT, opt.STATE, opt.CONFIG)
-@click.option(
-    "--token",
-    help="Access token the browser must give [BATCH_SMS_WEB_TOKEN; generated off loopback].",
-)
+@opt.token("BATCH_SMS_WEB_TOKEN; generated off loopback")
 @click.option(
     "--max-upload-mb",
     default=50.0,
