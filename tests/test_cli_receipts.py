@@ -16,9 +16,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from helpers import msg, new_run, send
+from helpers import last_json, msg, read_csv, run_cli, send, write_csv
 
-from batch_sms.journal import Journal
+from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Status
 from batch_sms.provider.receipt_token import TOKEN_ENV
 
@@ -101,9 +101,14 @@ def test_every_acknowledged_receipt_survives_a_sigkill_and_none_is_stored_twice(
     tmp_path: Path,
 ) -> None:
     state = tmp_path / "state.db"
+    phones = [f"8613{i:09d}" for i in range(COUNT)]
+    source = write_csv(tmp_path / "input.csv", ["phone"], [[p] for p in phones])
     with Journal(state) as journal:
-        ids = new_run(journal, RUN, *(msg(i + 2, f"8613{i:09d}") for i in range(COUNT)))
+        journal.create_run(RunInfo(RUN, 1.0, None, "in.csv", str(source), "ab", "csv", None, {}))
+        journal.add_messages(RUN, [msg(i + 2, p) for i, p in enumerate(phones)])
+        ids = [queued.id for queued in journal.next_batch(RUN, 0, COUNT)]
         send(journal, ids, at=1.0)
+        journal.set_run_state(RUN, "finished", started_at=1.0, finished_at=2.0)
     acked: set[int] = set()
     before_kill: set[int] = set()
     pending = list(reversed(ids))
@@ -157,9 +162,13 @@ def test_every_acknowledged_receipt_survives_a_sigkill_and_none_is_stored_twice(
     assert pending == []
     assert acked == set(ids)
 
-    with Journal(state) as check:
-        rows = list(check.report_rows(RUN))
-    assert [r.status for r in rows] == [Status.DELIVERED] * COUNT
+    written = run_cli(["report", RUN, "--state", str(state), "--out", str(tmp_path), "--json"])
+    assert written.exit_code == 0, written.output
+    [header, *results] = read_csv(Path(last_json(written)["report"]).parent / "results.csv")
+    status, messageid = header.index("sms_status"), header.index("sms_messageid")
+    assert len(results) == COUNT
+    assert {r[status] for r in results} == {"delivered"}  # every acknowledged receipt: all
+    assert sorted(int(r[messageid][1:]) for r in results) == sorted(ids)  # each row once
     with sqlite3.connect(state) as raw:
         stored_count, distinct = raw.execute(
             "SELECT COUNT(*), COUNT(DISTINCT messageid) FROM receipts"
