@@ -17,6 +17,7 @@ from batch_sms.cli.app import cli, fail, guard, listen_error
 from batch_sms.cli.campaigns import load
 from batch_sms.errors import UsageError
 from batch_sms.models import SECRET_ENV
+from batch_sms.provider.receipt_token import DEFAULT_PATH
 from batch_sms.sandbox.rules import STANDALONE_HOST, STANDALONE_PORT
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def receipts() -> None:
 
 @receipts.command("serve")
 @opt.listen("127.0.0.1", RECEIPTS_PORT)
-@click.option("--path", default="/dr", show_default=True, help="URL path of the endpoint.")
+@click.option("--path", default=DEFAULT_PATH, show_default=True, help="URL path of the endpoint.")
 @opt.token(
     "pushes carry it as ?token=; BATCH_SMS_RECEIPTS_TOKEN, else made once, kept in the state db"
 )
