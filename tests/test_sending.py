@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from helpers import CN, FakeClock, SandboxMaker, env_for, msg, new_run
+from helpers import CN, FakeClock, SandboxMaker, env_for, make_run, msg, new_run
 
 from batch_sms.commands import sending
 from batch_sms.config import load_settings
@@ -72,3 +72,30 @@ def test_a_second_ctrl_c_leaves_the_run_interrupted_with_the_command_that_contin
     run = journal.get_run("r1")
     assert (run.state, run.stop_reason) == ("interrupted", "interrupted by the user (Ctrl-C twice)")
     assert notes[1].endswith(f"continue with: batch-sms resume r1 --out {tmp_path / 'rep'}")
+
+
+RUN_ID = "20261129-093000-c0de"
+
+
+def sandbox_dispatch(tmp_path: Path, dr_url: str = "") -> tuple[dict[str, int], list[str]]:
+    """Send a one-message run with `--sandbox`; its counts and the notes said."""
+    options = {"sandbox": True, "out": tmp_path, "state": tmp_path / "s.db", "dr_url": dr_url}
+    settings = load_settings(options, environ={}, cwd=tmp_path)
+    notes: list[str] = []
+    with Journal(settings.state_path) as journal, sending.connect(settings) as provider:
+        make_run(journal, RUN_ID, [(CN, "hi")])
+        provider.dispatch(journal, RUN_ID, settings, lambda progress: None, notes.append)
+        return journal.counts(RUN_ID), notes
+
+
+def test_a_sandbox_run_wires_its_receiver_with_a_token(tmp_path: Path) -> None:
+    counts, notes = sandbox_dispatch(tmp_path)
+    assert counts == {"delivered": 1}  # the receiver refuses a push without its token
+    assert notes == []
+
+
+def test_a_dr_url_of_ours_without_a_token_is_warned_about_before_sending(tmp_path: Path) -> None:
+    counts, notes = sandbox_dispatch(tmp_path, "http://127.0.0.1:9/dr")
+    assert counts == {"sent": 1}
+    [warning] = notes
+    assert warning.startswith("warning: --dr-url http://127.0.0.1:9/dr looks like")

@@ -22,7 +22,7 @@ from batch_sms.sandbox.rules import SandboxConfig
 __all__ = [
     "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "WAIT", "WINDOW",
     "apply", "canary", "duration", "links", "listen", "outputs", "preflight", "rate",
-    "sandbox_knobs", "shown", "window",
+    "sandbox_knobs", "shown", "token", "window",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +101,12 @@ def listen(host: str, port: int) -> Callable[[F], F]:
             help="Port to listen on (0: any free one).",
         ),
     )
+
+
+def token(source: str) -> Decorator[Any]:
+    """The access token a server command (receipts serve, web) requires; `source` says where it
+    comes from when not given."""
+    return click.option("--token", help=f"Access token every request must carry [{source}].")
 
 
 # Options every command that writes reports takes; they locate the run and its config.

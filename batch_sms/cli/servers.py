@@ -17,6 +17,7 @@ from batch_sms.cli.app import cli, fail, guard, listen_error
 from batch_sms.cli.campaigns import load
 from batch_sms.errors import UsageError
 from batch_sms.models import SECRET_ENV
+from batch_sms.provider.receipt_token import DEFAULT_PATH
 from batch_sms.sandbox.rules import STANDALONE_HOST, STANDALONE_PORT
 
 if TYPE_CHECKING:
@@ -47,21 +48,38 @@ def receipts() -> None:
 
 @receipts.command("serve")
 @opt.listen("127.0.0.1", RECEIPTS_PORT)
-@click.option("--path", default="/dr", show_default=True, help="URL path of the endpoint.")
+@click.option("--path", default=DEFAULT_PATH, show_default=True, help="URL path of the endpoint.")
+@opt.token(
+    "pushes carry it as ?token=; BATCH_SMS_RECEIPTS_TOKEN, else made once, kept in the state db"
+)
 @opt.apply(opt.OUT, opt.STATE, opt.CONFIG)
-def receipts_serve(host: str, port: int, path: str, **options: Any) -> None:
+def receipts_serve(host: str, port: int, path: str, token: str | None, **options: Any) -> None:
     """Store delivery receipts in the state db until stopped (Ctrl-C)."""
+    import os
+
+    from batch_sms.provider import receipt_token
     from batch_sms.provider import receipts as receiver
+    from batch_sms.web.security import is_loopback
 
     with guard():
         settings = load(options, click.echo)
+        given, source = receipt_token.given_token(token, os.environ)
 
         def ready(url: str) -> None:
             click.echo(
-                f"receiving delivery receipts at {url} into {settings.state_path}; Ctrl-C stops"
+                f"receiving delivery receipts into {settings.state_path}; Ctrl-C stops\n"
+                f"pushes must carry the token ({source}); send with this receipt URL "
+                "(keep it private):\n"
+                f"  --dr-url '{url}'"
             )
+            if not is_loopback(host):
+                click.echo(
+                    "the provider must reach it from outside: give the public https address of "
+                    "your reverse proxy instead, with the same ?token="
+                )
 
-        _serve(receiver.serve(settings.state_path, host, port, path, ready=ready), host, port)
+        main = receiver.serve(settings.state_path, host, port, path, token=given, ready=ready)
+        _serve(main, host, port)
         click.echo("stopped")
 
 
@@ -119,10 +137,7 @@ def sandbox(
 )
 @opt.listen("127.0.0.1", 8080)
 @opt.apply(opt.SANDBOX, opt.OUT, opt.STATE, opt.CONFIG)
-@click.option(
-    "--token",
-    help="Access token the browser must give [BATCH_SMS_WEB_TOKEN; generated off loopback].",
-)
+@opt.token("BATCH_SMS_WEB_TOKEN; generated off loopback")
 @click.option(
     "--max-upload-mb",
     default=50.0,

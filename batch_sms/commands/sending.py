@@ -27,7 +27,7 @@ from batch_sms.dispatch.gates import Gate
 from batch_sms.errors import UsageError
 from batch_sms.journal import Journal
 from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status, duration_text, utc_text
-from batch_sms.provider import nxcloud, receipts, reconcile
+from batch_sms.provider import nxcloud, receipt_token, receipts, reconcile
 from batch_sms.sandbox import server
 
 __all__ = ["Provider", "SendResult", "connect", "require_credentials"]
@@ -266,13 +266,16 @@ async def _receipt_listener(state: Path) -> AsyncIterator[str]:
 
     It has its own connection to the state db: the dispatcher's stays on the main thread."""
     journal = Journal(state)
-    runner = web.AppRunner(receipts.make_app(journal))
+    token = receipt_token.new_token()  # this run's only: its URL lives as long as the send
+    runner = receipts.app_runner(receipts.make_app(journal, token=token))
     try:
         await runner.setup()
         site = web.SockSite(runner, _loopback_socket())
         await site.start()
         port = site._sock.getsockname()[1]
-        yield f"http://127.0.0.1:{port}/dr"
+        yield receipt_token.with_token(
+            f"http://127.0.0.1:{port}{receipt_token.DEFAULT_PATH}", token
+        )
     finally:
         await runner.cleanup()
         journal.close()
@@ -333,6 +336,8 @@ async def _run(call: _Call) -> SendResult:
         stop_with(_remote_stop(stop, interrupts))
         async with contextlib.AsyncExitStack() as stack:
             dr_url = settings.dr_url
+            if warning := receipt_token.missing_token_note(dr_url):
+                note(warning)
             if provider.simulated and not dr_url:
                 dr_url = await stack.enter_async_context(_receipt_listener(settings.state_path))
             timeout = aiohttp.ClientTimeout(total=None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from batch_sms.journal.connection import IN_CHUNK, Connection, chunks, marks
@@ -17,6 +17,7 @@ RECEIPT_FIELDS = (
     *("phone", "status", "result", "drtime", "sendtime", "messageid"),
     *("currency", "price", "rate", "size", "ext"),
 )
+_TOKEN_KEY = "receipts_token"  # noqa: S105 (the meta key's name, not a token)
 
 
 @dataclass
@@ -53,30 +54,48 @@ class ReceiptsMixin(Connection):
         plus the phone). The same messageid twice is stored once. A receipt also resolves a
         message left `inflight` or `unknown`: it proves the message arrived.
         """
+        [mapped] = self.add_receipts([(fields, received_at)])
+        return mapped
+
+    def add_receipts(self, batch: Sequence[tuple[Mapping[str, str], float]]) -> list[bool]:
+        """Store several receipts in one transaction (as add_receipt does each); whether each
+        maps to a message. Nothing is stored when any of them cannot be."""
+        with self._tx():
+            return [self._store_receipt(fields, at) for fields, at in batch]
+
+    def sync_every_commit(self) -> None:
+        """Make each commit of this connection reach the disk before it returns (not only the
+        OS): a receipt acknowledged to the provider then outlives a power cut too."""
+        self._db.execute("PRAGMA synchronous = FULL")
+
+    def receipts_token(self, new: str) -> str:
+        """The receipts receiver's token kept in the state db; `new` is kept when there is none."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (_TOKEN_KEY, new))
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (_TOKEN_KEY,)).fetchone()
+            return str(row[0])
+
+    def _store_receipt(self, fields: Mapping[str, str], received_at: float) -> bool:
+        """Store one receipt and apply it (inside a transaction); True when it maps."""
         kept = {k: str(fields[k]) for k in RECEIPT_FIELDS if fields.get(k) not in (None, "")}
         receipt = _Receipt(kept)
         if not receipt.messageid:
             raise ValueError("a receipt without a messageid cannot be stored")
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO receipts (received_at, messageid, base_messageid, ext, "
-                "fields, message_id) VALUES (?, ?, ?, ?, ?, NULL)",
-                (
-                    received_at,
-                    receipt.messageid,
-                    receipt.base,
-                    kept.get("ext", ""),
-                    json.dumps(kept),
-                ),
-            )
-            row = db.execute(
-                "SELECT id, message_id, fields, received_at FROM receipts WHERE messageid = ?",
-                (receipt.messageid,),
-            ).fetchone()
-            if row["message_id"] is not None:
-                return True  # a repeated push: already applied once
-            # A repeat of an unmapped receipt is applied as first stored.
-            return self._apply_receipt(row["id"], _Receipt(json.loads(row["fields"])), row[3])
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO receipts (received_at, messageid, base_messageid, ext, "
+            "fields, message_id) VALUES (?, ?, ?, ?, ?, NULL)",
+            (received_at, receipt.messageid, receipt.base, kept.get("ext", ""), json.dumps(kept)),
+        )
+        if cur.rowcount == 1 and cur.lastrowid is not None:  # the first push of this receipt
+            return self._apply_receipt(cur.lastrowid, receipt, received_at)
+        row = self._db.execute(
+            "SELECT id, message_id, fields, received_at FROM receipts WHERE messageid = ?",
+            (receipt.messageid,),
+        ).fetchone()
+        if row["message_id"] is not None:
+            return True  # a repeated push: already applied once
+        # A repeat of an unmapped receipt is applied as first stored.
+        return self._apply_receipt(row["id"], _Receipt(json.loads(row["fields"])), row[3])
 
     def _map_waiting_receipts(self, messageids: list[str]) -> None:
         """Apply receipts stored before their message's messageid was (inside a transaction)."""
