@@ -76,7 +76,7 @@ def test_migration_2_upgrades_a_version_1_db(db_path: Path) -> None:
         columns = [r[1] for r in raw.execute("PRAGMA table_info(messages)")]
         assert "retried_by" not in columns
     with Journal(db_path) as j:
-        assert j.schema_version == SCHEMA_VERSION == 2
+        assert j.schema_version == SCHEMA_VERSION
         assert j.counts("a") == {"sent": 1, "inflight": 1, "pending": 1}
         assert [r.retried_by for r in j.report_rows("a")] == ["", "", ""]
         assert [q.row for q in j.next_batch("a", 0, 10)] == [4]
@@ -128,3 +128,28 @@ def test_migration_2_marks_rows_an_older_retry_already_took(db_path: Path) -> No
         assert [q.row for q in j.next_batch("a", 0, 10)] == [4]
         assert [r.retried_by for r in j.report_rows("a")] == ["", "c", ""]
         assert [q.row for q in j.next_batch("c", 0, 10)] == [3]
+
+
+def test_migration_3_bills_the_receipts_a_version_2_db_stored(db_path: Path) -> None:
+    """Receipts stored before the billed columns existed carry their price in `fields`: the
+    upgrade gives each message the price (and currency) its receipts charged."""
+    with Journal(db_path, migrations=MIGRATIONS[:2]) as old:
+        old.create_run(run_info("a", 1.0))
+        old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
+        ids = [q.id for q in old.next_batch("a", 0, 10)]
+        send(old, ids, at=10.0)
+    with sqlite3.connect(db_path) as raw:  # as version 2 stored them: no billed columns yet
+        for message_id, messageid, fields in [
+            (ids[0], "m1", '{"messageid": "m1", "price": "0.0300", "currency": "USD"}'),
+            (ids[1], "m2", '{"messageid": "m2", "status": "2"}'),  # no price in it
+            (None, "m9", '{"messageid": "m9", "price": "5"}'),  # never mapped to a message
+        ]:
+            raw.execute(
+                "INSERT INTO receipts (received_at, messageid, base_messageid, ext, fields, "
+                "message_id) VALUES (1, ?, ?, '', ?, ?)",
+                (messageid, messageid, fields, message_id),
+            )
+    with Journal(db_path) as j:
+        assert j.schema_version == SCHEMA_VERSION
+        billed = [(r.row, r.price, r.currency) for r in j.report_rows("a")]
+    assert billed == [(2, 0.03, "USD"), (3, None, ""), (4, None, "")]

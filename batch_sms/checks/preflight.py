@@ -10,6 +10,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from batch_sms.checks import template, validate
+from batch_sms.checks.costs import Ceiling
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
@@ -34,6 +35,7 @@ class Plan:
     balance: nxcloud.Balance | None = None  # the account's, when the provider tells
     problems: tuple[tuple[int, str, str, str], ...] = ()  # (row, phone as written, status, why)
     input_line: str = ""  # how the input was read (reading.input_line)
+    ceiling: Ceiling | None = None  # --max-cost against the estimate
 
     @property
     def seconds(self) -> float | None:
@@ -82,6 +84,7 @@ class Preflight:
             currency=settings.prices.currency,
             notes=self.notes,
             input_line=reading.input_line(self.table.path.name, self.input_read()),
+            ceiling=None if settings.max_cost is None else Ceiling(settings.max_cost, cost.cost),
             problems=tuple(
                 (m.row, m.raw_phone, str(m.status), m.error)
                 for m in self.messages

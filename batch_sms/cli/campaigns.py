@@ -56,6 +56,7 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], RunOutcom
 
 @cli.command(short_help="Check INPUT: a report of every row; nothing is sent.")
 @opt.preflight
+@opt.max_cost()
 @opt.outputs
 def validate(**options: Any) -> None:
     """Check INPUT before sending: a report of every row; nothing is sent."""
@@ -83,6 +84,7 @@ def send(**options: Any) -> None:
 
 OVERRIDABLE = (
     "tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url", "dr_url", "sandbox",
+    "max_cost",
 )  # fmt: skip
 
 

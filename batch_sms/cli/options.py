@@ -19,7 +19,7 @@ from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
     "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "apply", "listen",
-    "outputs", "preflight", "rate", "sandbox_knobs", "shown",
+    "max_cost", "outputs", "preflight", "rate", "sandbox_knobs", "shown",
 ]  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -106,6 +106,20 @@ _RATE = (
 OWN = "the run's own"
 
 
+def max_cost(own: bool = False) -> Decorator[Any]:
+    """--max-cost: the cost ceiling (validate shows it in the plan; send, resume, retry keep to
+    it). For `own` (resume, retry) the run's recorded ceiling is the default."""
+    return click.option(
+        "--max-cost",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="AMOUNT",
+        help="Cost ceiling of the run and its retries, in the prices' currency: refuse to start "
+        "when the estimate is above it or a country has no price, stop (resumable) before the "
+        "cost so far (receipts' prices, else the estimate) would pass it "
+        f"[{OWN if own else 'none'}].",
+    )
+
+
 def rate(own: bool = False) -> Callable[[F], F]:
     """Options that shape the sending (send, resume, retry). For `own` (resume, retry) the run's
     recorded settings are the defaults, so the help shows no other."""
@@ -115,6 +129,7 @@ def rate(own: bool = False) -> Callable[[F], F]:
     ]
     return apply(
         *limits,
+        max_cost(own),
         click.option("--dr-url", help="Where the provider pushes delivery receipts."),
         SANDBOX,
         click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from batch_sms.checks import plancheck
 from batch_sms.checks.preflight import Plan, Preflight, run_preflight
-from batch_sms.commands import sending
+from batch_sms.commands import ceiling, sending
 from batch_sms.commands.followup import (
     list_runs,
     other_runs_hint,
@@ -128,8 +128,7 @@ def _preflight_report(
 def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
     """Pre-flight, plan, confirm, send, workbook. `table` is an input given in memory (a
     DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's."""
-    if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
-        settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
+    settings = sending.with_tariff(settings)
     checked = run_preflight(settings, table)
     kept = None if table is None or settings.dry_run else frame.to_csv(checked.table)
     if settings.dry_run:
@@ -164,6 +163,7 @@ def send(settings: Settings, ui: Ui, table: Table | None = None) -> RunOutcome:
                 f"fix the rows listed in {files.report}",
             ],
         )
+    ceiling.refuse_plan(plan.ceiling, plan.cost.unpriced, settings)  # before the provider is asked
     if not settings.sandbox and settings.credentials.missing():
         raise UsageError(
             "missing credentials: " + ", ".join(settings.credentials.missing()),

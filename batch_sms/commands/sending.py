@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,13 +26,22 @@ from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status
 from batch_sms.provider import nxcloud, receipts, reconcile
 from batch_sms.sandbox import server
 
-__all__ = ["Provider", "SendResult", "connect"]
+__all__ = ["Provider", "SendResult", "connect", "with_tariff"]
 
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
 RECEIPT_WAIT = 5.0  # how long a sandbox run waits for its receipts before writing the report
 # per billed segment: the simulator's own tariff
 SANDBOX_PRICES = Prices(default=server.SandboxConfig.price, currency=server.SandboxConfig.currency)
+
+
+def with_tariff(settings: Settings, sandbox: bool | None = None) -> Settings:
+    """The settings priced at the simulator's own tariff for a sandbox run (`sandbox`, else the
+    settings' own flag) that has no prices configured; otherwise as they are."""
+    simulated = settings.sandbox if sandbox is None else sandbox
+    if simulated and not settings.prices.by_country and settings.prices.default is None:
+        return replace(settings, prices=SANDBOX_PRICES)
+    return settings
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,11 @@ class SendResult:
     def stopped_by(self) -> nxcloud.Answer | None:
         """The run-fatal answer that stopped the run, if any."""
         return self.result.stopped_by
+
+    @property
+    def halted(self) -> bool:
+        """True when a gate stopped the run before it was done (resumable)."""
+        return bool(self.result.halted_by)
 
     @property
     def interrupted(self) -> bool:
@@ -119,11 +133,15 @@ class Provider:
         on_progress: Callable[[Any], None],
         note: Callable[[str], None] = lambda text: None,
         stop_with: Callable[[Callable[[], None]], None] = lambda stop: None,
+        gates: tuple[dispatch.Gate, ...] = (),
     ) -> SendResult:
         """Send the run's pending messages; returns when done, stopped or interrupted.
 
-        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread."""
-        return asyncio.run(_run(journal, run_id, settings, self, on_progress, note, stop_with))
+        `stop_with` is handed what stops the dispatch as a first Ctrl-C does, from any thread;
+        `gates` are asked before each send (dispatch.gates)."""
+        return asyncio.run(
+            _run(journal, run_id, settings, self, on_progress, note, stop_with, gates)
+        )
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
@@ -279,6 +297,7 @@ async def _run(
     on_progress: Callable[[Any], None],
     note: Callable[[str], None],
     stop_with: Callable[[Callable[[], None]], None],
+    gates: tuple[dispatch.Gate, ...] = (),
 ) -> SendResult:
     stop = asyncio.Event()
     interrupts = Interrupts(journal, run_id, settings, note)
@@ -301,13 +320,13 @@ async def _run(
                 dr_url=dr_url,
             )
             result = await dispatch.dispatch(
-                run_id, journal, client, options, on_progress=on_progress, stop=stop
+                run_id, journal, client, options, on_progress=on_progress, stop=stop, gates=gates
             )
             if provider.simulated and dr_url != settings.dr_url and not result.interrupted:
                 await _wait_for_receipts(journal, run_id, time.monotonic() + RECEIPT_WAIT)
     finally:
         remove()
-    reason = ""
+    reason = result.halted_by  # a gate stopped it (the cost ceiling): resumable
     if result.stopped_by is not None:
         answer = result.stopped_by
         if answer.code == "local-error":  # refused before anything left this machine

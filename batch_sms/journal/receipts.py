@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,15 @@ _DR_MEANINGS = {
 }
 
 
+def _amount(text: str) -> float | None:
+    """A receipt's price as a number; None when absent or not a finite amount."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 @dataclass
 class _Receipt:
     """A receipt's documented fields and what they mean for the message."""
@@ -39,6 +49,7 @@ class _Receipt:
     base: str = field(init=False)
     status: Status | None = field(init=False)
     dr_status: str = field(init=False)
+    price: float | None = field(init=False)  # the message's charge; None when not a number
 
     def __post_init__(self) -> None:
         f = self.fields
@@ -46,6 +57,7 @@ class _Receipt:
         self.base = base_messageid(self.messageid)
         number, text = f.get("status", ""), f.get("result", "")
         self.dr_status = text or _DR_MEANINGS.get(number, number)
+        self.price = _amount(f.get("price", ""))
         if number.isdigit():
             self.status = Status.DELIVERED if number == "2" else Status.UNDELIVERED
         elif text:
@@ -133,6 +145,12 @@ class ReceiptsMixin(Connection):
         self._db.execute(
             "UPDATE receipts SET message_id = ? WHERE id = ?", (message_id, receipt_id)
         )
+        if (price := receipt.price) is not None:  # billed whatever the message's status
+            self._db.execute(
+                "UPDATE messages SET billed_price = COALESCE(billed_price, 0) + ?, "
+                "billed_currency = ? WHERE id = ?",
+                (price, receipt.fields.get("currency", ""), message_id),
+            )
         current = Status(
             self._db.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()[
                 0
