@@ -60,7 +60,7 @@ def test_the_ceiling_refuses_an_estimate_above_it(
         [Message(2, 0, "x", "861", "hi", 2, "GSM-7", 86, Status.READY)] * 2, {}, 0.01
     )
     ceiling = Ceiling(limit, estimate.cost, spent)
-    verdict = ceiling_refusal(estimate, ceiling, "USD")
+    verdict = ceiling_refusal(ceiling, estimate.unpriced, "USD")
     if refused is None:
         assert verdict is None
     else:
@@ -75,7 +75,7 @@ def test_the_ceiling_names_the_countries_without_a_price() -> None:
         Message(4, 0, "x", "601", "hi", 1, "GSM-7", 60, Status.READY),
     ]
     estimate = estimate_cost(messages, {"86": 0.01}, None)
-    verdict = ceiling_refusal(estimate, Ceiling(100.0, estimate.cost), "USD")
+    verdict = ceiling_refusal(Ceiling(100.0, estimate.cost), estimate.unpriced, "USD")
     assert verdict is not None
     assert "no price is configured for country codes +1, +60" in verdict
 

@@ -3,7 +3,7 @@ before a send starts: pure arithmetic, no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from batch_sms.checks.validate import estimate_cost
@@ -20,23 +20,24 @@ def run_costs(
     records: Iterable[MessageRecord], prices: Mapping[str, float], default: float | None
 ) -> CostEstimate:
     """The estimated cost of a run's sendable messages at `prices`, with what the receipts
-    billed, per country and in total (one pass over the records)."""
-    sendable: list[Message] = []
+    billed, per country and in total (one streamed pass over the records)."""
     billed: dict[str, list[float]] = {}  # country → [messages, amount]
     currencies: dict[str, None] = {}
-    for r in records:
-        if r.status not in NOT_SENDABLE:
-            sendable.append(
-                Message(r.row, r.index, r.raw_phone, r.phone, "", r.segments, r.encoding,
-                        r.country_code, Status.READY)
-            )  # fmt: skip
-        if r.price is not None:
-            tally = billed.setdefault(str(r.country_code), [0, 0.0])
-            tally[0] += 1
-            tally[1] += r.price
-            if r.currency:
-                currencies[r.currency] = None
-    estimate = estimate_cost(sendable, prices, default)
+
+    def sendable() -> Iterator[Message]:
+        """The sendable messages as the estimate takes them; tallies the billed on the way."""
+        for r in records:
+            if r.price is not None:
+                tally = billed.setdefault(str(r.country_code), [0, 0.0])
+                tally[0] += 1
+                tally[1] += r.price
+                if r.currency:
+                    currencies[r.currency] = None
+            if r.status not in NOT_SENDABLE:
+                yield Message(r.row, r.index, r.raw_phone, r.phone, "", r.segments, r.encoding,
+                              r.country_code, Status.READY)  # fmt: skip
+
+    estimate = estimate_cost(sendable(), prices, default)
     countries = [
         replace(c, billed=round(billed[c.country_code][1], 6) if c.country_code in billed else None,
                 billed_messages=int(billed.get(c.country_code, [0])[0]))
