@@ -16,7 +16,9 @@ from batch_sms.journal import Queued
 
 __all__ = ["REFRESH_SECONDS", "CostCeiling"]
 
-REFRESH_SECONDS = 2.0  # how often (on the dispatch's clock) the cost so far is read again
+REFRESH_SECONDS = 1.0  # how often (on the dispatch's clock) the cost so far is read again
+NEAR_SECONDS = 0.25  # … and how often once the last fifth of the ceiling is reached
+NEAR = 0.8  # the share of the ceiling from which receipts are read more often
 _SLACK = 1e-9  # float sums: a cost exactly at the ceiling is within it
 
 
@@ -56,7 +58,8 @@ class CostCeiling:
         cost = self._estimate(q)
         if cost is None:
             return Halt(f"cost ceiling: no price is configured for the country of row {q.row}")
-        if self._read_at is None or now - self._read_at >= self.refresh:
+        every = self.refresh if self.so_far < NEAR * self.limit else min(self.refresh, NEAR_SECONDS)
+        if self._read_at is None or now - self._read_at >= every:
             self._read(now)
         if self._over(q, cost) and not self._fresh:
             self._read(now)  # receipts may have come in below their estimates, or rows failed
