@@ -216,6 +216,11 @@ class TextSheet:
         head, end, tail = data.partition(b"</sheetData>")
         if not end:
             raise ValueError(f"no sheetData in {info.filename}")
+        if b"<dimension" not in head:
+            # A sized sheet: readers pad a row whose last cells are empty (sms_price before a
+            # receipt) to the header's width. Its place in the schema is before sheetViews.
+            ref = f'<dimension ref="A1:{self._letters[-1]}{self.rows + 1}" />'.encode()
+            head = head.replace(b"<sheetViews", ref + b"<sheetViews", 1)
         # ignoredErrors comes after the page setup and before any drawing (the schema's order).
         at = min((i for i in map(tail.find, _AFTER_IGNORED_ERRORS) if i >= 0), default=len(tail))
         tail = tail[:at] + self._ignored_errors() + tail[at:]
