@@ -54,7 +54,7 @@ VALIDATE_OPTIONS = frozenset(
 )
 SEND_OPTIONS = VALIDATE_OPTIONS | {"dry_run", "progress", "wait"}
 _FILE_ONLY = frozenset({"sheet", "encoding", "header_row"})  # how a file is read
-_NUMBER_COLUMNS = ("sms_segments", "sms_attempts")
+_NUMBER_COLUMNS = {"sms_segments": "Int64", "sms_attempts": "Int64", "sms_price": "Float64"}
 _DATAFRAME = "DataFrame"
 _POLL = 0.25  # seconds between the checks for Ctrl-C while a notebook waits for a send
 log = logging.getLogger("batch_sms")
@@ -77,7 +77,8 @@ class Result:
 
     def rows(self) -> pd.DataFrame:
         """The Results sheet as a DataFrame: the input's columns (text, as read), then the sms_*
-        columns; sms_segments and sms_attempts are nullable integers, empty cells are ""."""
+        columns; sms_segments and sms_attempts are nullable integers, sms_price (billed, from
+        the receipts) a nullable float, empty cells are ""."""
         return self._rows()
 
 
@@ -302,6 +303,6 @@ def _frame(columns: Sequence[str], rows: Iterable[ResultRow]) -> pd.DataFrame:
     width = len(columns)
     data = [workbook.results_values(row, width) for row in rows]
     table = pd.DataFrame(data, columns=[*columns, *RESULT_COLUMNS], dtype=object)
-    for name in _NUMBER_COLUMNS:
-        table[name] = table[name].astype("Int64")
+    for name, kind in _NUMBER_COLUMNS.items():
+        table[name] = table[name].astype(kind)
     return table

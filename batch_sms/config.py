@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -94,6 +95,7 @@ class Settings:
     concurrency: int = 20
     max_attempts: int = 5
     timeout: float = 30.0
+    max_cost: float | None = None  # cost ceiling of a run (and its retries), in the prices' unit
     base_url: str = DEFAULT_BASE_URL
     dr_url: str = ""
     canary: int | None = None  # messages sent first, to check delivery; None: no canary
@@ -175,6 +177,7 @@ _CONVERT: dict[str, type] = {
     "canary": int,
     "canary_wait": float,
     "canary_min_delivered": float,
+    "max_cost": float,
 }
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
@@ -339,6 +342,11 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{option} must be at least 1", f"give --{option} 1 or more")
     if settings.timeout <= 0:
         raise ConfigError("timeout must be positive", "give --timeout a number of seconds above 0")
+    if settings.max_cost is not None and not 0 < settings.max_cost < math.inf:
+        raise ConfigError(
+            "max-cost must be a positive amount",
+            "give --max-cost the most the run may cost, e.g. --max-cost 50",
+        )
     if settings.max_segments is not None and settings.max_segments < 1:
         raise ConfigError("max-segments must be at least 1", "give --max-segments 1 or more")
     _check_canary(settings)

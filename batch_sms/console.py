@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from batch_sms.checks import gsmsafe
+from batch_sms.checks.costs import headroom_text
 from batch_sms.checks.preflight import Plan
 from batch_sms.checks.reasons import group_reasons
 from batch_sms.commands.outcome import RunOutcome
@@ -156,6 +157,8 @@ class Screen:
         table.add_row("estimated cost", money_text(priced, plan.currency))
         if cost.unpriced and cost.cost:
             table.add_row("  not priced", ", ".join(f"+{c}" for c in cost.unpriced))
+        if plan.ceiling is not None:
+            self._ceiling_rows(table, plan)
         table.add_row("estimated duration", plan_duration(plan.seconds))
         if plan.balance is not None:
             known = plan.balance.balance
@@ -169,6 +172,23 @@ class Screen:
         for note in plan.notes:
             self.out.print(f"[yellow]note:[/] {note}")
         self.show_problems(plan)
+
+    @staticmethod
+    def _ceiling_rows(table: Table, plan: Plan) -> None:
+        """The cost ceiling and what stays under it, or why a send would be refused."""
+        ceiling, currency = plan.ceiling, plan.currency
+        if ceiling is None:
+            return
+        table.add_row("cost ceiling (--max-cost)", money_text(ceiling.limit, currency))
+        if plan.cost.unpriced:
+            codes = ", ".join(f"+{c}" for c in plan.cost.unpriced)
+            table.add_row("", f"[red]no price for {codes}: send refuses to start[/]")
+        elif ceiling.headroom < 0:
+            table.add_row(
+                "  headroom", f"[red]{headroom_text(ceiling, currency)}: send refuses to start[/]"
+            )
+        else:
+            table.add_row("  headroom", headroom_text(ceiling, currency))
 
     def show_outcome(self, outcome: RunOutcome) -> None:
         """The summary at the end of a command, and the next command to run."""

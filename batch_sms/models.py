@@ -70,11 +70,12 @@ DR_STATUSES = {
     "12": "UNKNOWN",
 }
 # The columns a report adds after the input's own; on input, exactly these are ignored.
-# sms_text is the message as sent (rendered, after every transformation).
+# sms_text is the message as sent (rendered, after every transformation); sms_price and
+# sms_currency are what the provider billed, from the delivery receipts.
 RESULT_COLUMNS = (
     "sms_status", "sms_code", "sms_result", "sms_messageid", "sms_sys_message_id", "sms_phone",
     "sms_segments", "sms_attempts", "sms_sent_at", "sms_dr_status", "sms_dr_time", "sms_error",
-    "sms_text",
+    "sms_text", "sms_price", "sms_currency",
 )  # fmt: skip
 
 
@@ -218,24 +219,34 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class CountryCost:
-    """Messages, segments and cost for one country calling code; price/cost None when unpriced."""
+    """Messages, segments and cost for one country calling code; price/cost None when unpriced.
+
+    `billed` is what the provider's receipts charged for `billed_messages` of them (a run's)."""
 
     country_code: str
     messages: int
     segments: int
     price: float | None
     cost: float | None
+    billed: float | None = None
+    billed_messages: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class CostEstimate:
-    """Per-country costs (most messages first) and totals; `cost` sums only priced countries."""
+    """Per-country costs (most messages first) and totals; `cost` sums only priced countries.
+
+    `billed` (a run's) sums the receipts' prices, None while no receipt carried one."""
 
     countries: tuple[CountryCost, ...]
     messages: int
     segments: int
     cost: float
     unpriced: tuple[str, ...]  # calling codes with no price and no default price
+    billed: float | None = None
+    billed_messages: int = 0
+    billed_currency: str = ""  # the receipts' currency (distinct ones joined with ", ")
+    of_run: bool = False  # a run's costs (billed known), not a pre-flight's estimate
 
 
 def sys_message_id(run_id: str, row: int, index: int) -> str:

@@ -361,3 +361,14 @@ def test_the_link_options_mirror_the_command_line(tmp_path: Path, user_data_dir:
     sent = batch_sms.send(frame, sandbox=True, short_link="https://nx.ink/a", link_verbose=False,
                           out=tmp_path)  # fmt: skip
     assert sent.counts == {"delivered": 1, "invalid": 1}
+
+
+def test_max_cost_mirrors_the_command_line(tmp_path: Path, sandboxes: list[SandboxHandle]) -> None:
+    """The sandbox's own tariff (0.01 a segment) prices 4 messages at 0.04: a ceiling below is
+    refused before any sandbox is even started; one at the estimate sends them all."""
+    with pytest.raises(UsageError, match="above the ceiling"):
+        batch_sms.send(campaign(4), template="Hi", max_cost=0.039, out=tmp_path / "r", **FAST)
+    assert sandboxes == []
+    sent = batch_sms.send(campaign(4), template="Hi", max_cost=0.04, out=tmp_path / "r", **FAST)
+    assert sent.exit_code == 0
+    assert [len(handle.sandbox.accepted) for handle in sandboxes] == [4]

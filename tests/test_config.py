@@ -86,6 +86,9 @@ def test_secrets_never_in_repr_or_public_settings(config_file: Path) -> None:
         ({"canary": 0}, "canary must be at least 1"),
         ({"canary_wait": -1}, "canary-wait must not be negative"),
         ({"canary_min_delivered": 1.5}, "canary-min-delivered must lie between 0 and 1"),
+        ({"max_cost": "0"}, "max-cost must be a positive amount"),
+        ({"max_cost": "-5"}, "max-cost must be a positive amount"),
+        ({"max_cost": "inf"}, "max-cost must be a positive amount"),
     ],
 )
 def test_bad_values_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
@@ -108,6 +111,16 @@ def test_bad_config_files_name_the_file(tmp_path: Path, text: str, message: str)
     with pytest.raises(ConfigError, match=message) as info:
         load_settings({}, config=path, environ={})
     assert str(path) in info.value.message
+
+
+def test_max_cost_comes_from_the_file_and_goes_with_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "batch-sms.toml"
+    path.write_text("max_cost = 12.5\n", encoding="utf-8")
+    settings = load_settings({}, config=path, environ={})
+    assert settings.max_cost == 12.5
+    assert from_public(settings.public(), Settings()).max_cost == 12.5  # resume/retry keep it
+    env = load_settings({}, config=path, environ={"BATCH_SMS_MAX_COST": "3"})
+    assert env.max_cost == 3.0
 
 
 def test_unlimited_tps_and_round_trip_through_public(tmp_path: Path) -> None:

@@ -156,3 +156,39 @@ def test_receipt_with_foreign_ext_falls_back_to_messageid(journal: Journal) -> N
 def test_receipt_needs_a_messageid(journal: Journal) -> None:
     with pytest.raises(ValueError, match="messageid"):
         journal.add_receipt({"status": "2"}, 1.0)
+
+
+def test_a_receipts_price_is_what_its_message_was_billed(journal: Journal) -> None:
+    """sms_price: the receipt's price (the message's charge, all segments) and its currency;
+    a repeated push adds nothing, a receipt without a usable price bills nothing."""
+    ids = new_run(journal, "r1", msg(2, "1"), msg(3, "2"), msg(4, "3"))
+    send(journal, ids, at=1.0)
+    priced = {"messageid": f"M{ids[0]}", "status": "2", "price": "0.0300", "currency": "USD"}
+    assert journal.add_receipt(priced, 2.0) is True
+    assert journal.add_receipt(priced, 3.0) is True  # pushed twice: stored and billed once
+    assert journal.add_receipt({"messageid": f"M{ids[1]}", "status": "5", "price": "n/a"}, 2.0)
+    assert journal.add_receipt({"messageid": f"M{ids[2]}", "status": "2"}, 2.0)
+    rows = list(journal.report_rows("r1"))
+    assert [(r.price, r.currency) for r in rows] == [(0.03, "USD"), (None, ""), (None, "")]
+
+
+def test_a_message_billed_twice_counts_both_receipts(journal: Journal) -> None:
+    """A message that reached the provider twice (sent again after an unknown answer) is billed
+    twice: both receipts' prices count, even after the first said delivered."""
+    ids = new_run(journal, "r1", msg(2, "1"))
+    send(journal, ids, at=1.0)
+    ext = "r1:2:0"
+    first = {"messageid": "A", "status": "2", "price": "0.02", "currency": "USD", "ext": ext}
+    journal.add_receipt(first, 2.0)
+    journal.add_receipt({**first, "messageid": "B", "status": "5"}, 3.0)
+    [row] = journal.report_rows("r1")
+    assert (row.status, row.price, row.currency) == (Status.DELIVERED, 0.04, "USD")
+
+
+def test_a_receipt_waiting_for_its_message_bills_it_once_mapped(journal: Journal) -> None:
+    ids = new_run(journal, "r1", msg(2, "1"))
+    early = {"messageid": "EARLY", "status": "2", "price": "0.05", "currency": "EUR"}
+    assert journal.add_receipt(early, 1.0) is False  # the send's answer is not written yet
+    journal.record([Result(ids[0], Status.SENT, "0", "ok", "EARLY", 1, sent_at=1.0)])
+    [row] = journal.report_rows("r1")
+    assert (row.status, row.price, row.currency) == (Status.DELIVERED, 0.05, "EUR")

@@ -52,6 +52,8 @@ class Record:
     sys_message_id: str = ""
     content: str = "Hello"
     retried_by: str = ""
+    price: float | None = None
+    currency: str = ""
 
 
 def describe(code: str) -> str:

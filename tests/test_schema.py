@@ -138,3 +138,28 @@ def test_the_canary_migration_keeps_older_runs_without_a_canary(db_path: Path) -
         assert j.get_run("a").canary == ""
         j.set_canary("a", "passed")
         assert j.get_run("a").canary == "passed"
+
+
+def test_the_billing_migration_bills_the_receipts_a_version_2_db_stored(db_path: Path) -> None:
+    """Receipts stored before the billed columns existed carry their price in `fields`: the
+    upgrade gives each message the price (and currency) its receipts charged."""
+    with Journal(db_path, migrations=MIGRATIONS[:2]) as old:
+        old.create_run(run_info("a", 1.0))
+        old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
+        ids = [q.id for q in old.next_batch("a", 0, 10)]
+        send(old, ids, at=10.0)
+    with sqlite3.connect(db_path) as raw:  # as version 2 stored them: no billed columns yet
+        for message_id, messageid, fields in [
+            (ids[0], "m1", '{"messageid": "m1", "price": "0.0300", "currency": "USD"}'),
+            (ids[1], "m2", '{"messageid": "m2", "status": "2"}'),  # no price in it
+            (None, "m9", '{"messageid": "m9", "price": "5"}'),  # never mapped to a message
+        ]:
+            raw.execute(
+                "INSERT INTO receipts (received_at, messageid, base_messageid, ext, fields, "
+                "message_id) VALUES (1, ?, ?, '', ?, ?)",
+                (messageid, messageid, fields, message_id),
+            )
+    with Journal(db_path) as j:
+        assert j.schema_version == SCHEMA_VERSION
+        billed = [(r.row, r.price, r.currency) for r in j.report_rows("a")]
+    assert billed == [(2, 0.03, "USD"), (3, None, ""), (4, None, "")]

@@ -34,7 +34,7 @@ def test_sheets_read_clearly(tmp_path: Path) -> None:
     with zipfile.ZipFile(files.report) as zipped:
         sheet = zipped.read("xl/worksheets/sheet1.xml").decode()
     # Phone numbers and codes are text on purpose: no "number stored as text" marks in Excel.
-    assert '<ignoredError sqref="A1:P3" numberStoredAsText="1"/>' in sheet
+    assert '<ignoredError sqref="A1:R3" numberStoredAsText="1"/>' in sheet
     assert sheet.index("<pageMargins") < sheet.index("<ignoredErrors") < sheet.index("</worksheet>")
 
 

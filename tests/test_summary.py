@@ -113,3 +113,25 @@ def test_summary_counts_messages_with_no_receipt_and_no_record(tmp_path: Path) -
     assert pairs["Receipts"] == "3 messages: no receipt and no record yet"
     write_report(tmp_path, COLUMNS, rows_of(Status.SENT), replace(info, unrecorded=0), "csv")
     assert "Receipts" not in summary_pairs(tmp_path / "report.xlsx")
+
+
+def test_a_runs_cost_shows_the_billed_cost_beside_an_estimate_without_prices(
+    tmp_path: Path,
+) -> None:
+    """With no price configured the estimate says "no price"; the receipts' billed cost shows
+    beside it, per country and in total, and a country without receipts says so."""
+    cost = CostEstimate(
+        (CountryCost("86", 2, 4, None, None, 0.04, 2), CountryCost("1", 1, 1, None, None)),
+        3, 5, 0.0, ("86", "1"), billed=0.04, billed_messages=2, billed_currency="USD",
+        of_run=True,
+    )  # fmt: skip
+    write_report(tmp_path, COLUMNS, rows_of(Status.SENT), SummaryInfo("r", cost=cost), "csv")
+    values = sheet_values(openpyxl.load_workbook(tmp_path / "report.xlsx")["Summary"])
+    lines = {r[0]: r for r in values if r[0] is not None}
+    assert lines["Country code"][:5] == (
+        "Country code", "Messages", "Segments", "Estimated", "Billed (USD)",
+    )  # fmt: skip
+    assert lines["86"][:5] == ("86", 2, 4, "no price", 0.04)
+    assert lines["1"][:5] == ("1", 1, 1, "no price", "no receipt yet")
+    assert lines["Total"][:5] == ("Total", 3, 5, "no price", 0.04)
+    assert "2 messages have one so far" in str(lines["Billed"][1])

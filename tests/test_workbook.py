@@ -60,14 +60,15 @@ def test_results_sheet_layout(tmp_path: Path) -> None:
     assert values[0] == (*COLUMNS, *RESULT_COLUMNS)
     assert all(cell.font.bold for cell in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:P5"
+    assert ws.auto_filter.ref == "A1:R5"
     first = dict(zip(values[0], values[1], strict=True))
     assert first == {
         "phone": "+8613800000000", "name": "王小明", "code": "007", "sms_status": "sent",
         "sms_code": "0", "sms_result": "accepted", "sms_messageid": "m0",
         "sms_sys_message_id": "run-2-0", "sms_phone": "8613800000000", "sms_segments": 1,
         "sms_attempts": 1, "sms_sent_at": "2026-11-25 00:15:00", "sms_dr_status": None,
-        "sms_dr_time": None, "sms_error": None, "sms_text": None,
+        "sms_dr_time": None, "sms_error": None, "sms_text": None, "sms_price": None,
+        "sms_currency": None,
     }  # fmt: skip
     assert ws["J2"].data_type == "n"
     assert ws["K2"].data_type == "n"
@@ -109,7 +110,7 @@ def test_overflow_keeps_every_row_in_results_csv(tmp_path: Path) -> None:
     assert files.rows == 7
     ws = openpyxl.load_workbook(files.report)["Results"]
     assert ws.max_row == 4
-    assert ws.auto_filter.ref == "A1:P4"
+    assert ws.auto_filter.ref == "A1:R4"
     assert files.results_csv is not None
     assert [r[3] for r in read_csv(files.results_csv)[1:]] == ["sent"] * 5 + ["failed"] * 2
     pairs = summary_pairs(files.report)

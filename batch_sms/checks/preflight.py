@@ -11,6 +11,7 @@ from pathlib import Path
 
 from batch_sms.checks import gsmsafe, template, validate
 from batch_sms.checks.content_rules import ContentRules, parse_words
+from batch_sms.checks.costs import Ceiling
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
@@ -37,6 +38,7 @@ class Plan:
     input_line: str = ""  # how the input was read (reading.input_line)
     gsm_safe: gsmsafe.GsmSaving | None = None  # what --gsm-safe saves, when given
     short_link: str = ""  # the link options as the plan shows them (link_line), "" if none
+    ceiling: Ceiling | None = None  # --max-cost against the estimate
 
     @property
     def seconds(self) -> float | None:
@@ -86,6 +88,7 @@ class Preflight:
             input_line=reading.input_line(self.table.path.name, self.input_read()),
             gsm_safe=gsmsafe.saving(ready, *prices) if settings.gsm_safe else None,
             short_link=link_line(settings),
+            ceiling=None if settings.max_cost is None else Ceiling(settings.max_cost, cost.cost),
             problems=tuple(
                 (m.row, m.raw_phone, str(m.status), m.error)
                 for m in self.messages

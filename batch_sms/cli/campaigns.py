@@ -60,6 +60,7 @@ def _run(options: dict[str, Any], action: Callable[[Settings, Screen], RunOutcom
 @opt.canary
 @opt.window()
 @opt.links()
+@opt.max_cost()
 @opt.outputs
 def validate(**options: Any) -> None:
     """Check INPUT before sending: a report of every row; nothing is sent."""
@@ -92,6 +93,7 @@ OVERRIDABLE = (
     "tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url", "dr_url", "sandbox",
     "quiet_hours", "default_timezone", "not_before", "send_until", "recipient_time", "wait",
     "short_link", "link_verbose",
+    "max_cost",
 )  # fmt: skip
 
 

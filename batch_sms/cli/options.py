@@ -21,7 +21,7 @@ from batch_sms.sandbox.rules import SandboxConfig
 
 __all__ = [
     "CONFIG", "JSON", "OUT", "QUIET", "RESEND_UNKNOWN", "SANDBOX", "STATE", "WAIT", "WINDOW",
-    "apply", "canary", "duration", "links", "listen", "outputs", "preflight", "rate",
+    "apply", "canary", "duration", "links", "listen", "max_cost", "outputs", "preflight", "rate",
     "sandbox_knobs", "shown", "token", "window",
 ]  # fmt: skip
 
@@ -146,6 +146,20 @@ def links(own: bool = False) -> Callable[[F], F]:
     )
 
 
+def max_cost(own: bool = False) -> Decorator[Any]:
+    """--max-cost: the cost ceiling (validate shows it in the plan; send, resume, retry keep to
+    it). For `own` (resume, retry) the run's recorded ceiling is the default."""
+    return click.option(
+        "--max-cost",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="AMOUNT",
+        help="Cost ceiling of the run and its retries, in the prices' currency: refuse to start "
+        "when the estimate is above it or a country has no price, stop (resumable) before the "
+        "cost so far (receipts' prices, else the estimate) would pass it "
+        f"[{OWN if own else 'none'}].",
+    )
+
+
 def rate(own: bool = False) -> Callable[[F], F]:
     """Options that shape the sending (send, resume, retry). For `own` (resume, retry) the run's
     recorded settings are the defaults, so the help shows no other."""
@@ -155,6 +169,7 @@ def rate(own: bool = False) -> Callable[[F], F]:
     ]
     return apply(
         *limits,
+        max_cost(own),
         click.option("--dr-url", help="Where the provider pushes delivery receipts."),
         links(own),
         SANDBOX,

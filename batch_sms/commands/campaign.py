@@ -13,7 +13,7 @@ from pathlib import Path
 
 from batch_sms.checks import canary, gsmsafe, plancheck
 from batch_sms.checks.preflight import Plan, Preflight, run_preflight
-from batch_sms.commands import schedule, sending
+from batch_sms.commands import ceiling, schedule, sending
 from batch_sms.commands.canary import refuse_without_route
 from batch_sms.commands.followup import (
     list_runs,
@@ -141,9 +141,7 @@ def send(
     DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's.
     `clock` is what the send window and its waits go by."""
     schedule.window(settings)  # a bad quiet-hours or window value stops before any reading
-    settings = schedule.pinned(settings)
-    if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
-        settings = replace(settings, prices=sending.SANDBOX_PRICES)  # the simulator's own tariff
+    settings = sending.with_tariff(schedule.pinned(settings))
     if not settings.dry_run:
         refuse_without_route(settings)
     checked = run_preflight(settings, table)
@@ -180,6 +178,7 @@ def send(
                 f"fix the rows listed in {files.report}",
             ],
         )
+    ceiling.refuse_plan(plan.ceiling, plan.cost.unpriced, settings)  # before the provider is asked
     sending.require_credentials(settings, "or try the built-in simulator with --sandbox")
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_sms import config
-from batch_sms.commands import canary, hints, schedule, sending
+from batch_sms.commands import canary, ceiling, hints, schedule, sending
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
 from batch_sms.commands.refresh import refresh_receipts
 from batch_sms.commands.runner import (
@@ -42,7 +42,8 @@ def _run_settings(run: RunInfo, base: Settings, given: Sequence[str]) -> Setting
     """The run's own settings, with the secrets and output paths of `base` and the options
     the user gave on this command line (`given`) on top."""
     merged = config.from_public(run.settings, base)
-    return config.override(merged, **{name: getattr(base, name) for name in given})
+    merged = config.override(merged, **{name: getattr(base, name) for name in given})
+    return sending.with_tariff(merged)  # a sandbox run without prices: the simulator's tariff
 
 
 def resume(
@@ -82,6 +83,7 @@ def _resume(
         ui.note(f"run {run_id} was still marked running: it was interrupted; continuing it")
     settings = schedule.pinned(_run_settings(run, base, given))
     schedule.window(settings)  # a bad window given on this command line stops here
+    ceiling.refuse_over_ceiling(journal, run_id, settings)  # before the provider is asked
     resume_cmd = hints.command("resume", settings, run_id)
     unknown = journal.inflight_to_unknown(run_id, crash_note(resume_cmd))
     if unknown:
@@ -233,6 +235,7 @@ def _retry(
         copied = journal.copy_for_retry(parent.id, new_id, statuses)
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
         _skip_already_sent(journal, new_id, settings, ui)
+        ceiling.refuse_over_ceiling(journal, new_id, settings)  # before the provider is asked
         with sending.connect(settings) as provider:
             return dispatch_and_report(journal, run, settings, ui, "retry", provider, clock)
 

@@ -16,17 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from batch_sms.checks import canary, gsmsafe
+from batch_sms.checks.costs import run_costs
 from batch_sms.checks.preflight import Preflight
-from batch_sms.checks.validate import NO_PLACEHOLDER, estimate_cost
-from batch_sms.commands import hints, schedule
+from batch_sms.checks.validate import NO_PLACEHOLDER
+from batch_sms.commands import ceiling, hints, schedule
 from batch_sms.commands.canary import CanaryPhase, refuse_without_route
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
-from batch_sms.commands.sending import Provider
+from batch_sms.commands.sending import Provider, with_tariff
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
 from batch_sms.input import loader, reading
 from batch_sms.journal import Journal, RunInfo, adopt_legacy
-from batch_sms.models import ACCEPTED, NOT_SENDABLE, RETRY_DEFAULT, CostEstimate, Message, Status
+from batch_sms.models import ACCEPTED, NOT_SENDABLE, RETRY_DEFAULT, CostEstimate, Status
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles, ResultRow
@@ -254,9 +255,9 @@ def dispatch_and_report(
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
     result = provider.dispatch(
         journal, run.id, settings, ui.progress, ui.note, ui.stop_with, canary=phase,
-        gates=gates, clock=clock,
+        gates=(*gates, *ceiling.gates(journal, run.id, settings)), clock=clock,
     )  # fmt: skip
-    if result.stopped_by is not None or result.result.halted_by:
+    if result.stopped_by is not None or result.halted:
         state, reason = "stopped", result.stop_reason
     elif result.interrupted:
         state, reason = "interrupted", "interrupted by the user"
@@ -298,6 +299,7 @@ def run_rows(
 def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:
     """The report as a pure function of the run's input copy and the state db."""
     columns, rows = run_rows(journal, run, settings)
+    settings = with_tariff(settings, bool(run.settings.get("sandbox")))
     summary = workbook.SummaryInfo(
         run.id,
         "Retry report" if run.parent else "Campaign report",
@@ -324,12 +326,7 @@ def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> Repo
 
 
 def run_cost(journal: Journal, run_id: str, settings: Settings) -> CostEstimate:
-    """The estimated cost of the run's sendable messages, at the configured prices."""
-    sendable = (
-        Message(r.row, r.index, r.raw_phone, r.phone, r.content, r.segments, r.encoding,
-                r.country_code, Status.READY)
-        for r in journal.report_rows(run_id)
-        if r.status not in NOT_SENDABLE
-    )  # fmt: skip
+    """The estimated cost of the run's sendable messages at the configured prices, beside what
+    the receipts billed."""
     prices = settings.prices
-    return estimate_cost(sendable, dict(prices.by_country), prices.default)
+    return run_costs(journal.report_rows(run_id), dict(prices.by_country), prices.default)

@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,13 +30,22 @@ from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status, duration_tex
 from batch_sms.provider import nxcloud, receipt_token, receipts, reconcile
 from batch_sms.sandbox import server
 
-__all__ = ["Provider", "SendResult", "connect", "require_credentials"]
+__all__ = ["Provider", "SendResult", "connect", "require_credentials", "with_tariff"]
 
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
 RECEIPT_WAIT = 5.0  # how long a sandbox run waits for its receipts before writing the report
 # per billed segment: the simulator's own tariff
 SANDBOX_PRICES = Prices(default=server.SandboxConfig.price, currency=server.SandboxConfig.currency)
+
+
+def with_tariff(settings: Settings, sandbox: bool | None = None) -> Settings:
+    """The settings priced at the simulator's own tariff for a sandbox run (`sandbox`, else the
+    settings' own flag) that has no prices configured; otherwise as they are."""
+    simulated = settings.sandbox if sandbox is None else sandbox
+    if simulated and not settings.prices.by_country and settings.prices.default is None:
+        return replace(settings, prices=SANDBOX_PRICES)
+    return settings
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,11 @@ class SendResult:
     def stopped_by(self) -> nxcloud.Answer | None:
         """The run-fatal answer that stopped the run, if any."""
         return self.result.stopped_by
+
+    @property
+    def halted(self) -> bool:
+        """True when a gate stopped the run before it was done (resumable)."""
+        return bool(self.result.halted_by)
 
     @property
     def interrupted(self) -> bool:
@@ -379,7 +393,7 @@ async def _run(call: _Call) -> SendResult:
                 await _wait_for_receipts(journal, run_id, time.monotonic() + RECEIPT_WAIT)
     finally:
         remove()
-    reason = ""
+    reason = result.halted_by  # a gate stopped it (the cost ceiling): resumable
     if result.stopped_by is not None:
         answer = result.stopped_by
         if answer.code == "local-error":  # refused before anything left this machine

@@ -21,7 +21,7 @@ from batch_sms.dispatch.engine import Dispatcher
 from batch_sms.dispatch.gates import Gate
 from batch_sms.journal import Journal
 
-__all__ = ["DispatchResult", "DispatchSettings", "Progress", "Sender", "dispatch"]
+__all__ = ["DispatchResult", "DispatchSettings", "Gate", "Progress", "Sender", "dispatch"]
 
 
 async def dispatch(

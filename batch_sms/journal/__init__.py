@@ -6,12 +6,13 @@ transactions; WAL with synchronous=NORMAL makes every commit survive a crash of 
 (kill -9), which is what "inflight is committed before the request leaves" relies on.
 
 Modules: `records` (the dataclasses), `schema` (migrations), `connection` (open, migrate,
-transactions), `runs`, `messages` and `receipts` (one table's queries each, as mixins), and
-`store` (the `Journal` class that combines them, with report rows and retry copies), `legacy`
-(state dbs that earlier versions kept in the output folder), `awaiting` (sent messages whose
-receipt never came).
+transactions), `runs`, `messages` and `receipts` (one table's queries each, as mixins),
+`billing` (what runs cost so far, for the cost ceiling), `awaiting` (sent messages whose receipt
+never came), `store` (the `Journal` class that combines them, with report rows and retry
+copies), and `legacy` (state dbs that earlier versions kept in the output folder).
 """
 
+from batch_sms.journal.billing import Spending
 from batch_sms.journal.legacy import adopt_legacy
 from batch_sms.journal.receipts import RECEIPT_FIELDS
 from batch_sms.journal.records import (
@@ -39,5 +40,6 @@ __all__ = [
     "Result",
     "RetryCopy",
     "RunInfo",
+    "Spending",
     "adopt_legacy",
 ]

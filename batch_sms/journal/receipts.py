@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,15 @@ RECEIPT_FIELDS = (
 _TOKEN_KEY = "receipts_token"  # noqa: S105 (the meta key's name, not a token)
 
 
+def _amount(text: str) -> float | None:
+    """A receipt's price as a number; None when absent or not a finite amount."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 @dataclass
 class _Receipt:
     """A receipt's documented fields and what they mean for the message."""
@@ -29,6 +39,7 @@ class _Receipt:
     base: str = field(init=False)
     status: Status | None = field(init=False)
     dr_status: str = field(init=False)
+    price: float | None = field(init=False)  # the message's charge; None when not a number
 
     def __post_init__(self) -> None:
         f = self.fields
@@ -36,6 +47,7 @@ class _Receipt:
         self.base = base_messageid(self.messageid)
         number, text = f.get("status", ""), f.get("result", "")
         self.dr_status = text or DR_STATUSES.get(number, number)
+        self.price = _amount(f.get("price", ""))
         if number.isdigit():
             self.status = Status.DELIVERED if number == "2" else Status.UNDELIVERED
         elif text:
@@ -141,6 +153,12 @@ class ReceiptsMixin(Connection):
         self._db.execute(
             "UPDATE receipts SET message_id = ? WHERE id = ?", (message_id, receipt_id)
         )
+        if (price := receipt.price) is not None:  # billed whatever the message's status
+            self._db.execute(
+                "UPDATE messages SET billed_price = COALESCE(billed_price, 0) + ?, "
+                "billed_currency = ? WHERE id = ?",
+                (price, receipt.fields.get("currency", ""), message_id),
+            )
         current = Status(
             self._db.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()[
                 0

@@ -107,6 +107,8 @@ class MessageRecord:
     dr_time: str
     sys_message_id: str
     retried_by: str = ""  # the retry run this message was handed to, if any
+    price: float | None = None  # billed by the provider (its receipts' price); None: not known
+    currency: str = ""  # the billed price's currency, as the receipt gave it
 
 
 @dataclass(frozen=True)

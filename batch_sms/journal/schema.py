@@ -81,5 +81,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         # without a receipt and found none (NULL: never asked, or a record was found).
         "ALTER TABLE messages ADD COLUMN unrecorded_at REAL",
     ),
+    (
+        # What the provider billed for a message (the sum of its receipts' `price`, NULL while
+        # none carried one) and in which currency: the report's sms_price and sms_currency.
+        "ALTER TABLE messages ADD COLUMN billed_price REAL",
+        "ALTER TABLE messages ADD COLUMN billed_currency TEXT NOT NULL DEFAULT ''",
+        # Receipts stored before these columns existed carry their price in `fields`.
+        """UPDATE messages SET
+               billed_price = (SELECT SUM(CAST(json_extract(r.fields, '$.price') AS REAL))
+                   FROM receipts r WHERE r.message_id = messages.id
+                   AND json_extract(r.fields, '$.price') IS NOT NULL),
+               billed_currency = COALESCE((SELECT json_extract(r.fields, '$.currency')
+                   FROM receipts r WHERE r.message_id = messages.id
+                   AND json_extract(r.fields, '$.currency') IS NOT NULL LIMIT 1), '')
+            WHERE id IN (SELECT message_id FROM receipts WHERE message_id IS NOT NULL)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from batch_sms.journal.awaiting import AwaitingMixin
+from batch_sms.journal.billing import BillingMixin
 from batch_sms.journal.connection import IN_CHUNK, chunks, marks
 from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
@@ -20,11 +21,11 @@ from batch_sms.models import NOT_RETRYABLE, Status, sys_message_id
 _RECORD_COLUMNS = (
     "row, idx, raw_phone, phone, content, segments, encoding, country_code, status, code, "
     "result, messageid, attempts, sent_at, next_at, error, warnings, dr_status, dr_result, "
-    "dr_time, COALESCE(retried_by, '')"
+    "dr_time, COALESCE(retried_by, ''), billed_price, billed_currency"
 )
 
 
-class Journal(AwaitingMixin, CrossRunMixin, MessagesMixin, RunsMixin):
+class Journal(AwaitingMixin, BillingMixin, CrossRunMixin, MessagesMixin, RunsMixin):
     """The state db of every run; one connection, used from one thread at a time."""
 
     def counts(self, run_id: str) -> dict[str, int]:
@@ -179,7 +180,7 @@ def _record(run_id: str, r: tuple[Any, ...]) -> MessageRecord:
     return MessageRecord(
         *(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Status(r[8]), r[9]),
         *(r[10], r[11], r[12], r[13], r[14], r[15], warnings, r[17], r[18]),
-        *(r[19], sys_message_id(run_id, r[0], r[1]), r[20]),
+        *(r[19], sys_message_id(run_id, r[0], r[1]), r[20], r[21], r[22]),
     )
 
 

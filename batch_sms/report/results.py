@@ -41,6 +41,8 @@ class ResultRow:
     text: str = ""  # the message as sent (distinct texts of a row's recipients, one a line)
     messages: int = 1  # recipients in the row's phone cell
     handed_over: bool = False  # every message went to a retry run, which now owns the row
+    price: float | None = None  # billed by the provider (receipts), the row's messages summed
+    currency: str = ""  # the billed price's currency (distinct ones joined with ", ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class MessageResult:
     error: str = ""
     warnings: tuple[str, ...] = ()
     text: str = ""
+    price: float | None = None
+    currency: str = ""
 
 
 def crash_note(resume_command: str) -> str:
@@ -80,7 +84,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
         return ResultRow(
             number, cells, row_status([p.status]), p.code, p.result, p.messageid,
             p.sys_message_id, p.phone, p.segments, p.attempts, p.sent_at, p.dr_status, p.dr_time,
-            error, p.text,
+            error, p.text, price=p.price, currency=p.currency,
         )  # fmt: skip
 
     def join(name: str) -> str:
@@ -95,6 +99,7 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
     mixed = len({p.status for p in parts}) > 1
     errors = [f"{p.raw_phone}: {p.error or p.status.value}" for p in parts if p.error or mixed]
     warnings = dict.fromkeys(w for p in parts for w in p.warnings)
+    prices = [p.price for p in parts if p.price is not None]
     return ResultRow(
         number=number,
         cells=cells,
@@ -113,6 +118,8 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
         # One text per row as a rule (rendered per row); distinct texts one a line otherwise.
         text="\n".join(dict.fromkeys(p.text for p in parts if p.text)),
         messages=len(parts),
+        price=round(sum(prices), 6) if prices else None,
+        currency=", ".join(dict.fromkeys(p.currency for p in parts if p.currency)),
     )
 
 
@@ -142,6 +149,8 @@ def _from_record(
         dr_time=record.dr_time,
         error=error,
         text=record.content,
+        price=record.price,
+        currency=record.currency,
     )
 
 

@@ -69,7 +69,7 @@ def clean_text(text: str) -> str:
     return text[:MAX_CELL]
 
 
-def csv_safe(value: str | int | None) -> str | int | None:
+def csv_safe(value: str | float | None) -> str | float | None:
     """A provider- or tool-made CSV value with a leading quote if a spreadsheet would run it.
 
     Only the sms_* values pass through here: the input's own cells are kept exact, so the CSV
@@ -151,8 +151,8 @@ class TextSheet:
             cell.fill = fill
             self._status_styles[status] = cell.style_id
 
-    def add(self, values: Sequence[str | int | None]) -> None:
-        """Append one data row (text, whole numbers or None)."""
+    def add(self, values: Sequence[str | float | None]) -> None:
+        """Append one data row (text, numbers or None)."""
         self.rows += 1
         number = self.rows + 1
         if self.rows <= SAMPLE_ROWS:
@@ -163,7 +163,7 @@ class TextSheet:
         for index, (letter, value) in enumerate(zip(self._letters, values, strict=True)):
             if value is None or value == "":
                 continue
-            if isinstance(value, int):
+            if isinstance(value, int | float):
                 parts.append(f'<c r="{letter}{number}" s="{self._number_style}"><v>{value}</v></c>')
                 continue
             text = clean_text(value)
@@ -216,6 +216,11 @@ class TextSheet:
         head, end, tail = data.partition(b"</sheetData>")
         if not end:
             raise ValueError(f"no sheetData in {info.filename}")
+        if b"<dimension" not in head:
+            # A sized sheet: readers pad a row whose last cells are empty (sms_price before a
+            # receipt) to the header's width. Its place in the schema is before sheetViews.
+            ref = f'<dimension ref="A1:{self._letters[-1]}{self.rows + 1}" />'.encode()
+            head = head.replace(b"<sheetViews", ref + b"<sheetViews", 1)
         # ignoredErrors comes after the page setup and before any drawing (the schema's order).
         at = min((i for i in map(tail.find, _AFTER_IGNORED_ERRORS) if i >= 0), default=len(tail))
         tail = tail[:at] + self._ignored_errors() + tail[at:]

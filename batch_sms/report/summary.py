@@ -39,6 +39,7 @@ TOP_REASONS, EXAMPLES = 10, 5
 # to keep memory flat on a million-row run.
 MAX_REASONS = 10_000
 NO_PRICE = "no price"
+NO_RECEIPT = "no receipt yet"
 _SECRET_KEY = re.compile(r"key|secret|token|passw|credential|sign", re.IGNORECASE)
 
 
@@ -220,23 +221,47 @@ def _run_lines(info: SummaryInfo, tally: Tally, sheet_rows: int) -> list[Line]:
 
 
 def _cost_lines(info: SummaryInfo) -> list[Line]:
+    """The cost table: the estimate at the configured prices and, for a run, beside it what the
+    provider billed in its delivery receipts."""
     cost = info.cost
     if cost is None:
         return []
     unit = f" ({info.currency})" if info.currency else ""
-    lines: list[Line] = [("blank", ()), ("section", (f"Estimated cost{unit}",))]
-    lines.append(("header", ("Country code", "Messages", "Segments", "Cost")))
+    if not cost.of_run:
+        lines: list[Line] = [("blank", ()), ("section", (f"Estimated cost{unit}",))]
+        lines.append(("header", ("Country code", "Messages", "Segments", "Cost")))
+    else:
+        billed_unit = f" ({cost.billed_currency})" if cost.billed_currency else ""
+        lines = [("blank", ()), ("section", ("Cost",))]
+        head = ("Country code", "Messages", "Segments", f"Estimated{unit}", f"Billed{billed_unit}")
+        lines.append(("header", head))
     for country in cost.countries:
         price = NO_PRICE if country.cost is None else country.cost
-        lines.append(("money", (country.country_code, country.messages, country.segments, price)))
+        values = (country.country_code, country.messages, country.segments, price)
+        lines.append(("money", values + ((_billed(country.billed),) if cost.of_run else ())))
     # With no price for any country the sum is no estimate at all: say so rather than 0.00.
     priced = any(country.cost is not None for country in cost.countries)
     total = cost.cost if priced or not cost.countries else NO_PRICE
-    lines.append(("money_total", ("Total", cost.messages, cost.segments, total)))
+    totals = ("Total", cost.messages, cost.segments, total)
+    lines.append(("money_total", totals + ((_billed(cost.billed),) if cost.of_run else ())))
     if cost.unpriced:
         unpriced = ", ".join(cost.unpriced)
         lines.append(("note", ("Note", f"No price for country codes {unpriced}: not in the total")))
+    if cost.of_run:
+        lines.append(("data", ("Billed", _billed_note(cost))))
     return lines
+
+
+def _billed(amount: float | None) -> float | str:
+    return NO_RECEIPT if amount is None else amount
+
+
+def _billed_note(cost: CostEstimate) -> str:
+    """Where the billed figures come from, and how many messages they cover so far."""
+    return (
+        f"the price in the delivery receipts: {cost.billed_messages:,} messages have one so far "
+        "(writing the report again adds later receipts)"
+    )
 
 
 def _reason_lines(tally: Tally) -> list[Line]:

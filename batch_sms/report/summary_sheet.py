@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["write_summary"]
 
-SUMMARY_WIDTHS = (44, 12, 12, 14)  # A labels, B and C counts, D money; long text spills right
+SUMMARY_WIDTHS = (44, 12, 12, 16, 16)  # A labels, B and C counts, D E money; long text spills
 CHART_ROWS = 16  # sheet rows kept beside the status table for the 8 cm chart (15 pt a row)
 _RIGHT = Alignment(horizontal="right")
 _AFTER_NUMBER = Alignment(horizontal="left", indent=1)  # text beside a right-aligned count
@@ -49,7 +49,7 @@ def _summary_style(
     elif kind == "reason":
         alignment = _WRAP_TOP if column == 0 else _TOP if column == 1 else _TOP_AFTER_NUMBER
     elif kind in {"money", "money_total"}:
-        number_format = _MONEY if column == 3 else None
+        number_format = _MONEY if column >= 3 else None
         alignment = _RIGHT if column else None
     elif kind in {"status", "status_total"} and column == 2:
         number_format = _PERCENT
@@ -78,7 +78,7 @@ def write_summary(
     ws: WriteOnlyWorksheet, lines: Iterable[Line], cell: Callable[[object], Any]
 ) -> None:
     """Write the lines into a write-only sheet, styled by kind, with a chart of status counts."""
-    for letter, width in zip("ABCD", SUMMARY_WIDTHS, strict=True):
+    for letter, width in zip("ABCDE", SUMMARY_WIDTHS, strict=True):
         ws.column_dimensions[letter].width = width
     # Printed, the Summary fits the page's width.
     ws.sheet_properties.pageSetUpPr.fitToPage = True

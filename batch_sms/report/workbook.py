@@ -2,7 +2,8 @@
 
 Choices a user of the files may want to know:
 - sms_sent_at is text "YYYY-MM-DD HH:MM:SS" in UTC (the same in the sheet and the CSV, and it
-  sorts as text); sms_segments and sms_attempts are numbers; every input cell is text.
+  sorts as text); sms_segments, sms_attempts and sms_price (billed, from the receipts) are
+  numbers; every input cell is text.
 - In the xlsx files a cell holds at most 32,767 characters (Excel's limit), characters an xlsx
   cannot hold become U+FFFD and CR LF becomes LF; the CSV files keep the input's cells exact.
 - In the CSV files the sms_* values that begin like a formula get a leading "'" (they come from
@@ -64,21 +65,23 @@ class ReportFiles:
     counts: dict[str, int]
 
 
-def _sms_values(row: ResultRow) -> list[str | int | None]:
+def _sms_values(row: ResultRow) -> list[str | float | None]:
+    """The sms_* cells of a row, in RESULT_COLUMNS order."""
     return [
         row.status.value, row.code, row.result, row.messageid, row.sys_message_id, row.phone,
         row.segments, row.attempts, row.sent_at, row.dr_status, row.dr_time, row.error, row.text,
+        row.price, row.currency,
     ]  # fmt: skip
 
 
-def _fit(cells: tuple[str, ...], width: int) -> list[str | int | None]:
+def _fit(cells: tuple[str, ...], width: int) -> list[str | float | None]:
     """The row's cells under the input's columns (a short CSV row is padded)."""
-    values: list[str | int | None] = list(cells[:width])
+    values: list[str | float | None] = list(cells[:width])
     values.extend([""] * (width - len(values)))
     return values
 
 
-def results_values(row: ResultRow, width: int) -> list[str | int | None]:
+def results_values(row: ResultRow, width: int) -> list[str | float | None]:
     """One row of the Results sheet as written: the input's cells, then the sms_* values."""
     return _fit(row.cells, width) + _sms_values(row)
 
@@ -135,7 +138,7 @@ def write_report(
                 results_row(values + [csv_safe(v) for v in sms])
                 if row.status not in RESENDABLE or row.handed_over:
                     continue  # a row handed to a retry is that run's to finish
-                extra: list[str | int | None] = [row.status.value, row.error, row.text]
+                extra: list[str | float | None] = [row.status.value, row.error, row.text]
                 if is_csv:
                     if failed_row is None:
                         failed_csv, failed_row = _csv_file(temp["failed"])

@@ -206,11 +206,9 @@ def form_settings(base: Settings, **given: Any) -> Settings:
                 f"TPS {tps!r} is not a number", 'give a number, or "unlimited"'
             ) from None
         settings = override(replace(settings, tps=value))
-    if settings.sandbox and not settings.prices.by_country and settings.prices.default is None:
-        # As campaign.send prices a sandbox run, so the check and the confirmation show the cost
-        # the send will count.
-        settings = replace(settings, prices=sending.SANDBOX_PRICES)
-    return settings
+    # As campaign.send prices a sandbox run, so the check and the confirmation show the cost
+    # the send will count.
+    return sending.with_tariff(settings)
 
 
 @dataclass(frozen=True)
