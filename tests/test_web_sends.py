@@ -15,13 +15,11 @@ import pytest
 from helpers import FakeClock, cn_numbers, write_csv
 from webclient import (
     Client,
-    check_of,
-    confirmed,
-    csrf_of,
     finished,
     results_sheet,
     run,
     sandbox_config,
+    send_file,
     sending,
     web_settings,
 )
@@ -149,12 +147,7 @@ def test_receipts_after_the_end_move_the_counts_on_without_a_new_send(
     state = tmp_path / "state.sqlite3"
 
     async def scenario(client: Client) -> tuple[dict[str, Any], list[dict[str, Any]], bytes]:
-        check = await check_of(client, campaign.name, campaign.read_bytes())
-        _, ticket = await confirmed(client, check)
-        csrf = await csrf_of(client)
-        sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
-                                 allow_redirects=False)  # fmt: skip
-        where = sent.headers["Location"]
+        where = await send_file(client, campaign.name, campaign.read_bytes())
         ended = await finished(client, where)
         seen = [ended]
         deadline = asyncio.get_running_loop().time() + 30
@@ -228,12 +221,7 @@ def test_the_run_page_lists_the_latest_errors_with_their_rows(
     campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
 
     async def scenario(client: Client) -> tuple[dict[str, Any], str]:
-        check = await check_of(client, campaign.name, campaign.read_bytes())
-        _, ticket = await confirmed(client, check)
-        csrf = await csrf_of(client)
-        sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
-                                 allow_redirects=False)  # fmt: skip
-        where = sent.headers["Location"]
+        where = await send_file(client, campaign.name, campaign.read_bytes())
         ended = await finished(client, where)
         return ended, await (await client.get(where)).text()
 

@@ -117,17 +117,23 @@ async def finished(client: Client, path: str) -> dict[str, Any]:
     return data
 
 
-async def sending(client: Client, tmp_path: Path) -> str:
-    """Send a campaign of STOP_ROWS rows at 5 per second; its page once its stop hook is set."""
-    rows = [[p, f"Offer {i}"] for i, p in enumerate(cn_numbers(STOP_ROWS))]
-    campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
-    check = await check_of(client, campaign.name, campaign.read_bytes(), tps="5")
+async def send_file(client: Client, name: str, content: bytes, **fields: str) -> str:
+    """Upload, check, confirm and send a file; the send's page (the send goes on)."""
+    check = await check_of(client, name, content, **fields)
     _, ticket = await confirmed(client, check)
     csrf = await csrf_of(client)
     sent = await client.post(f"{check}/send", data={"csrf": csrf, "ticket": ticket},
                              allow_redirects=False)  # fmt: skip
     assert sent.status == 303
     where: str = sent.headers["Location"]
+    return where
+
+
+async def sending(client: Client, tmp_path: Path) -> str:
+    """Send a campaign of STOP_ROWS rows at 5 per second; its page once its stop hook is set."""
+    rows = [[p, f"Offer {i}"] for i, p in enumerate(cn_numbers(STOP_ROWS))]
+    campaign = write_csv(tmp_path / "offers.csv", ["phone", "content"], rows)
+    where = await send_file(client, campaign.name, campaign.read_bytes(), tps="5")
     job = client.server.app[STATE].sends[where.rsplit("/", 1)[1]]
     deadline = asyncio.get_running_loop().time() + 30
     while job.ui.stop is None:  # the dispatch hands its stop over as it starts
