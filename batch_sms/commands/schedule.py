@@ -65,6 +65,6 @@ def scheduled_steps(journal: Journal, run_id: str, settings: Settings, now: floa
     wait = f" (in {duration_text(due - now)})" if due > now else ""
     return [
         f"{count:,} messages are scheduled (sms_error says when each may go); the first may go "
-        f"from {utc_text(due)} UTC{wait}: send them then with: {resume} (add --wait to start "
-        "now and wait for each window)"
+        f"from {utc_text(due)} UTC{wait}: send them then with: {resume} (or add "
+        "--wait to it now: it keeps running and sends each as its window opens)"
     ]
