@@ -5,7 +5,7 @@ one place."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -191,12 +191,13 @@ def _renamed(error: BatchSmsError, path: Path, name: str) -> BatchSmsError:
     return error
 
 
-def form_settings(base: Settings, **given: Any) -> Settings:
-    """The settings of one check: the form's values over the app's defaults.
+def form_settings(base: Settings, exact: Mapping[str, Any] | None = None, **given: Any) -> Settings:
+    """The settings of one check: the form's values over the app's defaults, checked as the
+    CLI's are; `exact` replaces settings as given (None clears one), `given` only where not None.
 
     `tps` is taken as the form gives it: a number, or "unlimited"."""
     tps = given.pop("tps", None)
-    settings = override(base, **given)
+    settings = override(replace(base, **(exact or {})), **given)
     if tps is not None and str(tps).strip():
         text = str(tps).strip().lower()
         try:
@@ -243,14 +244,20 @@ class Check:
         return self.outcome.report
 
 
-def check(settings: Settings, upload_id: str, name: str) -> Check:
-    """Run `batch-sms validate` on the upload and gather what the Check page shows."""
+def check(
+    settings: Settings, upload_id: str, name: str, others: Mapping[Path, str] | None = None
+) -> Check:
+    """Run `batch-sms validate` on the upload and gather what the Check page shows; `others`
+    names the other uploaded files the settings use (opt-outs, forbidden words) as the user
+    knows them."""
     assert settings.input is not None  # noqa: S101 (the caller always gives the upload)
     path = Path(settings.input)
     try:
         outcome = campaign.validate(settings)
         table = loader.load(path, settings.sheet, header_row=settings.header_row)
     except BatchSmsError as error:
+        for stored, shown in (others or {}).items():
+            _renamed(error, stored, shown)
         raise _renamed(error, path, name) from None
     plan = outcome.plan
     assert plan is not None  # noqa: S101 (validate always plans)
