@@ -4,14 +4,13 @@ refused with the CLI's own messages."""
 
 from __future__ import annotations
 
-import html as htmllib
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from webclient import COLUMNS, Client, csrf_of, form, run, upload, web_settings
+from webclient import COLUMNS, Client, csrf_of, form, page_text, run, upload, web_settings
 
 from batch_sms.cli import cli
 from batch_sms.web import WebConfig
@@ -20,11 +19,6 @@ from batch_sms.web.state import STATE
 
 LIST = b"phone,content\n+8613912345678,\xe2\x80\x9cSale\xe2\x80\x9d today Reply STOP\n" \
        b"+14155550123,Cheap pills Reply STOP\n+8613912345679,Hello\n"  # fmt: skip
-
-
-def text(html: str) -> str:
-    """A page's text without tags, spaces collapsed."""
-    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 async def posted(client: Client, *files: tuple[str, str, bytes], **fields: str) -> Any:
@@ -147,7 +141,7 @@ def test_bad_safety_values_are_refused_with_the_clis_message(
 
     status, page = run(WebConfig(web_settings(tmp_path, sandbox=True)), scenario)
     assert status == 400
-    assert message in text(page)
+    assert message in page_text(page)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +162,7 @@ def test_values_the_cli_never_receives_are_said_on_the_options_page(
 
     status, page = run(WebConfig(web_settings(tmp_path)), scenario)
     assert status == 400
-    assert message in text(page)
+    assert message in page_text(page)
     assert 'name="quiet_hours"' in page  # the form again, with what was given
 
 
@@ -179,6 +173,6 @@ def test_a_forbidden_words_file_without_words_is_named_as_the_user_named_it(
         response = await posted(client, ("forbidden_words", "my words.txt", b"# none yet\n"))
         return await response.text()
 
-    page = text(run(WebConfig(web_settings(tmp_path, sandbox=True)), scenario))
+    page = page_text(run(WebConfig(web_settings(tmp_path, sandbox=True)), scenario))
     assert "my words.txt: the forbidden-words file holds no words" in page
     assert "uploads/" not in page

@@ -129,7 +129,9 @@ async def run_check(request: web.Request) -> web.StreamResponse:
         settings = engine.form_settings(
             app.settings, form.exact(given), **form.given(stored, given, posted.files)
         )
-        result = await asyncio.to_thread(engine.check, settings, stored.id, stored.name, others)
+        result = await asyncio.to_thread(
+            engine.check, settings, stored.id, stored.name, others, app.config.clock
+        )
     except engine.BatchSmsError as error:
         return await _options_page(request, app, stored, given, error.message, error.hint)
     app.checks.add(result.id, result)
