@@ -45,15 +45,16 @@ def plan_facts(
         ("billed segments", f"{plan.segments_ready:,}"),
         *((f"  {label}", f"{v:,}" if isinstance(v, int) else v) for label, v in saving),
         ("estimated cost", money_text(priced, plan.currency)),
+        *(  # the cost by country, under the estimate it adds up to
+            (f"  +{c.country_code}", f"{_count(c.messages, 'message')}, "
+             f"{_count(c.segments, 'segment')}, {money_text(c.cost, plan.currency)}")
+            for c in cost.countries
+        ),
         *([("  not priced", unpriced)] if cost.unpriced and cost.cost else []),
         *_ceiling(plan, unpriced, headroom),
         ("estimated duration", plan_duration(plan.seconds)),
         *([("short link", plan.short_link)] if plan.short_link else []),
-    ]
-    for country in cost.countries:
-        value = money_text(country.cost, plan.currency)
-        facts.append((f"  +{country.country_code}", f"{_count(country.messages, 'message')}, "
-                      f"{_count(country.segments, 'segment')}, {value}"))  # fmt: skip
+    ]  # fmt: skip
     if plan.balance is not None:
         facts.append(("account balance", balance_text(plan.balance)))
     return facts
