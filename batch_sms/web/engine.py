@@ -65,8 +65,15 @@ _QUOTED = re.compile(r'"([^"]+)"')
 
 
 def list_runs(settings: Settings) -> list[dict[str, Any]]:
-    """The runs of the state db, newest first, as `batch-sms runs --json` gives them."""
-    return campaign.list_runs(settings)
+    """The runs of the state db, newest first, as `batch-sms runs --json` gives them; a stopped
+    run also says whether its canary stopped it (`canary_failed`)."""
+    runs = campaign.list_runs(settings)
+    stopped = [run for run in runs if run["status"] == "stopped"]
+    if stopped:
+        with open_journal(settings) as journal:
+            for run in stopped:
+                run["canary_failed"] = journal.get_run(run["run_id"]).canary == canary.FAILED
+    return runs
 
 
 def made_run(settings: Settings, since: float, upload: Path | None, parent: str | None) -> str:
