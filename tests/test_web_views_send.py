@@ -521,3 +521,27 @@ def test_a_run_stopped_by_its_cost_ceiling_shows_why(tmp_path: Path) -> None:
     assert f"Stopped: {stopped['stop_reason']}" in page_text(run_page)
     assert f'action="/runs/{stopped["run_id"]}/resume"' in run_page
     assert "skip_canary" not in run_page
+
+
+def test_rows_the_send_window_closed_on_end_expired_on_the_run_page(
+    tmp_path: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    clock = FakeClock(AT_3_IN_SHANGHAI)
+    rows = [[p, "Hello"] for p in [CN[0], US[0]]]
+    campaign = write_csv(tmp_path / "late.csv", ["phone", "content"], rows)
+
+    async def scenario(client: Client) -> tuple[str, dict[str, Any], str]:
+        window = {"quiet_hours": "21:00-08:00", "send_until": "2026-11-30 23:00 UTC"}
+        check = await check_of(client, campaign.name, campaign.read_bytes(), **window)
+        check_page = await (await client.get(check)).text()
+        where = await send_confirmed(client, check)
+        ended = await finished(client, where)
+        return check_page, ended, await (await client.get(where)).text()
+
+    check_page, ended, run_page = run(replace(config(tmp_path), clock=clock), scenario)
+    assert "1 messages would end expired: they cannot go before --send-until 2026-11-30 23:00 " \
+           "UTC" in page_text(check_page)  # fmt: skip
+    assert ended["counts"]["expired"] == 1
+    assert sum(n for s, n in ended["counts"].items() if s in GONE) == 1
+    assert '<li class="tile status-expired"><span class="big">1</span> expired</li>' in run_page
+    assert [m.phone for m in sandboxes[-1].sandbox.accepted] == [US[0]]
