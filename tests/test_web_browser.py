@@ -6,20 +6,25 @@ e.g. docs/, else the test's folder)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from helpers import cn_numbers, write_csv
+from helpers import FakeClock, cn_numbers, write_csv
 from webclient import SAMPLE, STOP_ROWS, cli_sample_results, results_sheet
 
+from batch_sms.commands import sending
 from batch_sms.config import load_settings
+from batch_sms.sandbox import server
 from batch_sms.web import WebConfig, make_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -254,3 +259,95 @@ def test_browser_takes_a_file_dropped_on_the_upload_zone(
         wait_for(browser, lambda d: "/uploads/" in d.current_url)
         assert "dropped.csv" in browser.find_element(By.TAG_NAME, "main").text
         assert browser.find_element(By.ID, "phone_column").get_attribute("value") == "phone"
+
+
+# 03:00 in Shanghai is 14:00 in New York (19:00 UTC).
+AT_3_IN_SHANGHAI = datetime(2026, 11, 30, 19, 0, tzinfo=UTC).timestamp()
+QUOTED = "“Winter sale” ends tonight: every coat and scarf half price until midnight"
+
+
+def fill(driver: Chrome, **fields: str) -> None:
+    """Type into the options form's fields (each cleared first)."""
+    for name, value in fields.items():
+        box = driver.find_element(By.ID, name)
+        box.clear()
+        box.send_keys(value)
+
+
+def upload_file(driver: Chrome, base: str, path: Path) -> None:
+    """Upload `path` on New campaign and wait for its options."""
+    driver.get(f"{base}/campaigns/new")
+    driver.find_element(By.ID, "file").send_keys(str(path))
+    driver.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+    wait_for(driver, lambda d: "/uploads/" in d.current_url)
+
+
+def test_browser_sends_inside_quiet_hours_with_a_ceiling_and_gsm_safe_texts(
+    tmp_path: Path, browser: Chrome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 03:00 in Shanghai (14:00 in New York) with quiet hours 21:00-08:00: the plan says the
+    Chinese rows are held and until when, the confirmation names the ceiling, and the run ends
+    with them scheduled, saying when to resume."""
+    rows = [[p, QUOTED] for p in ("8613800138000", "12015550123", "8613900139000")]
+    campaign = write_csv(tmp_path / "winter.csv", ["phone", "content"], rows)
+    folder = shots(tmp_path)
+    config = replace(neutral_config(tmp_path, monkeypatch), clock=FakeClock(AT_3_IN_SHANGHAI))
+    with Server(config) as base:
+        upload_file(browser, base, campaign)
+        fill(browser, quiet_hours="21:00-08:00", max_cost="1", tps="unlimited")
+        browser.find_element(By.CSS_SELECTOR, 'input[type=checkbox][name="gsm_safe"]').click()
+        snap(browser, folder, "web-options-safety")
+        browser.find_element(By.CSS_SELECTOR, "form.options button[type=submit]").click()
+        wait_for(browser, lambda d: "/checks/" in d.current_url)
+        plan = browser.find_element(By.CSS_SELECTOR, "table.facts").text
+        assert "segments before → after 6 → 3" in plan
+        assert "cost ceiling (--max-cost) 1.0000 USD" in plan
+        notes = browser.find_element(By.TAG_NAME, "main").text
+        assert "2 messages are held now; the first may go from 2026-12-01 00:00 UTC" in notes
+        snap(browser, folder, "web-check-safety")
+        browser.find_element(By.LINK_TEXT, "Continue to send").click()
+        wait_for(browser, lambda d: d.current_url.endswith("/confirm"))
+        box = browser.find_element(By.CSS_SELECTOR, ".confirm-box").text
+        assert "cost ceiling 1.0000 USD: the send stops before its cost would pass it" in box
+        assert "send window quiet hours 21:00-08:00" in box
+        snap(browser, folder, "web-confirm-safety")
+        browser.find_element(By.CSS_SELECTOR, "form.inline button[type=submit]").click()
+        wait_for(browser, lambda d: "/sends/" in d.current_url)
+        state = (By.CSS_SELECTOR, '[data-field="state"]')
+        wait_for(browser, lambda d: d.find_element(*state).text == "finished")
+        held = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '[data-field="held"]'))
+        assert held.text.startswith("2 messages wait for a send window: the first may go from")
+        counts = browser.find_element(By.CSS_SELECTOR, '[data-field="counts"]').text.split()
+        assert counts[-2:] == ["2", "scheduled"]
+        assert browser.find_elements(By.CSS_SELECTOR, 'form.follow-up[action$="/resume"]')
+        snap(browser, folder, "web-run-scheduled")
+
+
+def test_browser_shows_a_failed_canary_and_resumes_without_it(
+    tmp_path: Path, browser: Chrome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    undelivering = functools.partial(server.SandboxConfig, dr_delivered_share=0.0)
+    monkeypatch.setattr(sending.server, "SandboxConfig", undelivering)
+    campaign = write_csv(tmp_path / "canary.csv", ["phone", "content"],
+                         [[p, "Hello"] for p in cn_numbers(6)])  # fmt: skip
+    folder = shots(tmp_path)
+    state = (By.CSS_SELECTOR, '[data-field="state"]')
+    with Server(neutral_config(tmp_path, monkeypatch)) as base:
+        upload_file(browser, base, campaign)
+        fill(browser, canary="2", canary_wait="30", tps="unlimited")
+        browser.find_element(By.CSS_SELECTOR, "form.options button[type=submit]").click()
+        wait_for(browser, lambda d: "/checks/" in d.current_url)
+        browser.find_element(By.LINK_TEXT, "Continue to send").click()
+        wait_for(browser, lambda d: d.current_url.endswith("/confirm"))
+        assert "canary: first 2 messages" in browser.find_element(By.TAG_NAME, "main").text
+        browser.find_element(By.CSS_SELECTOR, "form.inline button[type=submit]").click()
+        wait_for(browser, lambda d: d.find_element(*state).text == "stopped")
+        reason = wait_for(browser, lambda d: d.find_element(
+            By.CSS_SELECTOR, '[data-field="stop-reason"]'))  # fmt: skip
+        assert reason.text.startswith("Stopped: canary of 2: delivered 0, undelivered 2")
+        snap(browser, folder, "web-run-canary")
+        button = browser.find_element(By.XPATH, "//button[text()='Resume without the canary']")
+        button.click()
+        wait_for(browser, lambda d: d.find_element(*state).text == "finished")
+        tiles = browser.find_element(By.CSS_SELECTOR, '[data-field="counts"]').text.split()
+        assert tiles == ["6", "undelivered"]

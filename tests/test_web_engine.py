@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import FakeClock
 from webclient import ROOT, SAMPLE, web_settings
 
 from batch_sms.cli import cli
@@ -151,3 +153,46 @@ def test_rewrite_report_writes_the_runs_files_again(tmp_path: Path) -> None:
     assert again.report == report
     assert report.is_file()
     assert again.counts["delivered"] == 25
+
+
+# 03:00 in Shanghai is 14:00 in New York (19:00 UTC).
+AT_3_IN_SHANGHAI = datetime(2026, 11, 30, 19, 0, tzinfo=UTC).timestamp()
+
+
+def test_check_says_what_the_window_holds_on_its_clock_and_why_a_send_would_refuse(
+    tmp_path: Path,
+) -> None:
+    campaign = tmp_path / "list.csv"
+    campaign.write_text("phone,content\n8613800138000,Hi\n12015550123,Hi\n", encoding="utf-8")
+    settings = engine.form_settings(
+        web_settings(tmp_path, quiet_hours="21:00-08:00", canary=1, max_cost=0.001),
+        input=campaign,
+    )
+    found = engine.check(settings, "u1", "list.csv", clock=FakeClock(AT_3_IN_SHANGHAI))
+    assert found.held == (
+        "quiet hours 21:00-08:00 (recipient's time): 1 messages are held now; the first may go "
+        "from 2026-12-01 00:00 UTC (2026-12-01 08:00 Asia/Shanghai)",
+    )
+    assert set(found.held) <= set(found.notes)  # the Check page lists it with the plan's notes
+    assert found.canary == "canary: first 1 messages, wait up to 300 s, go on at >= 80% delivered"
+    assert found.refusals == (
+        "--max-cost 0.001: no price is configured for country codes +1, +86, so the cost cannot "
+        "be held under the ceiling",
+        "--canary 1: the canary waits for delivery receipts, but they have no route here: no "
+        "--dr-url is given and this is not a --sandbox run",
+    )
+
+
+def test_check_of_a_sandbox_plan_under_its_ceiling_refuses_nothing(tmp_path: Path) -> None:
+    settings = engine.form_settings(web_settings(tmp_path, sandbox=True, canary=2, max_cost=1),
+                                    input=SAMPLE)  # fmt: skip
+    found = engine.check(settings, "u1", "campaign.xlsx")
+    assert found.refusals == ()
+    assert ("  headroom", "0.7300 USD") in found.facts
+    assert found.held == ()
+
+
+def test_run_end_says_nothing_of_a_run_with_no_held_rows_and_no_canary(tmp_path: Path) -> None:
+    settings = web_settings(tmp_path, sandbox=True)
+    run_id = cli_send(tmp_path, shutil.copy(CSV_SAMPLE, tmp_path / "upload.csv"))
+    assert engine.run_end(settings, run_id, time.time()) == ("", False)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from webclient import web_settings
 
+from batch_sms.checks.costs import Ceiling
 from batch_sms.checks.preflight import Plan
 from batch_sms.models import CostEstimate, CountryCost, Credentials
 from batch_sms.provider.nxcloud import Balance
@@ -57,15 +58,16 @@ def test_settings_facts_name_the_missing_credentials_and_the_sandbox(tmp_path: P
 
 def test_plan_facts_word_the_plan_as_the_cli_does() -> None:
     facts = plan_facts(plan())
-    assert facts[:5] == [
+    assert facts == [
         ("rows", "4"),
         ("messages to send", "3"),
         ("billed segments", "4"),
         ("estimated cost", "0.0300 USD"),
+        ("  +86", "2 messages, 3 segments, 0.0300 USD"),  # under the estimate they add up to
+        ("  +1", "1 message, 1 segment, unknown (no price)"),
+        ("  not priced", "+1"),  # as the CLI's plan names them
         ("estimated duration", "0m 02s"),
     ]
-    assert facts[5:] == [("  +86", "2 messages, 3 segments, 0.0300 USD"),
-                         ("  +1", "1 message, 1 segment, unknown (no price)")]  # fmt: skip
 
 
 def test_plan_facts_with_nothing_priced_and_a_balance() -> None:
@@ -74,3 +76,28 @@ def test_plan_facts_with_nothing_priced_and_a_balance() -> None:
     assert facts["estimated cost"] == "unknown (no price)"
     assert facts["estimated duration"] == "as fast as the provider answers"
     assert facts["account balance"] == "12.50"
+
+
+def test_plan_facts_show_the_gsm_safe_saving_and_the_ceilings_headroom() -> None:
+    priced = CostEstimate((CountryCost("86", 3, 4, 0.01, 0.04),), 3, 4, 0.04, ())
+    saving = [("texts made GSM-7 (--gsm-safe)", 2), ("segments before → after", "6 → 4"),
+              ("saved", "2 segments, 0.0200 USD")]  # fmt: skip
+    facts = plan_facts(plan(cost=priced, ceiling=Ceiling(0.05, 0.04)), saving, "0.0100 USD")
+    names = [name for name, _ in facts]
+    assert facts[3:6] == [("  texts made GSM-7 (--gsm-safe)", "2"),
+                          ("  segments before → after", "6 → 4"),
+                          ("  saved", "2 segments, 0.0200 USD")]  # fmt: skip
+    assert names.index("  saved") < names.index("estimated cost")
+    found = dict(facts)
+    assert found["cost ceiling (--max-cost)"] == "0.0500 USD"
+    assert found["  headroom"] == "0.0100 USD"
+
+
+def test_plan_facts_say_when_the_ceiling_refuses_the_send() -> None:
+    priced = CostEstimate((CountryCost("86", 3, 4, 0.01, 0.04),), 3, 4, 0.04, ())
+    over = dict(plan_facts(plan(cost=priced, ceiling=Ceiling(0.03, 0.04)), (), "over by 0.0100"))
+    assert over["  headroom"] == "over by 0.0100: send refuses to start"
+    unpriced = dict(plan_facts(plan(ceiling=Ceiling(1.0, 0.03)), (), "0.9700 USD"))
+    assert unpriced["  no price for"] == "+1: send refuses to start"
+    assert "  headroom" not in unpriced
+    assert "cost ceiling (--max-cost)" not in dict(plan_facts(plan()))

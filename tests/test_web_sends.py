@@ -34,7 +34,7 @@ from batch_sms.web.state import STATE
 def outcome(counts: dict[str, int], run_id: str = "r1", status: str = "finished") -> Any:
     """A use case's outcome with these counts (no files)."""
     return SimpleNamespace(run_id=run_id, status=status, counts=counts, files=None,
-                           next_steps=[], plan=None)  # fmt: skip
+                           next_steps=[], plan=None, stop_reason="")  # fmt: skip
 
 
 def test_web_ui_goes_ahead_only_with_the_plan_confirmed() -> None:

@@ -388,3 +388,21 @@ def test_xls_workbook_is_checked_and_sent(tmp_path: Path) -> None:
     assert '4 invalid phone "12345" is a short code; short codes cannot receive SMS' in shown
     assert now["state"] == "finished"
     assert now["counts"] == {"delivered": 3, "invalid": 1}
+
+
+def test_check_page_shows_the_gsm_safe_saving_and_the_short_link(tmp_path: Path) -> None:
+    """Curly quotes force UCS-2: 2 segments; --gsm-safe makes the text GSM-7, 1 segment."""
+    quoted = "“Winter sale” ends tonight: every coat and scarf half price in all our shops " \
+             "until midnight #1#"  # fmt: skip
+    assert 70 < len(quoted) <= 160
+    csv = f"phone,content\n+8613912345678,{quoted}\n".encode()
+
+    async def scenario(client: Client) -> str:
+        _, page = await checked(client, "sale.csv", csv, gsm_safe="1",
+                                short_link="https://nx.ink/abc", link_verbose="0")  # fmt: skip
+        return page
+
+    shown = text(run(WebConfig(web_settings(tmp_path, sandbox=True)), scenario))
+    assert "billed segments 1 texts made GSM-7 (--gsm-safe) 1 segments before → after 2 → 1 " \
+           "saved 1 segment, 0.0100 USD estimated cost 0.0100 USD" in shown  # fmt: skip
+    assert "short link https://nx.ink/abc, placeholder #1#, verbose: no" in shown

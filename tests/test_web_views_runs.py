@@ -178,3 +178,33 @@ def test_a_run_this_process_sends_links_to_its_live_page_without_resume(
     assert "running" in row
     assert f'<a href="{where}">its page</a>' in html
     assert f'action="/runs/{run_id}/resume"' not in html
+
+
+def test_runs_offer_resume_for_scheduled_rows_and_past_a_failed_canary(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state.sqlite3")
+    message = Message(2, 0, "+8613912345678", "8613912345678", "Hi", 1, "GSM-7", 86, Status.READY)
+    try:
+        for run_id, state, status in [
+            ("20260101-090000-aaaa", "finished", Status.SCHEDULED),  # held for its window
+            ("20260101-090100-bbbb", "stopped", Status.PENDING),  # by its canary
+            ("20260101-090200-cccc", "stopped", Status.PENDING),  # by its cost ceiling
+            ("20260101-090300-dddd", "finished", Status.EXPIRED),  # never sent late
+        ]:
+            journal.create_run(RunInfo(run_id, 1_767_258_000.0, None, "a.csv", "a.csv",
+                                       "0" * 64, "csv", None, {}, state=state))  # fmt: skip
+            journal.add_messages(run_id, [message])
+            journal.set_status(run_id, [Status.PENDING], status)
+        journal.set_canary("20260101-090100-bbbb", "failed")
+    finally:
+        journal.close()
+    _, html = page(tmp_path, "/runs")
+    forms = re.findall(r'<form method="post" action="/runs/([0-9a-z-]+)/resume".*?</form>', html,
+                       re.DOTALL)  # fmt: skip
+    assert sorted(forms) == ["20260101-090000-aaaa", "20260101-090100-bbbb",
+                             "20260101-090200-cccc"]  # fmt: skip
+    skips = re.findall(r'action="/runs/([0-9a-z-]+)/resume"[^<]*<input[^>]*csrf[^>]*>\s*'
+                       r'<input type="hidden" name="skip_canary" value="1">', html)  # fmt: skip
+    assert skips == ["20260101-090100-bbbb"]
+    assert html.count("Resume without the canary") == 1
+    assert '<span class="status status-scheduled">scheduled 1</span>' in html
+    assert '<span class="status status-expired">expired 1</span>' in html

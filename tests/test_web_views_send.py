@@ -4,13 +4,25 @@ own task, its progress as JSON, and the sends that must not start."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
-from helpers import accepted_counts, env_for, last_json, run_cli
+from helpers import (
+    FakeClock,
+    accepted_counts,
+    cn_numbers,
+    env_for,
+    last_json,
+    run_cli,
+    write_csv,
+)
 from webclient import (
     SAMPLE,
     STOP_ROWS,
@@ -20,6 +32,7 @@ from webclient import (
     confirmed,
     csrf_of,
     finished,
+    page_text,
     results_sheet,
     run,
     sandbox_config,
@@ -28,7 +41,10 @@ from webclient import (
 )
 
 from batch_sms.cli import cli
+from batch_sms.commands import sending as sending_use_case
+from batch_sms.config import Prices
 from batch_sms.journal import Journal
+from batch_sms.sandbox import server
 from batch_sms.sandbox.server import SandboxHandle
 from batch_sms.web import WebConfig
 from batch_sms.web.state import STATE
@@ -316,3 +332,216 @@ def test_stop_of_a_send_never_started_is_404(tmp_path: Path) -> None:
         return (await client.post("/sends/nope/stop", data={"csrf": csrf})).status
 
     assert run(config(tmp_path), scenario) == 404
+
+
+# 03:00 in Shanghai is 14:00 in New York (19:00 UTC); Shanghai's quiet hours end at 00:00 UTC.
+AT_3_IN_SHANGHAI = datetime(2026, 11, 30, 19, 0, tzinfo=UTC).timestamp()
+AT_8_IN_SHANGHAI = datetime(2026, 12, 1, 0, 0, tzinfo=UTC).timestamp()
+CN, US = ["8613800138000", "8613900139000"], ["12015550123", "12125550198"]
+GONE = {"sent", "delivered"}  # accepted by the sandbox (its receipts may have come)
+
+
+async def send_confirmed(client: Client, check: str) -> str:
+    """Confirm and send a check; the path of its run page."""
+    _, ticket = await confirmed(client, check)
+    sent = await client.post(f"{check}/send", data={"csrf": await csrf_of(client),
+                             "ticket": ticket}, allow_redirects=False)  # fmt: skip
+    assert sent.status == 303, await sent.text()
+    return str(sent.headers["Location"])
+
+
+async def follow_up(client: Client, run_id: str, **fields: str) -> str:
+    """Press a run's Resume button (with `fields`); the path of the resume's page."""
+    data = {"csrf": await csrf_of(client), **fields}
+    pressed = await client.post(f"/runs/{run_id}/resume", data=data, allow_redirects=False)
+    assert pressed.status == 303, await pressed.text()
+    return str(pressed.headers["Location"])
+
+
+def test_quiet_hours_hold_the_chinese_rows_and_the_run_page_says_when_to_resume(
+    tmp_path: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    """Issue 11's must-show in the browser: sent while it is 03:00 in Shanghai and 14:00 in New
+    York, the US rows go, the Chinese rows end scheduled for 08:00 Shanghai time, and Resume at
+    a time inside the window sends them, each once."""
+    clock = FakeClock(AT_3_IN_SHANGHAI)
+    rows = [[p, "Hello"] for p in [CN[0], US[0], CN[1], US[1]]]
+    campaign = write_csv(tmp_path / "mixed.csv", ["phone", "content"], rows)
+    held = "2026-12-01 00:00 UTC (2026-12-01 08:00 Asia/Shanghai)"
+
+    async def scenario(client: Client) -> tuple[str, str, dict[str, Any], str, dict[str, Any]]:
+        check = await check_of(client, campaign.name, campaign.read_bytes(),
+                               quiet_hours="21:00-08:00")  # fmt: skip
+        check_page = await (await client.get(check)).text()
+        confirm_page, _ = await confirmed(client, check)
+        where = await send_confirmed(client, check)
+        first = await finished(client, where)
+        run_page = await (await client.get(where)).text()
+        clock.advance(AT_8_IN_SHANGHAI + 300 - clock())
+        again = await finished(client, await follow_up(client, first["run_id"]))
+        return check_page, confirm_page, first, run_page, again
+
+    check_page, confirm_page, first, run_page, again = run(
+        replace(config(tmp_path), clock=clock), scenario
+    )
+    said = (
+        "quiet hours 21:00-08:00 (recipient's time): 2 messages are held now; the first may go "
+        f"from {held}"
+    )
+    assert said in page_text(check_page)
+    assert f"send window {said}" in page_text(confirm_page)
+    assert first["state"] == "finished"
+    assert first["counts"]["scheduled"] == 2
+    assert sum(n for s, n in first["counts"].items() if s in GONE) == 2
+    shown = page_text(run_page)
+    assert '<li class="tile status-scheduled"><span class="big">2</span> scheduled</li>' in run_page
+    assert (
+        "2 messages wait for a send window: the first may go from 2026-12-01 00:00:00 UTC (in 5h "
+        "00m 00s). Resume the run then" in shown
+    )
+    assert f'action="/runs/{first["run_id"]}/resume"' in run_page
+    assert sum(n for s, n in again["counts"].items() if s in GONE) == 4
+    assert again["held"] == ""
+    send, resume = sandboxes[-2:]  # (the first answered the check's balance)
+    assert accepted_counts(send) + accepted_counts(resume) == {(p, "Hello"): 1 for p in CN + US}
+    assert sorted(m.phone for m in resume.sandbox.accepted) == sorted(CN)
+
+
+def test_a_failed_canary_shows_its_reason_and_resumes_without_the_canary(
+    tmp_path: Path, sandboxes: list[SandboxHandle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    undelivering = functools.partial(server.SandboxConfig, dr_delivered_share=0.0)
+    monkeypatch.setattr(sending_use_case.server, "SandboxConfig", undelivering)
+    rows = [[p, "Hello"] for p in cn_numbers(8)]
+    campaign = write_csv(tmp_path / "canary.csv", ["phone", "content"], rows)
+
+    async def scenario(client: Client) -> tuple[str, str, dict[str, Any], str, dict[str, Any]]:
+        check = await check_of(client, campaign.name, campaign.read_bytes(), canary="3",
+                               canary_wait="60")  # fmt: skip
+        confirm_page, _ = await confirmed(client, check)
+        where = await send_confirmed(client, check)
+        stopped = await finished(client, where)
+        run_page = await (await client.get(where)).text()
+        rest = await follow_up(client, stopped["run_id"], skip_canary="1")
+        rest_page = await (await client.get(rest)).text()
+        return confirm_page, run_page, stopped, rest_page, await finished(client, rest)
+
+    confirm_page, run_page, stopped, rest_page, rest = run(config(tmp_path), scenario)
+    assert (
+        "canary canary: first 3 messages, wait up to 60 s, go on at >= 80% delivered; below "
+        "that the run stops" in page_text(confirm_page)
+    )
+    assert stopped["state"] == "stopped"
+    assert stopped["canary_failed"] is True
+    assert stopped["counts"] == {"undelivered": 3, "pending": 5}
+    reason = (
+        "canary of 3: delivered 0, undelivered 3 (3× UNDELIV (status 5)), no receipt 0: only 0% "
+        "of the receipts say delivered, below --canary-min-delivered 0.8"
+    )
+    assert f"Stopped: {reason}" in page_text(run_page)
+    assert '<input type="hidden" name="skip_canary" value="1">' in run_page
+    assert "Resume without the canary" in run_page
+    assert "without its canary" in page_text(rest_page)
+    assert rest["state"] == "finished"
+    assert rest["counts"] == {"undelivered": 8}
+    send, resume = sandboxes[-2:]  # (the first answered the check's balance)
+    assert len(send.sandbox.accepted) == 3  # the canary only
+    assert len(resume.sandbox.accepted) == 5  # the rest, and no canary again
+
+
+def test_a_resume_of_a_failed_canary_without_skipping_it_says_why_and_sends_nothing(
+    tmp_path: Path, sandboxes: list[SandboxHandle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    undelivering = functools.partial(server.SandboxConfig, dr_delivered_share=0.0)
+    monkeypatch.setattr(sending_use_case.server, "SandboxConfig", undelivering)
+    campaign = write_csv(tmp_path / "canary.csv", ["phone", "content"],
+                         [[p, "Hello"] for p in cn_numbers(4)])  # fmt: skip
+
+    async def scenario(client: Client) -> dict[str, Any]:
+        check = await check_of(client, campaign.name, campaign.read_bytes(), canary="2")
+        stopped = await finished(client, await send_confirmed(client, check))
+        return await finished(client, await follow_up(client, stopped["run_id"]))
+
+    again = run(config(tmp_path), scenario)
+    assert again["state"] == "error"
+    assert "was stopped by its canary" in again["error"]
+    assert len(sandboxes) == 2  # the check's and the send's: the resume talked to none
+
+
+def test_the_cost_ceiling_refuses_a_plan_above_it_on_the_check_page(tmp_path: Path) -> None:
+    async def scenario(client: Client) -> tuple[str, int, str]:
+        check = await check_of(client, max_cost="0.1")
+        page = await (await client.get(check)).text()
+        confirm = await client.get(f"{check}/confirm", allow_redirects=False)
+        return page, confirm.status, confirm.headers.get("Location", "")
+
+    page, status, location = run(config(tmp_path), scenario)
+    shown = page_text(page)
+    assert (
+        "The send would refuse to start: --max-cost 0.1 USD: the estimated cost 0.2700 USD is "
+        "above the ceiling by 0.1700 USD." in shown
+    )
+    assert "cost ceiling (--max-cost) 0.1000 USD headroom over by 0.1700 USD: send refuses" in (
+        shown
+    )
+    assert "Continue to send" not in shown
+    assert (status, location.endswith(check_id(page))) == (303, True)
+
+
+def check_id(page: str) -> str:
+    """The id of the check a Check page shows (from its report link)."""
+    found = re.search(r'href="/checks/([^/"]+)/report"', page)
+    assert found, page
+    return found.group(1)
+
+
+def test_a_run_stopped_by_its_cost_ceiling_shows_why(tmp_path: Path) -> None:
+    """Prices at half the simulator's tariff: the estimate fits under the ceiling, the receipts
+    bill more, and the run stops before the cost so far passes it."""
+    settings = replace(web_settings(tmp_path, sandbox=True),
+                       prices=Prices(default=0.005, currency="USD"))  # fmt: skip
+    campaign = write_csv(tmp_path / "list.csv", ["phone", "content"],
+                         [[p, "Hi"] for p in cn_numbers(40)])  # fmt: skip
+
+    async def scenario(client: Client) -> tuple[str, str, dict[str, Any], str]:
+        check = await check_of(client, campaign.name, campaign.read_bytes(), max_cost="0.21",
+                               tps="10")  # fmt: skip
+        confirm_page, _ = await confirmed(client, check)
+        check_page = await (await client.get(check)).text()
+        where = await send_confirmed(client, check)
+        stopped = await finished(client, where)
+        return check_page, confirm_page, stopped, await (await client.get(where)).text()
+
+    check_page, confirm_page, stopped, run_page = run(WebConfig(settings), scenario)
+    assert "cost ceiling (--max-cost) 0.2100 USD headroom 0.0100 USD" in page_text(check_page)
+    assert "cost ceiling 0.2100 USD: the send stops before its cost would pass it (headroom " \
+        "0.0100 USD)" in page_text(confirm_page)  # fmt: skip
+    assert stopped["state"] == "stopped"
+    assert stopped["stop_reason"].startswith("cost ceiling 0.21 USD reached")
+    assert f"Stopped: {stopped['stop_reason']}" in page_text(run_page)
+    assert f'action="/runs/{stopped["run_id"]}/resume"' in run_page
+    assert "skip_canary" not in run_page
+
+
+def test_rows_the_send_window_closed_on_end_expired_on_the_run_page(
+    tmp_path: Path, sandboxes: list[SandboxHandle]
+) -> None:
+    clock = FakeClock(AT_3_IN_SHANGHAI)
+    rows = [[p, "Hello"] for p in [CN[0], US[0]]]
+    campaign = write_csv(tmp_path / "late.csv", ["phone", "content"], rows)
+
+    async def scenario(client: Client) -> tuple[str, dict[str, Any], str]:
+        window = {"quiet_hours": "21:00-08:00", "send_until": "2026-11-30 23:00 UTC"}
+        check = await check_of(client, campaign.name, campaign.read_bytes(), **window)
+        check_page = await (await client.get(check)).text()
+        where = await send_confirmed(client, check)
+        ended = await finished(client, where)
+        return check_page, ended, await (await client.get(where)).text()
+
+    check_page, ended, run_page = run(replace(config(tmp_path), clock=clock), scenario)
+    assert "1 messages would end expired: they cannot go before --send-until 2026-11-30 23:00 " \
+           "UTC" in page_text(check_page)  # fmt: skip
+    assert ended["counts"]["expired"] == 1
+    assert sum(n for s, n in ended["counts"].items() if s in GONE) == 1
+    assert '<li class="tile status-expired"><span class="big">1</span> expired</li>' in run_page
+    assert [m.phone for m in sandboxes[-1].sandbox.accepted] == [US[0]]

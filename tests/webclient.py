@@ -4,6 +4,7 @@ event loop per test (the suite has no pytest-asyncio)."""
 from __future__ import annotations
 
 import asyncio
+import html as htmllib
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +32,11 @@ COLUMNS = {"phone_column": "phone", "source": "column", "content_column": "conte
 SEND_OPTIONS = {**COLUMNS, "tps": "unlimited"}  # and as fast as the sandbox takes them
 STOP_ROWS = 20  # the rows of a send slow enough to stop
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def page_text(html: str) -> str:
+    """A page's text without tags, spaces collapsed."""
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def web_settings(tmp_path: Path, **options: Any) -> Settings:

@@ -5,29 +5,33 @@ one place."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from batch_sms.checks import canary, gsmsafe
+from batch_sms.checks.costs import ceiling_refusal, headroom_text
 from batch_sms.checks.reasons import reason_code
 from batch_sms.checks.segments import segment
 from batch_sms.checks.template import CONTENT_NAMES, PHONE_NAMES, Template, detect_column
-from batch_sms.commands import campaign, sending
-from batch_sms.commands.outcome import RunOutcome
+from batch_sms.commands import campaign, schedule, sending
+from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome
 from batch_sms.commands.runner import file_hash, open_journal
 from batch_sms.config import Settings, override
 from batch_sms.errors import BatchSmsError, InputError, RenderError, StateError
 from batch_sms.input import loader
-from batch_sms.models import RETRY_DEFAULT, STATUS_ORDER, utc_text
+from batch_sms.models import RETRY_DEFAULT, STATUS_ORDER, Status, duration_text, utc_text
 from batch_sms.provider.nxcloud import Kind, describe
 from batch_sms.report import workbook
 from batch_sms.web.facts import plan_facts
 
 __all__ = [
     "EXTENSIONS",
+    "SYSTEM_CLOCK",
     "BatchSmsError",
     "Check",
+    "Clock",
     "FileView",
     "InputError",
     "Outcome",
@@ -43,6 +47,7 @@ __all__ = [
     "retry",
     "rewrite_report",
     "run_counts",
+    "run_end",
     "run_file",
     "send",
 ]
@@ -60,8 +65,15 @@ _QUOTED = re.compile(r'"([^"]+)"')
 
 
 def list_runs(settings: Settings) -> list[dict[str, Any]]:
-    """The runs of the state db, newest first, as `batch-sms runs --json` gives them."""
-    return campaign.list_runs(settings)
+    """The runs of the state db, newest first, as `batch-sms runs --json` gives them; a stopped
+    run also says whether its canary stopped it (`canary_failed`)."""
+    runs = campaign.list_runs(settings)
+    stopped = [run for run in runs if run["status"] == "stopped"]
+    if stopped:
+        with open_journal(settings) as journal:
+            for run in stopped:
+                run["canary_failed"] = journal.get_run(run["run_id"]).canary == canary.FAILED
+    return runs
 
 
 def made_run(settings: Settings, since: float, upload: Path | None, parent: str | None) -> str:
@@ -191,12 +203,13 @@ def _renamed(error: BatchSmsError, path: Path, name: str) -> BatchSmsError:
     return error
 
 
-def form_settings(base: Settings, **given: Any) -> Settings:
-    """The settings of one check: the form's values over the app's defaults.
+def form_settings(base: Settings, exact: Mapping[str, Any] | None = None, **given: Any) -> Settings:
+    """The settings of one check: the form's values over the app's defaults, checked as the
+    CLI's are; `exact` replaces settings as given (None clears one), `given` only where not None.
 
     `tps` is taken as the form gives it: a number, or "unlimited"."""
     tps = given.pop("tps", None)
-    settings = override(base, **given)
+    settings = override(replace(base, **(exact or {})), **given)
     if tps is not None and str(tps).strip():
         text = str(tps).strip().lower()
         try:
@@ -236,6 +249,9 @@ class Check:
     facts: tuple[tuple[str, str], ...]  # the plan, in the CLI's words
     counts: tuple[tuple[str, int], ...]  # rows by status, in the status order
     notes: tuple[str, ...]
+    refusals: tuple[str, ...] = ()  # why a send of this check would refuse to start
+    canary: str = ""  # the plan's canary line, "" without one
+    held: tuple[str, ...] = ()  # the plan's lines about the window: held now, and until when
 
     @property
     def report(self) -> Path | None:
@@ -243,14 +259,24 @@ class Check:
         return self.outcome.report
 
 
-def check(settings: Settings, upload_id: str, name: str) -> Check:
-    """Run `batch-sms validate` on the upload and gather what the Check page shows."""
+def check(
+    settings: Settings,
+    upload_id: str,
+    name: str,
+    others: Mapping[Path, str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Check:
+    """Run `batch-sms validate` on the upload and gather what the Check page shows; `others`
+    names the other uploaded files the settings use (opt-outs, forbidden words) as the user
+    knows them; `clock` is the send window's now."""
     assert settings.input is not None  # noqa: S101 (the caller always gives the upload)
     path = Path(settings.input)
     try:
-        outcome = campaign.validate(settings)
+        outcome = campaign.validate(settings, clock=clock)
         table = loader.load(path, settings.sheet, header_row=settings.header_row)
     except BatchSmsError as error:
+        for stored, shown in (others or {}).items():
+            _renamed(error, stored, shown)
         raise _renamed(error, path, name) from None
     plan = outcome.plan
     assert plan is not None  # noqa: S101 (validate always plans)
@@ -282,10 +308,33 @@ def check(settings: Settings, upload_id: str, name: str) -> Check:
         settings=settings,
         columns=table.columns,
         problems=problems,
-        facts=tuple(plan_facts(plan)),
+        facts=tuple(_facts(plan)),
         counts=counts,
         notes=tuple(n.replace(str(path), name) for n in plan.notes),
+        refusals=_refusals(plan, settings),
+        canary=canary.plan_line(settings, plan.messages_ready),
+        held=tuple(schedule.plan_lines(settings, outcome.checked.messages, clock()))
+        if outcome.checked is not None
+        else (),
     )
+
+
+def _facts(plan: Any) -> list[tuple[str, str]]:
+    """The plan's figures with the --gsm-safe saving and the ceiling's headroom, as the CLI
+    words them."""
+    saving = gsmsafe.saving_lines(plan.gsm_safe, plan.currency) if plan.gsm_safe else []
+    headroom = headroom_text(plan.ceiling, plan.currency) if plan.ceiling else ""
+    return plan_facts(plan, saving, headroom)
+
+
+def _refusals(plan: Any, settings: Settings) -> tuple[str, ...]:
+    """Why `send` would refuse this plan before anything leaves: over its cost ceiling or with
+    countries unpriced under one, or a canary that could hear nothing back."""
+    found = []
+    if plan.ceiling is not None:
+        found.append(ceiling_refusal(plan.ceiling, plan.cost.unpriced, plan.currency) or "")
+    found.append(canary.route_missing(settings))
+    return tuple(why for why in found if why)
 
 
 def _balance_of(settings: Settings) -> Any:
@@ -316,16 +365,47 @@ def plan_key(plan: Any) -> tuple[int, int]:
     return (plan.messages_ready, plan.segments_ready)
 
 
-def send(settings: Settings, ui: campaign.Ui) -> RunOutcome:
+def send(settings: Settings, ui: campaign.Ui, clock: Clock = SYSTEM_CLOCK) -> RunOutcome:
     """`batch-sms send` of a checked file, confirmed through `ui`."""
-    return campaign.send(settings, ui)
+    return campaign.send(settings, ui, clock=clock)
 
 
-def resume(settings: Settings, run_id: str, ui: campaign.Ui) -> RunOutcome:
-    """`batch-sms resume RUN_ID` with the run's own settings."""
-    return campaign.resume(campaign.require_run(run_id), settings, ui)
+def resume(
+    settings: Settings,
+    run_id: str,
+    ui: campaign.Ui,
+    skip_canary: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
+) -> RunOutcome:
+    """`batch-sms resume RUN_ID [--skip-canary]` with the run's own settings."""
+    run = campaign.require_run(run_id)
+    return campaign.resume(run, settings, ui, skip_canary=skip_canary, clock=clock)
 
 
-def retry(settings: Settings, run_id: str, ui: campaign.Ui) -> RunOutcome:
+def retry(
+    settings: Settings, run_id: str, ui: campaign.Ui, clock: Clock = SYSTEM_CLOCK
+) -> RunOutcome:
     """`batch-sms retry RUN_ID` of the rows it takes by default (failed, capped, pending)."""
-    return campaign.retry(campaign.require_run(run_id), settings, ui, statuses=RETRY_DEFAULT)
+    run = campaign.require_run(run_id)
+    return campaign.retry(run, settings, ui, statuses=RETRY_DEFAULT, clock=clock)
+
+
+def run_end(settings: Settings, run_id: str, now: float) -> tuple[str, bool]:
+    """What the page of an ended run says besides its counts: how many of its messages wait for
+    a send window and when the first may go ("" when none waits), and whether its canary
+    stopped it (a resume must skip the canary to go on)."""
+    with open_journal(settings, run_id) as journal:
+        failed = journal.get_run(run_id).canary == canary.FAILED
+        count = journal.count_own(run_id, [Status.SCHEDULED])
+        due = journal.first_next_at(run_id, Status.SCHEDULED) if count else None
+    if not count:
+        return "", failed
+    held = f"{count:,} {'message waits' if count == 1 else 'messages wait'} for a send window"
+    if due is None:
+        return f"{held}, with no time it may go (the report's sms_error says why).", failed
+    wait = f" (in {duration_text(due - now)})" if due > now else ""
+    return (
+        f"{held}: the first may go from {utc_text(due)} UTC{wait}. Resume the run then: it "
+        "sends those whose window is open and holds the others again.",
+        failed,
+    )

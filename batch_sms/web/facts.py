@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from batch_sms.config import Settings
@@ -30,25 +31,47 @@ def settings_facts(settings: Settings) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
-def plan_facts(plan: Any) -> list[tuple[str, str]]:
-    """The plan's figures, worded as the CLI's plan table words them."""
+def plan_facts(
+    plan: Any, saving: Sequence[tuple[str, int | str]] = (), headroom: str = ""
+) -> list[tuple[str, str]]:
+    """The plan's figures, worded as the CLI's plan table words them; `saving` is what
+    --gsm-safe saves and `headroom` what stays under the cost ceiling, as the CLI words them."""
     cost = plan.cost
     priced = None if cost.unpriced and not cost.cost else cost.cost
+    unpriced = ", ".join(f"+{c}" for c in cost.unpriced)
     facts = [
         ("rows", f"{plan.rows:,}"),
         ("messages to send", f"{plan.messages_ready:,}"),
         ("billed segments", f"{plan.segments_ready:,}"),
+        *((f"  {label}", f"{v:,}" if isinstance(v, int) else v) for label, v in saving),
         ("estimated cost", money_text(priced, plan.currency)),
+        *(  # the cost by country, under the estimate it adds up to
+            (f"  +{c.country_code}", f"{_count(c.messages, 'message')}, "
+             f"{_count(c.segments, 'segment')}, {money_text(c.cost, plan.currency)}")
+            for c in cost.countries
+        ),
+        *([("  not priced", unpriced)] if cost.unpriced and cost.cost else []),
+        *_ceiling(plan, unpriced, headroom),
         ("estimated duration", plan_duration(plan.seconds)),
         *([("short link", plan.short_link)] if plan.short_link else []),
-    ]
-    for country in cost.countries:
-        value = money_text(country.cost, plan.currency)
-        facts.append((f"  +{country.country_code}", f"{_count(country.messages, 'message')}, "
-                      f"{_count(country.segments, 'segment')}, {value}"))  # fmt: skip
+    ]  # fmt: skip
     if plan.balance is not None:
         facts.append(("account balance", balance_text(plan.balance)))
     return facts
+
+
+def _ceiling(plan: Any, unpriced: str, headroom: str) -> list[tuple[str, str]]:
+    """The cost ceiling and what stays under it, or why a send would be refused."""
+    if plan.ceiling is None:
+        return []
+    rows = [("cost ceiling (--max-cost)", money_text(plan.ceiling.limit, plan.currency))]
+    if unpriced:
+        rows.append(("  no price for", f"{unpriced}: send refuses to start"))
+    elif plan.ceiling.headroom < 0:
+        rows.append(("  headroom", f"{headroom}: send refuses to start"))
+    else:
+        rows.append(("  headroom", headroom))
+    return rows
 
 
 def _count(number: int, noun: str) -> str:

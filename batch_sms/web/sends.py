@@ -4,6 +4,7 @@ started it, so closing the tab changes nothing; any page can show it again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -68,16 +69,20 @@ class SendJob:
     run_id: str = ""  # its run, once the state db holds it (a resume knows it from the start)
     parent: str | None = None  # the run a retry copies
     clock: Callable[[], float] = time.time
+    windows: Callable[[], float] = time.time  # what its send window goes by (the app's clock)
     started: float = 0.0
     ended: float | None = None
     outcome: engine.Outcome | None = None
     live: dict[str, int] | None = None  # the run's counts as receipts came after the end
     errors: list[dict[str, str]] = field(default_factory=list)  # its newest non-accept answers
+    held: str = ""  # after the end: its messages waiting for a send window, and until when
+    canary_stop: bool = False  # after the end: stopped by its canary (resume must skip it)
     error: str = ""
     hint: str = ""
     task: asyncio.Task[None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _errors_final: bool = field(default=False, repr=False)
+    _end_read: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self.started = self.started or self.clock()
@@ -121,6 +126,13 @@ class SendJob:
             if self.run_id and not self._errors_final:
                 self.errors = engine.latest_errors(self.settings, self.run_id)
                 self._errors_final = self.outcome is not None  # answers end with the send
+            if self.run_id and self.outcome is not None and not self._end_read:
+                self._end_read = True
+                # When the run cannot be read, the page shows what the outcome says.
+                with contextlib.suppress(engine.BatchSmsError):
+                    self.held, self.canary_stop = engine.run_end(
+                        self.settings, self.run_id, self.windows()
+                    )
             if not self.watching():
                 return
             self.live = engine.run_counts(self.settings, self.run_id)
@@ -166,6 +178,9 @@ class SendJob:
             "run_id": run_id,
             "files": self._files(run_id),
             "error": self.error or self.ui.changed,
+            "stop_reason": outcome.stop_reason if outcome else "",
+            "held": self.held,
+            "canary_failed": self.canary_stop,
             "hint": self.hint,
             "next": [self._shown(n) for n in outcome.next_steps] if outcome else [],
         }
@@ -190,14 +205,15 @@ class SendJob:
         ]
 
 
-def start_check(check: engine.Check) -> SendJob:
-    """Start sending a confirmed check (the job is named by the check's id)."""
+def start_check(check: engine.Check, clock: engine.Clock = engine.SYSTEM_CLOCK) -> SendJob:
+    """Start sending a confirmed check (the job is named by the check's id); `clock` is what
+    its send window goes by."""
     plan = check.outcome.plan
     assert plan is not None  # noqa: S101 (a check always has its plan)
     ui = WebUi(engine.plan_key(plan))
     job = SendJob(check.id, check.name, ui, plan.messages_ready, check.settings.input,
-                  check.settings)  # fmt: skip
-    return start(job, lambda: engine.send(check.settings, ui))
+                  check.settings, windows=clock)  # fmt: skip
+    return start(job, lambda: engine.send(check.settings, ui, clock))
 
 
 def start(job: SendJob, work: Callable[[], engine.Outcome]) -> SendJob:

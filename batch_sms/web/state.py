@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from aiohttp import web
 
 from batch_sms.config import Settings
+from batch_sms.web.engine import SYSTEM_CLOCK, Clock
 
 __all__ = ["STATE", "Registry", "Upload", "WebConfig", "WebState", "new_id", "state"]
 
@@ -27,6 +28,7 @@ class WebConfig:
     port: int = 8080
     token: str | None = None  # None: no access token needed (loopback, none given)
     max_upload_mb: float = 50.0
+    clock: Clock = SYSTEM_CLOCK  # what send windows and their waits go by (a test's FakeClock)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from aiohttp import web
 
-from batch_sms.web import engine
+from batch_sms.web import engine, form
 from batch_sms.web.pages import render
 from batch_sms.web.state import Upload, WebState, state
 from batch_sms.web.uploads import discard, read_form
@@ -81,17 +80,12 @@ async def _options_page(
     except engine.BatchSmsError as failure:
         view = await asyncio.to_thread(engine.inspect, stored.path, stored.name)
         error, hint = failure.message, failure.hint
-    settings = app.settings
     values = {
+        **form.defaults(app.settings),
         "sheet": view.sheet or "",
         "phone_column": view.phone or "",
         "content_column": view.content or "",
         "source": "column" if view.content else "template",
-        "template": settings.template or "",
-        "default_region": settings.default_region or "",
-        "sender": settings.sender,
-        "tps": "unlimited" if settings.tps is None else f"{settings.tps:g}",
-        "hourly_cap": str(settings.hourly_cap),
         **{k: v for k, v in given.items() if k != "sheet"},
     }
     return render(
@@ -101,6 +95,7 @@ async def _options_page(
         upload=stored,
         view=view,
         values=values,
+        words=app.settings.forbidden_words.name if app.settings.forbidden_words else "",
         error=error,
         hint=hint,
     )
@@ -127,46 +122,20 @@ async def run_check(request: web.Request) -> web.StreamResponse:
     """Run pre-flight (`batch-sms validate`) with the form's options; show its Check page."""
     app = state(request)
     stored = app.uploads.get(request.match_info["upload_id"])
-    form = await read_form(request, app, ("suppress",))
-    given = form.fields
+    posted = await read_form(request, app, ("suppress", "forbidden_words"))
+    given = posted.fields
+    others = {f.path: f.name for f in posted.files.values()}
     try:
-        settings = engine.form_settings(app.settings, **_options(stored, form.fields, form.files))
-        result = await asyncio.to_thread(engine.check, settings, stored.id, stored.name)
+        settings = engine.form_settings(
+            app.settings, form.exact(given), **form.given(stored, given, posted.files)
+        )
+        result = await asyncio.to_thread(
+            engine.check, settings, stored.id, stored.name, others, app.config.clock
+        )
     except engine.BatchSmsError as error:
         return await _options_page(request, app, stored, given, error.message, error.hint)
     app.checks.add(result.id, result)
     raise web.HTTPSeeOther(location=f"/checks/{result.id}")
-
-
-def _options(stored: Upload, fields: dict[str, str], files: dict[str, Upload]) -> dict[str, Any]:
-    """The settings the options form gives (blank fields keep the defaults)."""
-
-    def text(name: str) -> str | None:
-        return fields.get(name, "").strip() or None
-
-    template = fields.get("template", "") if fields.get("source") == "template" else ""
-    cap = text("hourly_cap")
-    suppress = files.get("suppress")
-    return {
-        "input": stored.path,
-        "sheet": text("sheet"),
-        "phone_column": text("phone_column"),
-        "content_column": None if template.strip() else text("content_column"),
-        "template": template if template.strip() else None,
-        "default_region": text("default_region"),
-        "sender": text("sender"),
-        "suppress": suppress.path if suppress else None,
-        "tps": text("tps"),
-        "hourly_cap": _int(cap, "hourly cap") if cap else None,
-    }
-
-
-def _int(text: str, what: str) -> int:
-    """A whole number from a form field; InputError naming the field."""
-    try:
-        return int(text)
-    except ValueError:
-        raise engine.InputError(f"{what} {text!r} is not a whole number") from None
 
 
 @routes.get("/checks/{check_id}")

@@ -24,7 +24,7 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     if check.id in app.sends:
         raise web.HTTPSeeOther(location=f"/sends/{check.id}")
     plan = check.outcome.plan
-    if plan is None or plan.messages_ready == 0:
+    if plan is None or plan.messages_ready == 0 or check.refusals:
         raise web.HTTPSeeOther(location=f"/checks/{check.id}")
     ticket = secrets.token_urlsafe(16)
     app.tickets[ticket] = check.id
@@ -52,23 +52,32 @@ async def send(request: web.Request) -> web.StreamResponse:
             request, 409, "Already sending",
             "This campaign is being sent already; nothing was sent twice. Its page shows it.",
         )  # fmt: skip
-    app.sends[check.id] = sends.start_check(check)
+    app.sends[check.id] = sends.start_check(check, app.config.clock)
     raise web.HTTPSeeOther(location=f"/sends/{check.id}")
 
 
 @routes.post("/runs/{run_id}/{action:resume|retry}")
 async def follow_up(request: web.Request) -> web.StreamResponse:
-    """Resume a stopped run, or retry its failed rows as a new run, in the app's own task."""
+    """Resume a stopped run (past a failed canary when the form says so), or retry its failed
+    rows as a new run, in the app's own task."""
     app = state(request)
     run_id, action = request.match_info["run_id"], request.match_info["action"]
+    skip = (await request.post()).get("skip_canary") == "1"
     ui = sends.WebUi()
     resume = action == "resume"
+    name = f"{action} of run {run_id}{' without its canary' if skip else ''}"
+    clock = app.config.clock
     job = sends.SendJob(
-        new_id(), f"{action} of run {run_id}", ui, settings=app.settings,
+        new_id(), name, ui, settings=app.settings, windows=clock,
         run_id=run_id if resume else "", parent=None if resume else run_id,
     )  # fmt: skip
-    use = engine.resume if resume else engine.retry
-    app.sends[job.id] = sends.start(job, lambda: use(app.settings, run_id, ui))
+
+    def work() -> engine.Outcome:
+        if resume:
+            return engine.resume(app.settings, run_id, ui, skip, clock)
+        return engine.retry(app.settings, run_id, ui, clock)
+
+    app.sends[job.id] = sends.start(job, work)
     raise web.HTTPSeeOther(location=f"/sends/{job.id}")
 
 
