@@ -12,7 +12,7 @@ from batch_sms.checks.costs import Ceiling
 from batch_sms.checks.preflight import Plan
 from batch_sms.models import CostEstimate, CountryCost, Credentials
 from batch_sms.provider.nxcloud import Balance
-from batch_sms.web.facts import plan_facts, settings_facts
+from batch_sms.web.facts import cost_facts, plan_facts, settings_facts
 
 SECRET = "s3cr3t-value"  # a made-up secret the pages must never show
 
@@ -101,3 +101,17 @@ def test_plan_facts_say_when_the_ceiling_refuses_the_send() -> None:
     assert unpriced["  no price for"] == "+1: send refuses to start"
     assert "  headroom" not in unpriced
     assert "cost ceiling (--max-cost)" not in dict(plan_facts(plan()))
+
+
+def test_cost_facts_say_the_estimate_and_what_receipts_billed() -> None:
+    priced = CostEstimate((), 3, 3, 0.03, (), billed=0.02, billed_messages=2,
+                          billed_currency="USD", of_run=True)  # fmt: skip
+    assert cost_facts(priced, "USD") == [
+        ("estimated cost", "0.0300 USD"),
+        ("billed so far", "0.0200 USD (2 messages with a price)"),
+    ]
+    unpriced = CostEstimate((), 1, 1, 0.0, ("86",), of_run=True)
+    assert cost_facts(unpriced, "") == [
+        ("estimated cost", "unknown (no price)"),
+        ("billed so far", "no receipt has carried a price yet"),
+    ]

@@ -166,6 +166,12 @@ def test_receipts_after_the_end_move_the_counts_on_without_a_new_send(
     assert ended["counts"] == {"sent": 3}  # the receipts come a second after acceptance
     assert ended["watch"] is True
     assert seen[-1]["counts"] == {"delivered": 3}
+    # The summary's cost: no price is configured, and the receipts bill as they come.
+    assert dict(ended["cost"])["billed so far"] == "no receipt has carried a price yet"
+    assert dict(seen[-1]["cost"]) == {
+        "estimated cost": "unknown (no price)",
+        "billed so far": "0.0300 USD (3 messages with a price)",
+    }
     assert seen[-1]["run_id"] == ended["run_id"]
     assert len(handle.sandbox.accepted) == 3  # no new send
     header, *body = results_sheet(report, tmp_path / "report.xlsx")
@@ -202,6 +208,7 @@ def test_counts_stand_when_the_runs_files_cannot_be_written_again(
 
     monkeypatch.setattr(sends.engine, "run_counts", lambda *_: {"delivered": 2})
     monkeypatch.setattr(sends.engine, "latest_errors", lambda *_: [])
+    monkeypatch.setattr(sends.engine, "cost_of", lambda *_: [])
     monkeypatch.setattr(sends.engine, "rewrite_report", refused)
     job.refresh()
     now = job.snapshot()

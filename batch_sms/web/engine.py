@@ -17,14 +17,14 @@ from batch_sms.checks.segments import segment
 from batch_sms.checks.template import CONTENT_NAMES, PHONE_NAMES, Template, detect_column
 from batch_sms.commands import campaign, schedule, sending
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome
-from batch_sms.commands.runner import file_hash, open_journal
+from batch_sms.commands.runner import file_hash, open_journal, run_cost
 from batch_sms.config import Settings, override
 from batch_sms.errors import BatchSmsError, InputError, RenderError, StateError
 from batch_sms.input import loader
 from batch_sms.models import RETRY_DEFAULT, STATUS_ORDER, Status, duration_text, utc_text
 from batch_sms.provider.nxcloud import Kind, describe
 from batch_sms.report import workbook
-from batch_sms.web.facts import plan_facts
+from batch_sms.web.facts import cost_facts, plan_facts
 
 __all__ = [
     "EXTENSIONS",
@@ -97,6 +97,15 @@ def run_counts(settings: Settings, run_id: str) -> dict[str, int]:
     """A run's messages by status as the state db holds them now (receipts move them on)."""
     with open_journal(settings, run_id) as journal:
         return journal.counts(run_id)
+
+
+def cost_of(settings: Settings, run_id: str) -> list[tuple[str, str]]:
+    """A run's estimated cost (at the configured prices, the simulator's for a sandbox) and
+    what its receipts billed so far, as the run page says them."""
+    priced = sending.with_tariff(settings)
+    with open_journal(settings, run_id) as journal:
+        cost = run_cost(journal, run_id, priced)
+    return cost_facts(cost, priced.prices.currency)
 
 
 def latest_errors(settings: Settings, run_id: str, limit: int = 5) -> list[dict[str, str]]:

@@ -7,8 +7,9 @@ from typing import Any
 
 from batch_sms.config import Settings
 from batch_sms.console import balance_text, money_text, plan_duration  # the CLI's wording
+from batch_sms.models import CostEstimate
 
-__all__ = ["plan_facts", "settings_facts"]
+__all__ = ["cost_facts", "plan_facts", "settings_facts"]
 
 
 def settings_facts(settings: Settings) -> list[tuple[str, str]]:
@@ -29,6 +30,18 @@ def settings_facts(settings: Settings) -> list[tuple[str, str]]:
             f", default {settings.prices.default:g}" if settings.prices.default is not None else ""
         ) + (f" {settings.prices.currency}" if settings.prices.currency else "")),
     ]  # fmt: skip
+
+
+def cost_facts(cost: CostEstimate, currency: str) -> list[tuple[str, str]]:
+    """A run's cost as its page shows it: the estimate at the configured prices and what the
+    receipts billed so far, as the report's Summary counts them."""
+    priced = None if cost.unpriced and not cost.cost else cost.cost
+    if cost.billed is None:
+        billed = "no receipt has carried a price yet"
+    else:
+        with_price = _count(cost.billed_messages, "message")
+        billed = f"{money_text(cost.billed, cost.billed_currency)} ({with_price} with a price)"
+    return [("estimated cost", money_text(priced, currency)), ("billed so far", billed)]
 
 
 def plan_facts(

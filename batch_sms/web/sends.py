@@ -75,6 +75,7 @@ class SendJob:
     outcome: engine.Outcome | None = None
     live: dict[str, int] | None = None  # the run's counts as receipts came after the end
     errors: list[dict[str, str]] = field(default_factory=list)  # its newest non-accept answers
+    cost: list[tuple[str, str]] = field(default_factory=list)  # estimated and billed, once ended
     held: str = ""  # after the end: its messages waiting for a send window, and until when
     canary_stop: bool = False  # after the end: stopped by its canary (resume must skip it)
     error: str = ""
@@ -133,6 +134,8 @@ class SendJob:
                     self.held, self.canary_stop = engine.run_end(
                         self.settings, self.run_id, self.windows()
                     )
+            if self.outcome is not None and self.run_id and (not self.cost or self.watching()):
+                self.cost = engine.cost_of(self.settings, self.run_id)  # receipts bill later
             if not self.watching():
                 return
             self.live = engine.run_counts(self.settings, self.run_id)
@@ -175,6 +178,7 @@ class SendJob:
             "counts": {k: v for k, v in self.counts().items() if v},
             "notes": [self._shown(n) for n in self.ui.notes[-10:]],
             "errors": self.errors,
+            "cost": [list(fact) for fact in self.cost],
             "run_id": run_id,
             "files": self._files(run_id),
             "error": self.error or self.ui.changed,

@@ -115,6 +115,20 @@ document.addEventListener("DOMContentLoaded", function () {
       errors.appendChild(tr);
     });
     field("errors-box").hidden = now.errors.length === 0;
+    var cost = field("cost");
+    if (cost) {  // the summary's cost: receipts that come later bill more
+      cost.textContent = "";
+      now.cost.forEach(function (fact) {
+        var tr = document.createElement("tr");
+        var th = document.createElement("th");
+        th.textContent = fact[0];
+        var td = document.createElement("td");
+        td.textContent = fact[1];
+        tr.appendChild(th);
+        tr.appendChild(td);
+        cost.appendChild(tr);
+      });
+    }
     items(field("notes"), now.notes.concat(now.next));
     field("notes-box").hidden = now.notes.length + now.next.length === 0;
   }
