@@ -93,6 +93,7 @@ class Settings:
     tps: float | None = 10.0
     hourly_cap: int = 5
     concurrency: int = 20
+    group: int = 1  # numbers per request for identical texts (--group N); 1: one each
     max_attempts: int = 5
     timeout: float = 30.0
     max_cost: float | None = None  # cost ceiling of a run (and its retries), in the prices' unit
@@ -170,6 +171,7 @@ _CONVERT: dict[str, type] = {
     "tps": float,
     "hourly_cap": int,
     "concurrency": int,
+    "group": int,
     "max_attempts": int,
     "max_segments": int,
     "header_row": int,
@@ -336,7 +338,7 @@ def _check(settings: Settings) -> None:
             "tps must be positive (or 'unlimited')",
             "give --tps a number above 0, or --tps unlimited",
         )
-    for name in ("hourly_cap", "concurrency", "max_attempts"):
+    for name in ("hourly_cap", "concurrency", "max_attempts", "group"):
         if getattr(settings, name) < 1:
             option = name.replace("_", "-")
             raise ConfigError(f"{option} must be at least 1", f"give --{option} 1 or more")

@@ -118,6 +118,13 @@ _RATE = (
     ("--tps", "tps", str, "Requests started per second at most, or 'unlimited'"),
     ("--hourly-cap", "hourly_cap", int, "Accepted messages per number per sliding hour"),
     ("--concurrency", "concurrency", int, "Requests in flight at most"),
+    (
+        "--group",
+        "group",
+        int,
+        "Identical texts to up to N numbers in one request (receipts "
+        "come to the app's receipt URL; 1: one number per request)",
+    ),
     ("--max-attempts", "max_attempts", int, "Attempts per message on transient failures"),
     ("--timeout", "timeout", float, "Seconds to wait for an answer"),
     ("--base-url", "base_url", str, "Provider base URL"),
