@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import (
     SandboxMaker,
@@ -28,9 +29,13 @@ from helpers import (
 )
 from helpers import dispatch_run as run_dispatch
 
+import batch_sms
+from batch_sms.checks.preflight import requests_needed
+from batch_sms.config import load_settings
 from batch_sms.dispatch import DispatchSettings
 from batch_sms.dispatch.grouping import LOOK_AHEAD, gather, request_for
 from batch_sms.dispatch.queue import Item
+from batch_sms.errors import ConfigError
 from batch_sms.journal import Journal, Queued
 from batch_sms.models import Credentials, Status
 from batch_sms.provider.nxcloud import build_send
@@ -265,3 +270,49 @@ def test_kill_9_mid_grouped_run_then_resume_sends_no_number_twice(
     assert resumed.exit_code == 0, resumed.output
     assert last_json(resumed)["counts"] == {"sent": count}
     assert sorted(Counter(a.phone for a in handle.sandbox.accepted).values()) == [1] * count
+
+
+# --- settings, plan and the Python API ----------------------------------------------------------
+
+
+def test_a_verification_code_app_refuses_groups_above_five() -> None:
+    with pytest.raises(ConfigError, match="at most 5 numbers per request") as caught:
+        load_settings({"group": 6, "verification_app": True})
+    assert "--group 5 or less" in str(caught.value.hint)
+    assert load_settings({"group": 5, "verification_app": True}).group == 5
+    with pytest.raises(ConfigError, match="group must be at least 1"):
+        load_settings({"group": 0})
+
+
+def test_the_config_file_sets_the_group(tmp_path: Path) -> None:
+    path = tmp_path / "batch-sms.toml"
+    path.write_text("group = 100\n", encoding="utf-8")
+    assert load_settings({}, config=path).group == 100
+    assert load_settings({"group": 10}, config=path).group == 10  # the option wins
+
+
+def test_the_plan_counts_requests_not_messages_when_grouped() -> None:
+    ready = [msg(n, f"86138{n:08d}", "A" if n < 250 else "B") for n in range(260)]
+    assert requests_needed(ready, 1) == 260
+    assert requests_needed(ready, 100) == 3 + 1  # 250 of text A, 10 of text B
+
+
+def test_the_python_api_takes_group(sandboxes: list[SandboxHandle]) -> None:
+    frame = pd.DataFrame({"phone": cn_numbers(30), "content": [TEXT] * 30})
+    sent = batch_sms.send(frame, sandbox=True, group=10, tps=None)
+    assert sent.counts == {"delivered": 30}
+    [handle] = sandboxes
+    assert sorted(requests_to(handle).values()) == [10, 10, 10]
+
+
+def test_resume_takes_group_over_the_runs_own(tmp_path: Path, make_sandbox: SandboxMaker) -> None:
+    handle = make_sandbox(hourly_cap=None, deactivated=True)  # 102 stops the run: resumable
+    path = write_csv(tmp_path / "b.csv", ["phone", "content"], [[p, TEXT] for p in cn_numbers(40)])
+    common = ["--base-url", handle.url, "--json", "--out", str(tmp_path / "out")]
+    stopped = run_cli(["send", str(path), "--yes", "--tps", "unlimited", *common], env_for(handle))
+    assert stopped.exit_code == 3, stopped.output
+    handle.sandbox.config.deactivated = False
+    run_id = last_json(stopped)["run_id"]
+    resumed = run_cli(["resume", run_id, "--group", "20", *common], env=env_for(handle))
+    assert last_json(resumed)["counts"] == {"sent": 40}
+    assert sorted(requests_to(handle).values()) == [20, 20]

@@ -178,6 +178,13 @@ def rate(own: bool = False) -> Callable[[F], F]:
         *limits,
         max_cost(own),
         click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+        click.option(
+            "--verification-app",
+            is_flag=True,
+            default=None,
+            help="The app is a verification-code one: refuse --group above 5 (code 104) "
+            f"[{OWN if own else 'no'}].",
+        ),
         links(own),
         SANDBOX,
         click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),

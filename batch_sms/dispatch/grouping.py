@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from batch_sms.config import VERIFICATION_MOST
 from batch_sms.dispatch.answers import AnswerHandler
 from batch_sms.dispatch.api import DispatchSettings
 from batch_sms.dispatch.gates import Gate
@@ -24,7 +25,6 @@ from batch_sms.provider.nxcloud import Answer, Kind, SendRequest, grouped, membe
 __all__ = ["LOOK_AHEAD", "VERIFICATION_MOST", "GroupAnswers", "gather", "request_for"]
 
 LOOK_AHEAD = 4  # messages looked at per place in a group before it leaves as it is
-VERIFICATION_MOST = 5  # numbers a verification-code application takes per request (code 104)
 
 
 def gather(
