@@ -316,3 +316,13 @@ def test_resume_takes_group_over_the_runs_own(tmp_path: Path, make_sandbox: Sand
     resumed = run_cli(["resume", run_id, "--group", "20", *common], env=env_for(handle))
     assert last_json(resumed)["counts"] == {"sent": 40}
     assert sorted(requests_to(handle).values()) == [20, 20]
+
+
+def test_the_plan_shows_the_requests_a_grouped_send_takes(tmp_path: Path) -> None:
+    rows = [[p, TEXT] for p in cn_numbers(450)]
+    path = write_csv(tmp_path / "blast.csv", ["phone", "content"], rows)
+    args = ["send", str(path), "--sandbox", "--dry-run", "--tps", "1", "--group", "100"]
+    result = run_cli([*args, "--out", str(tmp_path / "out")])
+    plan = " ".join(result.output.split())
+    assert "messages to send │ 450 │ │ in requests │ 5 │" in plan
+    assert "estimated duration │ 0m 05s" in plan  # 5 requests at 1 a second
