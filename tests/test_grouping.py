@@ -33,7 +33,7 @@ import batch_sms
 from batch_sms.checks.preflight import requests_needed
 from batch_sms.config import load_settings
 from batch_sms.dispatch import DispatchSettings
-from batch_sms.dispatch.grouping import LOOK_AHEAD, gather, request_for
+from batch_sms.dispatch.grouping import LOOK_AHEAD, gather, plan_groups, request_for
 from batch_sms.dispatch.queue import Item
 from batch_sms.errors import ConfigError
 from batch_sms.journal import Journal, Queued
@@ -326,3 +326,16 @@ def test_the_plan_shows_the_requests_a_grouped_send_takes(tmp_path: Path) -> Non
     plan = " ".join(result.output.split())
     assert "messages to send │ 450 │ │ in requests │ 5 │" in plan
     assert "estimated duration │ 0m 05s" in plan  # 5 requests at 1 a second
+
+
+def test_plan_groups_splits_by_text_size_and_repeated_numbers() -> None:
+    pairs = [("1", "A"), ("2", "A"), ("3", "B"), ("1", "A"), ("4", "A"), ("5", "A")]
+    assert plan_groups(pairs, 2) == [
+        ("A", ["1", "2"]), ("A", ["1", "4"]), ("A", ["5"]), ("B", ["3"]),
+    ]  # fmt: skip
+
+
+def test_a_grouped_dry_run_builds_the_grouped_requests(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "b.csv", ["phone", "content"], [[p, TEXT] for p in cn_numbers(450)])
+    result = run_cli(["send", str(path), "--sandbox", "--dry-run", "--group", "100", "--json"])
+    assert last_json(result)["next"][0].startswith("5 requests were built")

@@ -11,7 +11,7 @@ Each number keeps its own hourly slot: one at its cap is set aside by the queue 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from batch_sms.config import VERIFICATION_MOST
 from batch_sms.dispatch.answers import AnswerHandler
@@ -22,7 +22,7 @@ from batch_sms.journal import Attempt
 from batch_sms.models import Status
 from batch_sms.provider.nxcloud import Answer, Kind, SendRequest, grouped, member_messageid
 
-__all__ = ["LOOK_AHEAD", "VERIFICATION_MOST", "GroupAnswers", "gather", "request_for"]
+__all__ = ["LOOK_AHEAD", "GroupAnswers", "gather", "plan_groups", "request_for"]
 
 LOOK_AHEAD = 4  # messages looked at per place in a group before it leaves as it is
 
@@ -50,6 +50,21 @@ def gather(
             group.append(item)
             phones.add(item.q.phone)
     return group, passed
+
+
+def plan_groups(messages: Iterable[tuple[str, str]], size: int) -> list[tuple[str, list[str]]]:
+    """(text, numbers) of each request that (phone, text) pairs take with up to `size` distinct
+    numbers per request (a number already in a text's open request starts a new one)."""
+    done: list[tuple[str, list[str]]] = []
+    filling: dict[str, tuple[list[str], set[str]]] = {}
+    for phone, text in messages:
+        phones, seen = filling.setdefault(text, ([], set()))
+        if len(phones) >= size or phone in seen:
+            done.append((text, phones))
+            phones, seen = filling[text] = ([], set())
+        phones.append(phone)
+        seen.add(phone)
+    return done + [(text, phones) for text, (phones, _) in filling.items()]
 
 
 def request_for(items: list[Item], s: DispatchSettings) -> SendRequest:
