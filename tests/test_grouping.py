@@ -339,3 +339,23 @@ def test_a_grouped_dry_run_builds_the_grouped_requests(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "b.csv", ["phone", "content"], [[p, TEXT] for p in cn_numbers(450)])
     result = run_cli(["send", str(path), "--sandbox", "--dry-run", "--group", "100", "--json"])
     assert last_json(result)["next"][0].startswith("5 requests were built")
+
+
+def test_resume_settles_a_grouped_unknown_from_the_records_and_sends_none_again(
+    tmp_path: Path, make_sandbox: SandboxMaker
+) -> None:
+    handle = make_sandbox(hourly_cap=None, malformed=1.0)  # accepted, the answer breaks off
+    rows = [[p, TEXT] for p in cn_numbers(8)]
+    path = write_csv(tmp_path / "b.csv", ["phone", "content"], rows)
+    common = ["--base-url", handle.url, "--json", "--out", str(tmp_path / "out")]
+    sent = run_cli(["send", str(path), "--yes", "--group", "10", *common], env=env_for(handle))
+    assert last_json(sent)["counts"] == {"unknown": 8}
+    handle.sandbox.config.malformed = 0.0
+    run_id = last_json(sent)["run_id"]
+    resumed = run_cli(["resume", run_id, "--settle", "0", *common], env=env_for(handle))
+    assert last_json(resumed)["counts"] == {"sent": 8}  # found in the day records
+    assert len(handle.sandbox.accepted) == 8
+    assert accepted_twice(handle) == []
+    rows_now = read_results(Path(last_json(resumed)["report"]))
+    by_phone = {a.phone: a.messageid for a in handle.sandbox.accepted}
+    assert {r["sms_phone"]: r["sms_messageid"] for r in rows_now} == by_phone
