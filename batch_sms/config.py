@@ -42,6 +42,7 @@ __all__ = [
 ]  # fmt: skip
 
 CONFIG_NAME = "batch-sms.toml"
+VERIFICATION_MOST = 5  # numbers a verification-code application takes per request (code 104)
 APP_NAME = "batch-sms"
 
 
@@ -93,6 +94,8 @@ class Settings:
     tps: float | None = 10.0
     hourly_cap: int = 5
     concurrency: int = 20
+    group: int = 1  # numbers per request for identical texts (--group N); 1: one each
+    verification_app: bool = False  # a verification-code app: at most 5 numbers per request
     max_attempts: int = 5
     timeout: float = 30.0
     max_cost: float | None = None  # cost ceiling of a run (and its retries), in the prices' unit
@@ -170,6 +173,7 @@ _CONVERT: dict[str, type] = {
     "tps": float,
     "hourly_cap": int,
     "concurrency": int,
+    "group": int,
     "max_attempts": int,
     "max_segments": int,
     "header_row": int,
@@ -182,6 +186,7 @@ _CONVERT: dict[str, type] = {
 _BOOLS = {"allow_duplicates", "sandbox", "dry_run", "yes"}
 _BOOLS |= {"allow_landlines", "trust_numeric_phones"}  # the phone checks' switches
 _BOOLS |= {"gsm_safe", "recipient_time", "wait", "link_verbose"}  # texts, window, links
+_BOOLS |= {"verification_app"}
 _NAMES = {f.name for f in fields(Settings)} - {"credentials", "prices", "config_file"}
 
 
@@ -336,10 +341,16 @@ def _check(settings: Settings) -> None:
             "tps must be positive (or 'unlimited')",
             "give --tps a number above 0, or --tps unlimited",
         )
-    for name in ("hourly_cap", "concurrency", "max_attempts"):
+    for name in ("hourly_cap", "concurrency", "max_attempts", "group"):
         if getattr(settings, name) < 1:
             option = name.replace("_", "-")
             raise ConfigError(f"{option} must be at least 1", f"give --{option} 1 or more")
+    if settings.verification_app and settings.group > VERIFICATION_MOST:
+        raise ConfigError(
+            f"group {settings.group}: a verification-code application takes at most "
+            f"{VERIFICATION_MOST} numbers per request (the provider answers code 104)",
+            f"give --group {VERIFICATION_MOST} or less",
+        )
     if settings.timeout <= 0:
         raise ConfigError("timeout must be positive", "give --timeout a number of seconds above 0")
     if settings.max_cost is not None and not 0 < settings.max_cost < math.inf:

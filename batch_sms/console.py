@@ -148,6 +148,8 @@ class Screen:
                     f"[{STATUS_STYLE.get(status, '')}]{plan.rows_by_status[status]:,}[/]",
                 )
         table.add_row("messages to send", f"{plan.messages_ready:,}")
+        if plan.requests_ready not in (None, plan.messages_ready):  # --group
+            table.add_row("  in requests", f"{plan.requests_ready:,}")
         table.add_row("billed segments", f"{plan.segments_ready:,}")
         if plan.gsm_safe is not None:
             for label, value in gsmsafe.saving_lines(plan.gsm_safe, plan.currency):

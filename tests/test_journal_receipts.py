@@ -58,6 +58,42 @@ def test_receipt_for_multi_number_send(journal: Journal) -> None:
     ]  # fmt: skip
 
 
+def grouped_rows(journal: Journal) -> list[int]:
+    """Two rows of one multi-number send, each holding its own per-number messageid."""
+    ids = new_run(journal, "r1", msg(2, "8613800000001"), msg(3, "8613800000002"))
+    journal.mark_inflight(ids, 1.0)
+    journal.record(
+        [Result(i, Status.SENT, "0", "ok", f"BASE-{n:010d}", 1, 1.0) for n, i in enumerate(ids, 1)]
+    )
+    return ids
+
+
+def test_a_receipt_before_its_grouped_answer_maps_once_the_per_number_id_is_written(
+    journal: Journal,
+) -> None:
+    ids = new_run(journal, "r1", msg(2, "8613800000001"), msg(3, "8613800000002"))
+    journal.mark_inflight(ids, 1.0)
+    early = {"messageid": "BASE-0000000002", "phone": "8613800000002", "status": "2"}
+    assert journal.add_receipt(early, 2.0) is False  # the answer is not written yet
+    journal.record(
+        [Result(i, Status.SENT, "0", "ok", f"BASE-{n:010d}", 1, 1.0) for n, i in enumerate(ids, 1)]
+    )
+    assert [r.status for r in journal.report_rows("r1")] == [Status.SENT, Status.DELIVERED]
+
+
+def test_a_per_number_id_numbered_otherwise_maps_by_the_send_and_the_phone(
+    journal: Journal,
+) -> None:
+    grouped_rows(journal)
+    # The provider numbered the second number 7: its id names no row, the send and phone do.
+    other = {"messageid": "BASE-0000000007", "phone": "8613800000002", "status": "2"}
+    assert journal.add_receipt(other, 2.0) is True
+    # An id that names the other number's row: within the send, the phone decides.
+    crossed = {"messageid": "BASE-0000000002", "phone": "8613800000001", "status": "5"}
+    assert journal.add_receipt(crossed, 2.0) is True
+    assert [r.status for r in journal.report_rows("r1")] == [Status.UNDELIVERED, Status.DELIVERED]
+
+
 @pytest.mark.parametrize(
     ("status", "result", "expected", "dr_status"),
     [

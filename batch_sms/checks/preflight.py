@@ -18,7 +18,7 @@ from batch_sms.input import loader, reading
 from batch_sms.models import CostEstimate, Message, Status, row_status
 from batch_sms.provider import nxcloud
 
-__all__ = ["Plan", "Preflight", "link_line", "run_preflight"]
+__all__ = ["Plan", "Preflight", "link_line", "requests_needed", "run_preflight"]
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,15 @@ class Plan:
     gsm_safe: gsmsafe.GsmSaving | None = None  # what --gsm-safe saves, when given
     short_link: str = ""  # the link options as the plan shows them (link_line), "" if none
     ceiling: Ceiling | None = None  # --max-cost against the estimate
+    requests_ready: int | None = None  # requests the ready messages take (fewer with --group)
 
     @property
     def seconds(self) -> float | None:
         """Estimated sending time at the chosen rate (None when unlimited)."""
-        return None if self.tps is None else self.messages_ready / self.tps
+        if self.tps is None:
+            return None
+        requests = self.messages_ready if self.requests_ready is None else self.requests_ready
+        return requests / self.tps
 
 
 @dataclass(frozen=True)
@@ -89,12 +93,20 @@ class Preflight:
             gsm_safe=gsmsafe.saving(ready, *prices) if settings.gsm_safe else None,
             short_link=link_line(settings),
             ceiling=None if settings.max_cost is None else Ceiling(settings.max_cost, cost.cost),
+            requests_ready=requests_needed(ready, settings.group),
             problems=tuple(
                 (m.row, m.raw_phone, str(m.status), m.error)
                 for m in self.messages
                 if m.status is not Status.READY
             ),
         )
+
+
+def requests_needed(ready: list[Message], group: int) -> int:
+    """Requests the ready messages take when identical texts go up to `group` to a request."""
+    if group <= 1:
+        return len(ready)
+    return sum(-(-count // group) for count in Counter(m.content for m in ready).values())
 
 
 def link_line(settings: Settings) -> str:

@@ -91,6 +91,7 @@ def send(**options: Any) -> None:
 
 OVERRIDABLE = (
     "tps", "hourly_cap", "concurrency", "max_attempts", "timeout", "base_url", "dr_url", "sandbox",
+    "group", "verification_app",
     "quiet_hours", "default_timezone", "not_before", "send_until", "recipient_time", "wait",
     "short_link", "link_verbose",
     "max_cost",

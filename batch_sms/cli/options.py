@@ -118,6 +118,13 @@ _RATE = (
     ("--tps", "tps", str, "Requests started per second at most, or 'unlimited'"),
     ("--hourly-cap", "hourly_cap", int, "Accepted messages per number per sliding hour"),
     ("--concurrency", "concurrency", int, "Requests in flight at most"),
+    (
+        "--group",
+        "group",
+        int,
+        "Identical texts to up to N numbers in one request (receipts "
+        "come to the app's receipt URL; 1: one number per request)",
+    ),
     ("--max-attempts", "max_attempts", int, "Attempts per message on transient failures"),
     ("--timeout", "timeout", float, "Seconds to wait for an answer"),
     ("--base-url", "base_url", str, "Provider base URL"),
@@ -171,6 +178,13 @@ def rate(own: bool = False) -> Callable[[F], F]:
         *limits,
         max_cost(own),
         click.option("--dr-url", help="Where the provider pushes delivery receipts."),
+        click.option(
+            "--verification-app",
+            is_flag=True,
+            default=None,
+            help="The app is a verification-code one: refuse --group above 5 (code 104) "
+            f"[{OWN if own else 'no'}].",
+        ),
         links(own),
         SANDBOX,
         click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),

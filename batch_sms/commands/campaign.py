@@ -40,6 +40,7 @@ from batch_sms.commands.runner import (
 )
 from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
+from batch_sms.dispatch import grouping
 from batch_sms.input import frame, reading
 from batch_sms.input.loader import Table
 from batch_sms.journal import RunInfo
@@ -236,20 +237,27 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
     )
     now_ms = int(time.time() * 1000)
     built = 0
-    for message in checked.messages:
-        if message.status is Status.READY:
-            request = nxcloud.SendRequest(
-                phone=message.phone,
-                content=message.content,
-                sender=settings.sender,
-                sys_message_id=sys_message_id(run_id, message.row, message.index),
-                dr_url=settings.dr_url,
-                ext=ext(run_id, message.row, message.index),
-                short_link=settings.short_link,
-                link_verbose=settings.link_verbose_field,
-            )
-            nxcloud.build_send(request, creds, now_ms)
+    ready = [m for m in checked.messages if m.status is Status.READY]
+    if settings.group > 1:  # identical texts in one request, as the dispatch groups them
+        for text, phones in grouping.plan_groups(((m.phone, m.content) for m in ready),
+                                                 settings.group):  # fmt: skip
+            link = settings.short_link, settings.link_verbose_field
+            nxcloud.build_send(nxcloud.grouped(phones, text, settings.sender, *link), creds, now_ms)
             built += 1
+        ready = []
+    for message in ready:
+        request = nxcloud.SendRequest(
+            phone=message.phone,
+            content=message.content,
+            sender=settings.sender,
+            sys_message_id=sys_message_id(run_id, message.row, message.index),
+            dr_url=settings.dr_url,
+            ext=ext(run_id, message.row, message.index),
+            short_link=settings.short_link,
+            link_verbose=settings.link_verbose_field,
+        )
+        nxcloud.build_send(request, creds, now_ms)
+        built += 1
     missing = settings.credentials.missing()
     signed = (
         "signed"

@@ -85,8 +85,10 @@ class Provider:
         simulated: bool,
         balance_url: str | None = None,
         timeout: float = 30.0,
+        app_receipts: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url
+        self.app_receipts = app_receipts  # sets the simulator's app receipt URL
         self.simulated = simulated
         self._credentials = credentials
         self._balance_url = balance_url
@@ -190,7 +192,10 @@ def connect(settings: Settings) -> Iterator[Provider]:
     limit = None if settings.tps is None else math.ceil(settings.tps)
     cfg = server.SandboxConfig(tps_limit=limit, dr_delay=SANDBOX_DR_DELAY)
     with server.running(cfg) as handle:
-        yield Provider(handle.url, handle.credentials, simulated=True, timeout=settings.timeout)
+        yield Provider(
+            handle.url, handle.credentials, simulated=True, timeout=settings.timeout,
+            app_receipts=handle.receipts_to,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -304,6 +309,21 @@ def _loopback_socket() -> socket.socket:
     return sock
 
 
+def _grouped_receipts(
+    provider: Provider, settings: Settings, dr_url: str, note: Callable[[str], None]
+) -> None:
+    """Requests to several numbers carry no drUrl: their receipts go to the app's receipt URL
+    (the simulator's is set to this run's; the real app's is the user's to set)."""
+    if provider.app_receipts is not None:
+        provider.app_receipts(dr_url)
+    elif settings.dr_url:
+        note(
+            "--group: requests to several numbers carry no drUrl, so their receipts go to the "
+            "receipt URL set for the app in the NXCloud console, not to --dr-url; set it there "
+            "to the same address"
+        )
+
+
 async def _wait_for_receipts(journal: Journal, run_id: str, deadline: float) -> None:
     """Give the sandbox's receipts a moment to arrive (they are pushed after a short delay)."""
     while time.monotonic() < deadline:
@@ -354,12 +374,15 @@ async def _run(call: _Call) -> SendResult:
                 note(warning)
             if provider.simulated and not dr_url:
                 dr_url = await stack.enter_async_context(_receipt_listener(settings.state_path))
+            if settings.group > 1:
+                _grouped_receipts(provider, settings, dr_url, note)
             timeout = aiohttp.ClientTimeout(total=None)
             session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
             client = provider.client(session)
             options = dispatch.DispatchSettings(
                 tps=settings.tps,
                 concurrency=settings.concurrency,
+                group=settings.group,
                 hourly_cap=settings.hourly_cap,
                 max_attempts=settings.max_attempts,
                 sender=settings.sender,

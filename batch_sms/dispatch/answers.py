@@ -55,8 +55,9 @@ class AnswerHandler:
     done: int
     _halt: asyncio.Event
 
-    def _handle_answer(self, item: Item, answer: Answer) -> None:
-        """Turn an answer into the message's new state."""
+    def _handle_answer(self, item: Item, answer: Answer, first: bool = True) -> None:
+        """Turn an answer into the message's new state; `first` is False for the other
+        messages of a group, whose one 28 slows the limiter once."""
         q, now, kind = item.q, self.clock(), answer.kind
         self.writer.attempt(Attempt(q.id, now, answer.code, kind.value, answer.result))
         item.code, item.result = answer.code, answer.result
@@ -78,7 +79,7 @@ class AnswerHandler:
                 self._halt.set()
             self._write(item, Status.PENDING)  # not sent; resumable
         elif kind in (Kind.THROTTLED, Kind.CAPPED):
-            self._requeue(item, answer, now)
+            self._requeue(item, answer, now, first)
         elif kind is Kind.CLOCK and not item.clock_resent:
             # The client has corrected its clock from the answer's Date. Send once more, but
             # through the limiter: an immediate re-send would break the provider's TPS limit.
@@ -102,10 +103,10 @@ class AnswerHandler:
                 ceiling = min(self.s.backoff_max, self.s.backoff_base * 2 ** (item.attempts - 1))
                 self.queue.push(now + self.rng.uniform(0, ceiling), item)  # full jitter
 
-    def _requeue(self, item: Item, answer: Answer, now: float) -> None:
+    def _requeue(self, item: Item, answer: Answer, now: float, first: bool = True) -> None:
         """28 or 27: nothing was sent and it is not the message's fault; send it again later."""
         item.requeues += 1
-        if answer.kind is Kind.THROTTLED:
+        if answer.kind is Kind.THROTTLED and first:
             self.throttled += 1
             self.limiter.lower(item.start.at if item.start else None)
         if item.requeues > self.s.max_requeues:

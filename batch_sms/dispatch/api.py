@@ -32,13 +32,14 @@ class DispatchSettings:
     progress_interval: float = 0.1
     rate_margin: float = 0.05  # seconds added to the limiter's window (network jitter)
     seed: int | None = None  # back-off jitter dice (tests)
+    group: int = 1  # numbers per request for identical texts (dispatch.grouping); 1: one each
 
     def check(self) -> None:
         """Refuse settings that cannot work (ValueError)."""
-        least = (self.concurrency, self.max_attempts, self.batch_size, self.flush_every)
+        least = (self.concurrency, self.max_attempts, self.batch_size, self.flush_every, self.group)
         if min(least) < 1 or (self.hourly_cap is not None and self.hourly_cap < 1):
             raise ValueError(
-                "concurrency, max_attempts, batch_size, flush_every and hourly_cap "
+                "concurrency, max_attempts, batch_size, flush_every, group and hourly_cap "
                 "must be at least 1"
             )
 

@@ -9,20 +9,20 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 
-from batch_sms.dispatch.answers import AnswerHandler
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
 from batch_sms.dispatch.gates import Expire, Gate, Halt, Hold, Skip, first_verdict
+from batch_sms.dispatch.grouping import GroupAnswers, request_for
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Journal
 from batch_sms.models import QUEUED, Status
-from batch_sms.provider.nxcloud import Answer, Kind, SendRequest
+from batch_sms.provider.nxcloud import Answer, Kind
 
 __all__ = ["Dispatcher"]
 
 
-class Dispatcher(AnswerHandler):
+class Dispatcher(GroupAnswers):
     """One dispatch of one run: a coordinator loop that launches one task per request."""
 
     def __init__(
@@ -51,6 +51,7 @@ class Dispatcher(AnswerHandler):
         self.counts: Counter[str] = Counter()
         self.stopped_by: Answer | None = None
         self.gates = gates
+        self.group_size = settings.group  # numbers per request (lowered by a 104)
         self.halted_by = ""  # a gate's Halt: why the dispatch stopped early
         self.requests = self.throttled = self.inflight = self.done = self.total = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -131,6 +132,9 @@ class Dispatcher(AnswerHandler):
             if self._halted():
                 self.cap.release(item.q.phone)  # never sent: the row is still pending
                 return
+            if self.group_size > 1:  # identical texts in one request
+                self._launch([[item] if item.solo else self._gather(item)])
+                continue
             # Messages that may start this very moment share one inflight transaction.
             while self.inflight + len(group) < self.s.concurrency and self.limiter.ready():
                 more = queue.take()
@@ -141,7 +145,7 @@ class Dispatcher(AnswerHandler):
                 if queue.admit(more):
                     more.start = await self.limiter.acquire()  # ready(): returns at once
                     group.append(more)
-            self._launch(group)
+            self._launch([[one] for one in group])
 
     def _passes(self, item: Item) -> bool:
         """Apply the gates' verdict: True when the message may go now."""
@@ -211,14 +215,15 @@ class Dispatcher(AnswerHandler):
 
     # --- one request ---------------------------------------------------------------------
 
-    def _launch(self, group: list[Item]) -> None:
-        ids = [item.q.id for item in group]
+    def _launch(self, requests: list[list[Item]]) -> None:
+        """Mark every message of these requests inflight in one transaction, then send them."""
+        ids = [item.q.id for items in requests for item in items]
         self.writer.before_marking(ids)
         self.journal.mark_inflight(ids, self.clock())  # committed before any request leaves
-        self.inflight += len(group)
-        self.requests += len(group)
-        for item in group:
-            task = asyncio.ensure_future(self._request(item))
+        self.inflight += len(requests)
+        self.requests += len(requests)
+        for items in requests:
+            task = asyncio.ensure_future(self._request(items))
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
 
@@ -227,12 +232,9 @@ class Dispatcher(AnswerHandler):
         if not task.cancelled() and (exc := task.exception()) is not None:
             self._fail(exc)
 
-    async def _request(self, item: Item) -> None:
-        q, s = item.q, self.s
-        req = SendRequest(
-            q.phone, q.content, s.sender, q.sys_message_id, s.dr_url, q.ext,
-            short_link=s.short_link, link_verbose=s.link_verbose,
-        )  # fmt: skip
+    async def _request(self, items: list[Item]) -> None:
+        item = items[0]
+        req = request_for(items, self.s)
         if item.start is not None:
             self.limiter.sent(item.start)  # the loop may have been busy since it was let through
         try:
@@ -244,9 +246,13 @@ class Dispatcher(AnswerHandler):
         finally:
             self.inflight -= 1
             self._wake.set()
-        self._handle_answer(item, answer)
-        self.cap.release(q.phone)
-        self.queue.answered(q.phone)
+        if len(items) == 1:
+            self._handle_answer(item, answer)
+        else:
+            self._answer_group(items, answer)
+        for one in items:
+            self.cap.release(one.q.phone)
+            self.queue.answered(one.q.phone)
         self._progress()
 
     def _progress(self, force: bool = False) -> None:

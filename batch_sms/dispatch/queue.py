@@ -27,6 +27,7 @@ class Item:
     held: str = ""  # why a gate holds it back (a Hold verdict), not for a back-off
     held_as: Status = Status.PENDING  # its status if the dispatch ends while it is held
     clock_resent: bool = False  # its free re-send after a 1004 is used up
+    solo: bool = False  # sent alone from now on (its group was answered 27)
     code: str = ""
     result: str = ""
 
@@ -92,6 +93,10 @@ class WorkQueue:
     def again(self, item: Item) -> None:
         """Send this one next."""
         self._again.append(item)
+
+    def put_back(self, items: list[Item]) -> None:
+        """Serve these next, in their order (taken but passed over by a group)."""
+        self._again.extendleft(reversed(items))
 
     def push(self, at: float, item: Item) -> None:
         """Send this one when the clock reaches `at`."""

@@ -17,7 +17,7 @@ from batch_sms.journal.connection import CHUNK, IN_CHUNK, chunks, marks
 from batch_sms.journal.receipts import ReceiptsMixin
 from batch_sms.journal.records import Attempt, Queued, Result
 from batch_sms.journal.schema import ACCEPTED_SQL, RECEIPTED_SQL, UNCERTAIN_SQL
-from batch_sms.models import QUEUED, Message, Status
+from batch_sms.models import QUEUED, Message, Status, base_messageid
 
 
 class MessagesMixin(ReceiptsMixin):
@@ -111,7 +111,10 @@ class MessagesMixin(ReceiptsMixin):
                 "INSERT INTO attempts (message_id, at, code, kind, result) VALUES (?, ?, ?, ?, ?)",
                 [(a.message_id, a.at, a.code, a.kind, a.result) for a in attempts],
             )
-            self._map_waiting_receipts([r.messageid for r in results if r.messageid])
+            # A number of a multi-number send holds its own id; its receipt's base is the send's.
+            self._map_waiting_receipts(
+                [base_messageid(r.messageid) for r in results if r.messageid]
+            )
 
     def attempts(self, message_id: int) -> list[Attempt]:
         """The attempts log of one message, oldest first."""

@@ -131,18 +131,26 @@ class ReceiptsMixin(Connection):
             ).fetchone()
             if found:
                 return int(found[0])
+        phone = re.sub(r"\D", "", receipt.fields.get("phone", "")).lstrip("0")
+        member = receipt.messageid != receipt.base  # one number of a multi-number send
         for messageid in dict.fromkeys((receipt.messageid, receipt.base)):
             rows = self._db.execute(
                 # "!= ''" lets SQLite use the partial index on messageid.
                 "SELECT id, phone FROM messages WHERE messageid = ? AND messageid != ''",
                 (messageid,),
             ).fetchall()
-            if len(rows) == 1:
+            if len(rows) == 1 and not (member and phone and rows[0]["phone"] != phone):
                 return int(rows[0]["id"])
-            phone = re.sub(r"\D", "", receipt.fields.get("phone", "")).lstrip("0")
             same = [r for r in rows if phone and r["phone"] == phone]
             if len(same) == 1:
                 return int(same[0]["id"])
+        if member and phone:  # numbered otherwise than we numbered it: the send's id and phone
+            rows = self._db.execute(
+                "SELECT id FROM messages WHERE messageid > ? AND messageid < ? AND phone = ?",
+                (receipt.base + "-", receipt.base + ".", phone),
+            ).fetchall()
+            if len(rows) == 1:
+                return int(rows[0]["id"])
         return None
 
     def _apply_receipt(self, receipt_id: int, receipt: _Receipt, received_at: float) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -37,6 +37,8 @@ __all__ = [
     "build_send",
     "classify",
     "describe",
+    "grouped",
+    "member_messageid",
     "parse_http_date",
     "sign",
 ]
@@ -76,6 +78,25 @@ class SendRequest:
     ext: str = ""
     short_link: str = ""  # takes effect only where content holds the placeholder #1#
     link_verbose: str = ""  # "1" collect clicks, "0" don't; "" leaves the provider's default
+
+
+def grouped(
+    phones: Sequence[str],
+    content: str,
+    sender: str = "",
+    short_link: str = "",
+    link_verbose: str = "",
+) -> SendRequest:
+    """One request for the same text to several numbers: no sysMessageId, drUrl or ext, which
+    the provider ignores there (nxcloud-api.md §1); receipts come by per-number messageid."""
+    return SendRequest(",".join(phones), content, sender, short_link=short_link,
+                       link_verbose=link_verbose)  # fmt: skip
+
+
+def member_messageid(messageid: str, position: int) -> str:
+    """The messageid of the number at `position` (1-based, in the order sent) of a send to
+    several numbers: the send's id, "-" and a 10-digit number (nxcloud-api.md §3)."""
+    return f"{messageid}-{position:010d}"
 
 
 def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[str, str], bytes]:

@@ -45,6 +45,7 @@ from batch_sms.provider.nxcloud import (
     SIGNED_HEADERS,
     Credentials,
     describe,
+    member_messageid,
     sign,
 )
 from batch_sms.sandbox.delivery import SideCallsMixin
@@ -265,7 +266,7 @@ class Sandbox(SideCallsMixin):
                 sys_message_id=body.get("sysMessageId", "") if single else "",
                 ext=body.get("ext", "") if single else "",
                 dr_url=(body.get("drUrl", "") if single else "") or cfg.dr_url,
-                messageid=messageid if single else f"{messageid}-{i + 1:010d}",
+                messageid=messageid if single else member_messageid(messageid, i + 1),
                 segments=segs,
                 time=now,
                 country_code=cc,
@@ -319,6 +320,10 @@ class SandboxHandle:
     sandbox: Sandbox
     credentials: Credentials
     loop: asyncio.AbstractEventLoop = field(repr=False)
+
+    def receipts_to(self, url: str) -> None:
+        """Set the app's receipt URL: where receipts of messages that name no drUrl go."""
+        self.sandbox.config.dr_url = url
 
     def drain(self, timeout: float = 30.0) -> None:
         """Block until every receipt scheduled so far has been decided and pushed."""
