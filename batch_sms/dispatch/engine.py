@@ -213,8 +213,9 @@ class Dispatcher(AnswerHandler):
 
     def _launch(self, group: list[Item]) -> None:
         ids = [item.q.id for item in group]
-        self.writer.before_marking(ids)
-        self.journal.mark_inflight(ids, self.clock())  # committed before any request leaves
+        # Committed before any request leaves, with the answers buffered so far (written first,
+        # so an earlier attempt's answer never lands after the new mark).
+        self.writer.mark_inflight(ids, self.clock())
         self.inflight += len(group)
         self.requests += len(group)
         for item in group:

@@ -1,5 +1,8 @@
 """Batched writes of a dispatch's answers: results and the attempts log, in few transactions.
 
+What is buffered is written in the transaction that marks the next group of requests in flight
+(or every `every` results, or after `interval` seconds, or at the end).
+
 An answer not written yet leaves its row `inflight` in the journal, which a resume turns into
 `unknown`, so batching never risks a double send. A message is written out before it is marked
 `inflight` again, so the answer to a previous attempt can never land after the new mark.
@@ -8,7 +11,7 @@ An answer not written yet leaves its row `inflight` in the journal, which a resu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from batch_sms.dispatch.limits import HourlyCap
 from batch_sms.journal import Attempt, Journal, Result
@@ -53,6 +56,13 @@ class Writer:
         if not self._unwritten.isdisjoint(ids):
             self.flush()
 
+    def mark_inflight(self, ids: Sequence[int], at: float) -> None:
+        """Mark messages in flight, writing everything buffered first in the same transaction:
+        one commit per group of requests instead of two."""
+        self._cancel_timer()
+        self._journal.mark_inflight(ids, at, self._results, self._attempts)
+        self._written()
+
     def _timed(self) -> None:
         self._timer = None
         try:
@@ -62,11 +72,19 @@ class Writer:
 
     def flush(self) -> None:
         """Write everything buffered in one transaction."""
+        self._cancel_timer()
+        if self._results or self._attempts:
+            self._journal.record(self._results, self._attempts)
+        self._written()
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _written(self) -> None:
+        """The buffers are in the journal now."""
         if self._results or self._attempts:
-            self._journal.record(self._results, self._attempts)
             self._results, self._attempts = [], []
         self._unwritten.clear()
         self._cap.flushed()  # the journal now knows every accept noted so far

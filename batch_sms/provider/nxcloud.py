@@ -6,6 +6,7 @@ form fields `appkey` (the app key) and `secretkey` (the access secret); the sand
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -229,6 +230,13 @@ def parse_http_date(value: str | None) -> float | None:
     """Return an HTTP Date header as epoch seconds, or None when absent or unreadable."""
     if not value:
         return None
+    return _parse_date(value)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_date(value: str) -> float | None:
+    """One Date header's epoch seconds (cached: it changes once a second, answers come by
+    the thousand)."""
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
