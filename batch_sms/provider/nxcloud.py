@@ -50,14 +50,14 @@ DAY_RECORDS_PATH = "/api/sms/getSmsCdr"
 BIZ_TYPE = "3"
 ACTION = "mtsend"
 SIGNED_HEADERS = ("accessKey", "action", "bizType", "ts")
+_SIGNED_SORTED = tuple(sorted(SIGNED_HEADERS))  # the order the signature lists them in
 LINK_PLACEHOLDER = "#1#"  # where the provider puts `shortLink` in the content
 _RAW_KEEP = 500  # characters of an odd answer kept for the report; enough to diagnose, not a dump
 
 
 def sign(headers: Mapping[str, str], body: str | bytes, secret: str) -> str:
     """Return the §2 signature of the signed headers (`sign` excluded) and the exact body text."""
-    pairs = sorted((k, v) for k, v in headers.items() if k in SIGNED_HEADERS)
-    text = "&".join(f"{k}={v}" for k, v in pairs).encode()
+    text = "&".join([f"{k}={headers[k]}" for k in _SIGNED_SORTED if k in headers]).encode()
     raw = body.encode() if isinstance(body, str) else body
     if raw:
         text += b"&body=" + raw
@@ -82,22 +82,29 @@ class SendRequest:
 def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[str, str], bytes]:
     """Return the headers and the exact body bytes of a send, signed over those very bytes."""
     body: dict[str, str] = {"appKey": creds.app_key, "phone": req.phone, "content": req.content}
-    for key, value in (
-        ("sourceAddress", req.sender),
-        ("sysMessageId", req.sys_message_id),
-        ("shortLink", req.short_link),
-        ("linkVerbose", req.link_verbose),
-        ("drUrl", req.dr_url),
-        ("ext", req.ext),
-    ):
-        if value:
-            body[key] = value
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    # In this order when present (one `if` each: this runs once per request).
+    if req.sender:
+        body["sourceAddress"] = req.sender
+    if req.sys_message_id:
+        body["sysMessageId"] = req.sys_message_id
+    if req.short_link:
+        body["shortLink"] = req.short_link
+    if req.link_verbose:
+        body["linkVerbose"] = req.link_verbose
+    if req.dr_url:
+        body["drUrl"] = req.dr_url
+    if req.ext:
+        body["ext"] = req.ext
+    text = _to_json(body)
     headers = {"accessKey": creds.access_key, "ts": str(ts_ms), "bizType": BIZ_TYPE}
     headers["action"] = ACTION
     headers["sign"] = sign(headers, text, creds.access_secret)
     headers["Content-Type"] = "application/json"
     return headers, text.encode()
+
+
+# One encoder for every body: json.dumps with options builds a new one per call.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Kind(StrEnum):
