@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import operator
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -82,19 +83,9 @@ class SendRequest:
 def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[str, str], bytes]:
     """Return the headers and the exact body bytes of a send, signed over those very bytes."""
     body: dict[str, str] = {"appKey": creds.app_key, "phone": req.phone, "content": req.content}
-    # In this order when present (one `if` each: this runs once per request).
-    if req.sender:
-        body["sourceAddress"] = req.sender
-    if req.sys_message_id:
-        body["sysMessageId"] = req.sys_message_id
-    if req.short_link:
-        body["shortLink"] = req.short_link
-    if req.link_verbose:
-        body["linkVerbose"] = req.link_verbose
-    if req.dr_url:
-        body["drUrl"] = req.dr_url
-    if req.ext:
-        body["ext"] = req.ext
+    for key, value in zip(_OPTIONAL_KEYS, _optional_values(req), strict=True):
+        if value:
+            body[key] = value
     text = _to_json(body)
     headers = {"accessKey": creds.access_key, "ts": str(ts_ms), "bizType": BIZ_TYPE}
     headers["action"] = ACTION
@@ -103,6 +94,11 @@ def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[s
     return headers, text.encode()
 
 
+# The optional body fields in their order, and the SendRequest attributes they come from.
+_OPTIONAL_KEYS = ("sourceAddress", "sysMessageId", "shortLink", "linkVerbose", "drUrl", "ext")
+_optional_values = operator.attrgetter(
+    "sender", "sys_message_id", "short_link", "link_verbose", "dr_url", "ext"
+)
 # One encoder for every body: json.dumps with options builds a new one per call.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
