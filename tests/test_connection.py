@@ -72,3 +72,9 @@ def test_not_a_database(tmp_path: Path) -> None:
     path.write_text("this is not sqlite, just text that is long enough to have a header\n" * 20)
     with pytest.raises(StateError, match=r"notes\.db: cannot use the state db"):
         Journal(path)
+
+
+def test_checkpoints_the_wal_every_ten_thousand_pages(db_path: Path) -> None:
+    with Journal(db_path) as journal:
+        assert journal._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
+        assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

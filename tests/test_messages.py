@@ -194,3 +194,18 @@ def test_accepted_since_counts_other_runs_in_flight(journal: Journal) -> None:
         "111": [100.0, 200.0],
         "222": [200.0],
     }
+
+
+def test_mark_inflight_writes_earlier_answers_first_in_the_same_transaction(
+    journal: Journal,
+) -> None:
+    ids = new_run(journal, "r1", msg(2, "8613800000001"), msg(3, "8613800000002"))
+    journal.mark_inflight(ids[:1], at=1.0)
+    answer = [Result(ids[0], Status.PENDING, "88", "request failed", attempts=1)]
+    tried = [Attempt(ids[0], 2.0, "88", "transient", "request failed")]
+    # The same message again (its retry) and another: the answer lands before the new mark.
+    journal.mark_inflight(ids, at=3.0, results=answer, attempts=tried)
+    assert journal.counts("r1") == {"inflight": 2}
+    assert [a.code for a in journal.attempts(ids[0])] == ["88"]
+    assert journal.inflight_to_unknown("r1") == 2
+    assert [r.attempts for r in journal.report_rows("r1")] == [2, 1]  # the answer's 1, +1

@@ -8,6 +8,7 @@ from batch_sms.checks.validate import (
     Checker,
     SuppressionList,
     check_sender,
+    cost_of,
     estimate_cost,
     load_suppression,
 )
@@ -261,3 +262,11 @@ def test_with_a_short_link_a_text_without_the_placeholder_is_invalid() -> None:
     assert (empty.error, empty.reason) == ("content is empty", "content_empty")  # one reason
     [plain] = checker().check(5, "138 0013 8003", "Sale today")
     assert plain.status is Status.READY
+
+
+def test_cost_of_country_and_segment_pairs_matches_the_estimate_of_messages() -> None:
+    messages = checker().check(2, "13800138000, 60123456789, 13900139000", "x" * 200)
+    pairs = [(m.country_code, m.segments) for m in messages]
+    prices = {"86": 0.03}
+    assert cost_of(pairs, prices, None) == estimate_cost(messages, prices, None)
+    assert cost_of(pairs, prices, None).unpriced == ("60",)

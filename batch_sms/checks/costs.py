@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from batch_sms.checks.validate import estimate_cost
+from batch_sms.checks.validate import cost_of
 from batch_sms.journal.billing import Spending
 from batch_sms.journal.records import MessageRecord
-from batch_sms.models import NOT_SENDABLE, CostEstimate, CountryCost, Message, Status
+from batch_sms.models import NOT_SENDABLE, CostEstimate, CountryCost
 
 __all__ = [
     "Ceiling", "Tariff", "ceiling_refusal", "country_code_of", "headroom_text", "run_costs",
@@ -24,8 +24,8 @@ def run_costs(
     billed: dict[str, list[float]] = {}  # country → [messages, amount]
     currencies: dict[str, None] = {}
 
-    def sendable() -> Iterator[Message]:
-        """The sendable messages as the estimate takes them; tallies the billed on the way."""
+    def sendable() -> Iterator[tuple[int | None, int]]:
+        """The sendable messages' (country, segments); tallies the billed on the way."""
         for r in records:
             if r.price is not None:
                 tally = billed.setdefault(str(r.country_code), [0, 0.0])
@@ -34,10 +34,9 @@ def run_costs(
                 if r.currency:
                     currencies[r.currency] = None
             if r.status not in NOT_SENDABLE:
-                yield Message(r.row, r.index, r.raw_phone, r.phone, "", r.segments, r.encoding,
-                              r.country_code, Status.READY)  # fmt: skip
+                yield r.country_code, r.segments
 
-    estimate = estimate_cost(sendable(), prices, default)
+    estimate = cost_of(sendable(), prices, default)
     countries = [
         replace(c, billed=round(billed[c.country_code][1], 6) if c.country_code in billed else None,
                 billed_messages=int(billed.get(c.country_code, [0])[0]))

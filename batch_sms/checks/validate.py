@@ -32,6 +32,7 @@ __all__ = [
     "Checker",
     "SuppressionList",
     "check_sender",
+    "cost_of",
     "estimate_cost",
     "load_suppression",
 ]
@@ -228,12 +229,21 @@ def estimate_cost(
     messages: Iterable[Message], prices: Mapping[str, float], default_price: float | None
 ) -> CostEstimate:
     """Estimated cost of the READY messages: segments times the price per segment of the country."""
+    ready = ((m.country_code, m.segments) for m in messages if m.status is Status.READY)
+    return cost_of(ready, prices, default_price)
+
+
+def cost_of(
+    sendable: Iterable[tuple[int | None, int]],
+    prices: Mapping[str, float],
+    default_price: float | None,
+) -> CostEstimate:
+    """Estimated cost of messages given as (country calling code, segments)."""
     counts: dict[str, list[int]] = {}
-    for message in messages:
-        if message.status is Status.READY:
-            tally = counts.setdefault(str(message.country_code), [0, 0])
-            tally[0] += 1
-            tally[1] += message.segments
+    for country_code, segments in sendable:
+        tally = counts.setdefault(str(country_code), [0, 0])
+        tally[0] += 1
+        tally[1] += segments
     countries = []
     for code, (count, segments) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0])):
         price = prices.get(code, default_price)

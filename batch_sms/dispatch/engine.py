@@ -218,8 +218,9 @@ class Dispatcher(GroupAnswers):
     def _launch(self, requests: list[list[Item]]) -> None:
         """Mark every message of these requests inflight in one transaction, then send them."""
         ids = [item.q.id for items in requests for item in items]
-        self.writer.before_marking(ids)
-        self.journal.mark_inflight(ids, self.clock())  # committed before any request leaves
+        # Committed before any request leaves, with the answers buffered so far (written first,
+        # so an earlier attempt's answer never lands after the new mark).
+        self.writer.mark_inflight(ids, self.clock())
         self.inflight += len(requests)
         self.requests += len(requests)
         for items in requests:

@@ -1,5 +1,8 @@
 """Batched writes of a dispatch's answers: results and the attempts log, in few transactions.
 
+What is buffered is written in the transaction that marks the next group of requests in flight
+(or every `every` results, or after `interval` seconds, or at the end).
+
 An answer not written yet leaves its row `inflight` in the journal, which a resume turns into
 `unknown`, so batching never risks a double send. A message is written out before it is marked
 `inflight` again, so the answer to a previous attempt can never land after the new mark.
@@ -8,7 +11,7 @@ An answer not written yet leaves its row `inflight` in the journal, which a resu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Sequence
 
 from batch_sms.dispatch.limits import HourlyCap
 from batch_sms.journal import Attempt, Journal, Result
@@ -32,7 +35,6 @@ class Writer:
         self._every, self._interval, self._on_error = every, interval, on_error
         self._results: list[Result] = []
         self._attempts: list[Attempt] = []
-        self._unwritten: set[int] = set()
         self._timer: asyncio.TimerHandle | None = None
 
     def attempt(self, attempt: Attempt) -> None:
@@ -42,16 +44,17 @@ class Writer:
     def result(self, result: Result) -> None:
         """Queue a message's new state."""
         self._results.append(result)
-        self._unwritten.add(result.id)
         if len(self._results) >= self._every:
             self.flush()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._timed)
 
-    def before_marking(self, ids: Collection[int]) -> None:
-        """Write out now if any of these messages has an answer waiting to be written."""
-        if not self._unwritten.isdisjoint(ids):
-            self.flush()
+    def mark_inflight(self, ids: Sequence[int], at: float) -> None:
+        """Mark messages in flight, writing everything buffered first in the same transaction:
+        one commit per group of requests instead of two."""
+        self._cancel_timer()
+        self._journal.mark_inflight(ids, at, self._results, self._attempts)
+        self._written()
 
     def _timed(self) -> None:
         self._timer = None
@@ -62,11 +65,18 @@ class Writer:
 
     def flush(self) -> None:
         """Write everything buffered in one transaction."""
+        self._cancel_timer()
+        if self._results or self._attempts:
+            self._journal.record(self._results, self._attempts)
+        self._written()
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _written(self) -> None:
+        """The buffers are in the journal now."""
         if self._results or self._attempts:
-            self._journal.record(self._results, self._attempts)
             self._results, self._attempts = [], []
-        self._unwritten.clear()
         self._cap.flushed()  # the journal now knows every accept noted so far

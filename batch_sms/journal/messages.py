@@ -81,40 +81,55 @@ class MessagesMixin(ReceiptsMixin):
             for r in found[:limit]
         ]
 
-    def mark_inflight(self, ids: Sequence[int], at: float) -> None:
-        """Mark messages as on their way; committed before the requests leave."""
+    def mark_inflight(
+        self,
+        ids: Sequence[int],
+        at: float,
+        results: Sequence[Result] = (),
+        attempts: Sequence[Attempt] = (),
+    ) -> None:
+        """Mark messages as on their way (committed before the requests leave); `results` and
+        `attempts` of earlier requests are written first, in the same transaction."""
         with self._tx() as db:
-            db.executemany(
-                "UPDATE messages SET status = 'inflight', inflight_at = ? WHERE id = ?",
-                [(at, i) for i in ids],
-            )
+            if results or attempts:
+                self._write_results(db, results, attempts)
+            for chunk in chunks(ids, IN_CHUNK):
+                db.execute(
+                    "UPDATE messages SET status = 'inflight', inflight_at = ? "
+                    f"WHERE id IN ({marks(len(chunk))})",
+                    (at, *chunk),
+                )
 
     def record(self, results: Sequence[Result], attempts: Sequence[Attempt] = ()) -> None:
         """Write outcomes and the attempts log in one transaction."""
         with self._tx() as db:
-            # A receipt may beat the answer's write (the receipts server is another process):
-            # its delivered/undelivered stands, the answer still fills code, messageid, times.
-            db.executemany(
-                "UPDATE messages SET "
-                f"status = CASE WHEN status IN {RECEIPTED_SQL} THEN status ELSE ? END, "
-                "code = ?, result = ?, messageid = ?, attempts = ?, "
-                "sent_at = COALESCE(?, sent_at), next_at = ?, error = ? WHERE id = ?",
-                [
-                    (
-                        *(Status(r.status).value, r.code, r.result, r.messageid, r.attempts),
-                        *(r.sent_at, r.next_at, r.error, r.id),
-                    )
-                    for r in results
-                ],
-            )
-            db.executemany(
-                "INSERT INTO attempts (message_id, at, code, kind, result) VALUES (?, ?, ?, ?, ?)",
-                [(a.message_id, a.at, a.code, a.kind, a.result) for a in attempts],
-            )
-            # A number of a multi-number send holds its own id; its receipt's base is the send's.
-            self._map_waiting_receipts(
-                [base_messageid(r.messageid) for r in results if r.messageid]
-            )
+            self._write_results(db, results, attempts)
+
+    def _write_results(
+        self, db: sqlite3.Connection, results: Sequence[Result], attempts: Sequence[Attempt]
+    ) -> None:
+        """Outcomes and attempts, inside the caller's transaction."""
+        # A receipt may beat the answer's write (the receipts server is another process):
+        # its delivered/undelivered stands, the answer still fills code, messageid, times.
+        db.executemany(
+            "UPDATE messages SET "
+            f"status = CASE WHEN status IN {RECEIPTED_SQL} THEN status ELSE ? END, "
+            "code = ?, result = ?, messageid = ?, attempts = ?, "
+            "sent_at = COALESCE(?, sent_at), next_at = ?, error = ? WHERE id = ?",
+            [
+                (
+                    *(Status(r.status).value, r.code, r.result, r.messageid, r.attempts),
+                    *(r.sent_at, r.next_at, r.error, r.id),
+                )
+                for r in results
+            ],
+        )
+        db.executemany(
+            "INSERT INTO attempts (message_id, at, code, kind, result) VALUES (?, ?, ?, ?, ?)",
+            [(a.message_id, a.at, a.code, a.kind, a.result) for a in attempts],
+        )
+        # A number of a multi-number send holds its own id; its receipt's base is the send's.
+        self._map_waiting_receipts([base_messageid(r.messageid) for r in results if r.messageid])
 
     def attempts(self, message_id: int) -> list[Attempt]:
         """The attempts log of one message, oldest first."""

@@ -6,8 +6,10 @@ form fields `appkey` (the app key) and `secretkey` (the access secret); the sand
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import operator
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,14 +53,14 @@ DAY_RECORDS_PATH = "/api/sms/getSmsCdr"
 BIZ_TYPE = "3"
 ACTION = "mtsend"
 SIGNED_HEADERS = ("accessKey", "action", "bizType", "ts")
+_SIGNED_SORTED = tuple(sorted(SIGNED_HEADERS))  # the order the signature lists them in
 LINK_PLACEHOLDER = "#1#"  # where the provider puts `shortLink` in the content
 _RAW_KEEP = 500  # characters of an odd answer kept for the report; enough to diagnose, not a dump
 
 
 def sign(headers: Mapping[str, str], body: str | bytes, secret: str) -> str:
     """Return the §2 signature of the signed headers (`sign` excluded) and the exact body text."""
-    pairs = sorted((k, v) for k, v in headers.items() if k in SIGNED_HEADERS)
-    text = "&".join(f"{k}={v}" for k, v in pairs).encode()
+    text = "&".join([f"{k}={headers[k]}" for k in _SIGNED_SORTED if k in headers]).encode()
     raw = body.encode() if isinstance(body, str) else body
     if raw:
         text += b"&body=" + raw
@@ -102,22 +104,24 @@ def member_messageid(messageid: str, position: int) -> str:
 def build_send(req: SendRequest, creds: Credentials, ts_ms: int) -> tuple[dict[str, str], bytes]:
     """Return the headers and the exact body bytes of a send, signed over those very bytes."""
     body: dict[str, str] = {"appKey": creds.app_key, "phone": req.phone, "content": req.content}
-    for key, value in (
-        ("sourceAddress", req.sender),
-        ("sysMessageId", req.sys_message_id),
-        ("shortLink", req.short_link),
-        ("linkVerbose", req.link_verbose),
-        ("drUrl", req.dr_url),
-        ("ext", req.ext),
-    ):
+    for key, value in zip(_OPTIONAL_KEYS, _optional_values(req), strict=True):
         if value:
             body[key] = value
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = _to_json(body)
     headers = {"accessKey": creds.access_key, "ts": str(ts_ms), "bizType": BIZ_TYPE}
     headers["action"] = ACTION
     headers["sign"] = sign(headers, text, creds.access_secret)
     headers["Content-Type"] = "application/json"
     return headers, text.encode()
+
+
+# The optional body fields in their order, and the SendRequest attributes they come from.
+_OPTIONAL_KEYS = ("sourceAddress", "sysMessageId", "shortLink", "linkVerbose", "drUrl", "ext")
+_optional_values = operator.attrgetter(
+    "sender", "sys_message_id", "short_link", "link_verbose", "dr_url", "ext"
+)
+# One encoder for every body: json.dumps with options builds a new one per call.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Kind(StrEnum):
@@ -250,6 +254,13 @@ def parse_http_date(value: str | None) -> float | None:
     """Return an HTTP Date header as epoch seconds, or None when absent or unreadable."""
     if not value:
         return None
+    return _parse_date(value)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_date(value: str) -> float | None:
+    """One Date header's epoch seconds (cached: it changes once a second, answers come by
+    the thousand)."""
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
