@@ -134,11 +134,14 @@ def test_a_steady_server_is_used_to_98_percent_of_the_limit() -> None:
     assert limiter.margin < 0.01  # measured: far below the 50 ms it starts with
 
 
-def test_a_fixed_margin_ignores_the_answers() -> None:
+@pytest.mark.parametrize(("tps", "margin"), [(10, 0.03), (None, None)])
+def test_a_fixed_margin_or_no_limit_ignores_the_answers(
+    tps: float | None, margin: float | None
+) -> None:
     clock = FakeClock(0.0)
-    limiter = RateLimiter(10, clock=clock, sleep=clock.sleep, margin=0.03)
+    limiter = RateLimiter(tps, clock=clock, sleep=clock.sleep, margin=margin)
     ticket = asyncio.run(limiter.acquire())
     clock.now = 0.5
     limiter.answered(ticket)
     assert ticket.trip is None
-    assert limiter.margin == 0.03
+    assert limiter.margin == (0.03 if margin else 0.05)

@@ -141,8 +141,9 @@ class RateLimiter:
 
     def answered(self, ticket: Ticket) -> None:
         """The server answered the request that left at `ticket.at` (after `sent()`): keep its
-        round trip, which tells how late it may have arrived, and measure the margin."""
-        if self._meter is not None:
+        round trip, which tells how late it may have arrived, and measure the margin (not while
+        unlimited: nothing to pace, and a 28 then starts from the safe margin)."""
+        if self._meter is not None and self._rate is not None:
             ticket.trip = max(0.0, self._clock() - ticket.at)
             self._meter.answered(ticket.trip)
             self._guard.base = self._meter.base
