@@ -10,7 +10,7 @@ import pytest
 from helpers import SandboxMaker, cn_numbers, dispatch_run, make_run, status_counts
 
 from batch_sms.dispatch import DispatchResult, DispatchSettings, Progress, dispatch
-from batch_sms.dispatch.limits import most_in_window
+from batch_sms.dispatch.limits import RateLimiter, Ticket, most_in_window
 from batch_sms.journal import Journal
 from batch_sms.provider.nxcloud import Client, Credentials, Kind
 
@@ -130,3 +130,25 @@ def test_rate_holds_the_providers_sliding_second(
     assert len(seen) <= (result.finished_at - result.started_at) * 10 + 2
     assert all(p.eta is not None and p.rate > 0 for p in seen)
     assert seen[-1].eta == 0
+
+
+def test_the_limiter_hears_the_round_trip_of_each_answered_request(
+    make_sandbox: SandboxMaker, journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    heard: list[Ticket] = []
+    answered = RateLimiter.answered
+
+    def spy(self: RateLimiter, ticket: Ticket) -> None:
+        heard.append(ticket)
+        answered(self, ticket)
+
+    monkeypatch.setattr(RateLimiter, "answered", spy)
+    handle = make_sandbox(latency=0.01, drop=0.3, seed=3, hourly_cap=None)
+    make_run(journal, "run-trip-00001", [(p, "Hi") for p in cn_numbers(40)])
+    settings = DispatchSettings(tps=100, max_attempts=1)
+    dispatch_run(handle, journal, "run-trip-00001", settings)
+    dropped = handle.sandbox.answers["dropped"]
+    assert dropped > 0
+    # A connection dropped unanswered has no round trip to tell; every other request has one.
+    assert len(heard) == sum(handle.sandbox.answers.values()) - dropped
+    assert all(t.trip is not None and t.trip >= 0.01 for t in heard)

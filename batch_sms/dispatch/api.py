@@ -30,7 +30,7 @@ class DispatchSettings:
     flush_every: int = 100  # answers written per transaction …
     flush_interval: float = 0.1  # … or after this many seconds, whichever comes first
     progress_interval: float = 0.1
-    rate_margin: float = 0.05  # seconds added to the limiter's window (network jitter)
+    rate_margin: float | None = None  # seconds added to the limiter's window; None: measured
     seed: int | None = None  # back-off jitter dice (tests)
     group: int = 1  # numbers per request for identical texts (dispatch.grouping); 1: one each
 

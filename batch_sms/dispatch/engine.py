@@ -17,7 +17,7 @@ from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Journal
 from batch_sms.models import QUEUED, Status
-from batch_sms.provider.nxcloud import Answer, Kind
+from batch_sms.provider.nxcloud import UNANSWERED, Answer, Kind
 
 __all__ = ["Dispatcher"]
 
@@ -240,6 +240,8 @@ class Dispatcher(GroupAnswers):
             self.limiter.sent(item.start)  # the loop may have been busy since it was let through
         try:
             answer = await self.client.send(req, retry_clock=False)
+            if item.start is not None and answer.code not in UNANSWERED:
+                self.limiter.answered(item.start)  # the round trip tells the limiter's margin
         except Exception as exc:  # the client classifies network trouble; this is a surprise
             # Only the type: an exception's text may quote a header value, i.e. a credential.
             error = f"unexpected error while sending ({type(exc).__name__})"

@@ -7,11 +7,11 @@ import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from itertools import islice
 from typing import Protocol
 
 from aiolimiter import AsyncLimiter
+
+from batch_sms.dispatch.pacing import MarginMeter, Ticket, WindowGuard
 
 __all__ = ["AcceptedSource", "HourlyCap", "RateLimiter", "Ticket", "WindowGuard"]
 
@@ -19,56 +19,13 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
 
-@dataclass(slots=True)
-class Ticket:
-    """One request's start: when the limiter let it through, moved to when it really left."""
-
-    at: float
-
-
-class WindowGuard:
-    """At most `limit` starts in any window of `period + margin` seconds (pure, clock given).
-
-    The margin absorbs network jitter: starts spaced by at least period + margin still arrive
-    at most `limit` to any one-second window at the receiver while the spread of their delays
-    stays under the margin. A start that leaves later than it was let through (the event loop
-    was busy) is moved forward with `Ticket.at`, and later starts keep their distance from it.
-    """
-
-    def __init__(self, capacity: int, period: float = 1.0, margin: float = 0.05) -> None:
-        """Remember up to `capacity` recent starts (the highest limit ever asked for)."""
-        self.period = period
-        self.margin = margin
-        self._starts: deque[Ticket] = deque(maxlen=max(1, capacity))
-
-    def delay(self, now: float, limit: int) -> float:
-        """Seconds to wait before one more start keeps at most `limit` in the window."""
-        limit = max(1, min(limit, self._starts.maxlen or 1))
-        older = len(self._starts) - limit + 1
-        if older <= 0:
-            return 0.0
-        # Every start but the latest limit - 1 must have left the window; one moved forward
-        # may now be later than its successors, so take the latest of them, not the limit-th.
-        edge = max(t.at for t in islice(self._starts, older))
-        return max(0.0, edge + self.period + self.margin - now)
-
-    def note(self, now: float) -> Ticket:
-        """Record a start."""
-        ticket = Ticket(now)
-        self._starts.append(ticket)
-        return ticket
-
-    @property
-    def last(self) -> float | None:
-        """The latest start, if any."""
-        return self._starts[-1].at if self._starts else None
-
-
 class RateLimiter:
     """Strict pacer: at most `tps` request starts in any sliding second, from the first on.
 
     Pacing is an aiolimiter bucket of ~10 ms of tokens (starts evenly spread at 1/rate); a window
-    guard over the last starts makes the count strict with a safety margin. `lower()` on code 28
+    guard over the last starts makes the count strict with a safety margin: `margin` seconds, or
+    with `margin=None` what a MarginMeter measures from the answers (`answered()`), which also
+    moves a late request's ticket forward. `lower()` on code 28
     halves the rate (floor 1/s) and holds it; afterwards each clean second adds back 10 % of
     the ceiling until the ceiling is reached again. The ceiling is `tps`; with `tps=None`
     (unlimited) it is the rate at which the first 28 came, and reaching it lifts the limit.
@@ -78,7 +35,7 @@ class RateLimiter:
         self,
         tps: float | None,
         *,
-        margin: float = 0.05,
+        margin: float | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         factor: float = 0.5,
@@ -101,6 +58,7 @@ class RateLimiter:
         self._recover = recover
         self._hold = hold
         self._burst = burst
+        self._meter = MarginMeter() if margin is None else None
         self._margin = margin
         self._floor = min(1.0, tps) if tps is not None else 1.0
         self._ceiling = tps  # what recovery climbs back to
@@ -108,7 +66,7 @@ class RateLimiter:
         self._lowered_at = -math.inf  # when lower() last cut the rate
         self._changed_at = -math.inf  # when the rate last moved (recovery counts from here)
         self._lock = asyncio.Lock()
-        self._guard = WindowGuard(math.ceil(tps) if tps is not None else 1, margin=margin)
+        self._guard = WindowGuard(math.ceil(tps) if tps is not None else 1, margin=self.margin)
         self._pacer = self._bucket(tps) if tps is not None else None
         self._paced_rate = tps
         self._recent: deque[float] = deque()  # starts in the last second while unlimited
@@ -170,11 +128,25 @@ class RateLimiter:
                 await pacer.acquire()
             while (wait := self._guard.delay(self._clock(), self._limit())) > 0:
                 await self._sleep(wait)
-            return self._guard.note(self._clock())
+            return self._guard.note(self._clock(), self.margin)
+
+    @property
+    def margin(self) -> float:
+        """The slack a start gets now: the fixed margin, or the measured one."""
+        return self._meter.margin if self._meter is not None else (self._margin or 0.0)
 
     def sent(self, ticket: Ticket) -> None:
         """The request is leaving now: if that is later than it was let through, say so."""
         ticket.at = max(ticket.at, self._clock())
+
+    def answered(self, ticket: Ticket) -> None:
+        """The server answered the request that left at `ticket.at` (after `sent()`): keep its
+        round trip, which tells how late it may have arrived, and measure the margin (not while
+        unlimited: nothing to pace, and a 28 then starts from the safe margin)."""
+        if self._meter is not None and self._rate is not None:
+            ticket.trip = max(0.0, self._clock() - ticket.at)
+            self._meter.answered(ticket.trip)
+            self._guard.base = self._meter.base
 
     def _bucket(self, rate: float) -> AsyncLimiter:
         """An aiolimiter bucket that lets `rate` starts a second through, a few at a time."""
@@ -217,9 +189,10 @@ class RateLimiter:
         """Unlimited until now: the rate of the last second becomes the ceiling to return to."""
         recent = [t for t in self._recent if t > now - 1.0]
         rate = self._ceiling = self._rate = float(max(len(recent), 1))
-        self._guard = WindowGuard(math.ceil(self._ceiling), margin=self._margin)
+        self._guard = WindowGuard(math.ceil(self._ceiling), margin=self.margin)
+        self._guard.base = self._meter.base if self._meter is not None else None
         for t in recent[-math.ceil(self._ceiling) :]:
-            self._guard.note(t)  # the starts already made count against the new limit
+            self._guard.note(t, self.margin)  # the starts already made count against it
         self._paced_rate = None  # the next acquire builds the pacer
         self._recent.clear()
         return rate

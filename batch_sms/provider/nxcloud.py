@@ -30,6 +30,7 @@ __all__ = [
     "LINK_PLACEHOLDER",
     "RECORD_PATH",
     "SEND_PATH",
+    "UNANSWERED",
     "Answer",
     "Balance",
     "Client",
@@ -166,6 +167,8 @@ _LOCAL_CODES = {
     "malformed": "the provider's answer was not the documented JSON",
     "local-error": "the request could not be made here; nothing was sent",
 }
+# This client's codes for a send the server never answered (no round trip to measure).
+UNANSWERED = frozenset({"connect", "timeout", "disconnected", "local-error"})
 
 
 def describe(code: str) -> str:

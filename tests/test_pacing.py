@@ -1,0 +1,147 @@
+"""The window guard's slack and the measured margin, on a fake clock and a modelled server."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Sequence
+
+import pytest
+from helpers import FakeClock
+
+from batch_sms.dispatch.limits import RateLimiter, most_in_window
+from batch_sms.dispatch.pacing import MarginMeter, Ticket, WindowGuard
+
+# --- MarginMeter -----------------------------------------------------------------------------
+
+
+def test_meter_is_safe_until_enough_answers_are_in() -> None:
+    meter = MarginMeter(start=0.05, warmup=4, floor=0.001)
+    assert meter.margin == 0.05
+    assert meter.base is None
+    for trip in (0.030, 0.021, 0.022):
+        meter.answered(trip)
+    assert meter.margin == 0.05  # three answers: still the safe start
+    assert meter.base == 0.021
+    meter.answered(0.025)
+    assert meter.margin < 0.05
+
+
+def test_meter_margin_is_the_spread_of_the_quickest_trips_within_floor_and_ceiling() -> None:
+    meter = MarginMeter(warmup=1, samples=100, floor=0.002, ceiling=0.05, quantile=0.1)
+    for i in range(100):  # 20 ms to 29.9 ms; one slow answer changes nothing
+        meter.answered(0.300 if i == 50 else 0.020 + i * 0.0001)
+    assert meter.base == pytest.approx(0.020)
+    assert meter.margin == pytest.approx(0.002)  # 10th percentile 21 ms, 1 ms over: the floor
+    noisy = MarginMeter(warmup=1, samples=100, ceiling=0.05, quantile=0.15)
+    for i in range(300):
+        noisy.answered(0.020 + (i % 10) * 0.004)  # a tenth each of 20, 24, … 56 ms
+    assert noisy.margin == pytest.approx(0.004)
+    wild = MarginMeter(warmup=1, samples=10, ceiling=0.05, quantile=0.5)
+    for i in range(10):
+        wild.answered(0.020 + i * 0.1)
+    assert wild.margin == 0.05  # never above the ceiling
+
+
+def test_meter_forgets_a_quickest_trip_that_leaves_the_window() -> None:
+    meter = MarginMeter(samples=3)
+    for trip in (0.010, 0.030, 0.040):
+        meter.answered(trip)
+    assert meter.base == 0.010
+    meter.answered(0.050)  # 10 ms has left the last three
+    assert meter.base == 0.030
+    meter.answered(0.020)
+    assert meter.base == 0.020
+
+
+# --- WindowGuard with round trips -----------------------------------------------------------
+
+
+def test_guard_counts_a_late_answer_against_the_start_a_second_later() -> None:
+    guard = WindowGuard(2, margin=0.0)
+    first = guard.note(0.0)
+    guard.note(0.1)
+    assert guard.delay(0.5, 2) == pytest.approx(0.5)
+    first.trip, guard.base = 0.12, 0.02  # answered 100 ms slower than the quickest
+    assert guard.latest(first) == pytest.approx(0.1)
+    assert guard.delay(0.5, 2) == pytest.approx(0.6)
+    first.trip = 5.0  # an answer that took seconds holds the window for `horizon` at most
+    assert guard.latest(first) == pytest.approx(1.0)
+    guard.base = None
+    assert guard.latest(first) == 0.0  # no quickest trip known: nothing to compare with
+
+
+def test_ticket_slack_is_the_margin_in_force_when_it_was_let_through() -> None:
+    guard = WindowGuard(3, margin=0.05)
+    assert guard.note(0.0).slack == 0.05
+    assert guard.note(0.1, 0.002).slack == 0.002
+    assert guard.latest(Ticket(1.0, 0.01)) == pytest.approx(1.01)
+
+
+# --- RateLimiter against a modelled server ---------------------------------------------------
+
+
+def serve(limiter: RateLimiter, clock: FakeClock, ups: Sequence[float], rest: float) -> list[float]:
+    """Start one request per entry of `ups` as fast as the limiter lets them; request i reaches
+    the server ups[i] seconds after it leaves and is answered `rest` seconds after that. The
+    answers come back while the limiter waits. Returns the arrival times at the server."""
+    answers: list[tuple[float, int, Ticket]] = []
+
+    async def sleep(seconds: float) -> None:
+        until = clock.now + seconds
+        while answers and answers[0][0] <= until:
+            clock.now, _, ticket = heapq.heappop(answers)
+            limiter.answered(ticket)
+        clock.now = until
+
+    limiter._sleep = sleep  # the limiter's waits deliver the answers due meanwhile
+    arrivals = []
+
+    async def go() -> None:
+        for i, up in enumerate(ups):
+            await sleep(0.0)
+            ticket = await limiter.acquire()
+            limiter.sent(ticket)
+            arrivals.append(ticket.at + up)
+            heapq.heappush(answers, (ticket.at + up + rest, i, ticket))
+
+    asyncio.run(go())
+    return arrivals
+
+
+def test_requests_that_reach_the_server_late_keep_the_second_after_them_under_the_limit() -> None:
+    # What a run measured at its start: the first requests waited ~90 ms for their connections
+    # and the server, the rest arrived at once; each answer takes 20 ms more.
+    ups = [0.09 if i < 8 else 0.001 for i in range(200)]
+    clock = FakeClock(0.0)
+    measured = RateLimiter(50, clock=clock, sleep=clock.sleep, burst=20.0)
+    arrivals = serve(measured, clock, ups, rest=0.02)
+    assert most_in_window(arrivals) <= 50
+    # A constant 50 ms margin lets the 51st request in before the late ones' second is over.
+    clock = FakeClock(0.0)
+    fixed = RateLimiter(50, clock=clock, sleep=clock.sleep, burst=20.0, margin=0.05)
+    assert most_in_window(serve(fixed, clock, ups, rest=0.02)) > 50
+
+
+def test_a_steady_server_is_used_to_98_percent_of_the_limit() -> None:
+    ups = [0.001 + (i * 7 % 5) * 0.0005 for i in range(1000)]  # up to 2 ms of jitter
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(100, clock=clock, sleep=clock.sleep, burst=20.0)
+    arrivals = serve(limiter, clock, ups, rest=0.02)
+    assert most_in_window(arrivals) <= 100
+    rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    assert rate >= 98
+    assert limiter.margin < 0.01  # measured: far below the 50 ms it starts with
+
+
+@pytest.mark.parametrize(("tps", "margin"), [(10, 0.03), (None, None)])
+def test_a_fixed_margin_or_no_limit_ignores_the_answers(
+    tps: float | None, margin: float | None
+) -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(tps, clock=clock, sleep=clock.sleep, margin=margin)
+    ticket = asyncio.run(limiter.acquire())
+    clock.now = 0.5
+    limiter.answered(ticket)
+    assert ticket.trip is None
+    assert limiter.margin == (0.03 if margin else 0.05)
