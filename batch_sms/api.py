@@ -269,7 +269,7 @@ def _result(outcome: RunOutcome, settings: Settings, notes: list[str]) -> Result
     """The Result of a use case's outcome; its rows come from the pre-flight or the state db."""
     checked = outcome.checked
     if checked is not None:
-        rows: Callable[[], pd.DataFrame] = lambda: _checked_frame(checked)  # noqa: E731
+        rows: Callable[[], pd.DataFrame] = lambda: _checked_frame(checked, settings)  # noqa: E731
     else:
         rows = lambda: _run_frame(outcome.run_id, settings)  # noqa: E731
     return Result(
@@ -286,10 +286,10 @@ def _result(outcome: RunOutcome, settings: Settings, notes: list[str]) -> Result
     )
 
 
-def _checked_frame(checked: Preflight) -> pd.DataFrame:
+def _checked_frame(checked: Preflight, settings: Settings) -> pd.DataFrame:
     """The Results sheet a pre-flight report has (validate, dry run, nothing to send)."""
-    table = checked.table
-    return _frame(table.columns, workbook.validation_rows(table.rows, checked.messages))
+    rows = checked.input_rows(settings)
+    return _frame(checked.table.columns, workbook.validation_rows(rows, checked.messages))
 
 
 def _run_frame(run_id: str, settings: Settings) -> pd.DataFrame:

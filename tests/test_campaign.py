@@ -9,7 +9,7 @@ from typing import Any
 
 from helpers import DATA, SandboxMaker, accepted_counts, env_for, read_results
 
-from batch_sms.checks.preflight import Plan
+from batch_sms.checks.preflight import Plan, Preflight, run_preflight
 from batch_sms.commands import campaign
 from batch_sms.config import Settings, load_settings
 
@@ -42,6 +42,14 @@ def settings_for(tmp_path: Path, name: str, **options: Any) -> Settings:
     return Settings(input=Path(path), out=tmp_path / "rep", state=tmp_path / "state.db", **options)
 
 
+def sandbox_settings(tmp_path: Path, url: str, environ: dict[str, str]) -> Settings:
+    """Settings to send a copy of national_numbers.csv to the sandbox at `url`."""
+    path = shutil.copy(DATA / "national_numbers.csv", tmp_path)
+    options = {"input": Path(path), "out": tmp_path / "rep", "state": tmp_path / "state.db",
+               "default_region": "CN", "base_url": url}  # fmt: skip
+    return load_settings(options, environ=environ, cwd=tmp_path)
+
+
 def test_validate_reports_every_row_and_sends_nothing(tmp_path: Path) -> None:
     outcome = campaign.validate(settings_for(tmp_path, "national_numbers.csv"))
     assert (outcome.command, outcome.status, outcome.exit_code) == ("validate", "not-ready", 1)
@@ -68,11 +76,30 @@ def test_a_confirmed_send_goes_to_the_provider_once_per_row(
     tmp_path: Path, make_sandbox: SandboxMaker
 ) -> None:
     handle = make_sandbox(hourly_cap=None)
-    path = shutil.copy(DATA / "national_numbers.csv", tmp_path)
-    options = {"input": Path(path), "out": tmp_path / "rep", "state": tmp_path / "state.db",
-               "default_region": "CN", "base_url": handle.url}  # fmt: skip
-    settings = load_settings(options, environ=env_for(handle), cwd=tmp_path)
+    settings = sandbox_settings(tmp_path, handle.url, env_for(handle))
     outcome = campaign.send(settings, Ui(answer=True))
     assert (outcome.status, outcome.exit_code, outcome.counts) == ("finished", 0, {"sent": 2})
     assert sorted(accepted_counts(handle).values()) == [1, 1]
     assert [r["sms_status"] for r in read_results(outcome.report)] == ["sent", "sent"]
+
+
+def test_a_send_holds_neither_the_input_rows_nor_the_verdicts_while_sending(
+    tmp_path: Path, make_sandbox: SandboxMaker, monkeypatch: Any
+) -> None:
+    handle = make_sandbox(hourly_cap=None)
+    settings = sandbox_settings(tmp_path, handle.url, env_for(handle))
+    checked: list[Preflight] = []
+
+    def kept(*args: Any, **kwargs: Any) -> Preflight:
+        checked.append(run_preflight(*args, **kwargs))
+        return checked[-1]
+
+    monkeypatch.setattr(campaign, "run_preflight", kept)
+    outcome = campaign.send(settings, Ui(answer=True))
+    assert (outcome.status, outcome.counts) == ("finished", {"sent": 2})
+    # A million rows would otherwise stay in memory through sending and the report.
+    assert (checked[0].table.rows, checked[0].messages) == ([], [])
+    rows = read_results(outcome.report)
+    assert [(r["sms_status"], r["content"]) for r in rows] == [
+        ("sent", "Your code is 4411"), ("sent", "Your code is 9034"),
+    ]  # fmt: skip

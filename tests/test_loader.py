@@ -8,7 +8,7 @@ import pytest
 from helpers import DATA, cells
 
 from batch_sms.errors import InputError
-from batch_sms.input.loader import find_column, load
+from batch_sms.input.loader import find_column, load, stream
 from batch_sms.models import Row
 
 # name, format, columns, (row number, cells)…, encoding, delimiter
@@ -402,3 +402,53 @@ def test_a_garbage_line_is_quoted_short() -> None:
     listed = info.value.message.split("columns: ", 1)[1]
     assert len(listed) == 61
     assert listed.endswith("…")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gbk_chinese_headers.csv", "utf8_bom.csv", "previous_results.csv", "two_sheets.xlsx"],
+)
+def test_streamed_rows_are_the_loaded_rows(name: str) -> None:
+    table = load(DATA / name)
+    head, rows = stream(DATA / name)
+    assert list(rows) == table.rows
+    assert head.rows == []
+    assert (head.columns, head.format, head.encoding, head.delimiter, head.dropped, head.notes) == (
+        table.columns, table.format, table.encoding, table.delimiter, table.dropped, table.notes,
+    )  # fmt: skip
+
+
+def test_streaming_drops_a_nameless_column_only_when_it_is_empty_all_the_way(
+    tmp_path: Path,
+) -> None:
+    empty, filled = tmp_path / "empty.csv", tmp_path / "filled.csv"
+    empty.write_text("phone,,content\n8613800138000,,Hi\n\n8613800138001,,Yo\n")
+    filled.write_text("phone,,content\n8613800138000,,Hi\n8613800138001,x,Yo\n")
+    for path in (empty, filled):
+        head, rows = stream(path)
+        table = load(path)
+        assert head.columns == table.columns
+        assert list(rows) == table.rows
+    assert load(empty).columns == ("phone", "content")
+    assert load(filled).rows[1] == Row(3, ("8613800138001", "x", "Yo"))
+
+
+def test_streaming_a_header_only_file_refuses_it_when_the_rows_are_read() -> None:
+    _, rows = stream(DATA / "header_only.csv")
+    with pytest.raises(InputError, match="has a header but no data rows; columns: phone, name"):
+        next(rows)
+
+
+def test_streaming_refuses_what_loading_refuses(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--sheet applies to"):
+        stream(DATA / "utf8_bom.csv", "Sheet1")
+    with pytest.raises(InputError, match=r"campaign\.csv: file not found"):
+        stream(tmp_path / "campaign.csv")
+    with pytest.raises(InputError, match="the file is empty"):
+        stream(DATA / "empty.csv")
+    path = tmp_path / "list.csv"
+    path.write_text("phone,content\n8613800138000,Hi\n8613800138001,Hello, friend\n")
+    _, rows = stream(path)
+    assert next(rows) == Row(2, ("8613800138000", "Hi"))
+    with pytest.raises(InputError, match=r"row 3 has 3 cells but the header has 2"):
+        next(rows)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import DATA, preflight_of
 
-from batch_sms.checks.preflight import link_line
-from batch_sms.config import load_settings
+from batch_sms.checks.preflight import link_line, run_preflight
+from batch_sms.config import Settings, load_settings
 from batch_sms.errors import InputError
 from batch_sms.models import Status
 
@@ -134,3 +134,14 @@ def test_a_headerless_opt_out_list_of_national_numbers_names_the_region_option()
 )  # fmt: skip
 def test_the_plan_shows_the_link_options(options: dict[str, object], line: str) -> None:
     assert link_line(load_settings(options, environ={})) == line
+
+
+def test_a_streamed_preflight_keeps_no_row_and_gives_the_same_verdicts() -> None:
+    settings = Settings(input=DATA / "many_reasons.csv")
+    kept = run_preflight(settings)
+    streamed = run_preflight(settings, keep_rows=False)
+    assert streamed.messages == kept.messages
+    assert (streamed.table.rows, streamed.rows_kept, kept.rows_kept) == ([], False, True)
+    assert streamed.table.columns == kept.table.columns
+    assert list(streamed.input_rows(settings)) == kept.table.rows == kept.input_rows(settings)
+    assert streamed.plan(settings) == kept.plan(settings)

@@ -7,10 +7,21 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import run_info
+from helpers import msg, new_run, run_info
 
-from batch_sms.commands.runner import copy_input, exit_code, file_hash, new_run_id, run_lock
+from batch_sms.commands.runner import (
+    copy_input,
+    exit_code,
+    file_hash,
+    new_run_id,
+    run_lock,
+    run_rows,
+)
+from batch_sms.config import Settings
 from batch_sms.errors import StateError
+from batch_sms.input import loader
+from batch_sms.journal import Journal
+from batch_sms.models import Status
 
 
 @pytest.mark.parametrize(
@@ -54,3 +65,25 @@ def test_a_run_is_held_by_one_sender_at_a_time(tmp_path: Path) -> None:
         pass  # not reached: the second lock is refused
     with run_lock(run, state):  # released: a resume may take it
         pass
+
+
+def test_a_runs_report_reads_its_input_copy_one_row_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the run's input copy is reports/r1/input.csv
+    (tmp_path / "reports" / "r1").mkdir(parents=True)
+    copy = tmp_path / "reports" / "r1" / "input.csv"
+    copy.write_text("phone,content\n8613800138000,Hi\n8613800138001,Yo\n")
+    journal = Journal(tmp_path / "state.db")
+    new_run(journal, "r1", msg(2, "8613800138000", "Hi"), msg(3, "8613800138001", "Yo"))
+
+    def whole(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the report must not load the whole input into memory")
+
+    monkeypatch.setattr(loader, "load", whole)
+    columns, rows = run_rows(journal, journal.get_run("r1"), Settings())
+    assert columns == ("phone", "content")
+    assert [(r.number, r.cells, r.status) for r in rows] == [
+        (2, ("8613800138000", "Hi"), Status.PENDING), (3, ("8613800138001", "Yo"), Status.PENDING),
+    ]  # fmt: skip
+    journal.close()

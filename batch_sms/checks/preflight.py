@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
@@ -15,7 +15,7 @@ from batch_sms.checks.costs import Ceiling
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
-from batch_sms.models import CostEstimate, Message, Status, row_status
+from batch_sms.models import CostEstimate, Message, Row, Status, row_status
 from batch_sms.provider import nxcloud
 
 __all__ = ["Plan", "Preflight", "link_line", "requests_needed", "run_preflight"]
@@ -59,6 +59,17 @@ class Preflight:
     phone_column: str
     content_source: str
     notes: tuple[str, ...] = field(default=())
+    rows_kept: bool = True  # False: the table's rows were streamed, not kept (read them again)
+
+    def input_rows(self, settings: Settings) -> Iterable[Row]:
+        """The input's rows: the table's, or the file's (`settings.input`) read again, one at a
+        time, when they were not kept."""
+        if self.rows_kept:
+            return self.table.rows
+        path = Path(str(settings.input))
+        return loader.stream(
+            path, settings.sheet, encoding=settings.encoding, header_row=settings.header_row
+        )[1]
 
     def input_read(self) -> dict[str, str]:
         """How the input was read: sheet, encoding, delimiter, phone column, text source."""
@@ -221,9 +232,12 @@ def _rules(settings: Settings) -> ContentRules:
     return ContentRules(settings.must_contain, words)
 
 
-def run_preflight(settings: Settings, table: loader.Table | None = None) -> Preflight:
+def run_preflight(
+    settings: Settings, table: loader.Table | None = None, *, keep_rows: bool = True
+) -> Preflight:
     """Check every row of the input (`table` when given, else the file `settings.input`); raise
-    InputError/UsageError only for unusable input."""
+    InputError/UsageError only for unusable input. Without `keep_rows` a CSV file's rows are
+    read one at a time and not kept: the Preflight's table then has no rows (`rows_kept`)."""
     if settings.input is None and table is None:
         raise UsageError("no input file given")
     if settings.sender:
@@ -233,8 +247,18 @@ def run_preflight(settings: Settings, table: loader.Table | None = None) -> Pref
                 f"--sender {settings.sender!r}: {reason}",
                 "a sender id is 1 to 20 ASCII letters or digits, e.g. --sender ACME",
             )
-    if table is None:
+    if table is not None:
+        rows: Iterable[Row] = table.rows
+    elif keep_rows:
         table = loader.load(
+            Path(str(settings.input)),
+            settings.sheet,
+            encoding=settings.encoding,
+            header_row=settings.header_row,
+        )
+        rows = table.rows
+    else:
+        table, rows = loader.stream(
             Path(str(settings.input)),
             settings.sheet,
             encoding=settings.encoding,
@@ -258,7 +282,7 @@ def run_preflight(settings: Settings, table: loader.Table | None = None) -> Pref
     # The loop builds millions of acyclic Messages and duplicate keys; with the collector on,
     # its full collections rescan all of them (0.6-1.9 s of CPU on 1M rows) and find nothing.
     with loader.paused_gc():
-        for row in table.rows:
+        for row in rows:
             try:
                 text: str | None = content.render(row.cells)
                 error = ""
@@ -273,4 +297,5 @@ def run_preflight(settings: Settings, table: loader.Table | None = None) -> Pref
         phone_column=table.columns[phone],
         content_source=source,
         notes=table.notes,
+        rows_kept=rows is table.rows,
     )

@@ -157,6 +157,8 @@ class Checker:
             phone, country, phone_error = normalise_phone(
                 raw, self.default_region, sms=True, allow_landlines=self.allow_landlines
             )
+            if phone == raw:  # bare international digits: one string, not two (~60 MB per 1M)
+                phone = raw
             if rounded and rounded_by_excel(raw):
                 phone_error = (
                     f'phone "{raw}" looks rounded by Excel: a number cell with only 6 significant '

@@ -119,7 +119,7 @@ def _preflight_report(
     checked: Preflight, settings: Settings, plan: Plan, run_id: str, title: str
 ) -> ReportFiles:
     """The report of a pre-flight (validate, dry run): statuses before sending."""
-    rows = workbook.validation_rows(checked.table.rows, checked.messages)
+    rows = workbook.validation_rows(checked.input_rows(settings), checked.messages)
     summary = workbook.SummaryInfo(
         run_id,
         title,
@@ -145,7 +145,8 @@ def send(
     settings = sending.with_tariff(schedule.pinned(settings))
     if not settings.dry_run:
         refuse_without_route(settings)
-    checked = run_preflight(settings, table)
+    # A send keeps no input row in memory: its report is written from the file and the state db.
+    checked = run_preflight(settings, table, keep_rows=False)
     kept = None if table is None or settings.dry_run else frame.to_csv(checked.table)
     if settings.dry_run:
         digest = ""
@@ -225,6 +226,9 @@ def _start(
     with open_journal(settings) as journal, run_lock(run, settings.state_path):
         journal.create_run(run)
         journal.add_messages(run_id, checked.messages)
+        # The verdicts are in the state db now: let their memory go before sending (a million
+        # of them hold hundreds of MB). `send` built this Preflight and reads it no more.
+        checked.messages.clear()
         return dispatch_and_report(journal, run, settings, ui, "send", provider, clock)
 
 

@@ -284,8 +284,8 @@ def run_rows(
     journal: Journal, run: RunInfo, settings: Settings
 ) -> tuple[tuple[str, ...], Iterator[ResultRow]]:
     """The Results sheet of a run: its input's columns, and its rows as they stand in the state
-    db (read from the run's input copy)."""
-    table = loader.load(
+    db (read from the run's input copy one row at a time: a CSV's rows are never all in memory)."""
+    table, rows = loader.stream(
         Path(run.input_copy),
         run.sheet,
         encoding=run.settings.get("encoding"),
@@ -293,7 +293,7 @@ def run_rows(
     )
     records = journal.report_rows(run.id)
     in_flight = workbook.crash_note(hints.command("resume", settings, run.id))
-    return table.columns, workbook.result_rows(table.rows, records, nxcloud.describe, in_flight)
+    return table.columns, workbook.result_rows(rows, records, nxcloud.describe, in_flight)
 
 
 def write_run_report(journal: Journal, run: RunInfo, settings: Settings) -> ReportFiles:

@@ -18,7 +18,16 @@ from batch_sms.input.csvfile import DELIMITER_NAMES, parse_error, read_csv
 from batch_sms.input.spreadsheet import read_sheet
 from batch_sms.models import RESULT_COLUMNS, Row
 
-__all__ = ["EXTENSIONS", "IGNORED", "Table", "build_table", "find_column", "load", "paused_gc"]
+__all__ = [
+    "EXTENSIONS",
+    "IGNORED",
+    "Table",
+    "build_table",
+    "find_column",
+    "load",
+    "paused_gc",
+    "stream",
+]
 
 # A previous report's result columns, dropped so its files work as input: exactly these names, in
 # any case; a user's own column that merely starts with "sms_" (sms_content) is kept.
@@ -69,11 +78,6 @@ def load(
 
     `encoding` overrides the guessed encoding of a CSV file; `header_row` is the file row of the
     header (rows above it, such as titles, are skipped), else the first non-blank row."""
-    if header_row is not None and header_row < 1:
-        raise UsageError(
-            f"--header-row {header_row}: rows are numbered from 1",
-            "give the row number of the header as the spreadsheet shows it",
-        )
     with paused_gc():
         return _load(Path(path), sheet, encoding, header_row)
 
@@ -95,16 +99,7 @@ def paused_gc() -> Iterator[None]:
 
 def _load(path: Path, sheet: str | None, encoding: str | None, header_row: int | None) -> Table:
     """Read the file after its type is known to be supported; see `load`."""
-    fmt = EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"{path}: unsupported file type {path.suffix or '(no extension)'!r}",
-            f"{_FORMATS_HINT}; save the list in one of those formats",
-        )
-    if not path.exists():
-        raise InputError(f"{path}: file not found", "check the path and the file name")
-    if not path.is_file():
-        raise InputError(f"{path}: not a file", f"give the path of a file; {_FORMATS_HINT}")
+    fmt = _format(path, header_row)
     if fmt == "csv":
         if sheet is not None:
             raise InputError(
@@ -119,6 +114,26 @@ def _load(path: Path, sheet: str | None, encoding: str | None, header_row: int |
     # A setting from a config file may name an encoding for every input: not an error, but said.
     notes = (f"--encoding {encoding} is not used: a {fmt} file carries its own text",)
     return replace(table, rounded=frozenset(rounded), notes=notes if encoding else ())
+
+
+def _format(path: Path, header_row: int | None) -> str:
+    """The format of a readable input file; UsageError/InputError when it is not one."""
+    if header_row is not None and header_row < 1:
+        raise UsageError(
+            f"--header-row {header_row}: rows are numbered from 1",
+            "give the row number of the header as the spreadsheet shows it",
+        )
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"{path}: unsupported file type {path.suffix or '(no extension)'!r}",
+            f"{_FORMATS_HINT}; save the list in one of those formats",
+        )
+    if not path.exists():
+        raise InputError(f"{path}: file not found", "check the path and the file name")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file", f"give the path of a file; {_FORMATS_HINT}")
+    return fmt
 
 
 def find_column(columns: Sequence[str], name: str, option: str = "") -> int:
@@ -185,6 +200,69 @@ def build_table(
 ) -> Table:
     """Turn numbered records into a Table: header, blank rows skipped, result columns dropped."""
     records = iter(numbered)
+    names = _header(path, records, header_row, sheet)
+    rows = list(_rows(path, records, len(names), delimiter))
+    keep = _kept_columns(names, rows)
+    if len(keep) < len(names):
+        rows = [Row(r.number, tuple(r.cells[i] for i in keep)) for r in rows]
+    columns = _columns(path, names, keep)
+    if not rows:
+        raise _no_rows(path, columns)
+    return Table(path, fmt, columns, rows, encoding, delimiter, sheet, _dropped(names))
+
+
+def stream(
+    path: Path,
+    sheet: str | None = None,
+    *,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> tuple[Table, Iterator[Row]]:
+    """Read a CSV file's header now and yield its rows one by one, holding none of them.
+
+    The Table returned has no rows (`rows` is empty); they come from the iterator, which raises
+    the InputErrors `load` would (a bad row, no data rows at all) when it reaches them. A file
+    that is not CSV is loaded whole, as `load` does, and its rows are yielded from memory."""
+    path = Path(path)
+    if _format(path, header_row) != "csv" or sheet is not None:
+        table = load(path, sheet, encoding=encoding, header_row=header_row)
+        return replace(table, rows=[]), iter(table.rows)
+    records, used, delimiter, note = read_csv(path, encoding)
+    head = iter(records)
+    names = _header(path, head, header_row, None)
+    scanned: Iterable[Row] = ()
+    if not all(names):
+        # A nameless column is dropped only when it is empty all the way down: one pass to see.
+        again = iter(read_csv(path, encoding)[0])
+        _header(path, again, header_row, None)
+        scanned = _rows(path, again, len(names), delimiter)
+    keep = _kept_columns(names, scanned)
+    columns = _columns(path, names, keep)
+    table = Table(path, "csv", columns, [], used, delimiter, None, _dropped(names))
+    rows = _projected(path, _rows(path, head, len(names), delimiter), keep, len(names), columns)
+    return (replace(table, notes=(note,)) if note else table), rows
+
+
+def _projected(
+    path: Path, rows: Iterator[Row], keep: list[int], width: int, columns: tuple[str, ...]
+) -> Iterator[Row]:
+    """Yield `rows` with only the `keep` columns; InputError at the end when there was none."""
+    count = 0
+    for row in rows:
+        count += 1
+        yield row if len(keep) == width else Row(row.number, tuple(row.cells[i] for i in keep))
+    if not count:
+        raise _no_rows(path, columns)
+
+
+def _header(
+    path: Path,
+    records: Iterator[tuple[int, Sequence[str]]],
+    header_row: int | None,
+    sheet: str | None,
+) -> list[str]:
+    """The header's names (invisible ends stripped): the row `header_row`, else the first
+    non-blank one; InputError for an empty file."""
     try:
         if header_row is not None:
             header: Sequence[str] = _header_at(path, records, header_row)
@@ -197,35 +275,46 @@ def build_table(
         ) from None
     except csv.Error as exc:
         raise parse_error(path, exc) from None
-    names = [_INVISIBLE_ENDS.sub("", str(h)) for h in header]
-    width = len(names)
-    rows: list[Row] = []
-    append = rows.append
+    return [_INVISIBLE_ENDS.sub("", str(h)) for h in header]
+
+
+def _rows(
+    path: Path, records: Iterator[tuple[int, Sequence[str]]], width: int, delimiter: str | None
+) -> Iterator[Row]:
+    """Yield the data rows of `records`: blank ones skipped, short ones padded to `width`."""
     try:
         for number, record in records:
             if not any(map(str.strip, record)):
                 continue
             if len(record) != width:
                 record = _fit(path, number, record, width, delimiter)
-            append(Row(number, tuple(record)))
+            yield Row(number, tuple(record))
     except csv.Error as exc:
         raise parse_error(path, exc) from None
-    keep = _kept_columns(names, rows)
-    if len(keep) < width:
-        rows = [Row(r.number, tuple(r.cells[i] for i in keep)) for r in rows]
+
+
+def _dropped(names: Sequence[str]) -> tuple[str, ...]:
+    """A previous report's result columns among `names`."""
+    return tuple(n for n in names if n.casefold() in IGNORED)
+
+
+def _columns(path: Path, names: Sequence[str], keep: Sequence[int]) -> tuple[str, ...]:
+    """The names of the kept columns; InputError when none is left."""
     columns = tuple(names[i] for i in keep)
-    dropped = tuple(n for n in names if n.casefold() in IGNORED)
     if not columns:
         raise InputError(
             f"{path}: no columns left after dropping the sms_ result columns of a previous report",
             "give the original campaign file or the failed-rows file",
         )
-    if not rows:
-        raise InputError(
-            f"{path}: the file has a header but no data rows; columns: {_listing(columns)}",
-            "add one row per recipient below the header",
-        )
-    return Table(path, fmt, columns, rows, encoding, delimiter, sheet, dropped)
+    return columns
+
+
+def _no_rows(path: Path, columns: Sequence[str]) -> InputError:
+    """The error for a file with a header and no data rows."""
+    return InputError(
+        f"{path}: the file has a header but no data rows; columns: {_listing(columns)}",
+        "add one row per recipient below the header",
+    )
 
 
 def _header_at(
@@ -264,14 +353,14 @@ def _fit(
     return list(record[:width])
 
 
-def _kept_columns(names: list[str], rows: list[Row]) -> list[int]:
+def _kept_columns(names: list[str], rows: Iterable[Row]) -> list[int]:
     """Return the indexes of the columns to keep: no result column, none nameless and empty."""
-    keep = []
-    for i, name in enumerate(names):
-        if name.casefold() in IGNORED:
-            continue
-        # A trailing delimiter or a stray formatted cell makes a nameless, empty column.
-        if not name and not any(r.cells[i].strip() for r in rows):
-            continue
-        keep.append(i)
-    return keep
+    # A trailing delimiter or a stray formatted cell makes a nameless, empty column.
+    nameless = {i for i, name in enumerate(names) if not name}
+    empty = set(nameless)
+    if empty:
+        for row in rows:
+            empty -= {i for i in empty if row.cells[i].strip()}
+            if not empty:
+                break
+    return [i for i, name in enumerate(names) if name.casefold() not in IGNORED and i not in empty]

@@ -27,7 +27,7 @@ __all__ = [
     "STATUS_FILLS",
     "TextSheet",
     "clean_text",
-    "csv_safe",
+    "csv_safe_values",
     "named_font",
     "save",
     "text_cell",
@@ -37,6 +37,10 @@ FORMULA_START = ("=", "+", "-", "@")
 # Characters an xlsx file cannot hold (XML 1.0 forbids them; openpyxl refuses them), plus CR,
 # which XML parsers turn into LF anyway: Excel and openpyxl would read "\r\n" back as "\n".
 _BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ud800-\udfff\ufffe\uffff]")
+# Anything a cell's text needs changed before it goes into the XML: a row whose texts hold none
+# of these (nearly all) skips the per-cell cleaning and escaping.
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\r\ud800-\udfff\ufffe\uffff]")
+_RISKY_START = frozenset((*FORMULA_START, "\t", "\r"))  # first characters csv_safe quotes
 MAX_CELL = 32_767  # Excel's limit for the text of one cell
 SAMPLE_ROWS = 100  # rows read to size the columns
 CHUNK = 1 << 20
@@ -69,15 +73,13 @@ def clean_text(text: str) -> str:
     return text[:MAX_CELL]
 
 
-def csv_safe(value: str | float | None) -> str | float | None:
-    """A provider- or tool-made CSV value with a leading quote if a spreadsheet would run it.
+def csv_safe_values(values: Sequence[str | float | None]) -> list[str | float | None]:
+    """Provider- or tool-made CSV values, each with a leading quote if a spreadsheet would run it.
 
     Only the sms_* values pass through here: the input's own cells are kept exact, so the CSV
     goes back into `send` unchanged, and they are no new risk (the user's file already has them).
     """
-    if isinstance(value, str) and value.startswith((*FORMULA_START, "\t", "\r")):
-        return "'" + value
-    return value
+    return [("'" + v) if isinstance(v, str) and v[:1] in _RISKY_START else v for v in values]
 
 
 def _display_width(value: object) -> int:
@@ -158,24 +160,30 @@ class TextSheet:
         if self.rows <= SAMPLE_ROWS:
             for index, value in enumerate(values):
                 self._widths[index] = max(self._widths[index], _display_width(value))
+        texts = [v for v in values if v.__class__ is str]
+        plain = not _SPECIAL.search("".join(texts))
         parts = [f'<row r="{number}">']
         status = self.status_column
         for index, (letter, value) in enumerate(zip(self._letters, values, strict=True)):
             if value is None or value == "":
                 continue
-            if isinstance(value, int | float):
+            if not isinstance(value, str):
                 parts.append(f'<c r="{letter}{number}" s="{self._number_style}"><v>{value}</v></c>')
                 continue
-            text = clean_text(value)
+            if plain:  # nothing to clean or escape: only the length and the ends matter
+                text = value if len(value) <= MAX_CELL else value[:MAX_CELL]
+                ends = text[0].isspace() or text[-1].isspace()
+                xml = f'<t xml:space="preserve">{text}</t>' if ends else f"<t>{text}</t>"
+            else:
+                text = clean_text(value)
+                xml = _xml_text(text)
             style = ""
             if index == status:
                 style_id = self._status_styles.get(text)
                 style = f' s="{style_id}"' if style_id is not None else ""
-            elif text.startswith(FORMULA_START):
+            elif text[0] in FORMULA_START:
                 style = f' s="{self._text_style}"'
-            parts.append(
-                f'<c r="{letter}{number}"{style} t="inlineStr"><is>{_xml_text(text)}</is></c>'
-            )
+            parts.append(f'<c r="{letter}{number}"{style} t="inlineStr"><is>{xml}</is></c>')
         parts.append("</row>")
         self._xml.write("".join(parts).encode())
 

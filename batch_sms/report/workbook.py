@@ -28,7 +28,7 @@ from batch_sms.report.results import (
     result_rows,
     validation_rows,
 )
-from batch_sms.report.sheets import TextSheet, csv_safe, save, text_cell
+from batch_sms.report.sheets import TextSheet, csv_safe_values, save, text_cell
 from batch_sms.report.summary import SummaryInfo, Tally, summary_lines
 from batch_sms.report.summary_sheet import write_summary
 
@@ -135,7 +135,7 @@ def write_report(
                 sms = _sms_values(row)
                 if results.rows < max_sheet_rows:
                     results.add(values + sms)
-                results_row(values + [csv_safe(v) for v in sms])
+                results_row(values + csv_safe_values(sms))
                 if row.status not in RESENDABLE or row.handed_over:
                     continue  # a row handed to a retry is that run's to finish
                 extra: list[str | float | None] = [row.status.value, row.error, row.text]
@@ -143,7 +143,7 @@ def write_report(
                     if failed_row is None:
                         failed_csv, failed_row = _csv_file(temp["failed"])
                         failed_row(failed_header)
-                    failed_row(values + [csv_safe(v) for v in extra])
+                    failed_row(values + csv_safe_values(extra))
                 else:
                     if failed_sheet is None:
                         failed_book = Workbook(write_only=True)
