@@ -31,6 +31,7 @@ from make_data import DEFAULT_SEED, ensure
 
 SCRIPT = Path(__file__).resolve()
 TARGET_RATIO, TARGET_MB = 0.8, 1500
+VALIDATE_GOAL = 0.6  # batch-sms validate, report included, over the bare loop (issue 13)
 _SEPARATORS = str.maketrans({",": ";", "/": ";", "\n": ";", "\r": ";"})
 
 
@@ -154,6 +155,54 @@ def _fmt_rate(count: int, seconds: float) -> str:
     return f"{count / seconds:,.0f}"
 
 
+def measure(
+    path: Path, repeat: int, template: str | None, with_cli: bool, profile: bool = False
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Measured]]:
+    """Interleave fresh-process runs of the bare loop, pre-flight and (with_cli) the CLI."""
+    base = ["--path", str(path), *(["--template", template] if template else [])]
+    bare: list[dict[str, Any]] = []
+    pre: list[dict[str, Any]] = []
+    cli: list[Measured] = []
+    with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
+        work = Path(tmp)  # cwd of every run: no batch-sms.toml is picked up by accident
+        for i in range(repeat):
+            bare.append(run_worker(SCRIPT, ["--worker", "bare", "--path", str(path)], work))
+            pre.append(run_worker(SCRIPT, ["--worker", "preflight", *base], work))
+            progress = f"run {i + 1}: bare {bare[-1]['seconds']:.2f} s, "
+            progress += f"pre-flight {pre[-1]['seconds']:.2f} s"
+            if with_cli:
+                measured = run(cli_command(path, work / f"out{i}", template), work)
+                _check_cli(measured)
+                cli.append(measured)
+                progress += f", batch-sms validate {measured.seconds:.2f} s"
+            print(progress, file=sys.stderr)
+        if profile:
+            print("\ncProfile of one pre-flight run:", file=sys.stderr)
+            run_worker(SCRIPT, ["--worker", "preflight", *base, "--profile"], work)
+    return bare, pre, cli
+
+
+def collect(path: Path, repeat: int) -> list[list[str]]:
+    """The bare loop and `batch-sms validate` (report included) on the CSV at `path`: table rows
+    of benchmark, measured, figure, ratio (bare seconds / its seconds, per run, median), goal."""
+    bare, pre, cli = measure(path, repeat, None, True)
+    name = f"validate {pre[0]['rows']:,} rows (make_data.py)"
+    ratios = [b["seconds"] / c.seconds for b, c in zip(bare, cli, strict=True)]
+    pre_ratios = [b["seconds"] / p["seconds"] for b, p in zip(bare, pre, strict=True)]
+    t_bare = statistics.median(b["seconds"] for b in bare)
+    t_pre = statistics.median(p["seconds"] for p in pre)
+    t_cli = statistics.median(c.seconds for c in cli)
+    mb = max(c.peak_mb for c in cli)
+    return [
+        [name, "bare phonenumbers parse + is_valid_number loop", f"{t_bare:.2f} s", "1.00", ""],
+        [name, "run_preflight (load..duplicates)", f"{t_pre:.2f} s",
+         f"{statistics.median(pre_ratios):.2f}", ""],
+        [name, "batch-sms validate, report included (whole command)",
+         f"{t_cli:.2f} s, peak {mb:,.0f} MB", f"{statistics.median(ratios):.2f}",
+         f">= {VALIDATE_GOAL}"],
+    ]  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
     """Parent side: interleave fresh-process runs, print medians and the verdict."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -169,27 +218,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     path = ensure(args.rows, args.seed)
     print(f"data: {path} ({time.perf_counter() - start:.1f} s to find or make)", file=sys.stderr)
-    base = ["--path", str(path), *(["--template", args.template] if args.template else [])]
-    bare: list[dict[str, Any]] = []
-    pre: list[dict[str, Any]] = []
-    cli: list[Measured] = []
-    with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
-        work = Path(tmp)  # cwd of every run: no batch-sms.toml is picked up by accident
-        for i in range(args.repeat):
-            bare.append(run_worker(SCRIPT, ["--worker", "bare", "--path", str(path)], work))
-            pre.append(run_worker(SCRIPT, ["--worker", "preflight", *base], work))
-            progress = f"run {i + 1}: bare {bare[-1]['seconds']:.2f} s, "
-            progress += f"pre-flight {pre[-1]['seconds']:.2f} s"
-            if not args.no_cli:
-                measured = run(cli_command(path, work / f"out{i}", args.template), work)
-                _check_cli(measured)
-                cli.append(measured)
-                progress += f", batch-sms validate {measured.seconds:.2f} s"
-            print(progress, file=sys.stderr)
-        if args.profile:
-            print("\ncProfile of one pre-flight run:", file=sys.stderr)
-            run_worker(SCRIPT, ["--worker", "preflight", *base, "--profile"], work)
-
+    bare, pre, cli = measure(path, args.repeat, args.template, not args.no_cli, args.profile)
     rows, numbers = pre[0]["rows"], pre[0]["numbers"]
     t_bare = statistics.median(r["seconds"] for r in bare)
     c_bare = statistics.median(r["cpu"] for r in bare)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import resource
 import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,10 @@ __all__ = [
     "describe",
     "machine",
     "peak_rss_mb",
+    "print_results",
     "run",
     "run_worker",
+    "server",
     "table",
 ]
 
@@ -62,11 +66,14 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("BATCH_SMS_", "NXCLOUD_"))}
 
 
-def run(command: Sequence[str], cwd: Path) -> Measured:
-    """Run `command` in a fresh process; its own peak RSS comes from wait4's rusage."""
+def run(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> Measured:
+    """Run `command` in a fresh process; its own peak RSS comes from wait4's rusage.
+
+    `env` adds variables to the clean environment.
+    """
     start = time.perf_counter()
     with subprocess.Popen(
-        command, cwd=cwd, env=clean_env(), stdout=subprocess.PIPE, text=True
+        command, cwd=cwd, env={**clean_env(), **(env or {})}, stdout=subprocess.PIPE, text=True
     ) as proc:
         stdout = proc.stdout.read() if proc.stdout else ""
         # wait4 reports the rusage of exactly this child (not of every child reaped so far).
@@ -85,6 +92,30 @@ def run_worker(script: Path, args: Sequence[str], cwd: Path) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(measured.stdout.strip().splitlines()[-1])
     result["process_peak_mb"] = measured.peak_mb
     return result
+
+
+@contextmanager
+def server(command: list[str], pattern: str) -> Iterator[str]:
+    """Start a server process; the URL it prints (matched by `pattern`) while it runs."""
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        printed = ""
+        while (found := re.search(pattern, printed)) is None:
+            line = proc.stdout.readline() if proc.stdout else ""
+            if not line:
+                raise SystemExit(f"{shlex.join(command)} ended: {printed}")
+            printed += line
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def machine() -> dict[str, str]:
@@ -159,3 +190,15 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def describe(info: Mapping[str, str]) -> str:
     """The machine as Markdown bullet lines."""
     return "\n".join(f"- {k}: {v}" for k, v in info.items())
+
+
+# The columns of the issue-13 benchmarks' tables (send.py, rate.py, million.py, run_all.py).
+HEADER = ["benchmark", "measured", "figure", "ratio", "goal"]
+
+
+def print_results(rows: Sequence[Sequence[str]], extra: Mapping[str, str] | None = None) -> None:
+    """Print the rows under HEADER, then the machine (with `extra` lines) and the command."""
+    print(table(HEADER, rows))
+    print()
+    print(describe({**machine(), **(extra or {})}))
+    print(f"- command: {shlex.join([Path(sys.executable).name, *sys.argv])}")

@@ -16,21 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import shlex
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from common import ROOT, clean_env, describe, machine, table
+from common import describe, machine, server, table
 
 from batch_sms.journal import Journal, Result, RunInfo
 from batch_sms.models import Message, Status
@@ -65,30 +61,6 @@ def receipt(n: int) -> dict[str, str]:
         **{"messageid": f"M{n}", "currency": "USD", "price": "0.0100", "rate": "0.0100"},
         **{"size": "1", "ext": f"{RUN}:{n + 1}:0"},
     }
-
-
-@contextmanager
-def server(command: list[str], pattern: str) -> Iterator[str]:
-    """Start a server process; the URL it prints (matched by `pattern`) while it runs."""
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
-    try:
-        printed = ""
-        while (found := re.search(pattern, printed)) is None:
-            line = proc.stdout.readline() if proc.stdout else ""
-            if not line:
-                raise SystemExit(f"{shlex.join(command)} ended: {printed}")
-            printed += line
-        yield found.group(1)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def push(url: str, count: int, clients: int) -> tuple[float, int]:
