@@ -43,6 +43,7 @@ class CostCeiling:
         self.limit, self.currency, self.refresh = limit, currency, refresh
         self._estimate, self._spent, self._launched = estimate, spent, launched
         self._reserved: dict[int, float] = {}  # let go, not yet seen out of the queue
+        self._reserved_sum = 0.0  # their sum, kept as they come and go (no sum per message)
         self._known = 0.0  # the journal's cost so far at the last refresh
         self._read_at: float | None = None
         self._fresh = False  # nothing let go since the last refresh
@@ -51,7 +52,7 @@ class CostCeiling:
     @property
     def so_far(self) -> float:
         """The cost so far as this gate counts it: the journal's, plus what it let go since."""
-        return self._known + sum(self._reserved.values())
+        return self._known + self._reserved_sum
 
     def verdict(self, q: Queued, now: float) -> Verdict:
         """Go while the message fits under the ceiling; else halt (the run stays resumable)."""
@@ -65,6 +66,7 @@ class CostCeiling:
             self._read(now)  # receipts may have come in below their estimates, or rows failed
         if self._over(q, cost):
             return Halt(self._why(cost))
+        self._reserved_sum += cost - self._reserved.get(q.id, 0.0)
         self._reserved[q.id] = cost
         self._fresh = False
         return None
@@ -77,7 +79,9 @@ class CostCeiling:
         """Read the cost so far; drop the reservations the journal now accounts for."""
         if self._reserved:
             for message_id in self._launched(list(self._reserved)):
-                del self._reserved[message_id]
+                self._reserved_sum -= self._reserved.pop(message_id)
+            if not self._reserved:
+                self._reserved_sum = 0.0  # no float drift left behind
         self._known = self._spent()
         self._read_at, self._fresh = now, True
         self.reads += 1
