@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
 from batch_sms.dispatch.gates import Expire, Gate, Halt, Hold, Skip, first_verdict
-from batch_sms.dispatch.grouping import GroupAnswers, request_for
+from batch_sms.dispatch.grouping import GroupAnswers, gather, request_for
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
@@ -165,6 +165,18 @@ class Dispatcher(GroupAnswers):
             self.halted_by = verdict.why
             self._halt.set()
         return False
+
+    def _gather(self, first: Item) -> list[Item]:
+        """`first` and the messages that go with it in one request (the same limiter ticket)."""
+
+        def join(item: Item) -> bool:
+            return (not self.gates or self._passes(item)) and self.queue.admit(item)
+
+        group, passed = gather(first, self.group_size, self.queue.take, join, self._halted)
+        self.queue.put_back(passed)
+        for item in group[1:]:
+            item.start = first.start
+        return group
 
     async def _acquire(self) -> Ticket | None:
         """The limiter's go for one start, or None when the dispatch halts while waiting.

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from batch_sms.config import VERIFICATION_MOST
 from batch_sms.dispatch.answers import AnswerHandler
 from batch_sms.dispatch.api import DispatchSettings
-from batch_sms.dispatch.gates import Gate
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.journal import Attempt
 from batch_sms.models import Status
@@ -80,31 +79,11 @@ def request_for(items: list[Item], s: DispatchSettings) -> SendRequest:
 
 
 class GroupAnswers(AnswerHandler):
-    """The dispatcher's grouping; `Dispatcher` provides the state it works on."""
+    """A grouped request's one answer applied to every message it carried; `Dispatcher`
+    provides the state it works on."""
 
     queue: WorkQueue
     group_size: int
-    gates: tuple[Gate, ...]
-
-    def _passes(self, item: Item) -> bool:
-        """Whether the gates let the message go now (the engine's)."""
-        raise NotImplementedError
-
-    def _halted(self) -> bool:
-        """Whether the dispatch is stopping (the engine's)."""
-        raise NotImplementedError
-
-    def _gather(self, first: Item) -> list[Item]:
-        """`first` and the messages that go with it in one request (the same limiter ticket)."""
-
-        def join(item: Item) -> bool:
-            return (not self.gates or self._passes(item)) and self.queue.admit(item)
-
-        group, passed = gather(first, self.group_size, self.queue.take, join, self._halted)
-        self.queue.put_back(passed)
-        for item in group[1:]:
-            item.start = first.start
-        return group
 
     def _answer_group(self, items: list[Item], answer: Answer) -> None:
         """Apply the one answer of a request to every message it carried."""
