@@ -6,7 +6,7 @@ import asyncio
 import math
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
@@ -55,6 +55,7 @@ class Dispatcher(GroupAnswers):
         self.halted_by = ""  # a gate's Halt: why the dispatch stopped early
         self.requests = self.throttled = self.inflight = self.done = self.total = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._staged: deque[list[Item]] = deque()  # marked inflight, waiting for a slot
         self._failure: BaseException | None = None  # a request task or timed write that broke
         self._wake = asyncio.Event()
         self._halt = asyncio.Event()  # the stop event or a run-wide answer: ends a limiter wait
@@ -62,9 +63,11 @@ class Dispatcher(GroupAnswers):
         self._last_progress = -math.inf
 
     def _halted(self) -> bool:
-        if self.stopped_by is not None or self.halted_by:
-            return True
-        return self.stop is not None and self.stop.is_set()
+        return bool(self.halted_by) or self._stopped()
+
+    def _stopped(self) -> bool:
+        """Stopped by the stop event or a run-wide answer: not even staged requests go."""
+        return self.stopped_by is not None or (self.stop is not None and self.stop.is_set())
 
     async def run(self) -> DispatchResult:
         """Send until done, stopped or interrupted; write every answer before returning."""
@@ -82,6 +85,8 @@ class Dispatcher(GroupAnswers):
                 watcher.cancel()
             for task in self._tasks:  # only when cancelled or failed: those rows stay inflight
                 task.cancel()
+            self._unstage(self._staged)  # never sent: pending again
+            self._staged.clear()
             self.writer.flush()
         self._progress(force=True)
         left = self.total - self.done
@@ -114,6 +119,9 @@ class Dispatcher(GroupAnswers):
             if self.inflight >= self.s.concurrency:
                 await self._wait(None)
                 continue
+            if self._staged:
+                self._send_staged()
+                continue
             item = queue.take()
             if item is None:
                 if self.inflight == 0 and queue.exhausted and queue.only_capped_wait():
@@ -135,8 +143,10 @@ class Dispatcher(GroupAnswers):
             if self.group_size > 1:  # identical texts in one request
                 self._launch([[item] if item.solo else self._gather(item)])
                 continue
-            # Messages that may start this very moment share one inflight transaction.
-            while self.inflight + len(group) < self.s.concurrency and self.limiter.ready():
+            # Messages that may start this very moment share one inflight transaction, and so
+            # do up to `concurrency` more that the limiter lets go now: they are staged and
+            # start as answers free their slots, with no commit of their own.
+            while self.inflight + len(group) < 2 * self.s.concurrency and self.limiter.ready():
                 more = queue.take()
                 if more is None:
                     break
@@ -213,9 +223,12 @@ class Dispatcher(GroupAnswers):
             await asyncio.gather(*waiters, return_exceptions=True)
 
     async def _drain(self) -> None:
-        """Let the requests in flight finish; their answers are recorded as usual."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        """Let the requests in flight finish, their answers recorded as usual, and the staged
+        ones go too unless the dispatch was stopped (a gate's halt comes after them)."""
+        while self._tasks or (self._staged and not self._stopped()):
+            self._send_staged()
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         if self._failure is not None:
             raise self._failure
 
@@ -233,12 +246,39 @@ class Dispatcher(GroupAnswers):
         # Committed before any request leaves, with the answers buffered so far (written first,
         # so an earlier attempt's answer never lands after the new mark).
         self.writer.mark_inflight(ids, self.clock())
-        self.inflight += len(requests)
-        self.requests += len(requests)
+        free = self.s.concurrency - self.inflight
+        for items in requests[:free]:
+            self._start(items)
+        self._staged.extend(requests[free:])
+
+    def _start(self, items: list[Item]) -> None:
+        """Send one request whose messages are marked inflight already."""
+        self.inflight += 1
+        self.requests += 1
+        task = asyncio.ensure_future(self._request(items))
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _send_staged(self) -> None:
+        """Start staged requests while slots are free, each gate asked again as it goes."""
+        while self._staged and self.inflight < self.s.concurrency and not self._stopped():
+            items = self._staged.popleft()
+            now = self.clock()
+            if self.gates and any(first_verdict(self.gates, i.q, now) for i in items):
+                self._unstage([items])
+                for item in items:
+                    if self._passes(item):  # a gate's mind changed in between: go later
+                        self.queue.again(item)
+                continue
+            self._start(items)
+
+    def _unstage(self, requests: Iterable[list[Item]]) -> None:
+        """Staged messages that will not leave now: pending again in the journal."""
         for items in requests:
-            task = asyncio.ensure_future(self._request(items))
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            for item in items:
+                self._write(item, Status.PENDING)
+                self.cap.release(item.q.phone)
+                self.queue.answered(item.q.phone)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
