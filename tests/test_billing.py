@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from helpers import msg, new_run, run_info, send
 
-from batch_sms.journal import Journal, Result, Spending
+from batch_sms.journal import CostTally, Journal, Result, Spending
 from batch_sms.models import Status
 
 US = replace(msg(4, "12015550123"), country_code=1)
@@ -50,3 +50,22 @@ def test_queued_segments_and_launched(journal: Journal) -> None:
     journal.mark_inflight(ids[:1], at=1.0)
     assert journal.launched(ids) == {ids[0]}
     assert sorted(journal.queued_segments("a")) == [("1", 1, 1), ("86", 1, 1)]
+
+
+def test_cost_tally_sums_a_runs_messages_by_country_status_and_currency(journal: Journal) -> None:
+    ids = new_run(
+        journal, "a",
+        msg(2, "8613800000001"), msg(3, "8613800000002"), US, msg(5, "8613800000003"),
+    )  # fmt: skip
+    send(journal, ids[:3], at=1.0)
+    journal.add_receipt(
+        {"messageid": f"M{ids[0]}", "status": "2", "price": "0.03", "currency": "USD"}, 2.0
+    )
+    journal.add_receipt(
+        {"messageid": f"M{ids[1]}", "status": "2", "price": "0.02", "currency": "USD"}, 2.0
+    )
+    assert journal.cost_tally("a") == [
+        CostTally(86, Status.DELIVERED, 2, 2, 2, 0.05, "USD"),
+        CostTally(1, Status.SENT, 1, 1, 0, 0.0, ""),
+        CostTally(86, Status.PENDING, 1, 1, 0, 0.0, ""),
+    ]

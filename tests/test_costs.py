@@ -8,16 +8,15 @@ import pytest
 
 from batch_sms.checks.costs import Ceiling, ceiling_refusal, headroom_text, run_costs
 from batch_sms.checks.validate import estimate_cost
-from batch_sms.journal import MessageRecord
+from batch_sms.journal import CostTally
 from batch_sms.models import Message, Status
 
 
 def _record(row: int, status: Status, cc: int, segments: int, price: float | None = None,
-            currency: str = "") -> MessageRecord:  # fmt: skip
-    return MessageRecord(
-        row, 0, "x", f"{cc}000", "hi", segments, "GSM-7", cc, status, "", "", "", 0, None, None,
-        "", (), "", "", "", f"r-{row}-0", price=price, currency=currency,
-    )  # fmt: skip
+            currency: str = "") -> CostTally:  # fmt: skip
+    """One message as the journal's tally counts it."""
+    billed = 0 if price is None else 1
+    return CostTally(cc, status, 1, segments, billed, price or 0.0, currency)
 
 
 def test_run_costs_put_the_billed_price_beside_the_estimate_per_country() -> None:

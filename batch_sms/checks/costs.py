@@ -3,12 +3,11 @@ before a send starts: pure arithmetic, no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from batch_sms.checks.validate import cost_of
-from batch_sms.journal.billing import Spending
-from batch_sms.journal.records import MessageRecord
+from batch_sms.checks.validate import priced
+from batch_sms.journal.billing import CostTally, Spending
 from batch_sms.models import NOT_SENDABLE, CostEstimate, CountryCost
 
 __all__ = [
@@ -17,26 +16,26 @@ __all__ = [
 
 
 def run_costs(
-    records: Iterable[MessageRecord], prices: Mapping[str, float], default: float | None
+    tallies: Iterable[CostTally], prices: Mapping[str, float], default: float | None
 ) -> CostEstimate:
     """The estimated cost of a run's sendable messages at `prices`, with what the receipts
-    billed, per country and in total (one streamed pass over the records)."""
+    billed, per country and in total (from the journal's sums, not row by row)."""
     billed: dict[str, list[float]] = {}  # country → [messages, amount]
     currencies: dict[str, None] = {}
-
-    def sendable() -> Iterator[tuple[int | None, int]]:
-        """The sendable messages' (country, segments); tallies the billed on the way."""
-        for r in records:
-            if r.price is not None:
-                tally = billed.setdefault(str(r.country_code), [0, 0.0])
-                tally[0] += 1
-                tally[1] += r.price
-                if r.currency:
-                    currencies[r.currency] = None
-            if r.status not in NOT_SENDABLE:
-                yield r.country_code, r.segments
-
-    estimate = cost_of(sendable(), prices, default)
+    sendable: dict[str, list[int]] = {}  # country → [messages, segments]
+    for t in tallies:
+        code = str(t.country_code)
+        if t.billed_messages:
+            tally = billed.setdefault(code, [0, 0.0])
+            tally[0] += t.billed_messages
+            tally[1] += t.billed
+            if t.currency:
+                currencies[t.currency] = None
+        if t.status not in NOT_SENDABLE:
+            counts = sendable.setdefault(code, [0, 0])
+            counts[0] += t.messages
+            counts[1] += t.segments
+    estimate = priced(sendable, prices, default)
     countries = [
         replace(c, billed=round(billed[c.country_code][1], 6) if c.country_code in billed else None,
                 billed_messages=int(billed.get(c.country_code, [0])[0]))

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from batch_sms.checks.content_rules import ContentRules
@@ -35,6 +35,7 @@ __all__ = [
     "cost_of",
     "estimate_cost",
     "load_suppression",
+    "priced",
 ]
 
 MAX_CONTENT = 1000  # the provider's limit on `content`, in characters, whatever the encoding
@@ -246,6 +247,13 @@ def cost_of(
         tally = counts.setdefault(str(country_code), [0, 0])
         tally[0] += 1
         tally[1] += segments
+    return priced(counts, prices, default_price)
+
+
+def priced(
+    counts: Mapping[str, Sequence[int]], prices: Mapping[str, float], default_price: float | None
+) -> CostEstimate:
+    """Estimated cost of [messages, segments] by country calling code."""
     countries = []
     for code, (count, segments) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0])):
         price = prices.get(code, default_price)

@@ -329,4 +329,4 @@ def run_cost(journal: Journal, run_id: str, settings: Settings) -> CostEstimate:
     """The estimated cost of the run's sendable messages at the configured prices, beside what
     the receipts billed."""
     prices = settings.prices
-    return run_costs(journal.report_rows(run_id), dict(prices.by_country), prices.default)
+    return run_costs(journal.cost_tally(run_id), dict(prices.by_country), prices.default)

@@ -12,7 +12,7 @@ never came), `store` (the `Journal` class that combines them, with report rows a
 copies), and `legacy` (state dbs that earlier versions kept in the output folder).
 """
 
-from batch_sms.journal.billing import Spending
+from batch_sms.journal.billing import CostTally, Spending
 from batch_sms.journal.legacy import adopt_legacy
 from batch_sms.journal.receipts import RECEIPT_FIELDS
 from batch_sms.journal.records import (
@@ -33,6 +33,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Attempt",
     "Awaiting",
+    "CostTally",
     "Journal",
     "MessageRecord",
     "Migration",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from batch_sms.journal.connection import IN_CHUNK, Connection, chunks, marks
-from batch_sms.models import ACCEPTED, QUEUED, UNCERTAIN, sql_list
+from batch_sms.models import ACCEPTED, QUEUED, UNCERTAIN, Status, sql_list
 
 # Messages that reached the provider, or may have: they cost money unless proven otherwise.
 _SPENDING_SQL = sql_list(ACCEPTED | UNCERTAIN)
@@ -24,6 +24,20 @@ class Spending:
     billed: float
     unbilled_messages: int
     unbilled_segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class CostTally:
+    """A run's messages of one country, status and billed currency: how many, their segments,
+    and how many of them a receipt priced, for how much."""
+
+    country_code: int | None
+    status: Status
+    messages: int
+    segments: int
+    billed_messages: int
+    billed: float
+    currency: str
 
 
 class BillingMixin(Connection):
@@ -42,6 +56,21 @@ class BillingMixin(Connection):
             keys,
         )
         return [Spending(str(r[0]), float(r[1] or 0), int(r[2] or 0), int(r[3] or 0)) for r in rows]
+
+    def cost_tally(self, run_id: str) -> list[CostTally]:
+        """Every message of a run, summed by country, status and billed currency (currencies in
+        the order of their first row)."""
+        rows = self._db.execute(
+            "SELECT country_code, status, COUNT(*), SUM(segments), COUNT(billed_price), "
+            "SUM(COALESCE(billed_price, 0)), COALESCE(billed_currency, '') FROM messages "
+            "WHERE run = ? GROUP BY country_code, status, billed_currency "
+            "ORDER BY MIN(row), MIN(idx)",
+            (self._run_key(run_id),),
+        )
+        return [
+            CostTally(r[0], Status(r[1]), int(r[2]), int(r[3] or 0), int(r[4]), float(r[5]), r[6])
+            for r in rows
+        ]
 
     def queued_segments(self, run_id: str) -> list[tuple[str, int, int]]:
         """(country code, messages, segments) of a run's own messages still to send."""
