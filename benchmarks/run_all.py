@@ -3,7 +3,8 @@
     python benchmarks/run_all.py                 # the full set (~30 min on 2 shared cores)
     python benchmarks/run_all.py --quick         # small sizes, once each (a smoke run, < 30 s)
 
-In order: sending throughput beside a bare aiohttp loop (send.py), rate accuracy at --tps 100,
+In order: sending throughput beside a bare aiohttp loop against the sandbox and against the
+minimal provider (send.py), rate accuracy at --tps 100,
 300 and 1000 (rate.py), `batch-sms validate` beside a bare phonenumbers loop (bench_validate.py),
 and a million-row send (million.py). Each measured thing runs in its own fresh process, and every
 server in its own process too. The table's ratio is to the bare loop measured in the same run.
@@ -40,7 +41,8 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
-        rows += send.collect(300 if quick else 20_000, 20, repeat)
+        for server in send.SERVERS:  # the sandbox, then the minimal server (client-bound)
+            rows += send.collect(300 if quick else 20_000, 20, repeat, server)
         rows += rate.collect(0.5 if quick else 10.0, 0.02, 50)
         data = generate(Path(tmp) / "validate.csv", 500) if quick else ensure(200_000, DEFAULT_SEED)
         rows += bench_validate.collect(data, repeat)

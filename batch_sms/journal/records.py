@@ -9,6 +9,11 @@ from batch_sms.models import Status, ext, sys_message_id
 
 RUN_STATES = frozenset({"created", "running", "stopped", "interrupted", "finished"})
 
+# The records made once per message or per answer (Queued, Result, Attempt, MessageRecord) are
+# plain slotted dataclasses: a frozen one's __init__ sets each field through object.__setattr__,
+# about ten times slower (5.5 µs against 0.5 µs for a MessageRecord; a million-row report makes
+# a million of them). Nothing changes them after they are made.
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -30,7 +35,7 @@ class RunInfo:
     canary: str = ""  # how its canary ended: "" (none yet), passed, failed, skipped
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Queued:
     """One message the dispatcher may send."""
 
@@ -55,7 +60,7 @@ class Queued:
         return ext(self.run_id, self.row, self.index)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Result:
     """One message's new state after an answer."""
 
@@ -70,7 +75,7 @@ class Result:
     error: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Attempt:
     """One request and its answer, for the attempts log."""
 
@@ -81,7 +86,7 @@ class Attempt:
     result: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MessageRecord:
     """Everything a report needs about one message."""
 
