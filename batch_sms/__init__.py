@@ -7,16 +7,12 @@ on first use, so `import batch_sms` and the command line load neither pandas nor
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from batch_sms.api import Progress, Result, Source, results, send, validate
 
-try:
-    __version__ = version("batch-sms")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+    __version__: str
 
 __all__ = ["Progress", "Result", "Source", "__version__", "results", "send", "validate"]
 
@@ -24,7 +20,18 @@ _API = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str) -> Any:
-    """The API's names, imported from batch_sms.api (and pandas with it) on first use."""
+    """The API's names, imported from batch_sms.api (and pandas with it) on first use, and
+    the version, looked up in the installed metadata on first use (importlib.metadata alone
+    takes 40 ms, a noticeable part of a command's start)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("batch-sms")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            found = "0.0.0"
+        globals()["__version__"] = found
+        return found
     if name in _API:
         from batch_sms import api
 

@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 
 import click
 
-from batch_sms import __version__
 from batch_sms.errors import BatchSmsError, UsageError
 
 __all__ = ["cli", "fail", "guard", "listen_error", "main"]
@@ -53,8 +52,18 @@ class _Group(click.Group):
         raise SystemExit(code if isinstance(code, int) else 0)
 
 
+def _version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    """--version: the installed version (looked up only when asked)."""
+    if value and not ctx.resilient_parsing:
+        from batch_sms import __version__
+
+        click.echo(f"batch-sms, version {__version__}")
+        ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="batch-sms")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and exit.")  # fmt: skip
 def cli() -> None:
     """Send personalised SMS campaigns from CSV/Excel files through the NXCloud SMS API."""
 
