@@ -4,7 +4,7 @@ stops waiting once all are in, and records its outcome with the run."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 import pytest
@@ -13,7 +13,6 @@ from helpers import FakeClock, msg, run_info, send
 from batch_sms.commands import canary as phase
 from batch_sms.config import Settings
 from batch_sms.dispatch import DispatchResult
-from batch_sms.dispatch.gates import Gate, Skip, first_verdict
 from batch_sms.errors import UsageError
 from batch_sms.journal import Journal
 
@@ -34,8 +33,8 @@ def run(journal: Journal) -> Journal:
 def _sender(journal: Journal, sent: list[int]) -> Callable[..., object]:
     """A dispatch that accepts every queued message its gates let through."""
 
-    async def dispatch(gates: tuple[Gate, ...] = ()) -> DispatchResult:
-        ids = [q.id for q in journal.next_batch("r1", 0, 100) if not first_verdict(gates, q, 0)]
+    async def dispatch(only: Collection[int]) -> DispatchResult:
+        ids = [q.id for q in journal.queued_among("r1", only)]
         send(journal, ids, at=1.0)
         sent.extend(ids)
         return DispatchResult({"sent": len(ids)}, None, False, 0.0, 1.0, len(ids), 0, 1.0)
@@ -118,13 +117,6 @@ def test_a_stop_while_waiting_leaves_the_canary_undecided(run: Journal) -> None:
     result = asyncio.run(canary.run(_sender(run, sent), stop))  # type: ignore[arg-type]
     assert result.interrupted
     assert run.get_run("r1").canary == ""  # a resume sends (the rest of) it again
-
-
-def test_the_gate_skips_all_but_the_canary(run: Journal) -> None:
-    gate = phase.OnlyThese(frozenset({2}))
-    verdicts = [gate.verdict(q, 0.0) for q in run.next_batch("r1", 0, 10)]
-    assert [v is None for v in verdicts] == [False, True, False, False, False, False]
-    assert all(isinstance(v, Skip) for v in verdicts if v is not None)
 
 
 def test_a_canary_without_receipt_route_is_refused() -> None:

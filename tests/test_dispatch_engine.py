@@ -250,3 +250,21 @@ def test_a_staged_message_is_asked_again_before_it_leaves(journal: Journal) -> N
     assert len(provider.seen) == 2
     assert result.counts == {"sent": 2, "scheduled": 10}
     assert status_counts(journal, "run-stage-0003") == {"sent": 2, "scheduled": 10}
+
+
+def test_a_dispatch_of_only_some_ids_reads_and_counts_those_alone(journal: Journal) -> None:
+    """The canary's dispatch: its messages go, the rest stay pending unread, and the progress
+    total is the canary's size from the first line (not the run's, counting down)."""
+    make_run(journal, "run-only-00001", [(p, "Hi") for p in cn_numbers(30)])
+    ids = [q.id for q in journal.next_batch("run-only-00001", 0, 30)]
+    only = {ids[3], ids[17], ids[29]}
+    seen: list[Progress] = []
+    provider = _Provider(journal)
+    settings = DispatchSettings(concurrency=2, hourly_cap=None, progress_interval=0)
+    result = asyncio.run(
+        dispatch("run-only-00001", journal, provider, settings, on_progress=seen.append, only=only)
+    )
+    assert sorted(row for row, _ in provider.seen) == [5, 19, 31]
+    assert result.counts == {"sent": 3}
+    assert {p.total for p in seen} == {3}
+    assert status_counts(journal, "run-only-00001") == {"sent": 3, "pending": 27}

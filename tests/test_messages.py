@@ -209,3 +209,15 @@ def test_mark_inflight_writes_earlier_answers_first_in_the_same_transaction(
     assert [a.code for a in journal.attempts(ids[0])] == ["88"]
     assert journal.inflight_to_unknown("r1") == 2
     assert [r.attempts for r in journal.report_rows("r1")] == [2, 1]  # the answer's 1, +1
+
+
+def test_queued_among_gives_the_queued_ones_of_the_given_ids(journal: Journal) -> None:
+    ids = new_run(journal, "a", *(msg(row, f"861380000000{row}") for row in range(2, 7)))
+    send(journal, ids[:1], at=1.0)
+    journal.record([Result(ids[1], Status.CAPPED, attempts=1, next_at=9.0)])
+    found = journal.queued_among("a", [ids[4], ids[0], ids[1], ids[2]])
+    assert [(q.id, q.row, q.status) for q in found] == [
+        (ids[1], 3, Status.CAPPED),
+        (ids[2], 4, Status.PENDING),
+        (ids[4], 6, Status.PENDING),
+    ]

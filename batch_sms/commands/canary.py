@@ -12,30 +12,18 @@ from batch_sms.checks import canary
 from batch_sms.commands import hints
 from batch_sms.config import Settings
 from batch_sms.dispatch import DispatchResult
-from batch_sms.dispatch.gates import Gate, Skip, Verdict
 from batch_sms.errors import UsageError
-from batch_sms.journal import Journal, Queued, RunInfo
+from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import QUEUED
 
 __all__ = [
-    "CanaryPhase", "OnlyThese", "Send", "before_resume", "current",
+    "CanaryPhase", "Send", "before_resume", "current",
     "refuse_without_route",
 ]  # fmt: skip
 
 POLL = 0.25  # seconds between looks at the journal while waiting for the canary's receipts
 
-Send = Callable[[tuple[Gate, ...]], Awaitable[DispatchResult]]
-
-
-@dataclass(frozen=True)
-class OnlyThese:
-    """A gate that leaves every message but the given ones out of this dispatch."""
-
-    ids: Collection[int]
-
-    def verdict(self, q: Queued, now: float) -> Verdict:
-        """Skip a message that is not one of `ids`."""
-        return None if q.id in self.ids else Skip()
+Send = Callable[[Collection[int]], Awaitable[DispatchResult]]  # a dispatch of these ids alone
 
 
 def refuse_without_route(settings: Settings) -> None:
@@ -86,7 +74,7 @@ class CanaryPhase:
             f"canary: sending {left} messages first{before}, then waiting up to {wait:g} s for "
             "their delivery receipts"
         )
-        result = await send((OnlyThese(frozenset(ids)),))
+        result = await send(frozenset(ids))
         if result.stopped_by is not None or result.interrupted or result.halted_by:
             return result  # the canary did not finish: a resume sends it again
         deadline = self.clock() + wait

@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -391,11 +391,11 @@ async def _run(call: _Call) -> SendResult:
                 link_verbose=settings.link_verbose_field,
             )
 
-            async def send(only: tuple[Gate, ...] = ()) -> dispatch.DispatchResult:
-                """One dispatch; `only` (the canary's) is asked before the window's gates."""
+            async def send(only: Collection[int] | None = None) -> dispatch.DispatchResult:
+                """One dispatch; with `only` (the canary's message ids), of those alone."""
                 return await dispatch.dispatch(
                     run_id, journal, client, options, on_progress=on_progress, stop=stop,
-                    gates=(*only, *call.gates), clock=call.clock,
+                    gates=call.gates, clock=call.clock, only=only,
                 )  # fmt: skip
 
             result = await call.canary.run(send, stop) if call.canary is not None else None

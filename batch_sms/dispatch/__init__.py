@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
 from batch_sms.dispatch.engine import Dispatcher
@@ -35,14 +35,16 @@ async def dispatch(
     on_progress: Callable[[Progress], None] | None = None,
     stop: asyncio.Event | None = None,
     gates: tuple[Gate, ...] = (),
+    only: Collection[int] | None = None,
 ) -> DispatchResult:
     """Send the run's pending and capped messages; return when done, stopped or interrupted.
 
     `clock` (wall time) stamps the journal and drives the hourly cap and the waits; `sleep` must
     let that clock advance by the time asked. The TPS pacing always runs on real time. `gates`
-    are asked before each send (`dispatch.gates`).
+    are asked before each send (`dispatch.gates`). With `only`, just those message ids go (the
+    rest of the run is neither read nor counted).
     """
     dispatcher = Dispatcher(
-        run_id, journal, client, settings, clock, sleep, on_progress, stop, gates
+        run_id, journal, client, settings, clock, sleep, on_progress, stop, gates, only
     )
     return await dispatcher.run()

@@ -7,7 +7,7 @@ import math
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
 from batch_sms.dispatch.gates import Expire, Gate, Halt, Hold, Skip, first_verdict
@@ -36,14 +36,17 @@ class Dispatcher(GroupAnswers):
         on_progress: Callable[[Progress], None] | None,
         stop: asyncio.Event | None,
         gates: tuple[Gate, ...] = (),
+        only: Collection[int] | None = None,
     ) -> None:
-        """Set up the limiter, the cap, the queue and the writer for `run_id`."""
+        """Set up the limiter, the cap, the queue and the writer for `run_id` (with `only`, for
+        those of its messages alone)."""
         settings.check()
         self.run_id, self.journal, self.client, self.s = run_id, journal, client, settings
         self.clock, self.sleep, self.on_progress, self.stop = clock, sleep, on_progress, stop
         self.limiter = RateLimiter(settings.tps, margin=settings.rate_margin)
         self.cap = HourlyCap(settings.hourly_cap, _OtherRunsToo(journal, run_id), clock=clock)
-        self.queue = WorkQueue(run_id, journal, self.cap, settings.batch_size, clock)
+        self.queue = WorkQueue(run_id, journal, self.cap, settings.batch_size, clock, only)
+        self.only = only
         self.writer = Writer(
             journal, self.cap, settings.flush_every, settings.flush_interval, self._fail
         )
@@ -72,7 +75,10 @@ class Dispatcher(GroupAnswers):
     async def run(self) -> DispatchResult:
         """Send until done, stopped or interrupted; write every answer before returning."""
         started_at = self.clock()
-        self.total = self.journal.count_own(self.run_id, QUEUED)
+        if self.only is None:
+            self.total = self.journal.count_own(self.run_id, QUEUED)
+        else:
+            self.total = self.queue.unread
         watcher = asyncio.ensure_future(self._watch(self.stop)) if self.stop else None
         try:
             await self._loop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from batch_sms.dispatch.limits import HourlyCap, Ticket
@@ -47,13 +47,18 @@ class WorkQueue:
         cap: HourlyCap,
         batch_size: int,
         clock: Callable[[], float],
+        only: Collection[int] | None = None,
     ) -> None:
-        """Read `run_id`'s pending and capped rows from `journal`, `batch_size` at a time."""
+        """Read `run_id`'s pending and capped rows from `journal`, `batch_size` at a time (with
+        `only`, just those of the given message ids, all at once)."""
         self._run_id, self._journal, self._cap = run_id, journal, cap
         self._batch_size, self._clock = batch_size, clock
         self._after_id = 0
         self.exhausted = False  # every row has been read
         self._source: deque[Item] = deque()  # read from the journal, not tried yet
+        if only is not None:
+            self._add(journal.queued_among(run_id, only))
+            self.exhausted = True
         self._again: deque[Item] = deque()
         self.later: list[tuple[float, int, Item]] = []  # heap by due time
         self._seq = itertools.count()
@@ -75,8 +80,16 @@ class WorkQueue:
             self.exhausted = True
             return
         self._after_id = batch[-1].id
+        self._add(batch)
+
+    def _add(self, batch: list[Queued]) -> None:
         self._cap.seed(q.phone for q in batch)  # one query for the whole batch
         self._source.extend(Item(q, q.attempts) for q in batch)
+
+    @property
+    def unread(self) -> int:
+        """Messages read from the journal and not taken yet."""
+        return len(self._source)
 
     def admit(self, item: Item) -> bool:
         """Reserve a slot in the number's hour, or set the message aside until one frees."""

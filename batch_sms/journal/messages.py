@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 from batch_sms.errors import StateError
 from batch_sms.journal.connection import CHUNK, IN_CHUNK, chunks, marks
@@ -73,13 +74,22 @@ class MessagesMixin(ReceiptsMixin):
                 (key, Status(status).value, after_id, limit),
             ).fetchall()
         found.sort(key=lambda r: int(r["id"]))
-        return [
-            Queued(
-                *(r["id"], run_id, r["row"], r["idx"], r["phone"], r["content"], r["segments"]),
-                *(r["attempts"], Status(r["status"])),
+        return [_queued(run_id, r) for r in found[:limit]]
+
+    def queued_among(self, run_id: str, ids: Collection[int]) -> list[Queued]:
+        """Those of the given messages of a run that are queued (not retried), by id."""
+        key = self._run_key(run_id)
+        values = sorted(s.value for s in QUEUED)
+        found: list[Queued] = []
+        for chunk in chunks(sorted(ids), IN_CHUNK):
+            rows = self._db.execute(
+                "SELECT id, row, idx, phone, content, segments, attempts, status FROM messages "
+                f"WHERE run = ? AND id IN ({marks(len(chunk))}) AND retried_by IS NULL "
+                f"AND status IN ({marks(len(values))}) ORDER BY id",
+                (key, *chunk, *values),
             )
-            for r in found[:limit]
-        ]
+            found += [_queued(run_id, r) for r in rows]
+        return found
 
     def mark_inflight(
         self,
@@ -262,3 +272,8 @@ class MessagesMixin(ReceiptsMixin):
             for times in out.values():
                 times.sort()
         return out
+
+
+def _queued(run_id: str, r: Sequence[Any]) -> Queued:
+    """A Queued from a row of (id, row, idx, phone, content, segments, attempts, status)."""
+    return Queued(r[0], run_id, r[1], r[2], r[3], r[4], r[5], r[6], Status(r[7]))
