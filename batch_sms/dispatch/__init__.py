@@ -6,8 +6,9 @@ never a double send.
 
 Modules: `api` (settings, progress, result), `queue` (rows streamed from the journal and the
 messages waiting for a back-off or their number's hour), `writer` (batched journal writes),
-`answers` (what each answer makes of its message: retries, unknowns, stops) and `engine` (the
-loop that launches requests within the limits).
+`answers` (what each answer makes of its message: retries, unknowns, stops), `launch` (gates,
+inflight marks, one task per request) and `engine` (the loop that takes messages within the
+limits).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The dispatch loop: launch requests within the limits; `answers` turns answers into states."""
+"""The dispatch loop: take messages within the limits and launch them (`launch`); `answers`
+turns answers into states."""
 
 from __future__ import annotations
 
@@ -10,19 +11,20 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable
 
 from batch_sms.dispatch.api import DispatchResult, DispatchSettings, Progress, Sender
-from batch_sms.dispatch.gates import Expire, Gate, Halt, Hold, Skip, first_verdict
-from batch_sms.dispatch.grouping import GroupAnswers, gather, request_for
+from batch_sms.dispatch.gates import Gate
+from batch_sms.dispatch.grouping import gather
+from batch_sms.dispatch.launch import Launcher
 from batch_sms.dispatch.limits import HourlyCap, RateLimiter, Ticket
 from batch_sms.dispatch.queue import Item, WorkQueue
 from batch_sms.dispatch.writer import Writer
 from batch_sms.journal import Journal
-from batch_sms.models import QUEUED, Status
-from batch_sms.provider.nxcloud import UNANSWERED, Answer, Kind
+from batch_sms.models import QUEUED
+from batch_sms.provider.nxcloud import Answer
 
 __all__ = ["Dispatcher"]
 
 
-class Dispatcher(GroupAnswers):
+class Dispatcher(Launcher):
     """One dispatch of one run: a coordinator loop that launches one task per request."""
 
     def __init__(
@@ -64,13 +66,6 @@ class Dispatcher(GroupAnswers):
         self._halt = asyncio.Event()  # the stop event or a run-wide answer: ends a limiter wait
         self._t0 = time.monotonic()
         self._last_progress = -math.inf
-
-    def _halted(self) -> bool:
-        return bool(self.halted_by) or self._stopped()
-
-    def _stopped(self) -> bool:
-        """Stopped by the stop event or a run-wide answer: not even staged requests go."""
-        return self.stopped_by is not None or (self.stop is not None and self.stop.is_set())
 
     async def run(self) -> DispatchResult:
         """Send until done, stopped or interrupted; write every answer before returning."""
@@ -163,25 +158,6 @@ class Dispatcher(GroupAnswers):
                     group.append(more)
             self._launch([[one] for one in group])
 
-    def _passes(self, item: Item) -> bool:
-        """Apply the gates' verdict: True when the message may go now."""
-        verdict = first_verdict(self.gates, item.q, self.clock())
-        if verdict is None:
-            item.held = ""
-            return True
-        if isinstance(verdict, Hold):
-            item.held, item.held_as = verdict.why, verdict.ends
-            self.queue.push(verdict.until, item)
-        elif isinstance(verdict, Expire):
-            self._final(item, Status.EXPIRED, item.attempts, error=verdict.why)
-        elif isinstance(verdict, Skip):
-            self.total -= 1  # not this dispatch's: the journal keeps it as it is
-        elif isinstance(verdict, Halt):
-            self.queue.again(item)  # never sent: still pending for the next dispatch
-            self.halted_by = verdict.why
-            self._halt.set()
-        return False
-
     def _gather(self, first: Item) -> list[Item]:
         """`first` and the messages that go with it in one request (the same limiter ticket)."""
 
@@ -237,97 +213,6 @@ class Dispatcher(GroupAnswers):
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         if self._failure is not None:
             raise self._failure
-
-    def _fail(self, exc: BaseException) -> None:
-        """Remember the first failure (a journal write, a bug) for the loop to raise."""
-        if self._failure is None:
-            self._failure = exc
-        self._wake.set()
-
-    # --- one request ---------------------------------------------------------------------
-
-    def _launch(self, requests: list[list[Item]]) -> None:
-        """Mark every message of these requests inflight in one transaction, then send them."""
-        ids = [item.q.id for items in requests for item in items]
-        # Committed before any request leaves, with the answers buffered so far (written first,
-        # so an earlier attempt's answer never lands after the new mark).
-        self.writer.mark_inflight(ids, self.clock())
-        free = self.s.concurrency - self.inflight
-        for items in requests[:free]:
-            self._start(items)
-        self._staged.extend(requests[free:])
-
-    def _start(self, items: list[Item]) -> None:
-        """Send one request whose messages are marked inflight already."""
-        self.inflight += 1
-        self.requests += 1
-        task = asyncio.ensure_future(self._request(items))
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _send_staged(self) -> None:
-        """Start staged requests while slots are free, each gate asked again as it goes."""
-        while self._staged and self.inflight < self.s.concurrency and not self._stopped():
-            items = self._staged.popleft()
-            now = self.clock()
-            if self.gates and any(first_verdict(self.gates, i.q, now) for i in items):
-                self._unstage([items])
-                for item in items:
-                    if self._passes(item):  # a gate's mind changed in between: go later
-                        self.queue.again(item)
-                continue
-            self._start(items)
-
-    def _unstage(self, requests: Iterable[list[Item]]) -> None:
-        """Staged messages that will not leave now: pending again in the journal."""
-        for items in requests:
-            for item in items:
-                self._write(item, Status.PENDING)
-                self.cap.release(item.q.phone)
-                self.queue.answered(item.q.phone)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            self._fail(exc)
-
-    async def _request(self, items: list[Item]) -> None:
-        item = items[0]
-        req = request_for(items, self.s)
-        if item.start is not None:
-            self.limiter.sent(item.start)  # the loop may have been busy since it was let through
-        try:
-            answer = await self.client.send(req, retry_clock=False)
-            if item.start is not None and answer.code not in UNANSWERED:
-                self.limiter.answered(item.start)  # the round trip tells the limiter's margin
-        except Exception as exc:  # the client classifies network trouble; this is a surprise
-            # Only the type: an exception's text may quote a header value, i.e. a credential.
-            error = f"unexpected error while sending ({type(exc).__name__})"
-            answer = Answer(Kind.UNCERTAIN, "error", error)
-        finally:
-            self.inflight -= 1
-            self._wake.set()
-        if len(items) == 1:
-            self._handle_answer(item, answer)
-        else:
-            self._answer_group(items, answer)
-        for one in items:
-            self.cap.release(one.q.phone)
-            self.queue.answered(one.q.phone)
-        self._progress()
-
-    def _progress(self, force: bool = False) -> None:
-        if self.on_progress is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_progress < self.s.progress_interval:
-            return
-        self._last_progress = now
-        rate = self.done / max(now - self._t0, 1e-9)
-        left = self.total - self.done
-        eta = left / rate if rate > 0 else None
-        counts = {str(k): v for k, v in self.counts.items() if v}
-        self.on_progress(Progress(self.done, self.total, counts, rate, eta))
 
 
 class _OtherRunsToo:
