@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import importlib.util
 import math
 import os
 import tomllib
@@ -122,6 +123,7 @@ class Settings:
     send_until: str | None = None
     recipient_time: bool = False  # not_before/send_until in each recipient's zone
     wait: bool = False  # keep running until the held messages' windows open
+    event_loop: str = "asyncio"  # the sending's event loop: "uvloop" with the optional extra
 
     @property
     def state_path(self) -> Path:
@@ -153,6 +155,7 @@ class Settings:
     def public(self) -> dict[str, Any]:
         """The settings worth recording with a run: JSON-able, never a secret."""
         skip = {"credentials", "prices", "yes", "dry_run", "out", "state", "config_file", "wait"}
+        skip.add("event_loop")  # this process's choice, like --wait
         out: dict[str, Any] = {}
         for f in fields(self):
             if f.name in skip:
@@ -334,6 +337,23 @@ def load_settings(
     return settings
 
 
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+def _check_event_loop(name: str) -> None:
+    """An event loop this machine has: asyncio's, or uvloop once its extra is installed."""
+    if name not in EVENT_LOOPS:
+        raise ConfigError(
+            f"event-loop {name!r} is not one of {', '.join(EVENT_LOOPS)}",
+            "give --event-loop asyncio (the default) or uvloop",
+        )
+    if name == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise ConfigError(
+            "event-loop uvloop: uvloop is not installed",
+            "pip install 'batch-sms[uvloop]', or leave --event-loop out",
+        )
+
+
 def _check(settings: Settings) -> None:
     """Refuse values that can only end badly."""
     if settings.tps is not None and settings.tps <= 0:
@@ -353,6 +373,7 @@ def _check(settings: Settings) -> None:
         )
     if settings.timeout <= 0:
         raise ConfigError("timeout must be positive", "give --timeout a number of seconds above 0")
+    _check_event_loop(settings.event_loop)
     if settings.max_cost is not None and not 0 < settings.max_cost < math.inf:
         raise ConfigError(
             "max-cost must be a positive amount",

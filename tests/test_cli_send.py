@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from pathlib import Path
 
@@ -719,3 +720,25 @@ def test_a_two_number_cell_with_one_bad_number_shows_the_delivered_part(
     # The joined sms_* cells keep the recipients' order: the first one's part is filled in.
     assert (row["sms_phone"], row["sms_code"]) == ("8613800138051, ", "0, ")
     assert [a.phone for a in handle.sandbox.accepted] == ["8613800138051"]
+
+
+def test_a_send_on_uvloop_sends_every_row_once(
+    tmp_path: Path, make_sandbox: SandboxMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--event-loop uvloop (the optional extra, installed with the test extra) runs the sending
+    on uvloop's loop, with the same result."""
+    import uvloop
+
+    made: list[object] = []
+    new_loop = uvloop.new_event_loop
+
+    def counted() -> asyncio.AbstractEventLoop:
+        made.append(loop := new_loop())
+        return loop
+
+    monkeypatch.setattr(uvloop, "new_event_loop", counted)
+    handle = make_sandbox()
+    code, out = send(tmp_path, handle, campaign(tmp_path, 30), "--event-loop", "uvloop")
+    assert (code, out["counts"]) == (0, {"sent": 30})
+    assert sorted(accepted_counts(handle).values()) == [1] * 30
+    assert len(made) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def test_secrets_never_in_repr_or_public_settings(config_file: Path) -> None:
         ({"max_cost": "0"}, "max-cost must be a positive amount"),
         ({"max_cost": "-5"}, "max-cost must be a positive amount"),
         ({"max_cost": "inf"}, "max-cost must be a positive amount"),
+        ({"event_loop": "tokio"}, "event-loop 'tokio' is not one of asyncio, uvloop"),
     ],
 )
 def test_bad_values_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
@@ -208,3 +210,18 @@ def test_a_short_link_must_be_an_http_url(link: str) -> None:
     with pytest.raises(ConfigError, match="is not an http\\(s\\) URL") as caught:
         load_settings({"short_link": link}, environ={})
     assert "#1#" in (caught.value.hint or "")
+
+
+def test_uvloop_without_its_extra_is_refused_before_anything_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else found(name, *a)
+    )
+    with pytest.raises(ConfigError, match="uvloop is not installed") as info:
+        load_settings({"event_loop": "uvloop"}, environ={}, cwd=tmp_path)
+    assert "pip install 'batch-sms[uvloop]'" in (info.value.hint or "")
+    chosen = load_settings({}, environ={"BATCH_SMS_EVENT_LOOP": "asyncio"}, cwd=tmp_path)
+    assert chosen.event_loop == "asyncio"
+    assert "event_loop" not in chosen.public()  # this process's choice, not the run's

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from batch_sms.config import CONFIG_NAME, Settings
+from batch_sms.config import CONFIG_NAME, EVENT_LOOPS, Settings
 from batch_sms.models import parse_duration
 from batch_sms.sandbox.rules import UNDELIVERED_STATUSES as _UNDELIVERED
 from batch_sms.sandbox.rules import SandboxConfig
@@ -187,6 +187,12 @@ def rate(own: bool = False) -> Callable[[F], F]:
         ),
         links(own),
         SANDBOX,
+        click.option(
+            "--event-loop",
+            type=click.Choice(EVENT_LOOPS),
+            help="The event loop the sending runs on: uvloop is faster and needs the extra "
+            "(pip install 'batch-sms[uvloop]') [asyncio].",
+        ),
         click.option("--yes", "-y", is_flag=True, default=None, help="Don't ask before sending."),
     )
 

@@ -10,7 +10,15 @@ import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -153,7 +161,7 @@ class Provider:
         call = _Call(
             journal, run_id, settings, self, on_progress, note, stop_with, canary, gates, clock
         )
-        return asyncio.run(_run(call))
+        return _run_on(settings.event_loop, _run(call))
 
     def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
         """A protocol client over the given session."""
@@ -358,6 +366,16 @@ async def _until(clock: Clock, due: float, stop: asyncio.Event) -> None:
         for waiter in (sleeping, stopping):
             waiter.cancel()
         await asyncio.gather(sleeping, stopping, return_exceptions=True)
+
+
+def _run_on(event_loop: str, main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on asyncio's event loop, or uvloop's (the settings checked it is there)."""
+    if event_loop != "uvloop":
+        return asyncio.run(main)
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 async def _run(call: _Call) -> SendResult:
