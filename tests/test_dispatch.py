@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+
 from helpers import (
     SandboxMaker,
     attempts_logged,
@@ -12,8 +15,9 @@ from helpers import (
     status_counts,
 )
 
-from batch_sms.dispatch import DispatchSettings, Progress
+from batch_sms.dispatch import DispatchSettings, Progress, dispatch
 from batch_sms.journal import Journal
+from batch_sms.provider.nxcloud import Answer, Kind, SendRequest
 
 
 def test_clean_run_sends_every_message_once_with_ids(
@@ -49,3 +53,23 @@ def test_clean_run_sends_every_message_once_with_ids(
     assert attempts_logged(journal) == 120
     assert seen[-1].done == seen[-1].total == 120
     assert seen[-1].counts == {"sent": 120}
+
+
+def test_the_collector_skips_what_lived_before_the_dispatch_and_is_left_as_it_was(
+    journal: Journal,
+) -> None:
+    """Full collections during a dispatch scan only what it makes: what lived before is
+    frozen for its length, and unfrozen after (a web app dispatches many runs)."""
+    make_run(journal, "run-gc-000001", [(p, "Hi") for p in cn_numbers(3)])
+    frozen: list[int] = []
+
+    class Provider:
+        async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Answer:
+            frozen.append(gc.get_freeze_count())
+            return Answer(Kind.ACCEPTED, "0", "ok", messageid=req.phone)
+
+    before = gc.get_freeze_count()
+    result = asyncio.run(dispatch("run-gc-000001", journal, Provider(), DispatchSettings()))
+    assert result.counts == {"sent": 3}
+    assert min(frozen) > before
+    assert gc.get_freeze_count() == before

@@ -14,6 +14,7 @@ limits).
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Awaitable, Callable, Collection
 
@@ -48,4 +49,11 @@ async def dispatch(
     dispatcher = Dispatcher(
         run_id, journal, client, settings, clock, sleep, on_progress, stop, gates, only
     )
-    return await dispatcher.run()
+    # What lives before the dispatch (modules, the pre-flight's objects) stays alive through it:
+    # frozen, the collector's full passes skip it and scan only what the dispatch makes (a
+    # 20,000-message send spent 0.25 s in six such passes). Unfrozen after, as it was.
+    gc.freeze()
+    try:
+        return await dispatcher.run()
+    finally:
+        gc.unfreeze()
