@@ -39,7 +39,7 @@ class WindowGuard:
         self.period = period
         self.margin = margin  # the slack of a start noted without one
         self.horizon = horizon
-        self.base: float | None = None  # the quickest recent round trip
+        self.base: float | None = None  # the quickest round trip of the run
         self.noise: float | None = None  # the measured margin for answered starts, if any
         self._starts: deque[Ticket] = deque(maxlen=max(1, capacity))
 
@@ -111,9 +111,11 @@ class MarginMeter:
     """The window's margin from answer times: safe at first, then what the run measures (pure).
 
     Every answered request gives its round trip, from when it left to when its answer was read.
-    The quickest recent one (`base`) is the trip with no delay beyond the network's and the
-    server's own; what a request took beyond it (its excess) bounds how late it can have reached
-    the server (the window guard counts it per request). The margin covers what that bound can
+    The run's quickest (`base`) is the trip with no delay beyond the network's and the server's
+    own; what a request took beyond it (its excess) bounds how late it can have reached the
+    server (the window guard counts it per request). It is kept for the whole run: the quickest
+    of the recent trips rises with the delays while every request is slowed (a busy machine),
+    and would hide them from the requests a second later. The margin covers what that bound can
     miss, the noise of the quickest trips themselves: how far the `quantile` of the recent trips
     lies above their minimum, between `floor` and `ceiling`; until `warmup` answers are in, it
     is `start`.
@@ -145,18 +147,14 @@ class MarginMeter:
 
     @property
     def base(self) -> float | None:
-        """The quickest recent round trip, if any."""
+        """The quickest round trip of the run, if any."""
         return self._base
 
     def answered(self, trip: float) -> None:
         """Count one round trip."""
         trips = self._trips
-        if len(trips) == trips.maxlen and trips[0] == self._base:
-            trips.append(trip)
-            self._base = min(trips)  # the quickest one leaves the window
-        else:
-            trips.append(trip)
-            self._base = trip if self._base is None else min(self._base, trip)
+        trips.append(trip)
+        self._base = trip if self._base is None else min(self._base, trip)
         self.answers += 1
         self._since += 1
         if self.answers >= self.warmup and self._since * 8 >= len(trips):
