@@ -40,13 +40,14 @@ class RateLimiter:
         factor: float = 0.5,
         recover: float = 0.1,
         hold: float = 1.0,
-        catchup: float = 0.1,
+        catchup: float = 1.0,
     ) -> None:
         """Pace at `tps`; `clock` and `sleep` drive the pacer, the window guard and the recovery.
 
         `catchup`: how many seconds' worth of missed starts the pacer makes up at once (the
         event loop's timers fire about a millisecond late, and a commit or a garbage collection
-        holds the loop for tens of them); the window guard keeps the count strict regardless.
+        holds the loop for tens of them); the window guard keeps the count strict regardless,
+        so by default the pacer makes up a whole window's worth and costs the rate nothing.
         """
         if tps is not None and tps <= 0:
             raise ValueError("tps must be positive (or None for unlimited)")
