@@ -124,7 +124,7 @@ def test_unlimited_limiter_never_waits() -> None:
 
 def test_a_28_while_unlimited_limits_to_half_the_rate_of_the_last_second_then_lifts() -> None:
     clock = FakeClock(0.0)
-    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep, margin=0.0, burst=3.0)
+    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep, margin=0.0)
 
     async def burst(n: int, step: float) -> list[float]:
         starts = []
@@ -148,26 +148,46 @@ def test_tps_must_be_positive() -> None:
         RateLimiter(0)
 
 
-def test_acquire_holds_the_window_from_the_first_second_where_a_bucket_would_not() -> None:
-    # A pacer bucket holding three seconds of tokens lets every start through at once (the
-    # leaky bucket that allows 2N in the first second); the fake clock stands still, so only
-    # the window guard stands between them and the limit.
+def test_acquire_holds_the_window_when_the_pacer_makes_up_for_a_busy_loop() -> None:
+    # The loop stalls for two seconds after 300 starts: the pacer would make up three seconds'
+    # worth of missed starts at once; only the window guard stands between them and the limit.
     clock = FakeClock(0.0)
-    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep, margin=0.05, burst=3.0)
+    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep, margin=0.05, catchup=3.0)
 
     async def go() -> list[float]:
-        return [(await limiter.acquire()).at for _ in range(2500)]
+        starts = [(await limiter.acquire()).at for _ in range(300)]
+        clock.now += 2.0
+        return starts + [(await limiter.acquire()).at for _ in range(2500)]
 
     starts = asyncio.run(go())
-    assert sum(1 for t in starts if t < 1.0) == 1000
+    assert sum(1 for t in starts if t < 1.0) == 300
+    assert sum(1 for t in starts if t == starts[300]) == 1000  # made up at once, up to the limit
     assert most_in_window(starts, 1.049) == 1000  # 1.05 less a hair of float rounding
-    assert clock.slept
-    assert min(clock.slept) > 1.0
+    assert max(clock.slept) > 1.0  # the guard held the next ones for the rest of the window
+
+
+def test_acquire_makes_up_the_starts_a_busy_loop_missed_within_catchup() -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(1024, clock=clock, sleep=clock.sleep, catchup=0.25)  # exact floats
+
+    async def go() -> list[float]:
+        starts = [(await limiter.acquire()).at for _ in range(500)]
+        clock.now += 40 / 1024  # the loop was busy: 40 starts missed
+        starts += [(await limiter.acquire()).at for _ in range(100)]
+        clock.now += 1.0  # busy for a second: only `catchup` (0.25 s) is made up
+        return starts + [(await limiter.acquire()).at for _ in range(300)]
+
+    starts = asyncio.run(go())
+    assert starts[:500] == [i / 1024 for i in range(500)]
+    assert starts[500:540] == [539 / 1024] * 40  # at once, as soon as the loop is back
+    assert starts[540:600] == [i / 1024 for i in range(540, 600)]  # then on schedule again
+    assert starts[600:].count(starts[600]) == 257  # 256 made up and the one due now
+    assert most_in_window(starts) <= 1024
 
 
 def test_acquire_after_a_cut_paces_at_the_lower_rate() -> None:
     clock = FakeClock(0.0)
-    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep, burst=3.0)
+    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep)
 
     async def go() -> list[float]:
         limiter.lower()
@@ -175,7 +195,9 @@ def test_acquire_after_a_cut_paces_at_the_lower_rate() -> None:
 
     starts = asyncio.run(go())
     assert sum(1 for t in starts if t < 1.0) == 500
-    assert most_in_window(starts[:1000], 1.049) == 500
+    held = [t for t in starts if t < 2.0]  # one clean second after the hold, it recovers
+    assert most_in_window(held, 1.049) == 500
+    assert limiter.rate == 600
 
 
 def test_acquire_in_real_time_keeps_every_sliding_second_under_the_limit() -> None:
@@ -311,7 +333,7 @@ def test_prune_keeps_what_the_journal_does_not_know_yet() -> None:
 
 def test_sent_moves_a_late_start_forward_and_later_starts_keep_their_distance() -> None:
     clock = FakeClock(0.0)
-    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep, burst=3.0)
+    limiter = RateLimiter(1000, clock=clock, sleep=clock.sleep)
 
     async def go() -> tuple[Ticket, Ticket]:
         first = await limiter.acquire()

@@ -9,9 +9,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
-from aiolimiter import AsyncLimiter
-
-from batch_sms.dispatch.pacing import MarginMeter, Ticket, WindowGuard
+from batch_sms.dispatch.pacing import MarginMeter, Pacer, Ticket, WindowGuard
 
 __all__ = ["AcceptedSource", "HourlyCap", "RateLimiter", "Ticket", "WindowGuard"]
 
@@ -22,10 +20,11 @@ Sleep = Callable[[float], Awaitable[object]]
 class RateLimiter:
     """Strict pacer: at most `tps` request starts in any sliding second, from the first on.
 
-    Pacing is an aiolimiter bucket of ~10 ms of tokens (starts evenly spread at 1/rate); a window
-    guard over the last starts makes the count strict with a safety margin: `margin` seconds, or
-    with `margin=None` what a MarginMeter measures from the answers (`answered()`), which also
-    moves a late request's ticket forward. `lower()` on code 28
+    A Pacer spreads the starts evenly at 1/rate and makes up those a busy event loop missed (up
+    to `catchup` seconds' worth); a window guard over the last starts makes the count strict
+    with a safety margin: `margin` seconds, or with `margin=None` what a MarginMeter measures
+    from the answers (`answered()`), which also moves a late request's ticket forward. `lower()`
+    on code 28
     halves the rate (floor 1/s) and holds it; afterwards each clean second adds back 10 % of
     the ceiling until the ceiling is reached again. The ceiling is `tps`; with `tps=None`
     (unlimited) it is the rate at which the first 28 came, and reaching it lifts the limit.
@@ -41,13 +40,14 @@ class RateLimiter:
         factor: float = 0.5,
         recover: float = 0.1,
         hold: float = 1.0,
-        burst: float = 0.01,
+        catchup: float = 1.0,
     ) -> None:
-        """Pace at `tps`; `clock` and `sleep` drive the window guard and the recovery.
+        """Pace at `tps`; `clock` and `sleep` drive the pacer, the window guard and the recovery.
 
-        `burst` is how many seconds' worth of starts the pacer's bucket holds (at least one):
-        the event loop's timers have a resolution of about a millisecond, so a one-token bucket
-        could not pace much above 500/s; the window guard keeps the count strict regardless.
+        `catchup`: how many seconds' worth of missed starts the pacer makes up at once (the
+        event loop's timers fire about a millisecond late, and a commit or a garbage collection
+        holds the loop for tens of them); the window guard keeps the count strict regardless,
+        so by default the pacer makes up a whole window's worth and costs the rate nothing.
         """
         if tps is not None and tps <= 0:
             raise ValueError("tps must be positive (or None for unlimited)")
@@ -57,7 +57,6 @@ class RateLimiter:
         self._factor = factor
         self._recover = recover
         self._hold = hold
-        self._burst = burst
         self._meter = MarginMeter() if margin is None else None
         self._margin = margin
         self._floor = min(1.0, tps) if tps is not None else 1.0
@@ -67,7 +66,7 @@ class RateLimiter:
         self._changed_at = -math.inf  # when the rate last moved (recovery counts from here)
         self._lock = asyncio.Lock()
         self._guard = WindowGuard(math.ceil(tps) if tps is not None else 1, margin=self.margin)
-        self._pacer = self._bucket(tps) if tps is not None else None
+        self._pacer = Pacer(tps or 1.0, catchup)
         self._paced_rate = tps
         self._recent: deque[float] = deque()  # starts in the last second while unlimited
         self.lowered = 0  # how many times lower() actually cut the rate
@@ -103,8 +102,7 @@ class RateLimiter:
         return (
             not self._lock.locked()
             and self._paced_rate == self._rate
-            and self._pacer is not None
-            and self._pacer.has_capacity()
+            and self._pacer.delay(now) <= 0
             and self._guard.delay(now, self._limit()) <= 0
         )
 
@@ -119,16 +117,20 @@ class RateLimiter:
                 self._recent.popleft()
             return Ticket(now)
         async with self._lock:
-            self._recover_to(self._clock())
-            rate = self._rate
-            pacer = self._pacer
-            if rate is not None and (pacer is None or self._paced_rate != rate):
-                pacer = await self._repace(rate)
-            if pacer is not None:
-                await pacer.acquire()
-            while (wait := self._guard.delay(self._clock(), self._limit())) > 0:
+            now = self._clock()
+            self._recover_to(now)
+            if self._rate is not None and self._paced_rate != self._rate:
+                self._pacer.retime(self._rate, self._guard.last, now)
+                self._paced_rate = self._rate
+            while (wait := self._wait(self._clock())) > 0:
                 await self._sleep(wait)
-            return self._guard.note(self._clock(), self.margin)
+            now = self._clock()
+            self._pacer.note(now)
+            return self._guard.note(now, self.margin)
+
+    def _wait(self, now: float) -> float:
+        """Seconds until both the pacer and the window guard let one more start through."""
+        return max(self._pacer.delay(now), self._guard.delay(now, self._limit()))
 
     @property
     def margin(self) -> float:
@@ -147,23 +149,7 @@ class RateLimiter:
             ticket.trip = max(0.0, self._clock() - ticket.at)
             self._meter.answered(ticket.trip)
             self._guard.base = self._meter.base
-
-    def _bucket(self, rate: float) -> AsyncLimiter:
-        """An aiolimiter bucket that lets `rate` starts a second through, a few at a time."""
-        # Two tokens at least (from 2/s up): a timer that fires late is made up for by the
-        # next start instead of slowing every start down; the window guard keeps it strict.
-        tokens = max(1 if rate < 2 else 2, math.ceil(rate * self._burst))
-        return AsyncLimiter(tokens, tokens / rate)
-
-    async def _repace(self, rate: float) -> AsyncLimiter:
-        """Swap the pacer for one at `rate` (aiolimiter's rate is fixed at creation)."""
-        pacer = self._pacer = self._bucket(rate)
-        self._paced_rate = rate
-        if self._guard.last is not None:
-            # A fresh bucket is full and would let a burst through right after the last start:
-            # empty it now (this returns at once) so the next start waits 1/rate.
-            await pacer.acquire(pacer.max_rate)
-        return pacer
+            self._guard.noise = self._meter.margin
 
     def lower(self, started_at: float | None = None) -> bool:
         """Code 28: cut the rate and hold it; True when the rate was actually cut.
@@ -190,10 +176,11 @@ class RateLimiter:
         recent = [t for t in self._recent if t > now - 1.0]
         rate = self._ceiling = self._rate = float(max(len(recent), 1))
         self._guard = WindowGuard(math.ceil(self._ceiling), margin=self.margin)
-        self._guard.base = self._meter.base if self._meter is not None else None
+        if self._meter is not None:
+            self._guard.base, self._guard.noise = self._meter.base, self._meter.margin
         for t in recent[-math.ceil(self._ceiling) :]:
             self._guard.note(t, self.margin)  # the starts already made count against it
-        self._paced_rate = None  # the next acquire builds the pacer
+        self._paced_rate = None  # the next acquire retimes the pacer
         self._recent.clear()
         return rate
 
