@@ -158,10 +158,18 @@ STATUS_STYLE: dict[str, str] = {
 }  # fmt: skip
 
 
+# Each status as a row sees it, after its rank: an `inflight` leftover counts as unknown.
+_AS_ROW = {
+    s: (_RANK[Status.UNKNOWN], Status.UNKNOWN) if s is Status.INFLIGHT else (_RANK[s], s)
+    for s in Status
+}
+_NO_STATUS = (-1, Status.INVALID)
+
+
 def row_status(statuses: Iterable[Status]) -> Status:
     """The least successful status by SEVERITY (an `inflight` leftover counts as unknown)."""
-    ranked = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in statuses]
-    return min(ranked, key=_RANK.__getitem__) if ranked else Status.INVALID
+    # Called once per report row: a min over (rank, status) pairs, the ranks all distinct.
+    return min(map(_AS_ROW.__getitem__, statuses), default=_NO_STATUS)[1]
 
 
 def sql_list(statuses: Iterable[Status]) -> str:
