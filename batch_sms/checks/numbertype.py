@@ -129,7 +129,8 @@ def _regions(code: int) -> _Regions:
 
 def number_type(number: PhoneNumber) -> int:
     """phonenumbers.number_type(number): UNKNOWN exactly when phonenumbers calls it invalid."""
-    regions = _regions(number.country_code)
+    code = number.country_code
+    regions = _regions(code) if code is not None else ()
     if not regions:
         return _UNKNOWN
     nsn = national_significant_number(number)
