@@ -22,7 +22,7 @@ from phonenumbers import (
 )
 from phonenumbers.phonemetadata import PhoneNumberDesc
 
-__all__ = ["number_type"]
+__all__ = ["national_type", "number_type"]
 
 _FullMatch = Callable[[str], re.Match[str] | None]
 # A number description that can match: its possible lengths (empty: any) and its pattern.
@@ -130,13 +130,17 @@ def _regions(code: int) -> _Regions:
 def number_type(number: PhoneNumber) -> int:
     """phonenumbers.number_type(number): UNKNOWN exactly when phonenumbers calls it invalid."""
     code = number.country_code
-    regions = _regions(code) if code is not None else ()
-    if not regions:
+    if code is None:
         return _UNKNOWN
-    nsn = national_significant_number(number)
+    return national_type(code, national_significant_number(number))
+
+
+def national_type(code: int, nsn: str) -> int:
+    """number_type of the number with calling code `code` and national significant number `nsn`
+    (its digits after the calling code, leading zeros included)."""
     # Several regions may share the code (+1, +44, +7): the first whose leading digits fit, or
     # else whose descriptions call the number valid, is its region (region_code_for_number).
-    for leading, kinds in regions:
+    for leading, kinds in _regions(code):
         if leading is not None:
             if leading(nsn) is not None:
                 return kinds.type_of(nsn)
