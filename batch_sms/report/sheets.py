@@ -83,7 +83,7 @@ def csv_safe_values(values: Sequence[str | float | None]) -> list[str | float | 
     Only the sms_* values pass through here: the input's own cells are kept exact, so the CSV
     goes back into `send` unchanged, and they are no new risk (the user's file already has them).
     """
-    return [("'" + v) if isinstance(v, str) and v[:1] in _RISKY_START else v for v in values]
+    return [("'" + v) if isinstance(v, str) and v and v[0] in _RISKY_START else v for v in values]
 
 
 def _display_width(value: object) -> int:
