@@ -40,6 +40,7 @@ __all__ = [
     "content_key",
     "duration_text",
     "ext",
+    "one_row_status",
     "parse_duration",
     "parse_ext",
     "row_status",
@@ -164,6 +165,11 @@ _AS_ROW = {
     for s in Status
 }
 _NO_STATUS = (-1, Status.INVALID)
+
+
+def one_row_status(status: Status) -> Status:
+    """row_status of a row with one message, as nearly every row has."""
+    return _AS_ROW[status][1]
 
 
 def row_status(statuses: Iterable[Status]) -> Status:

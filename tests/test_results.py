@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from helpers import message
 
-from batch_sms.models import SEVERITY, Row, Status
+from batch_sms.models import SEVERITY, Row, Status, one_row_status
 from batch_sms.report.results import (
     MessageResult,
     aggregate,
@@ -147,6 +147,7 @@ def test_row_status_keeps_the_ranking_rule() -> None:
             seen = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in (a, b)]
             assert row_status([a, b]) is min(seen, key=order.index)
         assert row_status(iter([a])) is (Status.UNKNOWN if a is Status.INFLIGHT else a)
+        assert one_row_status(a) is row_status([a])
     assert row_status([]) is Status.INVALID
 
 

@@ -13,7 +13,7 @@ from batch_sms.checks.costs import Ceiling
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
-from batch_sms.models import CostEstimate, Message, Row, Status, row_status
+from batch_sms.models import CostEstimate, Message, Row, Status, one_row_status, row_status
 from batch_sms.provider import nxcloud
 
 __all__ = ["Plan", "Preflight", "link_line", "requests_needed", "run_preflight"]
@@ -116,7 +116,10 @@ def _row_statuses(messages: Sequence[Message]) -> dict[int, Status]:
         row, end = messages[start].row, start + 1
         while end < total and messages[end].row == row:
             end += 1
-        by_row[row] = row_status([m.status for m in messages[start:end]])
+        if end == start + 1:
+            by_row[row] = one_row_status(messages[start].status)
+        else:
+            by_row[row] = row_status([m.status for m in messages[start:end]])
         start = end
     return by_row
 

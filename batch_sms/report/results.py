@@ -8,7 +8,15 @@ from itertools import groupby
 from operator import attrgetter
 
 from batch_sms.journal.records import MessageRecord
-from batch_sms.models import NOT_SENDABLE, Message, Row, Status, row_status, utc_text
+from batch_sms.models import (
+    NOT_SENDABLE,
+    Message,
+    Row,
+    Status,
+    one_row_status,
+    row_status,
+    utc_text,
+)
 
 __all__ = [
     "MessageResult",
@@ -209,7 +217,7 @@ def validation_rows(input_rows: Iterable[Row], messages: Iterable[Message]) -> I
         if current is not None and current.number == number:
             if end == start + 1:  # one number in the cell, as nearly every row: no aggregate
                 yield ResultRow(
-                    number, current.cells, row_status((first.status,)), phone=first.phone,
+                    number, current.cells, one_row_status(first.status), phone=first.phone,
                     segments=first.segments, error=_with_warnings(first.error, first.warnings),
                     text=first.content,
                 )  # fmt: skip
