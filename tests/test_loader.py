@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 from helpers import DATA, cells
 
 from batch_sms.errors import InputError
-from batch_sms.input.loader import find_column, load, stream
+from batch_sms.input.loader import find_column, load, paused_gc, stream
 from batch_sms.models import Row
 
 # name, format, columns, (row number, cells)…, encoding, delimiter
@@ -452,3 +453,29 @@ def test_streaming_refuses_what_loading_refuses(tmp_path: Path) -> None:
     assert next(rows) == Row(2, ("8613800138000", "Hi"))
     with pytest.raises(InputError, match=r"row 3 has 3 cells but the header has 2"):
         next(rows)
+
+
+def test_paused_gc_leaves_what_was_built_to_the_oldest_generation() -> None:
+    """After the pause the objects built are old: no collection starts to rescan them."""
+    collections: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    assert gc.isenabled()
+    gc.callbacks.append(seen)
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+            with paused_gc():  # nested: the outer block re-enables
+                built = [[i] for i in range(5000)]
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        after = [[i] for i in range(100)]  # would start a young collection of all 5,000
+    finally:
+        gc.callbacks.remove(seen)
+    assert collections == []
+    young = {id(o) for generation in (0, 1) for o in gc.get_objects(generation=generation)}
+    assert not any(id(b) in young for b in built)
+    assert len(after) == 100

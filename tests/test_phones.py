@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from batch_sms.checks.phones import (
+    _pair,
     _parse_national_digits,
     _parse_plus_digits,
     _region,
@@ -202,7 +203,7 @@ def test_normalise_phone_is_idempotent_on_its_output(example: tuple[str, str]) -
 def test_plus_digits_shortcut_matches_phonenumbers_parse(digits: str) -> None:
     fast = _parse_plus_digits(digits)
     if fast is not None:
-        assert fast == phonenumbers.parse(f"+{digits}", None)
+        assert fast == _pair(phonenumbers.parse(f"+{digits}", None))
 
 
 @given(st.sampled_from(EXAMPLES), st.integers(0, 3), st.sampled_from(["", "0", "00", "1", "8"]))
@@ -214,7 +215,7 @@ def test_plus_digits_shortcut_matches_on_near_valid_numbers(
     digits = f"{number.country_code}{insert}{national[cut:]}"
     fast = _parse_plus_digits(digits)
     if fast is not None:
-        assert fast == phonenumbers.parse(f"+{digits}", None)
+        assert fast == _pair(phonenumbers.parse(f"+{digits}", None))
 
 
 @given(
@@ -230,7 +231,7 @@ def test_national_shortcut_matches_phonenumbers_parse(
     for reading in (example[0], region):
         fast = _parse_national_digits(digits, _region(reading))
         if fast is not None:
-            assert fast == phonenumbers.parse(digits, reading)
+            assert fast == _pair(phonenumbers.parse(digits, reading))
 
 
 @given(
@@ -240,14 +241,15 @@ def test_national_shortcut_matches_phonenumbers_parse(
 def test_national_shortcut_matches_on_any_digits(digits: str, region: str) -> None:
     fast = _parse_national_digits(digits, _region(region))
     if fast is not None:
-        assert fast == phonenumbers.parse(digits, region)
+        assert fast == _pair(phonenumbers.parse(digits, region))
 
 
 def test_plus_digits_shortcut_takes_the_common_case() -> None:
-    assert _parse_plus_digits("8613800138000") == phonenumbers.parse("+8613800138000")
-    assert _parse_plus_digits("390612345678") == phonenumbers.parse("+390612345678")
-    assert _parse_national_digits("07911123456", _region("GB")) == phonenumbers.parse(
-        "07911123456", "GB"
+    assert _parse_plus_digits("8613800138000") == _pair(phonenumbers.parse("+8613800138000"))
+    assert _parse_plus_digits("390612345678") == _pair(phonenumbers.parse("+390612345678"))
+    assert _parse_plus_digits("390612345678") == (39, "0612345678")  # the zero is kept
+    assert _parse_national_digits("07911123456", _region("GB")) == _pair(
+        phonenumbers.parse("07911123456", "GB")
     )
 
 

@@ -7,8 +7,14 @@ from dataclasses import dataclass
 import pytest
 from helpers import message
 
-from batch_sms.models import Row, Status
-from batch_sms.report.results import result_rows, row_status, validation_rows
+from batch_sms.models import SEVERITY, Row, Status, one_row_status
+from batch_sms.report.results import (
+    MessageResult,
+    aggregate,
+    result_rows,
+    row_status,
+    validation_rows,
+)
 
 
 @pytest.mark.parametrize(
@@ -131,3 +137,40 @@ def test_a_row_bills_only_the_recipients_that_can_be_sent() -> None:
     assert row.status is Status.INVALID  # the row still shows its least successful recipient
     assert row.segments == 2  # but only the sent recipient is billed
     assert row.error == "+86 139 1234 5678: sent; 12345: too short"
+
+
+def test_row_status_keeps_the_ranking_rule() -> None:
+    """The (rank, status) lookup gives what the rule says for every pair and for no status."""
+    order = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in SEVERITY]
+    for a in Status:
+        for b in Status:
+            seen = [Status.UNKNOWN if s is Status.INFLIGHT else s for s in (a, b)]
+            assert row_status([a, b]) is min(seen, key=order.index)
+        assert row_status(iter([a])) is (Status.UNKNOWN if a is Status.INFLIGHT else a)
+        assert one_row_status(a) is row_status([a])
+    assert row_status([]) is Status.INVALID
+
+
+def test_validation_rows_one_number_rows_match_the_aggregate() -> None:
+    """A row with one recipient gets what `aggregate` makes of that recipient, field by field."""
+    inputs = [Row(n, (f"c{n}",)) for n in range(2, 8)]
+    messages = [
+        message(2, 0, Status.READY),
+        message(3, 0, Status.READY, warnings=("w1", "w2")),
+        message(4, 0, Status.INVALID, phone="", segments=0, error="bad", warnings=("w",)),
+        message(5, 0, Status.DUPLICATE, error="same as row 2"),
+        message(6, 0, Status.SUPPRESSED, error="opted out"),
+        message(7, 0, Status.READY, content=""),
+    ]
+    got = list(validation_rows(inputs, messages))
+    expected = [
+        aggregate(
+            m.row, (f"c{m.row}",),
+            [MessageResult(m.raw_phone, m.status, m.phone, m.segments, error=m.error,
+                           warnings=m.warnings, text=m.content)],
+        )
+        for m in messages
+    ]  # fmt: skip
+    assert got == expected
+    assert got[1].error == "warning: w1; warning: w2"
+    assert got[2].error == "bad; warning: w"

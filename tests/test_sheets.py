@@ -62,3 +62,38 @@ def test_header_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
     )
     ws = openpyxl.load_workbook(files.report)["Results"]
     assert (ws["A1"].value, ws["A1"].data_type) == ("=phone", "s")
+
+
+def test_cells_of_plain_and_odd_rows_read_back_exactly(tmp_path: Path) -> None:
+    """Rows taking the plain path and rows needing cleaning both come back as written: spaces
+    at the ends kept (Unicode ones too), formula-like text stays text, status cells coloured."""
+    long = "x" * 40_000
+    cells = [
+        ("a", " lead", "trail\u3000", "=1+1"),  # plain row, odd ends and a formula start
+        ("b & c", "<d>", "e\x0bf", "-5"),  # escaping and a character an xlsx cannot hold
+        ("\u2003em", "tab\t", long, "+86 138"),  # a cell past Excel's limit
+    ]
+    rows = [
+        ResultRow(i + 2, c, s, phone="8613800138000", segments=i, error="")
+        for i, (c, s) in enumerate(
+            zip(cells, (Status.SENT, Status.FAILED, Status.INVALID), strict=True)
+        )
+    ]
+    info = SummaryInfo("r1", "Test report")
+    files = write_report(tmp_path, ("p", "q", "r", "s"), rows, info, "xlsx")
+    sheet = openpyxl.load_workbook(files.report)["Results"]
+    got = [[c.value for c in row[:4]] for row in sheet.iter_rows(min_row=2)]
+    assert got == [
+        ["a", " lead", "trail\u3000", "=1+1"],
+        ["b & c", "<d>", "e\ufffdf", "-5"],
+        ["\u2003em", "tab\t", "x" * 32_767, "+86 138"],
+    ]
+    assert [sheet.cell(r, 4).data_type for r in (2, 3, 4)] == ["s", "s", "s"]
+    assert all(sheet.cell(r, 4).quotePrefix for r in (2, 3, 4))
+    assert sheet["E2"].fill.fgColor.rgb.endswith("C6EFCE")  # sent: green
+    assert sheet["E3"].fill.fgColor.rgb.endswith("FFC7CE")  # failed: red
+    assert [sheet.cell(r, 11).value for r in (2, 3, 4)] == [0, 1, 2]  # sms_segments, numbers
+    with zipfile.ZipFile(files.report) as zipped:
+        xml = zipped.read("xl/worksheets/sheet1.xml").decode()
+    assert '<t xml:space="preserve"> lead</t>' in xml
+    assert '<t xml:space="preserve">trail\u3000</t>' in xml

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -206,3 +208,21 @@ def test_a_failure_mid_stream_leaves_the_previous_report_alone(tmp_path: Path) -
     with pytest.raises(OSError, match="journal went away"):
         write_report(tmp_path, COLUMNS, broken(), SummaryInfo(run_id="r"), "csv")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_report_modules_load_without_numpy_which_stays_importable() -> None:
+    """openpyxl comes in without numpy (start-up time); numpy and pandas still load after."""
+    code = (
+        "import sys\n"
+        "import batch_sms.report.workbook\n"
+        "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
+        "import openpyxl.compat.numbers as n\n"
+        "assert n.NUMERIC_TYPES[:2] == (int, float)\n"
+        "import numpy, pandas\n"
+        "print(numpy.int64(3) + 1, pandas.DataFrame({'a': [1]}).shape)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["4", "(1,", "1)"]

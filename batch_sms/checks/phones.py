@@ -17,8 +17,11 @@ from phonenumbers import (
     PhoneNumber,
     PhoneNumberType,
     ValidationResult,
+    national_significant_number,
     phonenumberutil,
 )
+
+from batch_sms.checks.numbertype import national_type
 
 __all__ = ["MAX_DIGITS", "normalise_phone", "split_phones"]
 
@@ -71,16 +74,6 @@ _PARSE_REASONS = {
 }
 
 
-def _e164(number: PhoneNumber) -> str:
-    """E.164 digits without "+", keeping Italian-style leading zeros of the national number."""
-    if number.italian_leading_zero:
-        zeros = number.number_of_leading_zeros
-        return (
-            f"{number.country_code}{'0' * (1 if zeros is None else zeros)}{number.national_number}"
-        )
-    return f"{number.country_code}{number.national_number}"
-
-
 def _parse(text: str, region: str | None) -> tuple[PhoneNumber | None, str]:
     """The number if phonenumbers calls it valid, else None and why (a phrase after the value)."""
     try:
@@ -106,6 +99,10 @@ _NO_STRIP = (
 )
 _CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
 _METADATA: dict[int, PhoneMetadata | None] = {}
+# A number as (calling code, national significant number with its leading zeros): its E.164
+# digits are the two written together. _Found adds its PhoneNumberType.
+_Number = tuple[int, str]
+_Found = tuple[int, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +132,9 @@ def _region(region: str) -> _Region:
     )
 
 
-def _build(national: str, code: int, metadata: PhoneMetadata) -> PhoneNumber | None:
-    """The last steps of parse(): strip a national prefix, check the length, keep leading zeros."""
+def _build(national: str, code: int, metadata: PhoneMetadata) -> _Number | None:
+    """The last steps of parse(): strip a national prefix, check the length. The digits left,
+    leading zeros included, are the national significant number parse()'s PhoneNumber has."""
     if _STRIP_PREFIX is None or _TEST_LENGTH is None:
         return None
     _, stripped, _ = _STRIP_PREFIX(national, metadata)
@@ -144,18 +142,11 @@ def _build(national: str, code: int, metadata: PhoneMetadata) -> PhoneNumber | N
         national = stripped
     if not 2 <= len(national) <= 17:
         return None
-    number = PhoneNumber(country_code=code, national_number=int(national))
-    if len(national) > 1 and national[0] == "0":
-        number.italian_leading_zero = True
-        zeros = len(national) - len(national.lstrip("0"))
-        zeros = min(zeros, len(national) - 1)  # an all-zero number keeps its last zero
-        if zeros != 1:
-            number.number_of_leading_zeros = zeros
-    return number
+    return code, national
 
 
-def _parse_plus_digits(digits: str) -> PhoneNumber | None:
-    """What phonenumbers.parse("+" + digits) returns for ASCII digits, or None to ask it."""
+def _parse_plus_digits(digits: str) -> _Number | None:
+    """What phonenumbers.parse("+" + digits) reads in ASCII digits, or None to ask it."""
     if len(digits) <= 2:
         return None
     code = (
@@ -174,8 +165,8 @@ def _parse_plus_digits(digits: str) -> PhoneNumber | None:
     return _build(digits[len(str(code)) :], code, metadata)
 
 
-def _parse_national_digits(digits: str, region: _Region) -> PhoneNumber | None:
-    """What phonenumbers.parse(digits, region) returns for ASCII digits, or None to ask it."""
+def _parse_national_digits(digits: str, region: _Region) -> _Number | None:
+    """What phonenumbers.parse(digits, region) reads in ASCII digits, or None to ask it."""
     # parse() looks for an international prefix or the region's own calling code first.
     if (
         region.metadata is None
@@ -186,32 +177,31 @@ def _parse_national_digits(digits: str, region: _Region) -> PhoneNumber | None:
     return _build(digits, region.code, region.metadata)
 
 
-def _kind(number: PhoneNumber) -> int:
-    """The number's PhoneNumberType; UNKNOWN exactly when phonenumbers calls it invalid."""
-    # is_valid_number is "number_type(...) != UNKNOWN": one call gives both answers.
-    return phonenumbers.number_type(number)
+def _pair(number: PhoneNumber | None) -> _Number | None:
+    """A parsed number as (calling code, national significant number)."""
+    if number is None or number.country_code is None:
+        return None
+    return number.country_code, national_significant_number(number)
 
 
-def _international(digits: str) -> tuple[PhoneNumber, int] | None:
+def _typed(found: _Number | None) -> _Found | None:
+    """The number with its PhoneNumberType, if phonenumbers calls it valid."""
+    # is_valid_number is "number_type(...) != UNKNOWN": one look gives both answers, and
+    # numbertype gives number_type's answer from patterns compiled once.
+    if found is None:
+        return None
+    kind = national_type(*found)
+    return None if kind == PhoneNumberType.UNKNOWN else (*found, kind)
+
+
+def _international(digits: str) -> _Found | None:
     """`digits` read as country code + number, with its kind, if that is a valid number."""
-    number = _parse_plus_digits(digits)
-    if number is None:
-        number = _parse(f"+{digits}", None)[0]
-    if number is None:
-        return None
-    kind = _kind(number)
-    return None if kind == PhoneNumberType.UNKNOWN else (number, kind)
+    return _typed(_parse_plus_digits(digits) or _pair(_parse(f"+{digits}", None)[0]))
 
 
-def _national(digits: str, region: str, info: _Region) -> tuple[PhoneNumber, int] | None:
+def _national(digits: str, region: str, info: _Region) -> _Found | None:
     """`digits` read as a number of `region`, with its kind, if that is a valid number."""
-    number = _parse_national_digits(digits, info)
-    if number is None:
-        number = _parse(digits, region)[0]
-    if number is None:
-        return None
-    kind = _kind(number)
-    return None if kind == PhoneNumberType.UNKNOWN else (number, kind)
+    return _typed(_parse_national_digits(digits, info) or _pair(_parse(digits, region)[0]))
 
 
 def _clean(raw: str) -> tuple[str, str]:
@@ -309,11 +299,11 @@ def normalise_phone(
 
 
 def _verdict(
-    text: str, number: PhoneNumber, kind: int, sms: bool, allow_landlines: bool
+    text: str, code: int, national: str, kind: int, sms: bool, allow_landlines: bool
 ) -> tuple[str, int | None, str]:
     """A valid number's result: its digits and country, or why it cannot receive SMS."""
     if not sms:
-        return _e164(number), number.country_code, ""
+        return f"{code}{national}", code, ""
     if kind in _NO_SMS_KINDS:
         return "", None, f'phone "{text}" cannot receive SMS ({_NO_SMS_KINDS[kind]})'
     if kind in _LANDLINE_KINDS and not allow_landlines:
@@ -325,7 +315,7 @@ def _verdict(
                 "give --allow-landlines if your provider texts such numbers"
             ),
         )
-    return _e164(number), number.country_code, ""
+    return f"{code}{national}", code, ""
 
 
 def split_phones(cell: str) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from batch_sms.checks.reasons import reason_key
-from batch_sms.checks.segments import UCS2, describe_chars, lookalikes, segment
+from batch_sms.checks.segments import LOOKALIKES, UCS2, describe_chars, segment
 from batch_sms.models import Message, Status
 
 __all__ = ["too_many_per_number", "ucs2_summary", "why_nothing_ready"]
@@ -49,16 +49,19 @@ def ucs2_summary(messages: Iterable[Message]) -> str:
     count = avoidable = 0
     swappable: dict[str, None] = {}
     other: dict[str, None] = {}
+    twins = frozenset(LOOKALIKES)
+    known = set(twins)  # look-alikes and the characters already in `other`
     for message in messages:
         if message.status is Status.READY and message.encoding == UCS2:
             count += 1
             chars = segment(message.content).ucs2_chars
-            twins = lookalikes(chars)
-            if len(twins) == len(chars):
+            if twins.issuperset(chars):  # every one has a plain look-alike
                 avoidable += 1
-                swappable.update(dict.fromkeys(twins))
-            else:
-                other.update(dict.fromkeys(c for c in chars if c not in twins))
+                swappable.update(dict.fromkeys(chars))
+            elif not known.issuperset(chars):  # most texts bring no new character
+                new = [c for c in chars if c not in known]
+                other.update(dict.fromkeys(new))
+                known.update(new)
     if not count:
         return ""
     parts = []

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import attrgetter
 from pathlib import Path
 
 from batch_sms.checks import gsmsafe, template, validate
@@ -15,7 +13,7 @@ from batch_sms.checks.costs import Ceiling
 from batch_sms.config import Settings
 from batch_sms.errors import InputError, RenderError, UsageError
 from batch_sms.input import loader, reading
-from batch_sms.models import CostEstimate, Message, Row, Status, row_status
+from batch_sms.models import CostEstimate, Message, Row, Status, one_row_status, row_status
 from batch_sms.provider import nxcloud
 
 __all__ = ["Plan", "Preflight", "link_line", "requests_needed", "run_preflight"]
@@ -84,16 +82,13 @@ class Preflight:
     def plan(self, settings: Settings) -> Plan:
         """Summarise the verdicts into the plan shown before sending."""
         # The same rule as the report's, so the plan and the report count rows alike.
-        by_row = {
-            row: row_status(m.status for m in group)
-            for row, group in groupby(self.messages, key=attrgetter("row"))
-        }
+        by_row = _row_statuses(self.messages)
         ready = [m for m in self.messages if m.status is Status.READY]
         prices = dict(settings.prices.by_country), settings.prices.default
         cost = validate.estimate_cost(ready, *prices)
         return Plan(
             rows=len(by_row),
-            rows_by_status=dict(Counter(str(s) for s in by_row.values())),
+            rows_by_status={str(s): n for s, n in Counter(by_row.values()).items()},
             messages_ready=len(ready),
             segments_ready=sum(m.segments for m in ready),
             cost=cost,
@@ -111,6 +106,22 @@ class Preflight:
                 if m.status is not Status.READY
             ),
         )
+
+
+def _row_statuses(messages: Sequence[Message]) -> dict[int, Status]:
+    """Each row's status (row_status of each run of its messages, as groupby gives them)."""
+    by_row: dict[int, Status] = {}
+    start, total = 0, len(messages)
+    while start < total:
+        row, end = messages[start].row, start + 1
+        while end < total and messages[end].row == row:
+            end += 1
+        if end == start + 1:
+            by_row[row] = one_row_status(messages[start].status)
+        else:
+            by_row[row] = row_status([m.status for m in messages[start:end]])
+        start = end
+    return by_row
 
 
 def requests_needed(ready: list[Message], group: int) -> int:

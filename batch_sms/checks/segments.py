@@ -98,7 +98,10 @@ def segment_uncached(text: str, country_code: int | None = None) -> Segmentation
     rest = text.translate(_DROP_BASIC)
     if not rest:  # the common case: basic characters only
         return _gsm7(len(text) + extra)
-    forcing = tuple(dict.fromkeys(c for c in rest if c not in _GSM_EXTENSION))
+    distinct = dict.fromkeys(rest)
+    if not _GSM_EXTENSION.isdisjoint(distinct):
+        distinct = {c: None for c in distinct if c not in _GSM_EXTENSION}
+    forcing = tuple(distinct)
     if not forcing:
         return _gsm7(len(text) + len(rest) + extra)  # extension characters: one more unit each
     units = len(text.encode("utf-16-le")) // 2 + extra

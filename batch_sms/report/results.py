@@ -8,7 +8,15 @@ from itertools import groupby
 from operator import attrgetter
 
 from batch_sms.journal.records import MessageRecord
-from batch_sms.models import NOT_SENDABLE, Message, Row, Status, row_status, utc_text
+from batch_sms.models import (
+    NOT_SENDABLE,
+    Message,
+    Row,
+    Status,
+    one_row_status,
+    row_status,
+    utc_text,
+)
 
 __all__ = [
     "MessageResult",
@@ -20,7 +28,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each of its 19 fields through object.__setattr__, four
+# times the cost of a plain one, and a report builds one per input row.
+@dataclass(slots=True)
 class ResultRow:
     """One input row with its fate: the Results sheet's row."""
 
@@ -76,11 +86,18 @@ def crash_note(resume_command: str) -> str:
     )
 
 
+def _with_warnings(error: str, warnings: tuple[str, ...]) -> str:
+    """A one-message row's sms_error: the error, then each warning, joined with "; "."""
+    if not warnings:
+        return error
+    return "; ".join(filter(None, (error, *(f"warning: {w}" for w in warnings))))
+
+
 def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult]) -> ResultRow:
     """Combine a row's messages into one result row (fields joined with ", " by position)."""
     if len(parts) == 1:
         p = parts[0]
-        error = "; ".join(filter(None, (p.error, *(f"warning: {w}" for w in p.warnings))))
+        error = _with_warnings(p.error, p.warnings)
         return ResultRow(
             number, cells, row_status([p.status]), p.code, p.result, p.messageid,
             p.sys_message_id, p.phone, p.segments, p.attempts, p.sent_at, p.dr_status, p.dr_time,
@@ -186,18 +203,29 @@ def validation_rows(input_rows: Iterable[Row], messages: Iterable[Message]) -> I
     # (~130 MB on 1M rows). Pre-flight makes messages in row order, so this stable sort is one
     # linear pass over references; it only matters for callers that pass them in another order.
     ordered = sorted(messages, key=attrgetter("row"))
+    count = len(ordered)
     rows = iter(input_rows)
     current = next(rows, None)
-    for number, group in groupby(ordered, key=attrgetter("row")):
+    start = 0
+    while start < count and current is not None:
+        first = ordered[start]
+        number, end = first.row, start + 1
+        while end < count and ordered[end].row == number:
+            end += 1
         while current is not None and current.number < number:
             current = next(rows, None)
-        if current is None:
-            break
-        if current.number != number:
-            continue
-        parts = [
-            MessageResult(m.raw_phone, m.status, m.phone, m.segments, error=m.error,
-                          warnings=m.warnings, text=m.content)
-            for m in sorted(group, key=attrgetter("index"))
-        ]  # fmt: skip
-        yield aggregate(number, current.cells, parts)
+        if current is not None and current.number == number:
+            if end == start + 1:  # one number in the cell, as nearly every row: no aggregate
+                yield ResultRow(
+                    number, current.cells, one_row_status(first.status), phone=first.phone,
+                    segments=first.segments, error=_with_warnings(first.error, first.warnings),
+                    text=first.content,
+                )  # fmt: skip
+            else:
+                parts = [
+                    MessageResult(m.raw_phone, m.status, m.phone, m.segments, error=m.error,
+                                  warnings=m.warnings, text=m.content)
+                    for m in sorted(ordered[start:end], key=attrgetter("index"))
+                ]  # fmt: skip
+                yield aggregate(number, current.cells, parts)
+        start = end

@@ -41,6 +41,10 @@ _BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ud800-\udfff\ufffe\uffff]")
 # of these (nearly all) skips the per-cell cleaning and escaping.
 _SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\r\ud800-\udfff\ufffe\uffff]")
 _RISKY_START = frozenset((*FORMULA_START, "\t", "\r"))  # first characters csv_safe quotes
+# Characters str.isspace() calls white space (all below U+3001): a text starting or ending in
+# one keeps it only with xml:space="preserve".
+_SPACE = frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
+_ODD_START = _SPACE | frozenset(FORMULA_START)  # a first character that needs a closer look
 MAX_CELL = 32_767  # Excel's limit for the text of one cell
 SAMPLE_ROWS = 100  # rows read to size the columns
 CHUNK = 1 << 20
@@ -79,7 +83,7 @@ def csv_safe_values(values: Sequence[str | float | None]) -> list[str | float | 
     Only the sms_* values pass through here: the input's own cells are kept exact, so the CSV
     goes back into `send` unchanged, and they are no new risk (the user's file already has them).
     """
-    return [("'" + v) if isinstance(v, str) and v[:1] in _RISKY_START else v for v in values]
+    return [("'" + v) if isinstance(v, str) and v and v[0] in _RISKY_START else v for v in values]
 
 
 def _display_width(value: object) -> int:
@@ -137,6 +141,7 @@ class TextSheet:
         self.status_column = status_column
         self.rows = 0
         self._letters = [get_column_letter(i + 1) for i in range(len(self.header))]
+        self._opens = [f'<c r="{letter}' for letter in self._letters]  # + row number
         self._widths = [_display_width(name) for name in self.header]
         self._xml: IO[bytes] = tempfile.TemporaryFile(dir=scratch)  # noqa: SIM115 (closed in save)
         text = WriteOnlyCell(ws)
@@ -160,32 +165,47 @@ class TextSheet:
         if self.rows <= SAMPLE_ROWS:
             for index, value in enumerate(values):
                 self._widths[index] = max(self._widths[index], _display_width(value))
-        texts = [v for v in values if v.__class__ is str]
-        plain = not _SPECIAL.search("".join(texts))
-        parts = [f'<row r="{number}">']
-        status = self.status_column
-        for index, (letter, value) in enumerate(zip(self._letters, values, strict=True)):
-            if value is None or value == "":
-                continue
-            if not isinstance(value, str):
-                parts.append(f'<c r="{letter}{number}" s="{self._number_style}"><v>{value}</v></c>')
-                continue
-            if plain:  # nothing to clean or escape: only the length and the ends matter
-                text = value if len(value) <= MAX_CELL else value[:MAX_CELL]
-                ends = text[0].isspace() or text[-1].isspace()
-                xml = f'<t xml:space="preserve">{text}</t>' if ends else f"<t>{text}</t>"
-            else:
-                text = clean_text(value)
-                xml = _xml_text(text)
-            style = ""
-            if index == status:
-                style_id = self._status_styles.get(text)
-                style = f' s="{style_id}"' if style_id is not None else ""
-            elif text[0] in FORMULA_START:
-                style = f' s="{self._text_style}"'
-            parts.append(f'<c r="{letter}{number}"{style} t="inlineStr"><is>{xml}</is></c>')
-        parts.append("</row>")
-        self._xml.write("".join(parts).encode())
+        texts = "".join([v for v in values if v.__class__ is str])
+        row = str(number)
+        if len(texts) > MAX_CELL or _SPECIAL.search(texts) is not None:
+            cells = [self._cell(i, v, row) for i, v in enumerate(values) if v is not None]
+        else:  # nearly every row: nothing to clean, escape or cut
+            cells = []
+            opens, status, styles = self._opens, self.status_column, self._status_styles
+            number_style = f'" s="{self._number_style}"><v>'
+            for index, value in enumerate(values):
+                if value.__class__ is str:
+                    if not value:
+                        continue
+                    if value[0] in _ODD_START or value[-1] in _SPACE:
+                        cells.append(self._cell(index, value, row))
+                        continue
+                    style = ""
+                    if index == status:
+                        style_id = styles.get(value)
+                        style = "" if style_id is None else f' s="{style_id}"'
+                    cells.append(
+                        f'{opens[index]}{row}"{style} t="inlineStr"><is><t>{value}</t></is></c>'
+                    )
+                elif value is not None:
+                    cells.append(f"{opens[index]}{row}{number_style}{value}</v></c>")
+        self._xml.write(f'<row r="{row}">{"".join(cells)}</row>'.encode())
+
+    def _cell(self, index: int, value: str | float, row: str) -> str:
+        """One cell's XML (its text cleaned, escaped and cut as needed); "" for an empty text."""
+        if not isinstance(value, str):
+            return f'{self._opens[index]}{row}" s="{self._number_style}"><v>{value}</v></c>'
+        if not value:
+            return ""
+        text = clean_text(value)
+        xml = _xml_text(text)
+        style = ""
+        if index == self.status_column:
+            style_id = self._status_styles.get(text)
+            style = f' s="{style_id}"' if style_id is not None else ""
+        elif text[0] in FORMULA_START:
+            style = f' s="{self._text_style}"'
+        return f'{self._opens[index]}{row}"{style} t="inlineStr"><is>{xml}</is></c>'
 
     def close(self) -> None:
         """Set widths, the frozen bold header and the auto-filter (before the book is saved)."""

@@ -76,6 +76,8 @@ def _sms_values(row: ResultRow) -> list[str | float | None]:
 
 def _fit(cells: tuple[str, ...], width: int) -> list[str | float | None]:
     """The row's cells under the input's columns (a short CSV row is padded)."""
+    if len(cells) == width:
+        return list(cells)
     values: list[str | float | None] = list(cells[:width])
     values.extend([""] * (width - len(values)))
     return values
