@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 
 from helpers import (
     SandboxMaker,
@@ -73,3 +74,19 @@ def test_the_collector_skips_what_lived_before_the_dispatch_and_is_left_as_it_wa
     assert result.counts == {"sent": 3}
     assert min(frozen) > before
     assert gc.get_freeze_count() == before
+
+
+def test_the_wal_is_checkpointed_on_a_thread_of_its_own_while_a_dispatch_sends(
+    journal: Journal,
+) -> None:
+    make_run(journal, "run-wal-000001", [(p, "Hi") for p in cn_numbers(3)])
+    threads: list[set[str]] = []
+
+    class Provider:
+        async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Answer:
+            threads.append({t.name for t in threading.enumerate()})
+            return Answer(Kind.ACCEPTED, "0", "ok", messageid=req.phone)
+
+    asyncio.run(dispatch("run-wal-000001", journal, Provider(), DispatchSettings()))
+    assert all("batch-sms checkpoints" in names for names in threads)
+    assert "batch-sms checkpoints" not in {t.name for t in threading.enumerate()}

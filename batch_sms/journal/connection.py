@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from batch_sms.errors import RUNS_HINT, StateError
+from batch_sms.journal.checkpoints import Checkpointer
 from batch_sms.journal.schema import MIGRATIONS, Migration
 
 CHUNK = 5000
@@ -45,6 +46,7 @@ class Connection:
                 hint="point --state at a file you may write, in a folder that exists",
             ) from exc
         self._db.row_factory = sqlite3.Row
+        self._checkpointer: Checkpointer | None = None
         try:
             # A second process (the receipts server, a report) may write at the same moment.
             self._db.execute("PRAGMA busy_timeout = 10000")
@@ -100,6 +102,21 @@ class Connection:
             if self._db.in_transaction:  # COMMIT itself may fail (disk full, busy)
                 self._db.execute("ROLLBACK")
             raise
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
+
+    @contextmanager
+    def checkpoints_aside(self) -> Iterator[Checkpointer]:
+        """While the block runs, a thread of its own checkpoints the WAL instead of the commit
+        that happens to fill it (journal.checkpoints)."""
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")
+        checkpointer = self._checkpointer = Checkpointer(self.path)
+        try:
+            yield checkpointer
+        finally:
+            self._checkpointer = None
+            checkpointer.close()
+            self._db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT}")
 
     def close(self) -> None:
         """Close the connection."""
