@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from helpers import message
@@ -10,6 +10,7 @@ from helpers import message
 from batch_sms.models import SEVERITY, Row, Status, one_row_status
 from batch_sms.report.results import (
     MessageResult,
+    _from_record,
     aggregate,
     result_rows,
     row_status,
@@ -174,3 +175,28 @@ def test_validation_rows_one_number_rows_match_the_aggregate() -> None:
     assert got == expected
     assert got[1].error == "warning: w1; warning: w2"
     assert got[2].error == "bad; warning: w"
+
+
+def test_result_rows_one_record_rows_match_the_aggregate() -> None:
+    """A row with one message gets what `aggregate` makes of its MessageResult, field by
+    field (handed over when its message went to a retry)."""
+    inputs = [Row(n, (f"c{n}",)) for n in range(2, 9)]
+    records = [
+        Record(2, 0, Status.SENT, code="0", messageid="m1", attempts=1, sent_at=86400.0,
+               sys_message_id="r-2-0", price=0.02, currency="USD"),
+        Record(3, 0, Status.INFLIGHT, error=""),
+        Record(4, 0, Status.CAPPED, next_at=3600.0, error="hourly cap"),
+        Record(5, 0, Status.CAPPED, next_at=3600.0),
+        Record(6, 0, Status.FAILED, code="6", result="bad", attempts=3, error="invalid number"),
+        Record(7, 0, Status.DELIVERED, code="0", dr_status="DELIVRD", dr_time="2026-11-25"),
+        Record(8, 0, Status.PENDING, retried_by="r2"),
+    ]  # fmt: skip
+    got = list(result_rows(inputs, records, describe, in_flight="crashed"))
+    expected = []
+    for r in records:
+        row = aggregate(r.row, (f"c{r.row}",), [_from_record(r, describe, "crashed")])  # type: ignore[arg-type]
+        expected.append(replace(row, handed_over=bool(r.retried_by)))
+    assert got == expected
+    assert (got[1].status, got[1].attempts, got[1].error) == (Status.UNKNOWN, 1, "crashed")
+    assert got[3].error == "may be sent after 1970-01-01 01:00:00 UTC"
+    assert got[6].handed_over

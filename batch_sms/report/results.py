@@ -140,9 +140,10 @@ def aggregate(number: int, cells: tuple[str, ...], parts: Sequence[MessageResult
     )
 
 
-def _from_record(
+def _shown(
     record: MessageRecord, describe: Callable[[str], str], in_flight: str
-) -> MessageResult:
+) -> tuple[str, int, str, str]:
+    """A record's error, attempts, result and sent time as the report shows them."""
     error, attempts = record.error, record.attempts
     if record.status is Status.INFLIGHT:
         # Left by a process that ended before the answer (a live run's report may show one
@@ -151,17 +152,26 @@ def _from_record(
     if record.status is Status.CAPPED and record.next_at is not None:
         later = f"may be sent after {utc_text(record.next_at)} UTC"
         error = f"{error}; {later}" if error else later
+    result = (describe(record.code) if record.code else "") or record.result
+    sent_at = utc_text(record.sent_at) if record.sent_at is not None else ""
+    return error, attempts, result, sent_at
+
+
+def _from_record(
+    record: MessageRecord, describe: Callable[[str], str], in_flight: str
+) -> MessageResult:
+    error, attempts, result, sent_at = _shown(record, describe, in_flight)
     return MessageResult(
         raw_phone=record.raw_phone,
         status=record.status,
         phone=record.phone,
         segments=record.segments,
         code=record.code,
-        result=(describe(record.code) if record.code else "") or record.result,
+        result=result,
         messageid=record.messageid,
         sys_message_id=record.sys_message_id,
         attempts=attempts,
-        sent_at=utc_text(record.sent_at) if record.sent_at is not None else "",
+        sent_at=sent_at,
         dr_status=record.dr_status,
         dr_time=record.dr_time,
         error=error,
@@ -169,6 +179,23 @@ def _from_record(
         price=record.price,
         currency=record.currency,
     )
+
+
+def _one_record_row(
+    number: int,
+    cells: tuple[str, ...],
+    r: MessageRecord,
+    describe: Callable[[str], str],
+    in_flight: str,
+) -> ResultRow:
+    """The result row of a row with one message (nearly every row), made straight from its
+    record: what aggregate makes of its one MessageResult, without making that."""
+    error, attempts, result, sent_at = _shown(r, describe, in_flight)
+    return ResultRow(
+        number, cells, one_row_status(r.status), r.code, result, r.messageid, r.sys_message_id,
+        r.phone, r.segments, attempts, sent_at, r.dr_status, r.dr_time, error, r.content,
+        handed_over=bool(r.retried_by), price=r.price, currency=r.currency,
+    )  # fmt: skip
 
 
 def result_rows(
@@ -190,6 +217,9 @@ def result_rows(
             current = next(rows, None)
         cells = current.cells if current is not None and current.number == number else ()
         records = list(group)
+        if len(records) == 1:
+            yield _one_record_row(number, cells, records[0], describe, in_flight)
+            continue
         row = aggregate(number, cells, [_from_record(r, describe, in_flight) for r in records])
         if all(r.retried_by for r in records):
             row = replace(row, handed_over=True)
