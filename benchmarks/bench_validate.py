@@ -26,7 +26,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from common import Measured, describe, machine, peak_rss_mb, run, run_worker, table
+from common import (
+    Measured,
+    compile_once,
+    describe,
+    machine,
+    peak_rss_mb,
+    run,
+    run_worker,
+    table,
+)
 from make_data import DEFAULT_SEED, ensure
 
 SCRIPT = Path(__file__).resolve()
@@ -159,6 +168,7 @@ def measure(
     path: Path, repeat: int, template: str | None, with_cli: bool, profile: bool = False
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Measured]]:
     """Interleave fresh-process runs of the bare loop, pre-flight and (with_cli) the CLI."""
+    compile_once()
     base = ["--path", str(path), *(["--template", template] if template else [])]
     bare: list[dict[str, Any]] = []
     pre: list[dict[str, Any]] = []

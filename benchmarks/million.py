@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from common import clean_env, print_results
+from common import clean_env, compile_once, print_results
 from fake_provider import provider, stats
 from send import finished, send_command, write_campaign
 
@@ -78,6 +78,7 @@ def run_stamped(command: list[str], cwd: Path, env: dict[str, str]) -> Stamped:
 
 def collect(rows: int) -> list[list[str]]:
     """One send of `rows` rows; the table rows."""
+    compile_once()
     with tempfile.TemporaryDirectory(prefix="bench-million-") as tmp:
         work = Path(tmp)
         csv_path = write_campaign(work / "campaign.csv", rows)

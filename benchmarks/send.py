@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from common import print_results, run, run_worker
+from common import compile_once, print_results, run, run_worker
 from fake_provider import Provider, provider, stats
 
 from batch_sms.config import EVENT_LOOPS
@@ -139,6 +139,7 @@ def collect(
 ) -> list[list[str]]:
     """Alternate the bare loop and `batch-sms send`; the table rows (medians over repetitions)."""
     runs: dict[str, list[dict[str, Any]]] = {"bare": [], "send": []}
+    compile_once()
     with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
         work = Path(tmp)
         csv_path = write_campaign(work / "campaign.csv", count)
