@@ -12,23 +12,23 @@ from batch_sms.journal import CostTally
 from batch_sms.models import Message, Status
 
 
-def _record(row: int, status: Status, cc: int, segments: int, price: float | None = None,
-            currency: str = "") -> CostTally:  # fmt: skip
+def _message(status: Status, cc: int, segments: int, price: float | None = None,
+             currency: str = "") -> CostTally:  # fmt: skip
     """One message as the journal's tally counts it."""
     billed = 0 if price is None else 1
     return CostTally(cc, status, 1, segments, billed, price or 0.0, currency)
 
 
 def test_run_costs_put_the_billed_price_beside_the_estimate_per_country() -> None:
-    records = [
-        _record(2, Status.DELIVERED, 86, 2, 0.02, "USD"),
-        _record(3, Status.DELIVERED, 86, 1, 0.01, "USD"),
-        _record(4, Status.SENT, 86, 1),  # no receipt yet
-        _record(5, Status.UNDELIVERED, 1, 3, 0.03, "USD"),
-        _record(6, Status.INVALID, 1, 1),  # never sendable: neither estimated nor billed
-        _record(7, Status.DUPLICATE, 44, 1, 0.05, "USD"),  # billed anyway: money spent
+    tallies = [
+        _message(Status.DELIVERED, 86, 2, 0.02, "USD"),
+        _message(Status.DELIVERED, 86, 1, 0.01, "USD"),
+        _message(Status.SENT, 86, 1),  # no receipt yet
+        _message(Status.UNDELIVERED, 1, 3, 0.03, "USD"),
+        _message(Status.INVALID, 1, 1),  # never sendable: neither estimated nor billed
+        _message(Status.DUPLICATE, 44, 1, 0.05, "USD"),  # billed anyway: money spent
     ]
-    costs = run_costs(records, {"86": 0.01}, None)
+    costs = run_costs(tallies, {"86": 0.01}, None)
     by_code = {c.country_code: c for c in costs.countries}
     assert (by_code["86"].messages, by_code["86"].segments, by_code["86"].cost) == (3, 4, 0.04)
     assert (by_code["86"].billed, by_code["86"].billed_messages) == (0.03, 2)
@@ -40,7 +40,7 @@ def test_run_costs_put_the_billed_price_beside_the_estimate_per_country() -> Non
 
 
 def test_run_costs_without_receipts_bill_nothing() -> None:
-    costs = run_costs([_record(2, Status.SENT, 86, 1)], {}, 0.5)
+    costs = run_costs([_message(Status.SENT, 86, 1)], {}, 0.5)
     assert (costs.cost, costs.billed, costs.billed_messages) == (0.5, None, 0)
 
 

@@ -278,7 +278,7 @@ def token_of(url: str) -> str:
 
 def test_a_restarted_receiver_keeps_the_token_kept_in_the_state_db(db_path: Path) -> None:
     with running_receiver(db_path) as first:
-        pass
+        pass  # started once and stopped: its token is now in the state db
     with running_receiver(db_path) as second:
         assert token_of(second.url) == token_of(first.url)
         assert asyncio.run(post_form(second.url, DELIVERED)) == (200, "success")

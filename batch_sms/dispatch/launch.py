@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from batch_sms.dispatch.api import Progress, Sender
-from batch_sms.dispatch.gates import Expire, Gate, Halt, Hold, Skip, first_verdict
+from batch_sms.dispatch.gates import Expire, Gate, Halt, Hold, Skip, Verdict, first_verdict
 from batch_sms.dispatch.grouping import GroupAnswers, request_for
 from batch_sms.dispatch.queue import Item
 from batch_sms.models import Status
@@ -46,8 +46,11 @@ class Launcher(GroupAnswers):
         return self.stopped_by is not None or (self.stop is not None and self.stop.is_set())
 
     def _passes(self, item: Item) -> bool:
-        """Apply the gates' verdict: True when the message may go now."""
-        verdict = first_verdict(self.gates, item.q, self.clock())
+        """Ask the gates and apply their verdict: True when the message may go now."""
+        return self._apply(item, first_verdict(self.gates, item.q, self.clock()))
+
+    def _apply(self, item: Item, verdict: Verdict) -> bool:
+        """Apply a gate's verdict on the message: True when it may go now."""
         if verdict is None:
             item.held = ""
             return True
@@ -93,13 +96,15 @@ class Launcher(GroupAnswers):
         """Start staged requests while slots are free, each gate asked again as it goes."""
         while self._staged and self.inflight < self.s.concurrency and not self._stopped():
             items = self._staged.popleft()
-            now = self.clock()
-            if self.gates and any(first_verdict(self.gates, i.q, now) for i in items):
-                self._unstage([items])
-                for item in items:
-                    if self._passes(item):  # a gate's mind changed in between: go later
-                        self.queue.again(item)
-                continue
+            if self.gates:
+                now = self.clock()
+                verdicts = [first_verdict(self.gates, item.q, now) for item in items]
+                if any(verdict is not None for verdict in verdicts):
+                    self._unstage([items])  # a gate's mind changed since they were marked
+                    for item, verdict in zip(items, verdicts, strict=True):
+                        if self._apply(item, verdict):
+                            self.queue.again(item)
+                    continue
             self._start(items)
 
     def _unstage(self, requests: Iterable[list[Item]]) -> None:
