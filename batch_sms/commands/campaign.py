@@ -47,7 +47,7 @@ from batch_sms.journal import RunInfo
 from batch_sms.models import RETRY_DEFAULT, Credentials, Status, ext, sys_message_id
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
-from batch_sms.report.workbook import ReportFiles, ResultRow
+from batch_sms.report.workbook import ReportBeside, ReportFiles, ResultRow
 
 __all__ = [
     "RETRY_DEFAULT",
@@ -75,9 +75,10 @@ def validate(
     window's now."""
     schedule.window(settings)  # a bad quiet-hours or window value stops before any reading
     checked = drop_already_sent(run_preflight(settings, table), settings)
-    plan = _plan(checked, settings, clock())
     run_id = new_run_id()
-    files = _preflight_report(checked, settings, plan, run_id, "Validation report")
+    with _preflight_report(checked, settings, run_id) as report:
+        plan = _plan(checked, settings, clock())  # while the report's sheet is being written
+        files = report.finish(_summary(checked, settings, plan, run_id, "Validation report"))
     ready = files.counts.get(Status.READY, 0) == files.rows
     return RunOutcome(
         command="validate",
@@ -115,12 +116,21 @@ def _plan(checked: Preflight, settings: Settings, now: float) -> Plan:
     return replace(plan, notes=(*plan.notes, *notes, *held))
 
 
-def _preflight_report(
+def _preflight_report(checked: Preflight, settings: Settings, run_id: str) -> ReportBeside:
+    """The report of a pre-flight (validate, dry run), statuses before sending: its sheet is
+    written beside the caller until it finishes it with the summary."""
+
+    def rows() -> Iterator[ResultRow]:  # the rows are in memory or read again from the file
+        return workbook.validation_rows(checked.input_rows(settings), checked.messages)
+
+    return ReportBeside(settings.out / run_id, checked.table.columns, rows, checked.table.format)
+
+
+def _summary(
     checked: Preflight, settings: Settings, plan: Plan, run_id: str, title: str
-) -> ReportFiles:
-    """The report of a pre-flight (validate, dry run): statuses before sending."""
-    rows = workbook.validation_rows(checked.input_rows(settings), checked.messages)
-    summary = workbook.SummaryInfo(
+) -> workbook.SummaryInfo:
+    """The Summary sheet's facts of a pre-flight's report."""
+    return workbook.SummaryInfo(
         run_id,
         title,
         settings=settings.public(),
@@ -130,9 +140,14 @@ def _preflight_report(
         currency=settings.prices.currency,
         gsm_safe=plan.gsm_safe,
     )
-    return workbook.write_report(
-        settings.out / run_id, checked.table.columns, rows, summary, checked.table.format
-    )
+
+
+def _preflight_files(
+    checked: Preflight, settings: Settings, plan: Plan, run_id: str, title: str
+) -> ReportFiles:
+    """The report of a pre-flight whose plan is made already."""
+    with _preflight_report(checked, settings, run_id) as report:
+        return report.finish(_summary(checked, settings, plan, run_id, title))
 
 
 def send(
@@ -162,7 +177,7 @@ def send(
     if settings.dry_run:
         return _dry_run(checked, settings, run_id, plan)
     if plan.messages_ready == 0:
-        files = _preflight_report(
+        files = _preflight_files(
             checked, settings, plan, run_id, "Campaign report (nothing to send)"
         )
         return RunOutcome(
@@ -268,7 +283,7 @@ def _dry_run(checked: Preflight, settings: Settings, run_id: str, plan: Plan) ->
         if not missing
         else ("signed with placeholder keys (not set: " + ", ".join(missing) + ")")
     )
-    files = _preflight_report(checked, settings, plan, run_id, "Dry run: nothing was sent")
+    files = _preflight_files(checked, settings, plan, run_id, "Dry run: nothing was sent")
     return RunOutcome(
         "send",
         run_id,

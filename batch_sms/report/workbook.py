@@ -18,10 +18,13 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+from openpyxl.utils import get_column_letter
 
 from batch_sms.errors import UsageError
 from batch_sms.models import RESENDABLE, RESULT_COLUMNS
+from batch_sms.report import child
 from batch_sms.report.results import (
     ResultRow,
     crash_note,
@@ -32,8 +35,12 @@ from batch_sms.report.sheets import TextSheet, csv_safe_values, save, text_cell
 from batch_sms.report.summary import SummaryInfo, Tally, summary_lines
 from batch_sms.report.summary_sheet import write_summary
 
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
 __all__ = [
     "RUN_FILES",
+    "ReportBeside",
     "ReportFiles",
     "ResultRow",
     "SummaryInfo",
@@ -94,6 +101,115 @@ def _csv_file(path: Path) -> tuple[IO[str], Callable[[Iterable[object]], object]
     return handle, csv.writer(handle).writerow
 
 
+class _Layout:
+    """The files of one report: where they go, their temporary names, their headers."""
+
+    def __init__(self, out_dir: Path, columns: Sequence[str], input_format: str) -> None:
+        self.out_dir = out_dir
+        self.width, self.is_csv = len(columns), input_format.lower() == "csv"
+        self.final = {
+            "report": out_dir / RUN_FILES["report"][0],
+            "results": out_dir / RUN_FILES["results"][0],
+            "failed": out_dir / RUN_FILES["failed"][0 if self.is_csv else 1],
+        }
+        self.temp = {key: path.with_name(f".{path.name}.tmp") for key, path in self.final.items()}
+        self.header = [*columns, *RESULT_COLUMNS]
+        self.failed_header = [*columns, "sms_status", "sms_error", "sms_text"]
+
+    def remove_temp(self) -> None:
+        for path in self.temp.values():
+            path.unlink(missing_ok=True)
+
+
+class _Book:
+    """report.xlsx being written: the Results sheet row by row, then the Summary, then saved."""
+
+    def __init__(self, layout: _Layout, max_sheet_rows: int) -> None:
+        from openpyxl import Workbook
+
+        self.layout, self.max_rows = layout, max_sheet_rows
+        self.book = Workbook(write_only=True)
+        sheet = self.book.create_sheet("Results")
+        self.results = TextSheet(sheet, layout.header, layout.out_dir, layout.width)
+
+    def add(self, values: list[str | float | None]) -> None:
+        if self.results.rows < self.max_rows:
+            self.results.add(values)
+
+    def save(self, summary: SummaryInfo, tally: Tally) -> None:
+        width = self.layout.width
+        sheet = self.book.create_sheet("Summary")
+        letters = (
+            get_column_letter(width + 1),
+            get_column_letter(width + 1 + RESULT_COLUMNS.index("sms_error")),
+        )
+        failed_name = self.layout.final["failed"].name
+        lines = summary_lines(summary, tally, self.results.rows, failed_name, letters)
+        write_summary(sheet, lines, lambda value: text_cell(sheet, value))
+        save(self.book, [self.results], self.layout.temp["report"])
+
+    def discard(self) -> None:
+        self.results.discard()
+
+
+class _Copies:
+    """results.csv and the failed-rows file (CSV or xlsx, as the input) being written."""
+
+    def __init__(self, layout: _Layout) -> None:
+        self.layout = layout
+        # The CSV copy is always streamed: only at the end is it known whether the sheet
+        # overflowed.
+        self._results, self._results_row = _csv_file(layout.temp["results"])
+        self._results_row(layout.header)
+        self._failed_csv: IO[str] | None = None
+        self._failed_row: Callable[[Iterable[object]], object] | None = None
+        self._failed_book: Workbook | None = None
+        self._failed_sheet: TextSheet | None = None
+
+    @property
+    def wrote_failed(self) -> bool:
+        return self._failed_sheet is not None or self._failed_row is not None
+
+    def add(
+        self, row: ResultRow, values: list[str | float | None], sms: list[str | float | None]
+    ) -> None:
+        self._results_row(values + csv_safe_values(sms))
+        if row.status not in RESENDABLE or row.handed_over:
+            return  # a row handed to a retry is that run's to finish
+        extra: list[str | float | None] = [row.status.value, row.error, row.text]
+        layout = self.layout
+        if layout.is_csv:
+            if self._failed_row is None:
+                self._failed_csv, self._failed_row = _csv_file(layout.temp["failed"])
+                self._failed_row(layout.failed_header)
+            self._failed_row(values + csv_safe_values(extra))
+        else:
+            if self._failed_sheet is None:
+                from openpyxl import Workbook
+
+                self._failed_book = Workbook(write_only=True)
+                sheet = self._failed_book.create_sheet("Rows")
+                self._failed_sheet = TextSheet(
+                    sheet, layout.failed_header, layout.out_dir, layout.width
+                )
+            self._failed_sheet.add(values + extra)
+
+    def close(self) -> None:
+        """Finish the files (the failed workbook is saved here)."""
+        self._results.close()
+        if self._failed_csv is not None:
+            self._failed_csv.close()
+        if self._failed_book is not None and self._failed_sheet is not None:
+            save(self._failed_book, [self._failed_sheet], self.layout.temp["failed"])
+
+    def discard(self) -> None:
+        self._results.close()
+        if self._failed_csv is not None:
+            self._failed_csv.close()
+        if self._failed_sheet is not None:
+            self._failed_sheet.discard()
+
+
 def write_report(
     out_dir: Path,
     columns: Sequence[str],
@@ -106,82 +222,141 @@ def write_report(
 ) -> ReportFiles:
     """Stream the rows once into report.xlsx, results.csv and the failed-rows file (`again`:
     the command that writes them again, for the hint when a file is locked)."""
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    width, is_csv = len(columns), input_format.lower() == "csv"
-    final = {
-        "report": out_dir / RUN_FILES["report"][0],
-        "results": out_dir / RUN_FILES["results"][0],
-        "failed": out_dir / RUN_FILES["failed"][0 if is_csv else 1],
-    }
-    temp = {key: path.with_name(f".{path.name}.tmp") for key, path in final.items()}
-    header = [*columns, *RESULT_COLUMNS]
-    failed_header = [*columns, "sms_status", "sms_error", "sms_text"]
-    book = Workbook(write_only=True)
-    results = TextSheet(book.create_sheet("Results"), header, out_dir, status_column=width)
-    tally = Tally()
-    failed_book: Workbook | None = None
-    failed_sheet: TextSheet | None = None
-    failed_csv: IO[str] | None = None
-    failed_row: Callable[[Iterable[object]], object] | None = None
-    # The CSV copy is always streamed: only at the end is it known whether the sheet overflowed.
-    results_csv, results_row = _csv_file(temp["results"])
+    layout = _Layout(out_dir, columns, input_format)
+    book: _Book | None = None
+    copies: _Copies | None = None
     try:
-        with results_csv:
-            results_row(header)
-            for row in rows:
-                tally.add(row)
-                values = _fit(row.cells, width)
-                sms = _sms_values(row)
-                if results.rows < max_sheet_rows:
-                    results.add(values + sms)
-                results_row(values + csv_safe_values(sms))
-                if row.status not in RESENDABLE or row.handed_over:
-                    continue  # a row handed to a retry is that run's to finish
-                extra: list[str | float | None] = [row.status.value, row.error, row.text]
-                if is_csv:
-                    if failed_row is None:
-                        failed_csv, failed_row = _csv_file(temp["failed"])
-                        failed_row(failed_header)
-                    failed_row(values + csv_safe_values(extra))
-                else:
-                    if failed_sheet is None:
-                        failed_book = Workbook(write_only=True)
-                        sheet = failed_book.create_sheet("Rows")
-                        failed_sheet = TextSheet(sheet, failed_header, out_dir, width)
-                    failed_sheet.add(values + extra)
-        if failed_csv is not None:
-            failed_csv.close()
-        sheet = book.create_sheet("Summary")
-        letters = (
-            get_column_letter(width + 1),
-            get_column_letter(width + 1 + RESULT_COLUMNS.index("sms_error")),
-        )
-        lines = summary_lines(summary, tally, results.rows, final["failed"].name, letters)
-        write_summary(sheet, lines, lambda value: text_cell(sheet, value))
-        save(book, [results], temp["report"])
-        if failed_book is not None and failed_sheet is not None:
-            save(failed_book, [failed_sheet], temp["failed"])
+        book, copies = _Book(layout, max_sheet_rows), _Copies(layout)
+        tally = Tally()
+        width = layout.width
+        for row in rows:
+            tally.add(row)
+            values = _fit(row.cells, width)
+            sms = _sms_values(row)
+            book.add(values + sms)
+            copies.add(row, values, sms)
+        copies.close()
+        book.save(summary, tally)
     except BaseException:
-        if failed_csv is not None:
-            failed_csv.close()
-        for text_sheet in (results, failed_sheet):
-            if text_sheet is not None:
-                text_sheet.discard()
-        for path in temp.values():
-            path.unlink(missing_ok=True)
+        for half in (book, copies):
+            if half is not None:
+                half.discard()
+        layout.remove_temp()
         raise
-    keep_csv = is_csv or results.rows < tally.rows
+    return _install_all(layout, tally, copies.wrote_failed, max_sheet_rows, again)
+
+
+class ReportBeside:
+    """The files `write_report` writes, with report.xlsx written by a child process from its own
+    `make_rows()` while this one goes on: two cores instead of one.
+
+        with ReportBeside(out_dir, columns, make_rows, "csv") as report:
+            ...  # the child writes the Results sheet meanwhile
+            files = report.finish(summary)  # this process writes the CSV files
+
+    `make_rows` must make the same rows in either process: rows held in memory or read again
+    from a file, never from a state db's connection (a child may not share it). Where a child
+    cannot be forked safely (`child.can_fork`), `finish` is `write_report(make_rows())`.
+    Leaving the block without `finish` ends the child and removes what it wrote.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        columns: Sequence[str],
+        make_rows: Callable[[], Iterable[ResultRow]],
+        input_format: str,
+        *,
+        max_sheet_rows: int = SHEET_ROWS,
+        again: str = "",
+    ) -> None:
+        self.out_dir, self.columns, self.make_rows = out_dir, columns, make_rows
+        self.input_format, self.max_sheet_rows, self.again = input_format, max_sheet_rows, again
+        self._layout = _Layout(out_dir, columns, input_format)
+        self._writer: child.Child | None = None
+
+    def __enter__(self) -> ReportBeside:
+        if child.can_fork():
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            layout, make_rows, most = self._layout, self.make_rows, self.max_sheet_rows
+
+            def work(summary: Callable[[], SummaryInfo]) -> None:
+                _book_pass(layout, make_rows(), summary, most)
+
+            self._writer = child.start(work)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:  # left without finishing: the child's work is not wanted
+            self._writer.stop()
+            self._writer = None
+            self._layout.remove_temp()
+
+    def finish(self, summary: SummaryInfo) -> ReportFiles:
+        """Write the CSV files here while the child saves report.xlsx; move all into place."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return write_report(
+                self.out_dir, self.columns, self.make_rows(), summary, self.input_format,
+                max_sheet_rows=self.max_sheet_rows, again=self.again,
+            )  # fmt: skip
+        layout = self._layout
+        copies: _Copies | None = None
+        try:
+            writer.send(summary)
+            copies = _Copies(layout)
+            tally = Tally()
+            width = layout.width
+            for row in self.make_rows():
+                tally.add(row)
+                copies.add(row, _fit(row.cells, width), _sms_values(row))
+            copies.close()
+            writer.join()
+        except BaseException:
+            writer.stop()
+            if copies is not None:
+                copies.discard()
+            layout.remove_temp()
+            raise
+        return _install_all(layout, tally, copies.wrote_failed, self.max_sheet_rows, self.again)
+
+
+def _book_pass(
+    layout: _Layout,
+    rows: Iterable[ResultRow],
+    summary: Callable[[], SummaryInfo],
+    max_sheet_rows: int,
+) -> None:
+    """report.xlsx alone, from the rows; the summary once they are written (the child's half of
+    a ReportBeside)."""
+    book = _Book(layout, max_sheet_rows)
+    try:
+        tally = Tally()
+        width = layout.width
+        for row in rows:
+            tally.add(row)
+            book.add(_fit(row.cells, width) + _sms_values(row))
+        book.save(summary(), tally)
+    except BaseException:
+        book.discard()
+        layout.temp["report"].unlink(missing_ok=True)
+        raise
+
+
+def _install_all(
+    layout: _Layout, tally: Tally, wrote_failed: bool, max_sheet_rows: int, again: str
+) -> ReportFiles:
+    """Move the finished files into place and say what was written."""
+    final, temp = layout.final, layout.temp
+    keep_csv = layout.is_csv or tally.rows > max_sheet_rows
     _install(temp["report"], again, final["report"])
     if not keep_csv:
         temp["results"].unlink()
     _install(temp["results"] if keep_csv else None, again, final["results"])
-    wrote_failed = failed_sheet is not None or failed_row is not None
     _install(temp["failed"] if wrote_failed else None, again, final["failed"])
     # A failed file of the other format can only be stale (the run's input format is fixed).
-    other = out_dir / ("failed.xlsx" if is_csv else "failed.csv")
+    other = layout.out_dir / ("failed.xlsx" if layout.is_csv else "failed.csv")
     other.unlink(missing_ok=True)
     return ReportFiles(
         report=final["report"],
