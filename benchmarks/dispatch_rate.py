@@ -26,7 +26,8 @@ from batch_sms.dispatch import DispatchResult, DispatchSettings, dispatch
 from batch_sms.dispatch.limits import most_in_window
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Message, Status
-from batch_sms.provider.nxcloud import Client, Credentials
+from batch_sms.provider.client import Client
+from batch_sms.provider.nxcloud import Credentials
 from batch_sms.sandbox.server import Sandbox, SandboxConfig, running, serve
 
 

@@ -10,6 +10,8 @@ import csv
 import dataclasses
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,7 +31,8 @@ from batch_sms.dispatch import DispatchResult, DispatchSettings, dispatch
 from batch_sms.input.loader import Table
 from batch_sms.journal import Journal, Result, RunInfo
 from batch_sms.models import Message, Status
-from batch_sms.provider.nxcloud import Answer, Client, Credentials, SendRequest, classify
+from batch_sms.provider.client import Client
+from batch_sms.provider.nxcloud import Answer, Credentials, SendRequest, classify
 from batch_sms.report.results import ResultRow
 from batch_sms.report.summary import SummaryInfo
 from batch_sms.report.workbook import ReportFiles, write_report
@@ -352,3 +355,14 @@ def changed_credentials(sandbox: Sandbox, **change: str) -> Credentials:
 def many_numbers(count: int) -> str:
     """A multi-number `phone` field of distinct Chinese mobiles."""
     return ",".join(f"86138001380{i:02d}" for i in range(count))
+
+
+def fresh_python(code: str, cwd: Path | None = None) -> str:
+    """Run `code` in a fresh interpreter (what a command's start-up imports); its stdout. It must
+    succeed."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=False,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout

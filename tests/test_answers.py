@@ -25,7 +25,8 @@ from batch_sms.dispatch import DispatchResult, DispatchSettings, dispatch
 from batch_sms.dispatch.limits import most_in_window
 from batch_sms.journal import Journal
 from batch_sms.models import Status
-from batch_sms.provider.nxcloud import SEND_PATH, Client, Credentials, Kind
+from batch_sms.provider.client import Client
+from batch_sms.provider.nxcloud import SEND_PATH, Credentials, Kind
 
 
 def test_row_fatal_answers_fail_their_rows_only(

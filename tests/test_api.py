@@ -6,8 +6,6 @@ import asyncio
 import os
 import shlex
 import signal
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -16,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import cn_numbers, env_for, last_json, run_cli, write_csv
+from helpers import cn_numbers, env_for, fresh_python, last_json, run_cli, write_csv
 from openpyxl import load_workbook
 
 import batch_sms
@@ -44,10 +42,7 @@ def test_the_must_show_one_liner(tmp_path: Path) -> None:
         "[8613800138000, None], 'content': ['hi', 'yo']})); "
         "print(r.rows()[['phone', 'sms_status']])"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    lines = [line.split() for line in done.stdout.splitlines()]
+    lines = [line.split() for line in fresh_python(code, tmp_path).splitlines()]
     assert lines == [["phone", "sms_status"], ["0", "8613800138000", "ready"], ["1", "invalid"]]
 
 
@@ -55,8 +50,7 @@ def test_import_batch_sms_loads_no_pandas() -> None:
     code = (
         "import sys, batch_sms; print(sorted({'pandas', 'aiohttp', 'openpyxl'} & set(sys.modules)))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"
     assert {"validate", "send", "results", "Result"} <= set(batch_sms.__all__)
     assert batch_sms.validate is api.validate
 

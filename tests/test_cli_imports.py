@@ -14,8 +14,8 @@ COMMANDS = [[], ["validate"], ["send"], ["resume"], ["retry"], ["report"], ["run
             ["receipts"], ["receipts", "serve"], ["sandbox"]]  # fmt: skip
 
 
-def python_m(*args: str) -> subprocess.CompletedProcess[str]:
-    """`python -X importtime -m batch_sms ARGS` in a fresh process; it must succeed."""
+def python_m(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+    """`python -X importtime -m batch_sms ARGS` in a fresh process; it must exit with `code`."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "batch_sms", *args],
         cwd=ROOT,
@@ -24,7 +24,7 @@ def python_m(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == code, result.stderr
     return result
 
 
@@ -52,10 +52,20 @@ def test_help_imports_no_heavy_library(command: list[str]) -> None:
 
 
 def test_a_command_still_imports_what_it_uses(tmp_path: Path) -> None:
-    """The lazy imports happen when a command runs (here: runs --json lists an empty db)."""
-    result = python_m("runs", "--json", "--state", str(tmp_path / "x.db"))
-    assert '"runs": []' in result.stdout
-    assert "aiohttp" in imported_names(result.stderr)
+    """The lazy imports happen when a command runs: the HTTP stack only when it sends."""
+    state, out = str(tmp_path / "x.db"), str(tmp_path / "out")
+    listed = python_m("runs", "--json", "--state", state)
+    assert '"runs": []' in listed.stdout
+    assert "aiohttp" not in imported_names(listed.stderr)
+    # The sample has rows to fix on purpose: exit code 1.
+    checked = python_m("validate", "samples/campaign.csv", "-q", "--json", "--out", out, code=1)
+    assert '"status": "not-ready"' in checked.stdout
+    assert {"phonenumbers", "openpyxl"} <= imported_names(checked.stderr)
+    assert "aiohttp" not in imported_names(checked.stderr)
+    sent = python_m("send", "samples/campaign.csv", "--sandbox", "--yes", "-q", "--json",
+                    "--state", state, "--out", out)  # fmt: skip
+    assert '"status": "finished"' in sent.stdout
+    assert "aiohttp" in imported_names(sent.stderr)
 
 
 def test_the_version_is_looked_up_only_when_asked() -> None:

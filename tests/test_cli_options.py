@@ -220,7 +220,7 @@ def test_the_sandbox_command_defaults_are_sandbox_config_defaults(
 def test_a_sandbox_run_uses_the_sandbox_config_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from batch_sms.commands import sending
+    from batch_sms.commands import sending, tariff
     from batch_sms.sandbox import server
 
     made: list[server.SandboxConfig] = []
@@ -239,6 +239,6 @@ def test_a_sandbox_run_uses_the_sandbox_config_defaults(
     assert (used.hourly_cap, used.price, used.currency) == (
         default.hourly_cap, default.price, default.currency
     )  # fmt: skip
-    assert (sending.SANDBOX_PRICES.default, sending.SANDBOX_PRICES.currency) == (
+    assert (tariff.SANDBOX_PRICES.default, tariff.SANDBOX_PRICES.currency) == (
         default.price, default.currency
     )  # fmt: skip

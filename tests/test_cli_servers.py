@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from helpers import CN, run
 
+from batch_sms.provider.client import Client
 from batch_sms.provider.nxcloud import (
     Answer,
-    Client,
     Credentials,
     Kind,
     SendRequest,

@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 from helpers import CN, MY, FakeClock, changed_credentials, client_send, many_numbers, run
 
+from batch_sms.provider.client import Client
 from batch_sms.provider.nxcloud import (
-    Client,
     SendRequest,
 )
 from batch_sms.sandbox.server import SandboxConfig, SandboxHandle, serve

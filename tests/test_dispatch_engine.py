@@ -12,7 +12,8 @@ from helpers import SandboxMaker, cn_numbers, dispatch_run, make_run, status_cou
 from batch_sms.dispatch import DispatchResult, DispatchSettings, Progress, dispatch
 from batch_sms.dispatch.limits import RateLimiter, Ticket, most_in_window
 from batch_sms.journal import Journal
-from batch_sms.provider.nxcloud import Client, Credentials, Kind
+from batch_sms.provider.client import Client
+from batch_sms.provider.nxcloud import Credentials, Kind
 
 
 @pytest.mark.parametrize("broken", ["credentials", "url"])

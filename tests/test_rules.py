@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from batch_sms.checks.segments import segment
+from batch_sms.provider.client import Client
 from batch_sms.provider.nxcloud import (
-    Client,
     Kind,
     SendRequest,
     build_send,

@@ -12,7 +12,8 @@ from helpers import CN, FakeClock, SandboxMaker, env_for, make_run, msg, new_run
 from batch_sms.commands import sending
 from batch_sms.config import load_settings
 from batch_sms.journal import Journal
-from batch_sms.provider.nxcloud import Client, SendRequest
+from batch_sms.provider.client import Client
+from batch_sms.provider.nxcloud import SendRequest
 from batch_sms.sandbox.server import SandboxConfig
 
 

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from helpers import CN, MY, FakeClock, changed_credentials, post_raw, run, send_one
 
+from batch_sms.provider.client import Client
 from batch_sms.provider.nxcloud import (
     Answer,
-    Client,
     Credentials,
     Kind,
     SendRequest,

@@ -3,12 +3,11 @@ the app staying out of the other commands."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import fresh_python
 from webclient import web_settings
 
 from batch_sms.cli import cli
@@ -42,8 +41,7 @@ def test_web_help_lists_its_options() -> None:
 
 def test_other_commands_do_not_load_the_web_app() -> None:
     code = "import sys; from batch_sms.cli import main; print('batch_sms.web' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code).strip() == "False"
 
 
 def test_web_refuses_a_bad_config_before_listening(tmp_path: Path) -> None:

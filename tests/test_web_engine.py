@@ -15,7 +15,7 @@ from helpers import FakeClock
 from webclient import ROOT, SAMPLE, web_settings
 
 from batch_sms.cli import cli
-from batch_sms.commands import sending
+from batch_sms.commands import tariff
 from batch_sms.web import engine
 
 DATA = ROOT / "tests" / "data"
@@ -72,9 +72,9 @@ def test_form_settings_take_the_rate_as_the_form_gives_it(tmp_path: Path) -> Non
 
 def test_form_settings_price_a_sandbox_check_as_its_send_will(tmp_path: Path) -> None:
     assert engine.form_settings(web_settings(tmp_path, sandbox=True)).prices == (
-        sending.SANDBOX_PRICES
+        tariff.SANDBOX_PRICES
     )
-    assert engine.form_settings(web_settings(tmp_path)).prices != sending.SANDBOX_PRICES
+    assert engine.form_settings(web_settings(tmp_path)).prices != tariff.SANDBOX_PRICES
 
 
 def test_check_lists_the_rows_not_sent_with_their_phone_cells_marked(tmp_path: Path) -> None:

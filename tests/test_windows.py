@@ -16,7 +16,7 @@ from batch_sms.dispatch.gates import Expire, Hold
 from batch_sms.dispatch.windows import WindowGate
 from batch_sms.journal import Journal, Queued
 from batch_sms.models import Status
-from batch_sms.provider.nxcloud import Client
+from batch_sms.provider.client import Client
 from batch_sms.sandbox.server import SandboxHandle
 
 SETTINGS = DispatchSettings(hourly_cap=None, concurrency=2)

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from batch_sms.checks import canary, gsmsafe, plancheck
 from batch_sms.checks.preflight import Plan, Preflight, run_preflight
-from batch_sms.commands import ceiling, schedule, sending
+from batch_sms.commands import ceiling, schedule, tariff
 from batch_sms.commands.canary import refuse_without_route
 from batch_sms.commands.followup import (
     list_runs,
@@ -38,7 +39,6 @@ from batch_sms.commands.runner import (
     run_lock,
     run_rows,
 )
-from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.dispatch import grouping
 from batch_sms.input import frame, reading
@@ -48,6 +48,9 @@ from batch_sms.models import RETRY_DEFAULT, Credentials, Status, ext, sys_messag
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportBeside, ReportFiles, ResultRow
+
+if TYPE_CHECKING:
+    from batch_sms.commands.sending import Provider
 
 __all__ = [
     "RETRY_DEFAULT",
@@ -157,7 +160,7 @@ def send(
     DataFrame's): the run keeps it as CSV, so resume, retry and report read it as a file's.
     `clock` is what the send window and its waits go by."""
     schedule.window(settings)  # a bad quiet-hours or window value stops before any reading
-    settings = sending.with_tariff(schedule.pinned(settings))
+    settings = tariff.with_tariff(schedule.pinned(settings))
     if not settings.dry_run:
         refuse_without_route(settings)
     # A send keeps no input row in memory: its report is written from the file and the state db.
@@ -196,6 +199,8 @@ def send(
             ],
         )
     ceiling.refuse_plan(plan.ceiling, plan.cost.unpriced, settings)  # before the provider is asked
+    from batch_sms.commands import sending  # aiohttp and the sandbox server: only to send
+
     sending.require_credentials(settings, "or try the built-in simulator with --sandbox")
     with sending.connect(settings) as provider:
         plan = replace(plan, balance=provider.balance())

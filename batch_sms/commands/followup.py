@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batch_sms import config
-from batch_sms.commands import canary, ceiling, hints, schedule, sending
+from batch_sms.commands import canary, ceiling, hints, schedule, tariff
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
 from batch_sms.commands.refresh import refresh_receipts
 from batch_sms.commands.runner import (
@@ -23,7 +23,6 @@ from batch_sms.commands.runner import (
     run_lock,
     write_run_report,
 )
-from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import RUNS_HINT, StateError, UsageError
 from batch_sms.input import reading
@@ -31,6 +30,9 @@ from batch_sms.journal import Journal, Result, RetryCopy, RunInfo
 from batch_sms.models import RETRYABLE, Status, base_messageid
 from batch_sms.provider import reconcile
 from batch_sms.report.results import crash_note
+
+if TYPE_CHECKING:
+    from batch_sms.commands.sending import Provider
 
 __all__ = [
     "list_runs", "other_runs_hint", "parse_statuses", "require_run", "resume", "retry",
@@ -43,7 +45,7 @@ def _run_settings(run: RunInfo, base: Settings, given: Sequence[str]) -> Setting
     the user gave on this command line (`given`) on top."""
     merged = config.from_public(run.settings, base)
     merged = config.override(merged, **{name: getattr(base, name) for name in given})
-    return sending.with_tariff(merged)  # a sandbox run without prices: the simulator's tariff
+    return tariff.with_tariff(merged)  # a sandbox run without prices: the simulator's tariff
 
 
 def resume(
@@ -88,6 +90,8 @@ def _resume(
     unknown = journal.inflight_to_unknown(run_id, crash_note(resume_cmd))
     if unknown:
         ui.note(f"{unknown} messages were in flight when the run stopped: their fate is unknown")
+    from batch_sms.commands import sending  # aiohttp and the sandbox server: only to send
+
     with sending.connect(settings) as provider:
         if resend_unknown:
             count = journal.set_status(run_id, [Status.UNKNOWN], Status.PENDING)
@@ -236,6 +240,8 @@ def _retry(
         ui.note(f"retry {new_id} of {parent.id}: {_copied_text(copied)}")
         _skip_already_sent(journal, new_id, settings, ui)
         ceiling.refuse_over_ceiling(journal, new_id, settings)  # before the provider is asked
+        from batch_sms.commands import sending  # aiohttp and the sandbox server: only to send
+
         with sending.connect(settings) as provider:
             return dispatch_and_report(journal, run, settings, ui, "retry", provider, clock)
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import aiohttp
-
-from batch_sms.commands import hints, sending
+from batch_sms.commands import hints
 from batch_sms.commands.outcome import Ui
-from batch_sms.commands.sending import Provider
 from batch_sms.config import Settings
 from batch_sms.errors import UsageError
 from batch_sms.journal import Journal, RunInfo
 from batch_sms.models import Status, duration_text
 from batch_sms.provider import lookup
+
+if TYPE_CHECKING:
+    from batch_sms.commands.sending import Provider
 
 __all__ = ["refresh_receipts"]
 
@@ -41,6 +42,8 @@ def refresh_receipts(
             "1`, send to it with --base-url URL and the credentials it prints, then run "
             "batch-sms report RUN_ID --refresh",
         )
+    from batch_sms.commands import sending  # aiohttp and the sandbox server: only to send
+
     sending.require_credentials(settings, "the record query needs the account that sent the run")
     now = clock()
     waiting = journal.awaiting_receipt(run.id, now - grace)
@@ -99,6 +102,8 @@ async def _ask(
     provider: Provider, wanted: Sequence[lookup.Wanted], now: float, concurrency: int
 ) -> lookup.Asked:
     """Run the record queries over one HTTP session."""
+    import aiohttp  # imported by the commands that ask the provider only (0.1 s of start-up)
+
     async with aiohttp.ClientSession() as session:
         client = provider.client(session)
         return await lookup.ask(client, wanted, now=now, concurrency=concurrency)

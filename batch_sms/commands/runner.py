@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from batch_sms.checks import canary, gsmsafe
 from batch_sms.checks.costs import run_costs
@@ -22,7 +23,7 @@ from batch_sms.checks.validate import NO_PLACEHOLDER
 from batch_sms.commands import ceiling, hints, schedule
 from batch_sms.commands.canary import CanaryPhase, refuse_without_route
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome, Ui
-from batch_sms.commands.sending import Provider, with_tariff
+from batch_sms.commands.tariff import with_tariff
 from batch_sms.config import Settings
 from batch_sms.errors import StateError, UsageError
 from batch_sms.input import loader, reading
@@ -31,6 +32,9 @@ from batch_sms.models import ACCEPTED, NOT_SENDABLE, RETRY_DEFAULT, CostEstimate
 from batch_sms.provider import nxcloud
 from batch_sms.report import workbook
 from batch_sms.report.workbook import ReportFiles, ResultRow
+
+if TYPE_CHECKING:
+    from batch_sms.commands.sending import Provider
 
 __all__ = [
     "adopt_old_state",

@@ -19,7 +19,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,30 +30,20 @@ from batch_sms import dispatch
 from batch_sms.commands import hints
 from batch_sms.commands.canary import CanaryPhase
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock
-from batch_sms.config import Prices, Settings
+from batch_sms.config import Settings
 from batch_sms.dispatch.gates import Gate
 from batch_sms.errors import UsageError
 from batch_sms.journal import Journal
 from batch_sms.models import DEFAULT_BASE_URL, Credentials, Status, duration_text, utc_text
 from batch_sms.provider import nxcloud, receipt_token, receipts, reconcile
+from batch_sms.provider.client import Client
 from batch_sms.sandbox import server
 
-__all__ = ["Provider", "SendResult", "connect", "require_credentials", "with_tariff"]
+__all__ = ["Provider", "SendResult", "connect", "require_credentials"]
 
 T = TypeVar("T")
 SANDBOX_DR_DELAY = 0.5  # seconds before the in-process sandbox pushes a receipt
 RECEIPT_WAIT = 5.0  # how long a sandbox run waits for its receipts before writing the report
-# per billed segment: the simulator's own tariff
-SANDBOX_PRICES = Prices(default=server.SandboxConfig.price, currency=server.SandboxConfig.currency)
-
-
-def with_tariff(settings: Settings, sandbox: bool | None = None) -> Settings:
-    """The settings priced at the simulator's own tariff for a sandbox run (`sandbox`, else the
-    settings' own flag) that has no prices configured; otherwise as they are."""
-    simulated = settings.sandbox if sandbox is None else sandbox
-    if simulated and not settings.prices.by_country and settings.prices.default is None:
-        return replace(settings, prices=SANDBOX_PRICES)
-    return settings
 
 
 @dataclass(frozen=True)
@@ -102,9 +92,9 @@ class Provider:
         self._balance_url = balance_url
         self._timeout = timeout
 
-    async def _call(self, use: Callable[[nxcloud.Client], Awaitable[T]]) -> T:
+    async def _call(self, use: Callable[[Client], Awaitable[T]]) -> T:
         async with aiohttp.ClientSession() as session:
-            client = nxcloud.Client(
+            client = Client(
                 session,
                 self.base_url,
                 self._credentials,
@@ -120,7 +110,7 @@ class Provider:
     def records(self, days: Sequence[str]) -> list[reconcile.ProviderRecord] | None:
         """Every record of the given days (yyyyMMdd), or None when the provider can't tell."""
 
-        async def fetch(client: nxcloud.Client) -> list[reconcile.ProviderRecord] | None:
+        async def fetch(client: Client) -> list[reconcile.ProviderRecord] | None:
             found: list[reconcile.ProviderRecord] = []
             for day in days:
                 page = 1
@@ -163,9 +153,9 @@ class Provider:
         )
         return _run_on(settings.event_loop, _run(call))
 
-    def client(self, session: aiohttp.ClientSession) -> nxcloud.Client:
+    def client(self, session: aiohttp.ClientSession) -> Client:
         """A protocol client over the given session."""
-        return nxcloud.Client(
+        return Client(
             session,
             self.base_url,
             self._credentials,

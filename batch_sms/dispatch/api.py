@@ -77,7 +77,7 @@ class DispatchResult:
 
 
 class Sender(Protocol):
-    """The part of nxcloud.Client the dispatcher uses."""
+    """The part of provider.client.Client the dispatcher uses."""
 
     async def send(self, req: SendRequest, *, retry_clock: bool = True) -> Answer:
         """Send one request and classify the answer; on 1004 correct the clock offset.

@@ -21,7 +21,7 @@ RECORD_DAYS = 31  # the provider answers record queries for the last 31 days onl
 
 
 class RecordClient(Protocol):
-    """The part of nxcloud.Client the record query uses."""
+    """The part of provider.client.Client the record query uses."""
 
     async def record(self, date: str, messageid: str) -> dict[str, Any]:
         """Look up one message by send date (yyyyMMdd) and messageid."""

@@ -15,7 +15,7 @@ from batch_sms.checks.costs import ceiling_refusal, headroom_text
 from batch_sms.checks.reasons import reason_code
 from batch_sms.checks.segments import segment
 from batch_sms.checks.template import CONTENT_NAMES, PHONE_NAMES, Template, detect_column
-from batch_sms.commands import campaign, schedule, sending
+from batch_sms.commands import campaign, schedule, sending, tariff
 from batch_sms.commands.outcome import SYSTEM_CLOCK, Clock, RunOutcome
 from batch_sms.commands.runner import file_hash, open_journal, run_cost
 from batch_sms.config import Settings, override
@@ -102,7 +102,7 @@ def run_counts(settings: Settings, run_id: str) -> dict[str, int]:
 def cost_of(settings: Settings, run_id: str) -> list[tuple[str, str]]:
     """A run's estimated cost (at the configured prices, the simulator's for a sandbox) and
     what its receipts billed so far, as the run page says them."""
-    priced = sending.with_tariff(settings)
+    priced = tariff.with_tariff(settings)
     with open_journal(settings, run_id) as journal:
         cost = run_cost(journal, run_id, priced)
     return cost_facts(cost, priced.prices.currency)
@@ -230,7 +230,7 @@ def form_settings(base: Settings, exact: Mapping[str, Any] | None = None, **give
         settings = override(replace(settings, tps=value))
     # As campaign.send prices a sandbox run, so the check and the confirmation show the cost
     # the send will count.
-    return sending.with_tariff(settings)
+    return tariff.with_tariff(settings)
 
 
 @dataclass(frozen=True)
