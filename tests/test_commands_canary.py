@@ -6,15 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
-from helpers import FakeClock, msg, run_info, send
+from helpers import NUMBERS, FakeClock, msg, run_info, send
 
+from batch_sms.checks.quiet import parse_quiet_hours
+from batch_sms.checks.window import SendWindow
 from batch_sms.commands import canary as phase
 from batch_sms.config import Settings
 from batch_sms.dispatch import DispatchResult
 from batch_sms.errors import UsageError
-from batch_sms.journal import Journal
+from batch_sms.journal import Journal, Result
+from batch_sms.models import Status
 
 COUNTRIES = (86, 86, 86, 1, 1, 44)
 
@@ -136,3 +140,48 @@ def test_before_resume_refuses_a_failed_canary_unless_skipped(run: Journal) -> N
     run.set_canary("r1", "passed")
     phase.before_resume(run, run.get_run("r1"), settings, skip=True)
     assert run.get_run("r1").canary == "passed"  # a canary that passed stays passed
+
+
+NIGHT_IN_SHANGHAI = datetime(2026, 11, 30, 19, 0, tzinfo=UTC).timestamp()  # 14:00 in New York
+
+
+def test_the_canary_is_picked_where_the_window_is_open_and_a_held_one_decides_nothing(
+    journal: Journal,
+) -> None:
+    journal.create_run(run_info("r1"))
+    phones = [(NUMBERS["CN"], 86), (NUMBERS["US"], 1), ("8613900139000", 86)]
+    journal.add_messages(
+        "r1", [replace(msg(row, p), country_code=cc) for row, (p, cc) in enumerate(phones, 2)]
+    )
+    window = SendWindow(quiet=parse_quiet_hours("21:00-08:00"))
+    clock, sent, notes = FakeClock(1000.0), [], []
+    canary = phase.CanaryPhase(
+        journal, "r1", Settings(canary=1, canary_wait=5), notes.append, clock, clock.sleep,
+        poll=1.0, window=window, now=lambda: NIGHT_IN_SHANGHAI,
+    )  # fmt: skip
+    asyncio.run(canary.run(_sender(journal, sent)))  # type: ignore[arg-type]
+    assert sent == [2]  # the US number (14:00 there), not the first, Chinese one (03:00)
+
+    def holding(only: Collection[int]) -> object:
+        """A dispatch whose window holds every message it is given."""
+
+        async def dispatch() -> DispatchResult:
+            for q in journal.queued_among("r2", only):
+                journal.record([Result(q.id, Status.SCHEDULED, attempts=0, next_at=2e9)])
+            return DispatchResult({"scheduled": len(only)}, None, False, 0.0, 1.0, 0, 0, 0.0)
+
+        return dispatch()
+
+    journal.create_run(run_info("r2"))
+    journal.add_messages("r2", [replace(msg(2, NUMBERS["CN"]), country_code=86)])
+    clock = FakeClock(1000.0)
+    asleep = phase.CanaryPhase(
+        journal, "r2", Settings(canary=1), notes.append, clock, clock.sleep,
+        window=window, now=lambda: NIGHT_IN_SHANGHAI,
+    )  # fmt: skip
+    result = asyncio.run(asleep.run(holding))  # type: ignore[arg-type]
+    assert asleep.held
+    assert result.went_on  # no stop: the run ends with its rows scheduled
+    assert asleep.decision is None
+    assert journal.get_run("r2").canary == ""  # still due: a resume in the window sends it
+    assert clock.slept == []  # no wait for receipts that cannot come

@@ -4,6 +4,7 @@ accepted once; --wait, --send-until, retry keeping the window, and the plan's li
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from helpers import (
+    DATA,
     FakeClock,
     SandboxMaker,
     accepted_counts,
@@ -280,3 +282,60 @@ def test_a_time_without_zone_is_kept_with_the_machines_offset(
     assert last_json(listed)["runs"][0]["counts"] == {"scheduled": 4}
     rows = read_results(sent.report) if sent.report else []
     assert rows[0]["sms_error"].startswith("--not-before 2026-12-01 09:00 -05:00")
+
+
+def _canary_settings(tmp_path: Path, name: str, **options: Any) -> Settings:
+    """A --sandbox run of tests/data/`name` with a canary (its receipts come from the simulator)
+    and quiet hours."""
+    path = shutil.copy(DATA / name, tmp_path)
+    given = {"input": path, "out": tmp_path / "rep", "state": tmp_path / "state.db",
+             "template": "Hi {{ name }}", "sandbox": True, "yes": True, "tps": "unlimited",
+             "quiet_hours": "21:00-08:00", "canary_wait": 3, **options}  # fmt: skip
+    return load_settings(given, environ={}, cwd=tmp_path)
+
+
+def test_a_canary_goes_to_numbers_outside_their_quiet_hours(tmp_path: Path) -> None:
+    given = _canary_settings(tmp_path, "canary_quiet_hours.csv", canary=2)  # CN, US, CN, US
+    ui = Ui()
+    sent = campaign.send(given, ui, clock=FakeClock(AT_3_IN_SHANGHAI))
+    # Both US numbers (14:00 in New York) made the canary, not a Chinese one held until 08:00.
+    decided = next(n for n in ui.notes if n.startswith("canary of 2"))
+    assert decided.startswith("canary of 2: delivered 2, undelivered 0, no receipt 0:")
+    assert (sent.exit_code, sent.counts) == (1, {"delivered": 2, "scheduled": 2})
+
+
+def test_a_canary_held_by_quiet_hours_waits_for_its_window_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    given = _canary_settings(tmp_path, "canary_all_in_quiet_hours.csv", canary=1)
+    ui = Ui()
+    held = campaign.send(given, ui, clock=FakeClock(AT_3_IN_SHANGHAI))
+    # Nothing could go at 03:00 in Shanghai: the canary waits, and the run with it.
+    assert (held.status, held.exit_code) == ("finished", 1)
+    assert held.counts == {"scheduled": 1, "pending": 1}
+    assert not [n for n in ui.notes if n.startswith("canary of")]  # no verdict without receipts
+    assert any("canary: 1 of its messages wait for their send window" in n for n in ui.notes)
+    assert any(f"the first may go from {utc(AT_8_IN_SHANGHAI)}" in s for s in held.next_steps)
+
+    base = Settings(out=tmp_path / "rep", state=tmp_path / "state.db", yes=True)
+    later = campaign.resume(held.run_id, base, Ui(), clock=FakeClock(AT_8_IN_SHANGHAI + 300))
+    assert (later.status, later.exit_code, later.counts) == ("finished", 0, {"delivered": 2})
+
+
+def test_with_wait_a_held_canary_goes_when_its_window_opens_then_the_rest(
+    tmp_path: Path,
+) -> None:
+    given = _canary_settings(tmp_path, "canary_all_in_quiet_hours.csv", canary=1, wait=True)
+    ui, clock = Ui(), FakeClock(AT_3_IN_SHANGHAI)
+    outcome = campaign.send(given, ui, clock=clock)
+    assert (outcome.exit_code, outcome.counts) == (0, {"delivered": 2})
+    assert clock.now == AT_8_IN_SHANGHAI  # it waited on the injected clock, to the minute
+    decided = [n for n in ui.notes if n.startswith("canary of 1")]
+    assert decided == [
+        "canary of 1: delivered 1, undelivered 0, no receipt 0: 100% of the receipts say "
+        "delivered; sending the rest"
+    ]
+
+
+def utc(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

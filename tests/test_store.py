@@ -182,11 +182,15 @@ def test_canary_candidates_are_each_countrys_first_sendable_messages(journal: Jo
     )
     ids = {r.row: i for i, r in enumerate(journal.report_rows("r1"), start=1)}
     found = journal.canary_candidates("r1", 2)
-    assert found == [(ids[2], 86), (ids[4], 86), (ids[6], 1), (ids[7], 1), (ids[8], None)]
+    picked = [(ids[2], 86), (ids[4], 86), (ids[6], 1), (ids[7], 1), (ids[8], None)]
+    assert [(c.id, c.country) for c in found] == picked
+    assert [(c.phone, c.queued) for c in found][:2] == [("861", True), ("863", True)]
     # Accepted or failed messages still count: a resume picks the same ones.
     send(journal, [ids[2]], at=5.0)
     journal.record([Result(ids[4], Status.FAILED, "6", "bad number", attempts=1)])
-    assert journal.canary_candidates("r1", 2) == found
+    again = journal.canary_candidates("r1", 2)
+    assert [(c.id, c.country) for c in again] == picked
+    assert [c.queued for c in again] == [False, False, True, True, True]  # sent by an earlier try
     records = journal.records_of("r1", [ids[6], ids[2], ids[4]])
     assert [(r.row, r.status) for r in records] == [
         (2, Status.SENT), (4, Status.FAILED), (6, Status.PENDING),

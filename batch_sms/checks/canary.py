@@ -6,7 +6,7 @@ Pure: the phase that sends and waits is commands/canary.py.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from batch_sms.config import Settings
@@ -55,9 +55,29 @@ def plan_line(settings: Settings, ready: int) -> str:
     )
 
 
-def pick(candidates: Sequence[tuple[int, int | None]], n: int) -> list[int]:
+def pick(
+    candidates: Sequence[tuple[int, int | None]],
+    n: int,
+    sent: Collection[int] = frozenset(),
+    closed: Collection[int] = frozenset(),
+) -> list[int]:
     """The ids of the first `n` messages spread over the countries: round-robin over the
-    countries in order of first appearance, each country's messages in the order given."""
+    countries in order of first appearance, each country's messages in the order given.
+
+    Messages `sent` by an earlier try of this canary come first, so a resume counts the same
+    ones. Messages whose send window is `closed` now (quiet hours, --not-before) are left out
+    while others can go: a canary held until morning would stop no one. When every message left
+    is closed, they are picked all the same and the canary waits for its window, as the run
+    would."""
+    chosen = _round_robin([c for c in candidates if c[0] in sent], n)
+    rest = [c for c in candidates if c[0] not in sent]
+    can_go = [c for c in rest if c[0] not in closed]
+    if chosen or can_go:
+        return chosen + _round_robin(can_go, n - len(chosen))
+    return _round_robin(rest, n)
+
+
+def _round_robin(candidates: Sequence[tuple[int, int | None]], n: int) -> list[int]:
     queues: dict[int | None, list[int]] = {}
     for message_id, country in candidates:
         queues.setdefault(country, []).append(message_id)

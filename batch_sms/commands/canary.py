@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 
 from batch_sms.checks import canary
+from batch_sms.checks.window import SendWindow
 from batch_sms.commands import hints
 from batch_sms.config import Settings
 from batch_sms.dispatch import DispatchResult
 from batch_sms.errors import UsageError
 from batch_sms.journal import Journal, RunInfo
-from batch_sms.models import QUEUED
+from batch_sms.models import QUEUED, Status
 
 __all__ = [
     "CanaryPhase", "Send", "before_resume", "current",
@@ -42,10 +43,26 @@ def current(journal: Journal, run_id: str, settings: Settings) -> canary.Tally:
     return canary.tally(journal.records_of(run_id, ids))
 
 
-def _ids(journal: Journal, run_id: str, settings: Settings) -> list[int]:
-    """The canary's messages: the same ones each time the run is resumed."""
+def _ids(
+    journal: Journal,
+    run_id: str,
+    settings: Settings,
+    window: SendWindow | None = None,
+    now: float = 0.0,
+) -> list[int]:
+    """The canary's messages: those sent by an earlier try first (a resume counts the same
+    ones), then those whose send `window` is open at `now`."""
     size = settings.canary or 0
-    return canary.pick(journal.canary_candidates(run_id, size), size)
+    candidates = journal.canary_candidates(run_id, size)
+    sent = {c.id for c in candidates if not c.queued}
+    closed = set()
+    if window:
+        for c in candidates:
+            if c.queued:
+                opening = window.opening(c.phone, now)
+                if opening.expired or opening.at != now:
+                    closed.add(c.id)
+    return canary.pick([(c.id, c.country) for c in candidates], size, sent, closed)
 
 
 @dataclass
@@ -59,12 +76,20 @@ class CanaryPhase:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
     poll: float = POLL
+    window: SendWindow | None = None  # the run's send window: a canary goes where it is open
+    now: Callable[[], float] = time.time  # the clock the window goes by (the run's)
     decision: canary.Decision | None = field(default=None, init=False)
+    held: bool = field(default=False, init=False)  # some of it waits for its send window
+
+    @property
+    def passed(self) -> bool:
+        """The canary has passed: the rest of the run may go."""
+        return self.decision is not None and self.decision.go
 
     async def run(self, send: Send, stop: asyncio.Event | None = None) -> DispatchResult:
         """Send the canary; its result carries `halted_by` when the canary failed. The run goes
         on when the result has no stop of any kind (`DispatchResult.went_on`)."""
-        ids = _ids(self.journal, self.run_id, self.settings)
+        ids = _ids(self.journal, self.run_id, self.settings, self.window, self.now())
         wait = self.settings.canary_wait
         left = sum(r.status in QUEUED for r in self.journal.records_of(self.run_id, ids))
         before = (
@@ -77,6 +102,15 @@ class CanaryPhase:
         result = await send(frozenset(ids))
         if result.stopped_by is not None or result.interrupted or result.halted_by:
             return result  # the canary did not finish: a resume sends it again
+        records = self.journal.records_of(self.run_id, ids)
+        waiting = sum(r.status is Status.SCHEDULED for r in records)
+        self.held = waiting > 0
+        if self.held:  # the rest of the run waits for the canary, which waits for its window
+            self.note(
+                f"canary: {waiting} of its messages wait for their send window (sms_error says "
+                "until when); the rest of the run goes only after the canary"
+            )
+            return result
         deadline = self.clock() + wait
         while True:
             counted = canary.tally(self.journal.records_of(self.run_id, ids))

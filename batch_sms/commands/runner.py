@@ -254,7 +254,10 @@ def dispatch_and_report(
     phase = None
     if canary.due(settings, journal.get_run(run.id).canary):
         refuse_without_route(settings)
-        phase = CanaryPhase(journal, run.id, settings, ui.note)
+        # Its receipts come in real time; which of its messages may go now is the window's
+        # question, asked on the run's clock.
+        window = schedule.window(settings) or None
+        phase = CanaryPhase(journal, run.id, settings, ui.note, window=window, now=clock)
     gates = schedule.gates(settings)
     journal.set_run_state(run.id, "running", started_at=run.started_at or time.time())
     result = provider.dispatch(

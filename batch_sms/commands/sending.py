@@ -406,9 +406,16 @@ async def _run(call: _Call) -> SendResult:
                     gates=call.gates, clock=call.clock, only=only,
                 )  # fmt: skip
 
-            result = await call.canary.run(send, stop) if call.canary is not None else None
-            if result is None or result.went_on:
-                result = await send()
+            async def go() -> dispatch.DispatchResult:
+                """The canary until it has passed (it may wait for its window), then the rest."""
+                phase = call.canary
+                if phase is not None and not phase.passed:
+                    early = await phase.run(send, stop)
+                    if not early.went_on or phase.held:
+                        return early
+                return await send()
+
+            result = await go()
             while settings.wait and result.went_on:
                 due = journal.first_next_at(run_id, Status.SCHEDULED)
                 if due is None:
@@ -419,7 +426,7 @@ async def _run(call: _Call) -> SendResult:
                     f"stops, {hints.command('resume', settings, run_id)} continues"
                 )
                 await _until(call.clock, due, stop)
-                result = await send()  # at once "interrupted" after a Ctrl-C
+                result = await go()  # at once "interrupted" after a Ctrl-C
             if provider.simulated and dr_url != settings.dr_url and not result.interrupted:
                 await _wait_for_receipts(journal, run_id, time.monotonic() + RECEIPT_WAIT)
     finally:

@@ -18,6 +18,7 @@ from batch_sms.journal.receipts import RECEIPT_FIELDS
 from batch_sms.journal.records import (
     Attempt,
     Awaiting,
+    CanaryCandidate,
     MessageRecord,
     Queued,
     Result,
@@ -33,6 +34,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Attempt",
     "Awaiting",
+    "CanaryCandidate",
     "CostTally",
     "Journal",
     "MessageRecord",

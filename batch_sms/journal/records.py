@@ -126,6 +126,17 @@ class Awaiting:
     sent_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class CanaryCandidate:
+    """One message a canary may be picked from: its country, number, and whether it is still
+    queued (not sent by an earlier try of the canary)."""
+
+    id: int
+    country: int | None
+    phone: str
+    queued: bool
+
+
 @dataclass(frozen=True)
 class RetryCopy:
     """What `copy_for_retry` did: messages copied, and those skipped as already accepted."""

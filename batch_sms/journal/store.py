@@ -13,10 +13,10 @@ from batch_sms.journal.billing import BillingMixin
 from batch_sms.journal.connection import IN_CHUNK, chunks, marks
 from batch_sms.journal.crossrun import CrossRunMixin
 from batch_sms.journal.messages import MessagesMixin
-from batch_sms.journal.records import MessageRecord, RetryCopy
+from batch_sms.journal.records import CanaryCandidate, MessageRecord, RetryCopy
 from batch_sms.journal.runs import RunsMixin
 from batch_sms.journal.schema import ACCEPTED_SQL, NOT_SENDABLE_SQL
-from batch_sms.models import NOT_RETRYABLE, Status, sys_message_id
+from batch_sms.models import NOT_RETRYABLE, QUEUED, Status, sys_message_id
 
 _RECORD_COLUMNS = (
     "row, idx, raw_phone, phone, content, segments, encoding, country_code, status, code, "
@@ -55,18 +55,18 @@ class Journal(AwaitingMixin, BillingMixin, CrossRunMixin, MessagesMixin, RunsMix
         finally:
             cur.close()
 
-    def canary_candidates(self, run_id: str, per_country: int) -> list[tuple[int, int | None]]:
-        """(id, country code) of the first `per_country` sendable messages of each country, in
-        row order: a canary is picked among these (the same ones on a resume)."""
+    def canary_candidates(self, run_id: str, per_country: int) -> list[CanaryCandidate]:
+        """The first `per_country` sendable messages of each country, in row order: a canary is
+        picked among these (the same ones on a resume)."""
         key = self._run_key(run_id)
         rows = self._db.execute(
-            "SELECT id, country_code FROM (SELECT id, row, idx, country_code, ROW_NUMBER() "
-            "OVER (PARTITION BY country_code ORDER BY row, idx) AS nth FROM messages "
-            f"WHERE run = ? AND retried_by IS NULL AND status NOT IN {NOT_SENDABLE_SQL}) "
-            "WHERE nth <= ? ORDER BY row, idx",
+            "SELECT id, country_code, phone, status FROM (SELECT id, row, idx, country_code, "
+            "phone, status, ROW_NUMBER() OVER (PARTITION BY country_code ORDER BY row, idx) "
+            f"AS nth FROM messages WHERE run = ? AND retried_by IS NULL AND status NOT IN "
+            f"{NOT_SENDABLE_SQL}) WHERE nth <= ? ORDER BY row, idx",
             (key, per_country),
         )
-        return [(int(i), cc) for i, cc in rows]
+        return [CanaryCandidate(int(i), cc, p, Status(s) in QUEUED) for i, cc, p, s in rows]
 
     def records_of(self, run_id: str, ids: Sequence[int]) -> list[MessageRecord]:
         """The report records of some of a run's messages (by id), in row order."""
