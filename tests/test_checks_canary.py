@@ -40,15 +40,6 @@ def test_pick_leaves_out_messages_whose_window_is_closed_while_others_can_go() -
     assert canary.pick(candidates, 3, closed={1, 2, 3, 4, 5, 6}) == [1, 4, 6]
 
 
-def test_pick_keeps_an_earlier_try_of_the_canary_first() -> None:
-    candidates = [(1, 86), (2, 86), (3, 86), (4, 1), (5, 1), (6, 44)]
-    # 4 and 6 went in an earlier try while Shanghai slept; now all are open: the same 4 and 6
-    # are counted again, and the rest is filled in.
-    assert canary.pick(candidates, 3, sent={4, 6}) == [4, 6, 1]
-    assert canary.pick(candidates, 2, sent={4, 6}, closed={1, 2, 3}) == [4, 6]
-    assert canary.pick(candidates, 3, sent={4, 6}, closed={1, 2, 3}) == [4, 6, 5]
-
-
 def test_every_message_undelivered_stops_the_run_with_the_receipts_reasons() -> None:
     records = [_record(Status.UNDELIVERED, "UNDELIV", "5")] * 4
     records.append(_record(Status.UNDELIVERED, "DND", "9"))

@@ -181,7 +181,7 @@ def test_the_hints_of_a_stopped_sandbox_run_work_when_pasted(
 def test_a_locked_report_names_the_report_command_of_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from batch_sms.report import workbook
+    from batch_sms.report import files
 
     path = shutil.copy(DATA / "undelivered.csv", tmp_path)
     out = ["--out", str(tmp_path / "rep")]
@@ -191,7 +191,7 @@ def test_a_locked_report_names_the_report_command_of_the_run(
         raise PermissionError(13, "Permission denied")
 
     with monkeypatch.context() as patch:
-        patch.setattr(workbook.os, "replace", locked)
+        patch.setattr(files.os, "replace", locked)
         failed = run_cli(["report", run_id, "--sandbox", *out])
     assert failed.exit_code == 2
     hint = failed.stderr.splitlines()[1]

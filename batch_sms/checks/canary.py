@@ -56,25 +56,17 @@ def plan_line(settings: Settings, ready: int) -> str:
 
 
 def pick(
-    candidates: Sequence[tuple[int, int | None]],
-    n: int,
-    sent: Collection[int] = frozenset(),
-    closed: Collection[int] = frozenset(),
+    candidates: Sequence[tuple[int, int | None]], n: int, closed: Collection[int] = frozenset()
 ) -> list[int]:
     """The ids of the first `n` messages spread over the countries: round-robin over the
     countries in order of first appearance, each country's messages in the order given.
 
-    Messages `sent` by an earlier try of this canary come first, so a resume counts the same
-    ones. Messages whose send window is `closed` now (quiet hours, --not-before) are left out
-    while others can go: a canary held until morning would stop no one. When every message left
-    is closed, they are picked all the same and the canary waits for its window, as the run
-    would."""
-    chosen = _round_robin([c for c in candidates if c[0] in sent], n)
-    rest = [c for c in candidates if c[0] not in sent]
-    can_go = [c for c in rest if c[0] not in closed]
-    if chosen or can_go:
-        return chosen + _round_robin(can_go, n - len(chosen))
-    return _round_robin(rest, n)
+    Messages whose send window is `closed` now (quiet hours, --not-before) are left out while
+    others can go: a canary held until morning would tell nothing. When every message is
+    closed, they are picked all the same and the canary waits for its window, as the run would.
+    """
+    can_go = [c for c in candidates if c[0] not in closed]
+    return _round_robin(can_go or candidates, n)
 
 
 def _round_robin(candidates: Sequence[tuple[int, int | None]], n: int) -> list[int]:

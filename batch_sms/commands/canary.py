@@ -38,8 +38,11 @@ def refuse_without_route(settings: Settings) -> None:
 
 
 def current(journal: Journal, run_id: str, settings: Settings) -> canary.Tally:
-    """What the run's canary messages' receipts say now."""
-    ids = _ids(journal, run_id, settings)
+    """What the receipts of the run's canary (its picks that were sent) say now."""
+    size = settings.canary or 0
+    candidates = journal.canary_candidates(run_id, size)
+    never_sent = {c.id for c in candidates if c.queued}
+    ids = canary.pick([(c.id, c.country) for c in candidates], size, never_sent)
     return canary.tally(journal.records_of(run_id, ids))
 
 
@@ -50,11 +53,10 @@ def _ids(
     window: SendWindow | None = None,
     now: float = 0.0,
 ) -> list[int]:
-    """The canary's messages: those sent by an earlier try first (a resume counts the same
-    ones), then those whose send `window` is open at `now`."""
+    """The canary's messages, among those whose send `window` is open at `now` (a message sent
+    by an earlier try is never closed: a resume counts the same ones)."""
     size = settings.canary or 0
     candidates = journal.canary_candidates(run_id, size)
-    sent = {c.id for c in candidates if not c.queued}
     closed = set()
     if window:
         for c in candidates:
@@ -62,7 +64,7 @@ def _ids(
                 opening = window.opening(c.phone, now)
                 if opening.expired or opening.at != now:
                     closed.add(c.id)
-    return canary.pick([(c.id, c.country) for c in candidates], size, sent, closed)
+    return canary.pick([(c.id, c.country) for c in candidates], size, closed)
 
 
 @dataclass
