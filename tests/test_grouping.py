@@ -128,6 +128,28 @@ def test_mixed_texts_are_grouped_by_text(make_sandbox: SandboxMaker, journal: Jo
     assert {(a.phone, a.content) for a in handle.sandbox.accepted} == set(rows)
 
 
+def test_the_report_shows_a_sys_message_id_only_for_requests_that_carried_one(
+    make_sandbox: SandboxMaker, journal: Journal
+) -> None:
+    """A request with several numbers has no sysMessageId: its rows show none; a text that
+    went alone in the same run shows its own, as the sandbox received it."""
+    handle = make_sandbox(hourly_cap=None)
+    phones = cn_numbers(4)
+    make_run(journal, "run-g-0001", [*((p, TEXT) for p in phones[:3]), (phones[3], "Only me")])
+    result = run_dispatch(handle, journal, "run-g-0001", DispatchSettings(tps=None, group=10))
+    assert (result.counts, result.requests) == ({"sent": 4}, 2)
+    shown = {r.phone: r.sys_message_id for r in journal.report_rows("run-g-0001")}
+    received = {a.phone: a.sys_message_id for a in handle.sandbox.accepted}
+    assert shown == received
+    assert [shown[p] for p in phones] == ["", "", "", "run-g-0001-5-0"]
+    # The last request counts: a message sent alone after a grouped try shows its id again.
+    first = next(r for r in journal.report_rows("run-g-0001") if r.phone == phones[0])
+    ids = {r.phone: i for i, r in enumerate(journal.report_rows("run-g-0001"), start=1)}
+    journal.mark_inflight([ids[first.phone]], at=1.0)
+    again = next(r for r in journal.report_rows("run-g-0001") if r.phone == phones[0])
+    assert again.sys_message_id == "run-g-0001-2-0"
+
+
 def test_an_ambiguous_answer_makes_every_number_of_the_group_unknown(
     make_sandbox: SandboxMaker, journal: Journal
 ) -> None:

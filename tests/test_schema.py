@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import msg, run_info, send
+from helpers import msg, run_info
 
 from batch_sms.journal import (
     MIGRATIONS,
@@ -25,6 +25,21 @@ def _run(run_id: str) -> RunInfo:
 
 def _message(row: int, phone: str) -> Message:
     return Message(row, 0, f"+{phone}", phone, "hi", 1, "GSM-7", 86, Status.READY)
+
+
+def _old_send(path: Path, ids: list[int], at: float, status: str = "sent") -> None:
+    """Mark messages as an older version's dispatch did, in its own columns (today's
+    mark_inflight writes columns a version-1 db does not have)."""
+    with sqlite3.connect(path) as raw:
+        raw.executemany(
+            "UPDATE messages SET status = ?, inflight_at = ?, sent_at = ?, code = ?, "
+            "messageid = ?, attempts = 1 WHERE id = ?",
+            [
+                (status, at, at if status == "sent" else None, "0" if status == "sent" else "",
+                 f"M{i}" if status == "sent" else "", i)
+                for i in ids
+            ],
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -69,8 +84,8 @@ def test_migration_2_upgrades_a_version_1_db(db_path: Path) -> None:
         old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
         with sqlite3.connect(db_path) as raw:
             ids = [i for (i,) in raw.execute("SELECT id FROM messages ORDER BY id")]
-        send(old, ids[:1], at=10.0)
-        old.mark_inflight(ids[1:2], at=20.0)
+        _old_send(db_path, ids[:1], at=10.0)
+        _old_send(db_path, ids[1:2], at=20.0, status="inflight")
         assert old.schema_version == 1
     with sqlite3.connect(db_path) as raw:
         columns = [r[1] for r in raw.execute("PRAGMA table_info(messages)")]
@@ -121,7 +136,7 @@ def test_migration_2_marks_rows_an_older_retry_already_took(db_path: Path) -> No
         old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
         with sqlite3.connect(db_path) as raw:
             first = next(raw.execute("SELECT id FROM messages ORDER BY id"))[0]
-        send(old, [first], at=10.0)
+        _old_send(db_path, [first], at=10.0)
         old.create_run(run_info("c", 2.0, parent="a"))
         old.add_messages("c", [msg(3, "222")])  # what version 1's retry copied
     with Journal(db_path) as j:
@@ -147,7 +162,7 @@ def test_the_billing_migration_bills_the_receipts_a_version_2_db_stored(db_path:
         old.create_run(run_info("a", 1.0))
         old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
         ids = [q.id for q in old.next_batch("a", 0, 10)]
-        send(old, ids, at=10.0)
+        _old_send(db_path, ids, at=10.0)
     with sqlite3.connect(db_path) as raw:  # as version 2 stored them: no billed columns yet
         for message_id, messageid, fields in [
             (ids[0], "m1", '{"messageid": "m1", "price": "0.0300", "currency": "USD"}'),
@@ -163,3 +178,22 @@ def test_the_billing_migration_bills_the_receipts_a_version_2_db_stored(db_path:
         assert j.schema_version == SCHEMA_VERSION
         billed = [(r.row, r.price, r.currency) for r in j.report_rows("a")]
     assert billed == [(2, 0.03, "USD"), (3, None, ""), (4, None, "")]
+
+
+def test_the_grouped_migration_knows_accepted_group_members_by_their_messageid(
+    db_path: Path,
+) -> None:
+    """Before the `grouped` column, a group member is known by its per-number messageid (the
+    send's id, "-" and ten digits): its row shows no sysMessageId after the upgrade."""
+    [mine] = [i for i, m in enumerate(MIGRATIONS) if any("COLUMN grouped" in s for s in m)]
+    with Journal(db_path, migrations=MIGRATIONS[:mine]) as old:
+        old.create_run(run_info("a", 1.0))
+        old.add_messages("a", [msg(2, "111"), msg(3, "222"), msg(4, "333")])
+        ids = [q.id for q in old.next_batch("a", 0, 10)]
+    _old_send(db_path, ids, at=10.0)
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("UPDATE messages SET messageid = 'G7-0000000001' WHERE id = ?", (ids[0],))
+        raw.execute("UPDATE messages SET messageid = 'G7-12' WHERE id = ?", (ids[1],))
+    with Journal(db_path) as j:
+        shown = [(r.row, r.sys_message_id) for r in j.report_rows("a")]
+    assert shown == [(2, ""), (3, "a-3-0"), (4, "a-4-0")]

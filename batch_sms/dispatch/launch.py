@@ -76,9 +76,10 @@ class Launcher(GroupAnswers):
     def _launch(self, requests: list[list[Item]]) -> None:
         """Mark every message of these requests inflight in one transaction, then send them."""
         ids = [item.q.id for items in requests for item in items]
+        grouped = [item.q.id for items in requests if len(items) > 1 for item in items]
         # Committed before any request leaves, with the answers buffered so far (written first,
         # so an earlier attempt's answer never lands after the new mark).
-        self.writer.mark_inflight(ids, self.clock())
+        self.writer.mark_inflight(ids, self.clock(), grouped)
         free = self.s.concurrency - self.inflight
         for items in requests[:free]:
             self._start(items)

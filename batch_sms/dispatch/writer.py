@@ -49,11 +49,12 @@ class Writer:
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._timed)
 
-    def mark_inflight(self, ids: Sequence[int], at: float) -> None:
-        """Mark messages in flight, writing everything buffered first in the same transaction:
-        one commit per group of requests instead of two."""
+    def mark_inflight(self, ids: Sequence[int], at: float, grouped: Sequence[int] = ()) -> None:
+        """Mark messages in flight (`grouped`: those sent several numbers to a request), writing
+        everything buffered first in the same transaction: one commit per group of requests
+        instead of two."""
         self._cancel_timer()
-        self._journal.mark_inflight(ids, at, self._results, self._attempts)
+        self._journal.mark_inflight(ids, at, self._results, self._attempts, grouped)
         self._written()
 
     def _timed(self) -> None:

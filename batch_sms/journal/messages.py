@@ -97,18 +97,23 @@ class MessagesMixin(ReceiptsMixin):
         at: float,
         results: Sequence[Result] = (),
         attempts: Sequence[Attempt] = (),
+        grouped: Sequence[int] = (),
     ) -> None:
         """Mark messages as on their way (committed before the requests leave); `results` and
-        `attempts` of earlier requests are written first, in the same transaction."""
+        `attempts` of earlier requests are written first, in the same transaction. `grouped`
+        are those of `ids` whose request carries several numbers (and so no sysMessageId)."""
         with self._tx() as db:
             if results or attempts:
                 self._write_results(db, results, attempts)
-            for chunk in chunks(ids, IN_CHUNK):
-                db.execute(
-                    "UPDATE messages SET status = 'inflight', inflight_at = ? "
-                    f"WHERE id IN ({marks(len(chunk))})",
-                    (at, *chunk),
-                )
+            several = set(grouped)
+            alone = [i for i in ids if i not in several] if several else ids
+            for flag, some in ((0, alone), (1, grouped)):
+                for chunk in chunks(some, IN_CHUNK):
+                    db.execute(
+                        "UPDATE messages SET status = 'inflight', inflight_at = ?, grouped = ? "
+                        f"WHERE id IN ({marks(len(chunk))})",
+                        (at, flag, *chunk),
+                    )
 
     def record(self, results: Sequence[Result], attempts: Sequence[Attempt] = ()) -> None:
         """Write outcomes and the attempts log in one transaction."""

@@ -96,5 +96,14 @@ MIGRATIONS: tuple[Migration, ...] = (
                    AND json_extract(r.fields, '$.currency') IS NOT NULL LIMIT 1), '')
             WHERE id IN (SELECT message_id FROM receipts WHERE message_id IS NOT NULL)""",
     ),
+    (
+        # 1 when the message's last request carried several numbers (`--group`): such a request
+        # has no sysMessageId, so the report shows none for it.
+        "ALTER TABLE messages ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0",
+        # Before this column, an accepted group member is known by its per-number messageid:
+        # the send's id, "-" and ten digits (nxcloud-api.md §3).
+        f"""UPDATE messages SET grouped = 1
+            WHERE messageid GLOB '?*-{"[0-9]" * 10}'""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

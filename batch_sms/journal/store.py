@@ -21,7 +21,7 @@ from batch_sms.models import NOT_RETRYABLE, QUEUED, Status, sys_message_id
 _RECORD_COLUMNS = (
     "row, idx, raw_phone, phone, content, segments, encoding, country_code, status, code, "
     "result, messageid, attempts, sent_at, next_at, error, warnings, dr_status, dr_result, "
-    "dr_time, COALESCE(retried_by, ''), billed_price, billed_currency"
+    "dr_time, COALESCE(retried_by, ''), billed_price, billed_currency, grouped"
 )
 
 
@@ -180,7 +180,8 @@ def _record(run_id: str, r: tuple[Any, ...]) -> MessageRecord:
     return MessageRecord(
         *(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Status(r[8]), r[9]),
         *(r[10], r[11], r[12], r[13], r[14], r[15], warnings, r[17], r[18]),
-        *(r[19], sys_message_id(run_id, r[0], r[1]), r[20], r[21], r[22]),
+        # A request with several numbers carries no sysMessageId (nxcloud-api.md §1).
+        *(r[19], "" if r[23] else sys_message_id(run_id, r[0], r[1]), r[20], r[21], r[22]),
     )
 
 
