@@ -8,8 +8,10 @@ file and no child behind.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -198,3 +200,27 @@ def test_the_child_gets_the_value_sent_after_it_started() -> None:
     wrong.send({"cost": 2})
     with pytest.raises(AssertionError, match=r"got \{'cost': 2\}"):
         wrong.join()
+
+
+def test_an_interrupt_while_joining_still_lets_stop_end_the_child() -> None:
+    """Ctrl-C while this process waits for the child: stop() ends and reaps it, and raises
+    nothing of its own over the interrupt."""
+
+    def work(receive: Callable[[], object]) -> None:
+        time.sleep(60)  # a long report; stop() ends it long before
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    writer = child.start(work)
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(KeyboardInterrupt):
+            writer.join()  # blocks until the child ends
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    writer.stop()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(writer.pid, os.WNOHANG)

@@ -37,7 +37,7 @@ class Child:
 
     def __init__(self, pid: int, errors: int, inbox: int) -> None:
         self.pid = pid
-        self._errors = errors  # read end of the pipe the child writes its error into
+        self._errors: int | None = errors  # read end of the pipe the child writes its error into
         self._inbox: int | None = inbox  # write end of the pipe the child reads `send`'s value from
         self._done = False
 
@@ -54,7 +54,10 @@ class Child:
     def join(self) -> None:
         """Wait for the child; raise the error that stopped it, if one did."""
         self._close_inbox()
-        with os.fdopen(self._errors, "rb") as pipe:
+        errors, self._errors = self._errors, None
+        if errors is None:
+            raise RuntimeError("the child was joined or stopped already")
+        with os.fdopen(errors, "rb") as pipe:  # closed by the `with`, even when interrupted
             payload = pipe.read()
         _, status = os.waitpid(self.pid, 0)
         self._done = True
@@ -78,7 +81,9 @@ class Child:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
-        os.close(self._errors)
+        if self._errors is not None:
+            os.close(self._errors)
+            self._errors = None
         self._close_inbox()
 
     def _close_inbox(self) -> None:
