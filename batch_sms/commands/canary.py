@@ -91,6 +91,7 @@ class CanaryPhase:
     async def run(self, send: Send, stop: asyncio.Event | None = None) -> DispatchResult:
         """Send the canary; its result carries `halted_by` when the canary failed. The run goes
         on when the result has no stop of any kind (`DispatchResult.went_on`)."""
+        self.held = False
         ids = _ids(self.journal, self.run_id, self.settings, self.window, self.now())
         wait = self.settings.canary_wait
         left = sum(r.status in QUEUED for r in self.journal.records_of(self.run_id, ids))
