@@ -310,12 +310,20 @@ def test_a_canary_held_by_quiet_hours_waits_for_its_window_instead_of_failing(
     given = _canary_settings(tmp_path, "canary_all_in_quiet_hours.csv", canary=1)
     ui = Ui()
     held = campaign.send(given, ui, clock=FakeClock(AT_3_IN_SHANGHAI))
-    # Nothing could go at 03:00 in Shanghai: the canary waits, and the run with it.
-    assert (held.status, held.exit_code) == ("finished", 1)
+    # Nothing could go at 03:00 in Shanghai: the canary waits, and the run with it. The run is
+    # stopped (resumable), not finished: its other row is no failure to send again.
+    assert (held.status, held.exit_code) == ("stopped", 3)
     assert held.counts == {"scheduled": 1, "pending": 1}
     assert not [n for n in ui.notes if n.startswith("canary of")]  # no verdict without receipts
-    assert any("canary: 1 of its messages wait for their send window" in n for n in ui.notes)
-    assert any(f"the first may go from {utc(AT_8_IN_SHANGHAI)}" in s for s in held.next_steps)
+    assert held.stop_reason == (
+        "canary: 1 of its 1 messages wait for their send window (quiet hours or --not-before), "
+        f"the first may go from {utc(AT_8_IN_SHANGHAI)}; the rest of the run goes only after "
+        "the canary"
+    )
+    resume = f"batch-sms resume {held.run_id} --out {tmp_path / 'rep'} --state " + str(
+        tmp_path / "state.db"
+    )
+    assert held.next_steps == [f"continue with: {resume} --sandbox"]
 
     base = Settings(out=tmp_path / "rep", state=tmp_path / "state.db", yes=True)
     later = campaign.resume(held.run_id, base, Ui(), clock=FakeClock(AT_8_IN_SHANGHAI + 300))

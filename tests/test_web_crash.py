@@ -147,5 +147,23 @@ def test_killed_web_process_then_resume_button_sends_every_row_exactly_once(
         proc.communicate(timeout=30)
     assert now["state"] == "finished", now
     assert now["run_id"] == run_id
-    assert now["counts"] == {"sent": ROWS}
+    accepted = accepted_counts(handle)
+    assert set(accepted.values()) == {1}  # no number twice
+    # A message marked in flight just before the kill whose request never left is absent from
+    # the provider's records: `unknown` until the settle time (120 s) has passed since, then a
+    # resume sends it. At most the run's --concurrency (20) of them; usually none.
+    counts = now["counts"]
+    assert isinstance(counts, dict)
+    unknown = counts.get("unknown", 0)
+    assert counts == {"sent": ROWS - unknown, **({"unknown": unknown} if unknown else {})}
+    assert unknown <= 20
+    assert len(accepted) == ROWS - unknown
+    if unknown:
+        state = str(tmp_path / "state.sqlite3")
+        result = run_cli(
+            ["resume", run_id, "--base-url", handle.url, "--state", state,
+             "--out", str(tmp_path / "out"), "--settle", "0", "--json"],
+            env=env_for(handle),
+        )  # fmt: skip
+        assert last_json(result)["counts"] == {"sent": ROWS}
     assert sorted(accepted_counts(handle).values()) == [1] * ROWS

@@ -14,8 +14,8 @@ from batch_sms.commands import hints
 from batch_sms.config import Settings
 from batch_sms.dispatch import DispatchResult
 from batch_sms.errors import UsageError
-from batch_sms.journal import Journal, RunInfo
-from batch_sms.models import QUEUED, Status
+from batch_sms.journal import Journal, MessageRecord, RunInfo
+from batch_sms.models import QUEUED, Status, utc_text
 
 __all__ = [
     "CanaryPhase", "Send", "before_resume", "current",
@@ -106,14 +106,14 @@ class CanaryPhase:
         if result.stopped_by is not None or result.interrupted or result.halted_by:
             return result  # the canary did not finish: a resume sends it again
         records = self.journal.records_of(self.run_id, ids)
-        waiting = sum(r.status is Status.SCHEDULED for r in records)
-        self.held = waiting > 0
-        if self.held:  # the rest of the run waits for the canary, which waits for its window
-            self.note(
-                f"canary: {waiting} of its messages wait for their send window (sms_error says "
-                "until when); the rest of the run goes only after the canary"
-            )
-            return result
+        held = [r for r in records if r.status is Status.SCHEDULED]
+        self.held = bool(held)
+        if held:  # the rest of the run waits for the canary, which waits for its window
+            why = _held(held, len(ids))
+            if self.settings.wait:  # the run waits for the window, then sends the canary again
+                self.note(f"{why}; --wait: waiting for it")
+                return result
+            return replace(result, halted_by=why)  # stopped, resumable
         deadline = self.clock() + wait
         while True:
             counted = canary.tally(self.journal.records_of(self.run_id, ids))
@@ -128,6 +128,20 @@ class CanaryPhase:
             self.note(f"{self.decision.text}; sending the rest")
             return result
         return replace(result, halted_by=self.decision.text)
+
+
+def _held(records: list[MessageRecord], size: int) -> str:
+    """Why the canary (and the run with it) waits: how many of its messages, until when."""
+    due = [r.next_at for r in records if r.next_at is not None]
+    when = (
+        f"the first may go from {utc_text(min(due))} UTC"
+        if due
+        else "no time is known when they may go (sms_error says why)"
+    )
+    return (
+        f"canary: {len(records)} of its {size} messages wait for their send window (quiet hours "
+        f"or --not-before), {when}; the rest of the run goes only after the canary"
+    )
 
 
 def before_resume(journal: Journal, run: RunInfo, settings: Settings, skip: bool) -> None:
