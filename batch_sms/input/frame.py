@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +31,9 @@ __all__ = ["cell", "to_csv", "to_table"]
 
 _EXACT_BITS = {2: 11, 4: 24, 8: 53}  # a float of N bytes holds whole numbers below 2**bits
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The CSV text to_table wrote and read back for each table it made, by the table's id while it
+# lives: to_csv of that very table (frozen, so its rows are still those) needs no second pass.
+_VERIFIED: dict[int, str] = {}
 
 
 def to_table(frame: pd.DataFrame, name: str = "DataFrame") -> Table:
@@ -52,13 +56,18 @@ def to_table(frame: pd.DataFrame, name: str = "DataFrame") -> Table:
         columns.append(texts)
     records = [(1, header), *enumerate(zip(*columns, strict=True), 2)]
     direct = build_table(path, "csv", records, None, ",", None)
-    _, table = _fitting_csv(direct)
-    return replace(table, delimiter=None, rounded=frozenset(rounded))
+    text, table = _fitting_csv(direct)
+    made = replace(table, delimiter=None, rounded=frozenset(rounded))
+    _VERIFIED[id(made)] = text
+    weakref.finalize(made, _VERIFIED.pop, id(made), None)
+    return made
 
 
 def to_csv(table: Table) -> bytes:
     """The CSV a run keeps of a table given in memory: the loader reads it back to its rows."""
-    text, _ = _fitting_csv(table)
+    text = _VERIFIED.pop(id(table), None)  # kept once: a run keeps its input once
+    if text is None:
+        text, _ = _fitting_csv(table)
     return text.encode("utf-8-sig")
 
 
