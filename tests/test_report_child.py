@@ -176,8 +176,8 @@ def test_a_child_that_dies_without_a_word_is_reported(tmp_path: Path) -> None:
 
 
 def test_an_error_that_does_not_pickle_comes_back_as_its_text() -> None:
-    class Local(Exception):  # a local class does not pickle
-        pass
+    class Local(Exception):
+        """A local class: it does not pickle."""
 
     def work(receive: Callable[[], object]) -> None:
         raise Local("the sheet broke")

@@ -130,6 +130,15 @@ def test_send_until_expires_what_cannot_go_before_it() -> None:
     assert window(send_until=until).opening(US, utc(2026, 11, 30, 23)).expired
 
 
+def test_open_at_says_whether_a_message_may_go_now() -> None:
+    until = parse_window_time("2026-11-30 23:00 UTC", "--send-until", recipient_time=False)
+    night = window(quiet=NIGHT, send_until=until)
+    assert night.open_at(US, NOW)  # 14:00 in New York
+    assert not night.open_at(CN, NOW)  # 03:00 in Shanghai (and too late for it: expired)
+    assert not window(quiet=NIGHT).open_at(UNKNOWN, NOW)  # no zone: no moment known
+    assert not window(send_until=until).open_at(US, utc(2026, 11, 30, 23))  # expired at once
+
+
 def test_a_number_without_zone_is_held_with_the_reason() -> None:
     assert window(quiet=NIGHT).opening(UNKNOWN, NOW) == Opening(None, NO_ZONE)
     assert "--default-timezone" in NO_ZONE

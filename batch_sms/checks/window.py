@@ -138,6 +138,11 @@ class SendWindow:
     def __bool__(self) -> bool:
         return any((self.quiet, self.not_before, self.send_until))
 
+    def open_at(self, phone: str, now: float) -> bool:
+        """Whether the message to `phone` may go at `now`."""
+        opening = self.opening(phone, now)
+        return not opening.expired and opening.at == now
+
     def opening(self, phone: str, now: float) -> Opening:
         """When the message to `phone` may go, seen at `now`."""
         zones = recipient_zones(phone, self.default_zone)

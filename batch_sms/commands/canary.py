@@ -14,7 +14,7 @@ from batch_sms.commands import hints
 from batch_sms.config import Settings
 from batch_sms.dispatch import DispatchResult
 from batch_sms.errors import UsageError
-from batch_sms.journal import Journal, MessageRecord, RunInfo
+from batch_sms.journal import CanaryCandidate, Journal, MessageRecord, RunInfo
 from batch_sms.models import QUEUED, Status, utc_text
 
 __all__ = [
@@ -39,32 +39,19 @@ def refuse_without_route(settings: Settings) -> None:
 
 def current(journal: Journal, run_id: str, settings: Settings) -> canary.Tally:
     """What the receipts of the run's canary (its picks that were sent) say now."""
-    size = settings.canary or 0
-    candidates = journal.canary_candidates(run_id, size)
-    never_sent = {c.id for c in candidates if c.queued}
-    ids = canary.pick([(c.id, c.country) for c in candidates], size, never_sent)
+    ids = _ids(journal, run_id, settings, lambda c: c.queued)  # never sent: not counted
     return canary.tally(journal.records_of(run_id, ids))
 
 
 def _ids(
-    journal: Journal,
-    run_id: str,
-    settings: Settings,
-    window: SendWindow | None = None,
-    now: float = 0.0,
+    journal: Journal, run_id: str, settings: Settings, closed: Callable[[CanaryCandidate], bool]
 ) -> list[int]:
-    """The canary's messages, among those whose send `window` is open at `now` (a message sent
-    by an earlier try is never closed: a resume counts the same ones)."""
+    """The canary's messages: the pick among its candidates, those `closed` left out while
+    others can go."""
     size = settings.canary or 0
     candidates = journal.canary_candidates(run_id, size)
-    closed = set()
-    if window:
-        for c in candidates:
-            if c.queued:
-                opening = window.opening(c.phone, now)
-                if opening.expired or opening.at != now:
-                    closed.add(c.id)
-    return canary.pick([(c.id, c.country) for c in candidates], size, closed)
+    shut = {c.id for c in candidates if closed(c)}
+    return canary.pick([(c.id, c.country) for c in candidates], size, shut)
 
 
 @dataclass
@@ -92,7 +79,14 @@ class CanaryPhase:
         """Send the canary; its result carries `halted_by` when the canary failed. The run goes
         on when the result has no stop of any kind (`DispatchResult.went_on`)."""
         self.held = False
-        ids = _ids(self.journal, self.run_id, self.settings, self.window, self.now())
+        window, now = self.window, self.now()
+
+        def closed(c: CanaryCandidate) -> bool:
+            """Still queued, with its window shut now (one sent before is never closed: a
+            resume counts the same messages)."""
+            return window is not None and c.queued and not window.open_at(c.phone, now)
+
+        ids = _ids(self.journal, self.run_id, self.settings, closed)
         wait = self.settings.canary_wait
         left = sum(r.status in QUEUED for r in self.journal.records_of(self.run_id, ids))
         before = (
